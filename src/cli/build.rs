@@ -1,0 +1,48 @@
+use std::path::{Path, PathBuf};
+
+use crate::cli::Progress;
+use crate::error::Result;
+use crate::schema;
+use crate::sinks::{parquet, write_json, Provenance};
+use crate::sources::{self, DataDir};
+use crate::transforms::curated::{self, Curated};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Output folder of the curated tables.
+    #[arg(long, default_value = "data/processed")]
+    pub out: PathBuf,
+}
+
+pub const COMMUNES_FILE: &str = "communes.parquet";
+pub const REPORT_FILE: &str = "normalization_report.json";
+
+/// Build the curated tables in memory, printing the normalization summary.
+pub fn build_curated(data: &DataDir, progress: &mut Progress) -> Result<Curated> {
+    progress.say(&format!("reading published files from {}", data.root.display()));
+    let c = curated::build(data, &mut |s| progress.step(s))?;
+    for r in &c.reports {
+        progress.say(&format!("  {}", r.one_line()));
+    }
+    Ok(c)
+}
+
+pub fn write_curated(out: &Path, c: &Curated) -> Result<Vec<PathBuf>> {
+    let prov = Provenance::new(sources::all());
+    let p = out.join(COMMUNES_FILE);
+    parquet::write(&p, &mut c.communes.clone(), &prov, schema::COMMUNES)?;
+    let r = out.join(REPORT_FILE);
+    write_json(&r, &serde_json::json!({ "provenance": prov, "sources": c.reports }))?;
+    Ok(vec![p, r])
+}
+
+pub fn run(data: &DataDir, args: &Args, progress: &mut Progress) -> Result<()> {
+    let c = build_curated(data, progress)?;
+    progress.step("writing Parquet");
+    let written = write_curated(&args.out, &c)?;
+    for p in written {
+        progress.say(&format!("wrote {}", p.display()));
+    }
+    progress.done(&format!("built {} units", c.communes.height()));
+    Ok(())
+}

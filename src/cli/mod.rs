@@ -1,0 +1,78 @@
+//! One module per subcommand. Each takes its parsed arguments and returns what happened; all
+//! the work is in the library.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use clap::{Parser, Subcommand};
+
+use crate::sources::{DataDir, DATA_DIR_ENV, DEFAULT_DATA_DIR};
+
+pub mod build;
+pub mod diagnose;
+
+#[derive(Debug, Parser)]
+#[command(name = "cpts-diag", version, about = "Diagnostic territorial of a CPTS from official open data")]
+pub struct Cli {
+    /// Folder of the published files (INSEE, DREES, BPE, IGN…).
+    #[arg(long, global = true, env = DATA_DIR_ENV, default_value = DEFAULT_DATA_DIR)]
+    pub data_dir: PathBuf,
+    /// Print nothing but errors.
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Build the curated national tables (data/processed/*.parquet) from the published files.
+    Build(build::Args),
+    /// Diagnose one territory: indicators, communes, summary and chart.
+    Diagnose(diagnose::Args),
+}
+
+/// Progress on stderr, one line per step with its duration; silent with --quiet.
+pub struct Progress {
+    quiet: bool,
+    start: Instant,
+    step: Option<(String, Instant)>,
+}
+
+impl Progress {
+    pub fn new(quiet: bool) -> Self {
+        Progress { quiet, start: Instant::now(), step: None }
+    }
+    pub fn step(&mut self, what: &str) {
+        self.finish_step();
+        self.step = Some((what.to_string(), Instant::now()));
+    }
+    fn finish_step(&mut self) {
+        if let Some((what, t)) = self.step.take() {
+            if !self.quiet {
+                eprintln!("  {what} … {:.2} s", t.elapsed().as_secs_f64());
+            }
+        }
+    }
+    pub fn say(&mut self, line: &str) {
+        self.finish_step();
+        if !self.quiet {
+            eprintln!("{line}");
+        }
+    }
+    pub fn done(&mut self, what: &str) {
+        self.finish_step();
+        if !self.quiet {
+            eprintln!("{what} in {:.2} s", self.start.elapsed().as_secs_f64());
+        }
+    }
+}
+
+pub fn run(cli: Cli) -> crate::Result<()> {
+    let data = DataDir::new(cli.data_dir);
+    let mut progress = Progress::new(cli.quiet);
+    match cli.command {
+        Command::Build(a) => build::run(&data, &a, &mut progress),
+        Command::Diagnose(a) => diagnose::run(&data, &a, &mut progress),
+    }
+}

@@ -1,0 +1,82 @@
+//! One error type for the library. Every data error says where it happened
+//! (`file:line: column "X": …`) because the people reading it are fixing a file, not the code.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// Where in an input a problem was found. Lines are 1-based as an editor or a spreadsheet shows them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Location {
+    pub path: PathBuf,
+    pub line: Option<u64>,
+    pub column: Option<String>,
+}
+
+impl Location {
+    pub fn file(path: &Path) -> Self {
+        Location { path: path.to_path_buf(), line: None, column: None }
+    }
+    pub fn at(path: &Path, line: u64) -> Self {
+        Location { path: path.to_path_buf(), line: Some(line), column: None }
+    }
+    pub fn col(mut self, column: &str) -> Self {
+        self.column = Some(column.to_string());
+        self
+    }
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.path.display())?;
+        if let Some(line) = self.line {
+            write!(f, ":{line}")?;
+        }
+        if let Some(col) = &self.column {
+            write!(f, ": column \"{col}\"")?;
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{}: {source}", path.display())]
+    Io { path: PathBuf, source: std::io::Error },
+
+    /// A value or structure in an input file that cannot be read as the source is documented.
+    #[error("{location}: {message}")]
+    Data { location: Location, message: String },
+
+    /// A required column is absent; `found` lists what the header had so a renamed column is obvious.
+    #[error("{location}: column \"{column}\" missing (header has: {found}){hint}")]
+    MissingColumn { location: Location, column: String, found: String, hint: String },
+
+    /// A territory that cannot be resolved to communes.
+    #[error("territory {name}: {message}")]
+    Territory { name: String, message: String },
+
+    #[error("{0}")]
+    Config(String),
+
+    #[error("polars: {0}")]
+    Polars(#[from] polars::prelude::PolarsError),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    pub fn io(path: &Path, source: std::io::Error) -> Self {
+        Error::Io { path: path.to_path_buf(), source }
+    }
+    pub fn data(location: Location, message: impl Into<String>) -> Self {
+        Error::Data { location, message: message.into() }
+    }
+    /// Exit code for the CLI: 2 for bad input data or territory, 1 for anything else.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Error::Data { .. } | Error::MissingColumn { .. } | Error::Territory { .. } => 2,
+            Error::Config(_) => 2,
+            _ => 1,
+        }
+    }
+}

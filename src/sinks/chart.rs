@@ -1,0 +1,195 @@
+//! Charts with plotters. Text uses an embedded DejaVu Sans (ab_glyph), so rendering needs no
+//! system fonts and gives the same picture on every machine.
+
+use std::path::Path;
+use std::sync::Once;
+
+use plotters::prelude::*;
+use plotters::style::FontStyle;
+
+use super::atomic_write;
+use crate::error::{Error, Result};
+
+static FONTS: Once = Once::new();
+
+pub fn register_fonts() {
+    FONTS.call_once(|| {
+        let _ = plotters::style::register_font("sans-serif", FontStyle::Normal, dejavu::sans::regular());
+        let _ = plotters::style::register_font("sans-serif", FontStyle::Bold, dejavu::sans::bold());
+    });
+}
+
+/// One bar: a label under it and its value (absent values are drawn as "n.d.").
+#[derive(Debug, Clone)]
+pub struct Bar {
+    pub label: String,
+    pub value: Option<f64>,
+    pub highlight: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct Panel {
+    pub title: String,
+    pub bars: Vec<Bar>,
+    pub decimals: usize,
+    /// A horizontal reference line with its label (e.g. the APL 2.5 threshold).
+    pub reference: Option<(f64, String)>,
+}
+
+const W: u32 = 1100;
+const H: u32 = 520;
+const HIGHLIGHT: RGBColor = RGBColor(0, 99, 152);
+const NEUTRAL: RGBColor = RGBColor(160, 174, 192);
+const THRESHOLD: RGBColor = RGBColor(200, 40, 40);
+
+fn err<E: std::fmt::Display>(path: &Path) -> impl Fn(E) -> Error + '_ {
+    move |e| Error::Config(format!("{}: cannot draw chart: {e}", path.display()))
+}
+
+fn draw<DB: DrawingBackend>(root: DrawingArea<DB, plotters::coord::Shift>, title: &str, panels: &[Panel]) -> std::result::Result<(), String>
+where
+    DB::ErrorType: 'static,
+{
+    root.fill(&WHITE).map_err(|e| e.to_string())?;
+    let root = root.titled(title, ("sans-serif", 22).into_font().style(FontStyle::Bold)).map_err(|e| e.to_string())?;
+    let areas = root.split_evenly((1, panels.len().max(1)));
+    for (area, panel) in areas.into_iter().zip(panels) {
+        let n = panel.bars.len().max(1);
+        let max = panel
+            .bars
+            .iter()
+            .filter_map(|b| b.value)
+            .chain(panel.reference.as_ref().map(|r| r.0))
+            .fold(0.0f64, f64::max)
+            .max(1e-9)
+            * 1.2;
+        let labels: Vec<String> = panel.bars.iter().map(|b| b.label.clone()).collect();
+        let mut chart = ChartBuilder::on(&area)
+            .caption(&panel.title, ("sans-serif", 17))
+            .margin(14)
+            .x_label_area_size(60)
+            .y_label_area_size(52)
+            .build_cartesian_2d(0f64..n as f64, 0f64..max)
+            .map_err(|e| e.to_string())?;
+        chart
+            .configure_mesh()
+            .disable_x_mesh()
+            .x_labels(n * 2 + 1)
+            .x_label_formatter(&|x| {
+                let i = x.floor() as usize;
+                if (x - i as f64 - 0.5).abs() < 1e-6 {
+                    labels.get(i).cloned().unwrap_or_default()
+                } else {
+                    String::new()
+                }
+            })
+            .x_label_style(("sans-serif", 13))
+            .y_label_style(("sans-serif", 12))
+            .draw()
+            .map_err(|e| e.to_string())?;
+        for (i, b) in panel.bars.iter().enumerate() {
+            let x0 = i as f64 + 0.18;
+            let x1 = i as f64 + 0.82;
+            let color = if b.highlight { HIGHLIGHT } else { NEUTRAL };
+            let text = match b.value {
+                Some(v) => format!("{:.*}", panel.decimals, v).replace('.', ","),
+                None => "n.d.".to_string(),
+            };
+            let v = b.value.unwrap_or(0.0);
+            chart
+                .draw_series(std::iter::once(Rectangle::new([(x0, 0.0), (x1, v)], color.filled())))
+                .map_err(|e| e.to_string())?;
+            chart
+                .draw_series(std::iter::once(Text::new(
+                    text,
+                    (i as f64 + 0.32, v + max * 0.03),
+                    ("sans-serif", 14).into_font(),
+                )))
+                .map_err(|e| e.to_string())?;
+        }
+        if let Some((y, label)) = &panel.reference {
+            chart
+                .draw_series(LineSeries::new(vec![(0.0, *y), (n as f64, *y)], THRESHOLD.stroke_width(2)))
+                .map_err(|e| e.to_string())?
+                .label(label.clone())
+                .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], THRESHOLD.stroke_width(2)));
+            chart
+                .configure_series_labels()
+                .position(SeriesLabelPosition::UpperRight)
+                .label_font(("sans-serif", 12))
+                .background_style(WHITE.mix(0.8))
+                .border_style(BLACK)
+                .draw()
+                .map_err(|e| e.to_string())?;
+        }
+    }
+    root.present().map_err(|e| e.to_string())?;
+    Ok(())
+}
+
+pub fn render_svg(title: &str, panels: &[Panel]) -> std::result::Result<String, String> {
+    register_fonts();
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (W, H)).into_drawing_area();
+        draw(root, title, panels)?;
+    }
+    Ok(svg)
+}
+
+pub fn write_svg(path: &Path, title: &str, panels: &[Panel]) -> Result<()> {
+    let svg = render_svg(title, panels).map_err(err(path))?;
+    super::write_bytes(path, svg.as_bytes())
+}
+
+pub fn write_png(path: &Path, title: &str, panels: &[Panel]) -> Result<()> {
+    register_fonts();
+    let mut rgb = vec![0u8; (W * H * 3) as usize];
+    {
+        let root = BitMapBackend::with_buffer(&mut rgb, (W, H)).into_drawing_area();
+        draw(root, title, panels).map_err(err(path))?;
+    }
+    let png = encode_png(&rgb, W, H);
+    atomic_write(path, |f| std::io::Write::write_all(f, &png).map_err(|e| Error::io(path, e)))
+}
+
+/// Minimal PNG encoder (RGB8, zlib via flate2): avoids pulling the `image` crate for one format.
+pub fn encode_png(rgb: &[u8], w: u32, h: u32) -> Vec<u8> {
+    use flate2::{write::ZlibEncoder, Compression};
+    use std::io::Write;
+    fn crc32(data: &[u8]) -> u32 {
+        let mut c = 0xffff_ffffu32;
+        for &b in data {
+            c ^= b as u32;
+            for _ in 0..8 {
+                c = if c & 1 != 0 { 0xedb8_8320 ^ (c >> 1) } else { c >> 1 };
+            }
+        }
+        !c
+    }
+    fn chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
+        out.extend_from_slice(&(data.len() as u32).to_be_bytes());
+        let start = out.len();
+        out.extend_from_slice(kind);
+        out.extend_from_slice(data);
+        let crc = crc32(&out[start..]);
+        out.extend_from_slice(&crc.to_be_bytes());
+    }
+    let mut raw = Vec::with_capacity((w * h * 3 + h) as usize);
+    for row in rgb.chunks((w * 3) as usize) {
+        raw.push(0);
+        raw.extend_from_slice(row);
+    }
+    let mut z = ZlibEncoder::new(Vec::new(), Compression::default());
+    z.write_all(&raw).expect("in-memory");
+    let idat = z.finish().expect("in-memory");
+    let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
+    let mut ihdr = Vec::new();
+    ihdr.extend_from_slice(&w.to_be_bytes());
+    ihdr.extend_from_slice(&h.to_be_bytes());
+    ihdr.extend_from_slice(&[8, 2, 0, 0, 0]);
+    chunk(&mut out, b"IHDR", &ihdr);
+    chunk(&mut out, b"IDAT", &idat);
+    chunk(&mut out, b"IEND", &[]);
+    out
+}

@@ -1,0 +1,58 @@
+//! Sinks: everything that leaves the program. Every file is written atomically (temp file in the
+//! same folder, fsync, rename), so a run killed mid-write never leaves a truncated output behind,
+//! and every table carries its provenance.
+
+use std::io::Write;
+use std::path::Path;
+
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+use crate::sources::SourceMeta;
+
+pub mod chart;
+pub mod parquet;
+pub mod territory;
+
+/// Where a table's numbers come from; stored as JSON in Parquet metadata and in `summary.json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Provenance {
+    pub tool: &'static str,
+    pub tool_version: &'static str,
+    pub sources: Vec<SourceMeta>,
+}
+
+impl Provenance {
+    pub fn new(sources: Vec<&SourceMeta>) -> Self {
+        Provenance { tool: "cpts-diag", tool_version: env!("CARGO_PKG_VERSION"), sources: sources.into_iter().cloned().collect() }
+    }
+}
+
+/// Write `path` atomically with whatever `fill` writes.
+pub fn atomic_write(path: &Path, fill: impl FnOnce(&mut std::fs::File) -> Result<()>) -> Result<()> {
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    let result = (|| {
+        let mut f = std::fs::File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
+        fill(&mut f)?;
+        f.flush().map_err(|e| Error::io(&tmp, e))?;
+        f.sync_all().map_err(|e| Error::io(&tmp, e))?;
+        std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+pub fn write_bytes(path: &Path, bytes: &[u8]) -> Result<()> {
+    atomic_write(path, |f| f.write_all(bytes).map_err(|e| Error::io(path, e)))
+}
+
+pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
+    let mut text = serde_json::to_string_pretty(value).map_err(|e| Error::Config(format!("{}: {e}", path.display())))?;
+    text.push('\n');
+    write_bytes(path, text.as_bytes())
+}

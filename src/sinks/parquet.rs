@@ -1,0 +1,82 @@
+//! Parquet tables with their provenance and column documentation in the file's key-value metadata
+//! (`cpts_diag.provenance`, `cpts_diag.columns`), readable by pyarrow, DuckDB and polars.
+
+use std::path::Path;
+
+use polars::prelude::*;
+use serde::Serialize;
+
+use super::{atomic_write, Provenance};
+use crate::error::{Error, Result};
+
+pub const PROVENANCE_KEY: &str = "cpts_diag.provenance";
+pub const COLUMNS_KEY: &str = "cpts_diag.columns";
+
+/// A column of an output table: name, type, unit and definition. Each output declares its schema
+/// with these, and a test checks the written file against the declaration.
+#[derive(Debug, Clone, Serialize)]
+pub struct ColumnDoc {
+    pub name: &'static str,
+    pub dtype: &'static str,
+    pub unit: &'static str,
+    pub definition: &'static str,
+}
+
+pub fn write(path: &Path, df: &mut DataFrame, provenance: &Provenance, columns: &[ColumnDoc]) -> Result<()> {
+    check_schema(path, df, columns)?;
+    let meta = vec![
+        (PROVENANCE_KEY.to_string(), serde_json::to_string(provenance).expect("serializable")),
+        (COLUMNS_KEY.to_string(), serde_json::to_string(columns).expect("serializable")),
+    ];
+    atomic_write(path, |f| {
+        ParquetWriter::new(f)
+            .with_compression(ParquetCompression::Zstd(None))
+            .with_key_value_metadata(Some(KeyValueMetadata::from_static(meta)))
+            .finish(df)?;
+        Ok(())
+    })
+}
+
+/// polars' name for a declared type.
+pub fn dtype_name(d: &DataType) -> &'static str {
+    match d {
+        DataType::String => "string",
+        DataType::Float64 => "float64",
+        DataType::Int64 => "int64",
+        DataType::UInt32 => "uint32",
+        DataType::Int32 => "int32",
+        DataType::Boolean => "bool",
+        _ => "other",
+    }
+}
+
+/// The frame must have exactly the declared columns, in order, with the declared types.
+pub fn check_schema(path: &Path, df: &DataFrame, columns: &[ColumnDoc]) -> Result<()> {
+    let actual: Vec<(String, &'static str)> =
+        df.columns().iter().map(|c| (c.name().to_string(), dtype_name(c.dtype()))).collect();
+    let declared: Vec<(String, &'static str)> = columns.iter().map(|c| (c.name.to_string(), c.dtype)).collect();
+    if actual != declared {
+        return Err(Error::Config(format!(
+            "{}: output schema drifted from its declaration\n  declared: {declared:?}\n  actual:   {actual:?}",
+            path.display()
+        )));
+    }
+    Ok(())
+}
+
+/// Read back the key-value metadata of a Parquet file (used by tests and `cpts-diag info`).
+pub fn read_metadata(path: &Path) -> Result<Vec<(String, Option<String>)>> {
+    let f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut r = ParquetReader::new(f);
+    let md = r.get_metadata()?;
+    Ok(md
+        .key_value_metadata()
+        .as_ref()
+        .map(|kv| kv.iter().map(|k| (k.key.clone(), k.value.clone())).collect())
+        .unwrap_or_default())
+}
+
+pub fn read(path: &Path) -> Result<DataFrame> {
+    let f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    Ok(ParquetReader::new(f).finish()?)
+}

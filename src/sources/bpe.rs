@@ -1,0 +1,50 @@
+//! INSEE Base permanente des équipements (BPE) 2020: médecins généralistes libéraux per commune,
+//! as exported by the Observatoire des territoires (ANCT), indicator `nb_medg`.
+//!
+//! Quirks: sheet `Data` with 4 title rows and the header on row 5; geography "Commune (2021)"
+//! (COG 2021, 102 former codes); Paris, Lyon and Marseille as whole communes, so no figure exists
+//! per arrondissement; BPE counts practice locations, so a GP with two cabinets counts twice.
+
+use polars::prelude::*;
+
+use super::table::{read_xlsx, Num};
+use super::{DataDir, SourceMeta};
+use crate::error::{Error, Result};
+
+pub const META: SourceMeta = SourceMeta {
+    id: "bpe_nb_medg",
+    title: "Médecins généralistes libéraux par commune (indicateur nb_medg)",
+    publisher: "INSEE, Base permanente des équipements 2020, via Observatoire des territoires (ANCT)",
+    vintage: "BPE 2020",
+    geography: "COG 2021 (Paris, Lyon, Marseille entiers)",
+    licence: "Licence Ouverte / Open Licence",
+    url: "https://www.observatoire-des-territoires.gouv.fr/",
+    file: "health/anct_offre_sante_nb_medg_bpe2020_communes.xlsx",
+};
+
+/// Columns: `code`, `name`, `gp_count`, `line`.
+pub fn load(data: &DataDir) -> Result<DataFrame> {
+    load_file(&data.file(META.file)?)
+}
+
+pub fn load_file(path: &std::path::Path) -> Result<DataFrame> {
+    let t = read_xlsx(path, "Data", "codgeo", &["codgeo", "libgeo", "an", "nb_medg"])?;
+    let (c_code, c_name, c_n) = (t.column("codgeo")?, t.column("libgeo")?, t.column("nb_medg")?);
+    let mut code = Vec::with_capacity(t.rows.len());
+    let mut name = Vec::with_capacity(t.rows.len());
+    let mut n = Vec::with_capacity(t.rows.len());
+    let mut line = Vec::with_capacity(t.rows.len());
+    for row in &t.rows {
+        code.push(t.commune_code(row, c_code)?);
+        name.push(t.text(row, c_name).to_string());
+        n.push(match t.number(row, c_n)? {
+            Num::Value(v) if v >= 0.0 && v.fract() == 0.0 => Some(v as i64),
+            Num::Value(v) => {
+                return Err(Error::data(t.location(row, c_n), format!("{v} is not a count of practitioners")))
+            }
+            Num::Missing => None,
+        });
+        line.push(row.line as u32);
+    }
+    Ok(df!("code" => code, "name" => name, "gp_count" => n, "line" => line)?)
+}

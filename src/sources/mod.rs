@@ -1,0 +1,84 @@
+//! Staging: one module per published source. Each one alone knows its file names, vintage,
+//! licence, expected columns and quirks, and hands back a typed polars frame keyed by the commune
+//! code **of its own vintage** (`transforms::cog` brings codes to COG 2026).
+
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+
+pub mod apl;
+pub mod bpe;
+pub mod boundaries;
+pub mod comparateur;
+pub mod decoupage;
+pub mod table;
+
+/// Environment variable naming the folder of the published files.
+pub const DATA_DIR_ENV: &str = "CPTS_DATA_DIR";
+/// Default data folder, relative to the working directory (the checkout sits beside `shared/`).
+pub const DEFAULT_DATA_DIR: &str = "../shared/data";
+
+/// What every output says about where a number comes from.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct SourceMeta {
+    pub id: &'static str,
+    pub title: &'static str,
+    pub publisher: &'static str,
+    /// Reference date of the figures (millésime).
+    pub vintage: &'static str,
+    /// Commune geography (COG) the file's codes belong to.
+    pub geography: &'static str,
+    pub licence: &'static str,
+    pub url: &'static str,
+    /// Path of the file inside the data folder.
+    pub file: &'static str,
+}
+
+/// The folder holding the published files (`--data-dir`, `CPTS_DATA_DIR`, or `../shared/data`).
+#[derive(Debug, Clone)]
+pub struct DataDir {
+    pub root: PathBuf,
+}
+
+impl DataDir {
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        DataDir { root: root.into() }
+    }
+
+    /// The data folder from the environment or the documented default.
+    pub fn from_env() -> Self {
+        DataDir::new(std::env::var_os(DATA_DIR_ENV).map(PathBuf::from).unwrap_or_else(|| DEFAULT_DATA_DIR.into()))
+    }
+
+    /// Path of a source's file, which must exist.
+    pub fn file(&self, rel: &str) -> Result<PathBuf> {
+        let p = self.root.join(rel);
+        if p.is_file() {
+            Ok(p)
+        } else {
+            Err(Error::Config(format!(
+                "{}: file not found (data folder {}; set --data-dir or {DATA_DIR_ENV})",
+                p.display(),
+                self.root.display()
+            )))
+        }
+    }
+
+    pub fn exists(&self, rel: &str) -> bool {
+        self.root.join(rel).is_file()
+    }
+}
+
+/// Every source the curated tables are built from, for provenance listings.
+pub fn all() -> Vec<&'static SourceMeta> {
+    vec![
+        &decoupage::COMMUNES,
+        &decoupage::EPCI,
+        &comparateur::META,
+        &boundaries::META,
+        &apl::META,
+        &bpe::META,
+    ]
+}

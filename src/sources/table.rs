@@ -1,0 +1,345 @@
+//! Readers for the tabular shapes the publishers really ship: delimited text (optionally gzip),
+//! with or without BOM, with preamble lines above the header, `;` or `,`; and xlsx sheets whose
+//! header is not on the first row. They return raw strings with their line numbers so that every
+//! later parse error can name `file:line: column "X"`.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Location, Result};
+
+/// Delimiters tried, in order, when looking for the header line.
+const DELIMITERS: [u8; 4] = [b';', b',', b'\t', b'|'];
+/// How many lines above the header a publisher may put (INSEE: 2, ANCT xlsx: 4, DREES xlsx: 8).
+const MAX_PREAMBLE: usize = 12;
+
+#[derive(Debug, Clone)]
+pub struct RawRow {
+    /// 1-based line (text) or row (spreadsheet) number in the original file.
+    pub line: u64,
+    pub cells: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct RawTable {
+    pub path: PathBuf,
+    pub headers: Vec<String>,
+    pub header_line: u64,
+    pub delimiter: Option<u8>,
+    pub rows: Vec<RawRow>,
+}
+
+/// What a number cell turned out to be. `Missing` covers the publishers' explicit markers
+/// (`N/A - résultat non disponible`, `N/A - secret statistique`, `NS`, `NC`, empty).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Num {
+    Value(f64),
+    Missing,
+}
+
+impl RawTable {
+    /// Index of a required column; a missing one is an error that lists the header and the
+    /// closest name, so a renamed column is obvious.
+    pub fn column(&self, name: &str) -> Result<usize> {
+        if let Some(i) = self.headers.iter().position(|h| h == name) {
+            return Ok(i);
+        }
+        let hint = closest(name, self.headers.iter().map(|s| s.as_str()))
+            .map(|c| format!("; did you mean \"{c}\"?"))
+            .unwrap_or_default();
+        Err(Error::MissingColumn {
+            location: Location::at(&self.path, self.header_line),
+            column: name.to_string(),
+            found: self.headers.iter().map(|h| format!("\"{h}\"")).collect::<Vec<_>>().join(", "),
+            hint,
+        })
+    }
+
+    /// Index of the one column whose name starts with `prefix`: publishers put the year in some
+    /// headers (`Population totale 2021`), so the year is read from the header, not assumed.
+    pub fn column_starting_with(&self, prefix: &str) -> Result<usize> {
+        let hits: Vec<usize> = (0..self.headers.len()).filter(|&i| self.headers[i].starts_with(prefix)).collect();
+        match hits.as_slice() {
+            [i] => Ok(*i),
+            [] => self.column(prefix),
+            _ => Err(Error::data(
+                Location::at(&self.path, self.header_line),
+                format!("several columns start with \"{prefix}\": {}", hits.iter().map(|&i| format!("\"{}\"", self.headers[i])).collect::<Vec<_>>().join(", ")),
+            )),
+        }
+    }
+
+    pub fn location(&self, row: &RawRow, column: usize) -> Location {
+        Location::at(&self.path, row.line).col(&self.headers[column])
+    }
+
+    pub fn text<'a>(&self, row: &'a RawRow, column: usize) -> &'a str {
+        row.cells.get(column).map(|s| s.trim()).unwrap_or("")
+    }
+
+    pub fn number(&self, row: &RawRow, column: usize) -> Result<Num> {
+        parse_number(self.text(row, column)).map_err(|m| Error::data(self.location(row, column), m))
+    }
+
+    /// A number that must be present.
+    pub fn required_number(&self, row: &RawRow, column: usize) -> Result<f64> {
+        match self.number(row, column)? {
+            Num::Value(v) => Ok(v),
+            Num::Missing => Err(Error::data(self.location(row, column), "value is missing")),
+        }
+    }
+
+    /// An INSEE commune code, validated.
+    pub fn commune_code(&self, row: &RawRow, column: usize) -> Result<String> {
+        let raw = self.text(row, column);
+        normalize_commune_code(raw).ok_or_else(|| {
+            Error::data(self.location(row, column), format!("\"{raw}\" is not an INSEE commune code"))
+        })
+    }
+}
+
+/// Parse a publisher's number cell.
+pub fn parse_number(s: &str) -> std::result::Result<Num, String> {
+    let s = s.trim();
+    if s.is_empty() || s.starts_with("N/A") || s == "NS" || s == "NC" || s == "s" || s == "nd" {
+        return Ok(Num::Missing);
+    }
+    if let Ok(v) = s.parse::<f64>() {
+        if v.is_finite() {
+            return Ok(Num::Value(v));
+        }
+    }
+    // French exports sometimes use a decimal comma (and a space as thousands separator).
+    let fr: String = s.chars().filter(|c| !c.is_whitespace() && *c != '\u{a0}' && *c != '\u{202f}').collect();
+    if let Ok(v) = fr.replace(',', ".").parse::<f64>() {
+        if v.is_finite() {
+            return Ok(Num::Value(v));
+        }
+    }
+    Err(format!("cannot read \"{s}\" as a number"))
+}
+
+/// `01001`, `2A004`, `97411`, `75113`. Spreadsheets that stored codes as numbers lose the leading
+/// zero (`1001`): that one case is repaired, anything else is rejected.
+pub fn normalize_commune_code(raw: &str) -> Option<String> {
+    let s = raw.trim();
+    let b = s.as_bytes();
+    let ok5 = b.len() == 5
+        && b[0].is_ascii_digit()
+        && (b[1].is_ascii_digit() || (b[0] == b'2' && (b[1] == b'A' || b[1] == b'B')))
+        && b[2..].iter().all(|c| c.is_ascii_digit());
+    if ok5 {
+        return Some(s.to_string());
+    }
+    if b.len() == 4 && b.iter().all(|c| c.is_ascii_digit()) {
+        return Some(format!("0{s}"));
+    }
+    None
+}
+
+/// Open a file, transparently gunzipping `*.gz`, and return its text without a BOM.
+pub fn read_text(path: &Path) -> Result<String> {
+    let mut bytes = Vec::new();
+    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    if path.extension().is_some_and(|e| e == "gz") {
+        flate2::read::GzDecoder::new(file)
+            .read_to_end(&mut bytes)
+            .map_err(|e| Error::io(path, e))?;
+    } else {
+        std::io::BufReader::new(file).read_to_end(&mut bytes).map_err(|e| Error::io(path, e))?;
+    }
+    let mut text = match String::from_utf8(bytes) {
+        Ok(t) => t,
+        Err(e) => {
+            let valid = e.utf8_error().valid_up_to();
+            let line = e.as_bytes()[..valid].iter().filter(|&&c| c == b'\n').count() as u64 + 1;
+            return Err(Error::data(
+                Location::at(path, line),
+                "not valid UTF-8 (the file may be latin-1; re-export it as UTF-8)",
+            ));
+        }
+    };
+    if text.starts_with('\u{feff}') {
+        text.drain(..3);
+    }
+    Ok(text)
+}
+
+fn split_header(line: &str, delim: u8) -> Vec<String> {
+    line.trim_end_matches(['\r', '\n'])
+        .split(delim as char)
+        .map(|s| s.trim().trim_matches('"').trim().to_string())
+        .collect()
+}
+
+/// Read a delimited text file. The header is the first of the first lines that contains
+/// `key_column` when split on one of `;`, `,`, tab, `|`; lines above it are preamble.
+/// Every column in `required` must be present.
+pub fn read_delimited(path: &Path, key_column: &str, required: &[&str]) -> Result<RawTable> {
+    let text = read_text(path)?;
+    let mut offset = 0usize;
+    let mut found = None;
+    let mut first_line_fields: Option<Vec<String>> = None;
+    for (i, line) in text.split_inclusive('\n').take(MAX_PREAMBLE).enumerate() {
+        for d in DELIMITERS {
+            let fields = split_header(line, d);
+            if fields.iter().any(|f| f == key_column) {
+                found = Some((i as u64 + 1, d, offset, offset + line.len()));
+                break;
+            }
+        }
+        if found.is_some() {
+            break;
+        }
+        if first_line_fields.is_none() {
+            let best = DELIMITERS.iter().max_by_key(|&&d| line.matches(d as char).count()).copied().unwrap_or(b',');
+            first_line_fields = Some(split_header(line, best));
+        }
+        offset += line.len();
+    }
+    let Some((header_line, delim, header_start, data_start)) = found else {
+        let found = first_line_fields.unwrap_or_default();
+        let hint = closest(key_column, found.iter().map(|s| s.as_str()))
+            .map(|c| format!("; did you mean \"{c}\"?"))
+            .unwrap_or_default();
+        return Err(Error::MissingColumn {
+            location: Location::at(path, 1),
+            column: key_column.to_string(),
+            found: found.iter().map(|h| format!("\"{h}\"")).collect::<Vec<_>>().join(", "),
+            hint,
+        });
+    };
+    let mut headers = split_header(&text[header_start..data_start], delim);
+    // The RPPS extraction ends its header with a trailing delimiter: one empty extra column.
+    let trailing_empty = headers.last().is_some_and(|h| h.is_empty());
+    if trailing_empty {
+        headers.pop();
+    }
+    let mut reader = csv::ReaderBuilder::new()
+        .delimiter(delim)
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(text[data_start..].as_bytes());
+    let mut rows = Vec::new();
+    let mut record = csv::StringRecord::new();
+    loop {
+        let line = header_line + reader.position().line();
+        match reader.read_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => {}
+            Err(e) => return Err(Error::data(Location::at(path, line), format!("malformed line: {e}"))),
+        }
+        if record.len() == 1 && record[0].trim().is_empty() {
+            continue;
+        }
+        let mut cells: Vec<String> = record.iter().map(|s| s.to_string()).collect();
+        if trailing_empty && cells.len() == headers.len() + 1 && cells.last().is_some_and(|c| c.is_empty()) {
+            cells.pop();
+        }
+        if cells.len() != headers.len() {
+            return Err(Error::data(
+                Location::at(path, line),
+                format!(
+                    "expected {} fields separated by '{}', found {}",
+                    headers.len(),
+                    delim as char,
+                    cells.len()
+                ),
+            ));
+        }
+        rows.push(RawRow { line, cells });
+    }
+    let table = RawTable { path: path.to_path_buf(), headers, header_line, delimiter: Some(delim), rows };
+    for c in required {
+        table.column(c)?;
+    }
+    Ok(table)
+}
+
+/// Read one sheet of an xlsx workbook; the header row is the first row (of the first dozen)
+/// holding `key_column`. Row numbers are the spreadsheet's own (1-based).
+pub fn read_xlsx(path: &Path, sheet: &str, key_column: &str, required: &[&str]) -> Result<RawTable> {
+    use calamine::{open_workbook_auto, Data, Reader};
+    let mut wb = open_workbook_auto(path)
+        .map_err(|e| Error::data(Location::file(path), format!("cannot open workbook: {e}")))?;
+    let names = wb.sheet_names().to_vec();
+    if !names.iter().any(|n| n == sheet) {
+        return Err(Error::data(
+            Location::file(path),
+            format!("sheet \"{sheet}\" missing (workbook has: {})", names.join(", ")),
+        ));
+    }
+    let range = wb
+        .worksheet_range(sheet)
+        .map_err(|e| Error::data(Location::file(path), format!("sheet \"{sheet}\": {e}")))?;
+    let first_row = range.start().map_or(0, |(r, _)| r as u64);
+    let cell = |d: &Data| -> String {
+        match d {
+            Data::Empty => String::new(),
+            Data::String(s) | Data::DateTimeIso(s) | Data::DurationIso(s) => s.clone(),
+            Data::Float(f) => format!("{f}"),
+            Data::Int(i) => i.to_string(),
+            Data::Bool(b) => b.to_string(),
+            Data::DateTime(d) => format!("{}", d.as_f64()),
+            Data::Error(e) => format!("#ERROR {e}"),
+        }
+    };
+    let mut header: Option<(u64, Vec<String>)> = None;
+    let mut rows = Vec::new();
+    for (i, r) in range.rows().enumerate() {
+        let line = first_row + i as u64 + 1;
+        let cells: Vec<String> = r.iter().map(cell).collect();
+        if header.is_none() {
+            if i >= MAX_PREAMBLE {
+                break;
+            }
+            if cells.iter().any(|c| c.trim() == key_column) {
+                header = Some((line, cells.iter().map(|c| c.trim().to_string()).collect()));
+            }
+            continue;
+        }
+        if cells.iter().all(|c| c.trim().is_empty()) {
+            continue;
+        }
+        rows.push(RawRow { line, cells });
+    }
+    let Some((header_line, headers)) = header else {
+        return Err(Error::MissingColumn {
+            location: Location::file(path).col(sheet),
+            column: key_column.to_string(),
+            found: format!("no header row with it in the first {MAX_PREAMBLE} rows of sheet \"{sheet}\""),
+            hint: String::new(),
+        });
+    };
+    let table = RawTable { path: path.to_path_buf(), headers, header_line, delimiter: None, rows };
+    for c in required {
+        table.column(c)?;
+    }
+    Ok(table)
+}
+
+/// Levenshtein distance, for "did you mean" hints on column and commune names.
+pub fn levenshtein(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    let mut cur = vec![0; b.len() + 1];
+    for i in 1..=a.len() {
+        cur[0] = i;
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            cur[j] = (prev[j] + 1).min(cur[j - 1] + 1).min(prev[j - 1] + cost);
+        }
+        std::mem::swap(&mut prev, &mut cur);
+    }
+    prev[b.len()]
+}
+
+fn closest<'a>(name: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+    let lname = name.to_lowercase();
+    candidates
+        .map(|c| (levenshtein(&lname, &c.to_lowercase()), c))
+        .filter(|(d, c)| *d <= (name.len().max(c.len()) / 3).max(2))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c)
+}

@@ -1,0 +1,160 @@
+//! Former commune codes → COG 2026 codes, through the `anciensCodes` of each commune actuelle.
+//! Every source passes here, and each leaves a [`NormalizationReport`] so that a code that could
+//! not be placed is listed, never silently lost.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use polars::prelude::*;
+use serde::Serialize;
+
+use crate::error::Result;
+use crate::sources::decoupage::{Cog, UnitKind};
+
+#[derive(Debug, Clone)]
+pub struct CogIndex {
+    units: HashMap<String, (UnitKind, Option<String>)>,
+    ancien: HashMap<String, String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Resolution {
+    /// A COG 2026 commune or arrondissement municipal.
+    Current,
+    /// A former code, merged into this COG 2026 commune.
+    Remapped(String),
+    Unknown,
+}
+
+impl CogIndex {
+    pub fn new(cog: &Cog) -> Self {
+        let mut units = HashMap::with_capacity(cog.units.len());
+        let mut ancien = HashMap::new();
+        for u in &cog.units {
+            units.insert(u.code.clone(), (u.kind, u.parent.clone()));
+            for a in &u.anciens_codes {
+                // A former code can be reused as the code of the commune nouvelle itself; the
+                // current unit wins.
+                ancien.insert(a.clone(), u.code.clone());
+            }
+        }
+        ancien.retain(|a, _| !units.contains_key(a));
+        CogIndex { units, ancien }
+    }
+
+    pub fn resolve(&self, code: &str) -> Resolution {
+        if self.units.contains_key(code) {
+            Resolution::Current
+        } else if let Some(to) = self.ancien.get(code) {
+            Resolution::Remapped(to.clone())
+        } else {
+            Resolution::Unknown
+        }
+    }
+
+    pub fn current_code(&self, code: &str) -> Option<String> {
+        match self.resolve(code) {
+            Resolution::Current => Some(code.to_string()),
+            Resolution::Remapped(to) => Some(to),
+            Resolution::Unknown => None,
+        }
+    }
+
+    pub fn kind(&self, code: &str) -> Option<UnitKind> {
+        self.units.get(code).map(|(k, _)| *k)
+    }
+
+    /// Paris/Lyon/Marseille code of an arrondissement municipal.
+    pub fn parent(&self, code: &str) -> Option<&str> {
+        self.units.get(code).and_then(|(_, p)| p.as_deref())
+    }
+
+    /// (arrondissement, parent) pairs, as a frame for joins.
+    pub fn arrondissements_frame(&self) -> Result<DataFrame> {
+        let mut pairs: Vec<(&str, &str)> =
+            self.units.iter().filter_map(|(c, (_, p))| p.as_deref().map(|p| (c.as_str(), p))).collect();
+        pairs.sort();
+        Ok(df!(
+            "code_2026" => pairs.iter().map(|p| p.0).collect::<Vec<_>>(),
+            "parent_code" => pairs.iter().map(|p| p.1).collect::<Vec<_>>(),
+        )?)
+    }
+}
+
+/// What normalization did to one source. Written to `normalization_report.json`.
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct NormalizationReport {
+    pub source: String,
+    pub file: String,
+    pub geography: String,
+    pub rows_read: usize,
+    /// Rows whose code is already a COG 2026 code.
+    pub rows_current: usize,
+    /// Distinct former codes mapped to a COG 2026 code, `old → new`.
+    pub codes_remapped: BTreeMap<String, String>,
+    /// Codes that are neither current nor former: excluded from the curated table, listed here.
+    pub codes_unknown: Vec<UnknownCode>,
+    /// COG 2026 units the source should cover but has no row for (after remapping).
+    pub communes_without_data: Vec<String>,
+    /// Why some units are not expected in this source (scope of the source).
+    pub coverage_note: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct UnknownCode {
+    pub code: String,
+    pub line: u32,
+}
+
+impl NormalizationReport {
+    pub fn one_line(&self) -> String {
+        format!(
+            "{}: {} rows, {} former codes remapped, {} unknown, {} communes without data",
+            self.source,
+            self.rows_read,
+            self.codes_remapped.len(),
+            self.codes_unknown.len(),
+            self.communes_without_data.len()
+        )
+    }
+}
+
+/// Add a `code_2026` column to a staged frame with `code` and `line` columns; rows with an unknown
+/// code get a null `code_2026` and are listed in the report.
+pub fn remap(df: DataFrame, index: &CogIndex, report: &mut NormalizationReport) -> Result<DataFrame> {
+    let codes = df.column("code")?.str()?.clone();
+    let lines = df.column("line")?.u32()?.clone();
+    report.rows_read = df.height();
+    let mut out: Vec<Option<String>> = Vec::with_capacity(df.height());
+    for (code, line) in codes.iter().zip(lines.iter()) {
+        let code = code.unwrap_or_default();
+        match index.resolve(code) {
+            Resolution::Current => {
+                report.rows_current += 1;
+                out.push(Some(code.to_string()));
+            }
+            Resolution::Remapped(to) => {
+                report.codes_remapped.insert(code.to_string(), to.clone());
+                out.push(Some(to));
+            }
+            Resolution::Unknown => {
+                report.codes_unknown.push(UnknownCode { code: code.to_string(), line: line.unwrap_or(0) });
+                out.push(None);
+            }
+        }
+    }
+    let mut df = df;
+    df.with_column(Column::new("code_2026".into(), out))?;
+    Ok(df)
+}
+
+/// Fill `communes_without_data`: the expected units that have no row in `covered`.
+pub fn record_missing<'a>(
+    report: &mut NormalizationReport,
+    expected: impl Iterator<Item = &'a str>,
+    covered: &DataFrame,
+) -> Result<()> {
+    let have: HashSet<&str> = covered.column("code_2026")?.str()?.iter().flatten().collect();
+    report.communes_without_data = expected.filter(|c| !have.contains(c)).map(str::to_string).collect();
+    report.communes_without_data.sort();
+    Ok(())
+}

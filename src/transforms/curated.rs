@@ -1,0 +1,257 @@
+//! The curated national table: one row per COG 2026 unit (commune actuelle or arrondissement
+//! municipal) with every staged source joined on, after normalization to COG 2026.
+//!
+//! Aggregation rules when several source codes land on one COG 2026 unit (merged communes) or
+//! when arrondissements roll up to Paris/Lyon/Marseille: counts, areas and populations are summed;
+//! APL is averaged with the standardised population as weight (DREES rule); a commune centre is
+//! the area-weighted mean of the parts' centres.
+
+use polars::prelude::*;
+
+use super::cog::{record_missing, remap, CogIndex, NormalizationReport};
+use crate::error::Result;
+use crate::sources::decoupage::{Cog, UnitKind};
+use crate::sources::{apl, boundaries, bpe, comparateur, DataDir, SourceMeta};
+
+pub struct Curated {
+    pub cog: Cog,
+    pub index: CogIndex,
+    /// One row per unit; schema in [`crate::schema::COMMUNES`].
+    pub communes: DataFrame,
+    pub reports: Vec<NormalizationReport>,
+}
+
+fn report_for(meta: &SourceMeta, note: &str) -> NormalizationReport {
+    NormalizationReport {
+        source: meta.id.to_string(),
+        file: meta.file.to_string(),
+        geography: meta.geography.to_string(),
+        coverage_note: note.to_string(),
+        ..Default::default()
+    }
+}
+
+fn in_france() -> Expr {
+    col("zone").eq(lit("metro")).or(col("zone").eq(lit("drom")))
+}
+
+/// Weighted mean of `value` by `weight`, ignoring rows where either is null.
+fn weighted_mean(value: &str, weight: &str) -> Expr {
+    let ok = col(value).is_not_null().and(col(weight).is_not_null());
+    let num = when(ok.clone()).then(col(value) * col(weight)).otherwise(lit(NULL)).sum();
+    let den = when(ok).then(col(weight)).otherwise(lit(NULL)).sum();
+    when(den.clone().gt(lit(0.0))).then(num / den).otherwise(col(value).mean())
+}
+
+/// Sum that stays null when every input is null (polars' sum gives 0).
+fn sum_or_null(c: &str) -> Expr {
+    when(col(c).count().gt(lit(0))).then(col(c).sum()).otherwise(lit(NULL))
+}
+
+/// Aggregate per `code_2026`, then roll arrondissements municipaux up into their commune and
+/// append those commune rows. `aggs` must be re-applicable to its own output.
+fn aggregate_with_plm(lf: LazyFrame, aggs: &dyn Fn() -> Vec<Expr>, index: &CogIndex) -> Result<LazyFrame> {
+    let per_unit = lf.filter(col("code_2026").is_not_null()).group_by([col("code_2026")]).agg(aggs());
+    let plm = per_unit
+        .clone()
+        .join(
+            index.arrondissements_frame()?.lazy(),
+            [col("code_2026")],
+            [col("code_2026")],
+            JoinArgs::new(JoinType::Inner),
+        )
+        .drop(cols(["code_2026"]))
+        .rename(["parent_code"], ["code_2026"], true)
+        .group_by([col("code_2026")])
+        .agg(aggs());
+    // A source that has both the parent and its arrondissements keeps the parent's own row.
+    let plm = plm.join(
+        per_unit.clone().select([col("code_2026")]),
+        [col("code_2026")],
+        [col("code_2026")],
+        JoinArgs::new(JoinType::Anti),
+    );
+    Ok(concat([per_unit, plm], UnionArgs::default())?)
+}
+
+fn apl_frame(data: &DataDir, index: &CogIndex, units: &DataFrame, millesime: i32) -> Result<(DataFrame, NormalizationReport)> {
+    let mut rep = report_for(
+        &apl::META,
+        "APL covers metropolitan France and the DROM except Mayotte; Paris, Lyon and Marseille are published by arrondissement and rolled up",
+    );
+    rep.source = format!("{}_{millesime}", apl::META.id);
+    let staged = remap(apl::load(data, millesime)?, index, &mut rep)?;
+    let aggs = || {
+        vec![
+            weighted_mean("apl_mg", "pop_std").alias("apl_mg"),
+            weighted_mean("apl_mg_u65", "pop_std").alias("apl_mg_u65"),
+            col("pop_std").sum().alias("pop_std"),
+            col("pop_total").sum().alias("pop_total"),
+        ]
+    };
+    let agg = aggregate_with_plm(staged.lazy(), &aggs, index)?.collect()?;
+    let expected = units
+        .clone()
+        .lazy()
+        .filter(in_france().and(col("departement").neq(lit("976"))))
+        .select([col("code")])
+        .collect()?;
+    record_missing(&mut rep, expected.column("code")?.str()?.iter().flatten(), &agg)?;
+    let y = millesime;
+    let agg = agg
+        .lazy()
+        .select([
+            col("code_2026").alias("code"),
+            col("apl_mg").alias(format!("apl_mg_{y}")),
+            col("apl_mg_u65").alias(format!("apl_mg_u65_{y}")),
+            col("pop_std").alias(format!("apl_pop_std_{y}")),
+            col("pop_total").alias(format!("apl_pop_total_{y}")),
+        ])
+        .collect()?;
+    Ok((agg, rep))
+}
+
+fn bpe_frame(data: &DataDir, index: &CogIndex, units: &DataFrame) -> Result<(DataFrame, NormalizationReport)> {
+    let mut rep = report_for(
+        &bpe::META,
+        "BPE 2020 covers metropolitan France and the DROM as whole communes; arrondissements municipaux have no figure",
+    );
+    let staged = remap(bpe::load(data)?, index, &mut rep)?;
+    let agg = staged
+        .lazy()
+        .filter(col("code_2026").is_not_null())
+        .group_by([col("code_2026")])
+        .agg([sum_or_null("gp_count").alias("gp_count")])
+        .collect()?;
+    let expected = units
+        .clone()
+        .lazy()
+        .filter(in_france().and(col("kind").eq(lit(UnitKind::Commune.as_str()))))
+        .select([col("code")])
+        .collect()?;
+    record_missing(&mut rep, expected.column("code")?.str()?.iter().flatten(), &agg)?;
+    let agg = agg
+        .lazy()
+        .select([col("code_2026").alias("code"), col("gp_count").alias("gp_count_bpe2020")])
+        .collect()?;
+    Ok((agg, rep))
+}
+
+fn area_frame(data: &DataDir, index: &CogIndex, units: &DataFrame) -> Result<(DataFrame, NormalizationReport)> {
+    let mut rep = report_for(
+        &comparateur::META,
+        "the comparateur covers metropolitan France and the DROM; Paris, Lyon and Marseille only by arrondissement (rolled up)",
+    );
+    let staged = remap(comparateur::load(data)?, index, &mut rep)?;
+    let aggs = || {
+        vec![
+            col("area_km2").sum().alias("area_km2"),
+            weighted_mean("lat", "area_km2").alias("lat"),
+            weighted_mean("lon", "area_km2").alias("lon"),
+        ]
+    };
+    let agg = aggregate_with_plm(staged.lazy(), &aggs, index)?.collect()?;
+    let expected = units.clone().lazy().filter(in_france()).select([col("code")]).collect()?;
+    record_missing(&mut rep, expected.column("code")?.str()?.iter().flatten(), &agg)?;
+    let agg = agg
+        .lazy()
+        .select([col("code_2026").alias("code"), col("area_km2"), col("lat"), col("lon")])
+        .collect()?;
+    Ok((agg, rep))
+}
+
+fn boundary_frame(data: &DataDir, index: &CogIndex, units: &DataFrame) -> Result<(DataFrame, NormalizationReport)> {
+    let mut rep = report_for(
+        &boundaries::META,
+        "2018 boundaries cover metropolitan France and the DROM as whole communes; communes split off after 2018 have none",
+    );
+    let b = boundaries::load(data)?;
+    let staged = df!(
+        "code" => b.iter().map(|x| x.code.as_str()).collect::<Vec<_>>(),
+        // Feature index stands in for a line number: the file is one JSON document.
+        "line" => (1..=b.len() as u32).collect::<Vec<_>>(),
+    )?;
+    let staged = remap(staged, index, &mut rep)?;
+    let agg = staged
+        .lazy()
+        .filter(col("code_2026").is_not_null())
+        .group_by([col("code_2026")])
+        .agg([col("code").count().cast(DataType::UInt32).alias("boundary_parts_2018")])
+        .collect()?;
+    let expected = units
+        .clone()
+        .lazy()
+        .filter(in_france().and(col("kind").eq(lit(UnitKind::Commune.as_str()))))
+        .select([col("code")])
+        .collect()?;
+    record_missing(&mut rep, expected.column("code")?.str()?.iter().flatten(), &agg)?;
+    let agg = agg.lazy().select([col("code_2026").alias("code"), col("boundary_parts_2018")]).collect()?;
+    Ok((agg, rep))
+}
+
+/// Build the curated national table from the published files. `progress` hears of each step.
+pub fn build(data: &DataDir, progress: &mut dyn FnMut(&str)) -> Result<Curated> {
+    progress("COG 2026 communes, EPCI, départements, régions");
+    let cog = Cog::load(data)?;
+    let index = CogIndex::new(&cog);
+    let units = cog.units_frame()?;
+    let mut reports = Vec::new();
+
+    progress("DREES APL 2023");
+    let (apl23, r) = apl_frame(data, &index, &units, 2023)?;
+    reports.push(r);
+    progress("DREES APL 2022");
+    let (apl22, r) = apl_frame(data, &index, &units, 2022)?;
+    reports.push(r);
+    progress("BPE 2020 GPs");
+    let (bpe, r) = bpe_frame(data, &index, &units)?;
+    reports.push(r);
+    progress("INSEE comparateur (area, centre)");
+    let (area, r) = area_frame(data, &index, &units)?;
+    reports.push(r);
+    progress("IGN 2018 commune boundaries");
+    let (bnd, r) = boundary_frame(data, &index, &units)?;
+    reports.push(r);
+
+    progress("joining");
+    let left = |lf: LazyFrame, other: DataFrame| {
+        lf.join(other.lazy(), [col("code")], [col("code")], JoinArgs::new(JoinType::Left))
+    };
+    let mut lf = units.clone().lazy();
+    for other in [apl23, apl22, bpe, area, bnd] {
+        lf = left(lf, other);
+    }
+    let is_com = col("zone").eq(lit("com"));
+    let communes = lf
+        .with_columns([
+            col("boundary_parts_2018").is_not_null().alias("has_boundary_2018"),
+            when(col("gp_count_bpe2020").is_not_null())
+                .then(lit(NULL).cast(DataType::String))
+                .when(col("kind").eq(lit("arrondissement")))
+                .then(lit("BPE 2020 counts Paris, Lyon and Marseille as whole communes, not per arrondissement"))
+                .when(is_com.clone())
+                .then(lit("BPE does not cover the collectivités d'outre-mer"))
+                .otherwise(lit("no BPE 2020 row for this code (commune created or re-created after COG 2021)"))
+                .alias("gp_count_note"),
+            when(col("apl_mg_2023").is_not_null())
+                .then(lit(NULL).cast(DataType::String))
+                .when(is_com.clone())
+                .then(lit("DREES APL does not cover the collectivités d'outre-mer"))
+                .when(col("departement").eq(lit("976")))
+                .then(lit("DREES APL excludes Mayotte"))
+                .when(col("population").eq(lit(0)))
+                .then(lit("uninhabited commune: DREES publishes no APL"))
+                .otherwise(lit("no APL 2023 row for this code (commune created or re-created after COG 2023)"))
+                .alias("apl_note"),
+            when(col("area_km2").is_not_null())
+                .then(lit(NULL).cast(DataType::String))
+                .when(is_com)
+                .then(lit("the comparateur de territoires does not cover the collectivités d'outre-mer"))
+                .otherwise(lit("no comparateur row for this code (commune created or re-created after COG 2024)"))
+                .alias("area_note"),
+        ])
+        .drop(cols(["boundary_parts_2018"]))
+        .sort(["code"], SortMultipleOptions::default())
+        .collect()?;
+    Ok(Curated { cog, index, communes, reports })
+}
