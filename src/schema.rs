@@ -34,6 +34,8 @@ pub const COMMUNES: &[ColumnDoc] = &[
     c("area_km2", "float64", "km²", "INSEE area (comparateur de territoires 2024)"),
     c("lat", "float64", "degrés WGS84", "commune centre latitude (area-weighted for merged communes)"),
     c("lon", "float64", "degrés WGS84", "commune centre longitude"),
+    c("bv2022", "string", "", "bassin de vie 2022 (code of its pole commune; arrondissements get their city's)"),
+    c("bv2022_name", "string", "", "bassin de vie 2022 name"),
     c("has_boundary_2018", "bool", "", "a 2018 IGN polygon exists for this unit (false: split off after 2018, arrondissement, or COM)"),
     c("gp_count_note", "string", "", "why gp_count_bpe2020 is null"),
     c("apl_note", "string", "", "why apl_mg_2023 is null"),

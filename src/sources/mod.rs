@@ -14,6 +14,7 @@ pub mod boundaries;
 pub mod comparateur;
 pub mod decoupage;
 pub mod table;
+pub mod tagc;
 
 /// Environment variable naming the folder of the published files.
 pub const DATA_DIR_ENV: &str = "CPTS_DATA_DIR";
@@ -80,5 +81,6 @@ pub fn all() -> Vec<&'static SourceMeta> {
         &boundaries::META,
         &apl::META,
         &bpe::META,
+        &tagc::META,
     ]
 }

@@ -11,7 +11,7 @@ use polars::prelude::*;
 use super::cog::{record_missing, remap, CogIndex, NormalizationReport};
 use crate::error::Result;
 use crate::sources::decoupage::{Cog, UnitKind};
-use crate::sources::{apl, boundaries, bpe, comparateur, DataDir, SourceMeta};
+use crate::sources::{apl, boundaries, bpe, comparateur, tagc, DataDir, SourceMeta};
 
 pub struct Curated {
     pub cog: Cog,
@@ -189,6 +189,32 @@ fn boundary_frame(data: &DataDir, index: &CogIndex, units: &DataFrame) -> Result
     Ok((agg, rep))
 }
 
+fn bassin_vie_frame(data: &DataDir, index: &CogIndex, units: &DataFrame) -> Result<(DataFrame, NormalizationReport)> {
+    let mut rep = report_for(
+        &tagc::META,
+        "the TAGC covers metropolitan France and the DROM as whole communes; arrondissements municipaux inherit their city's bassin de vie",
+    );
+    let staged = remap(tagc::load(data)?, index, &mut rep)?;
+    // Communes merged since 2024 take the bassin de vie of the part that kept its code (the
+    // chef-lieu), else of the first part listed.
+    let agg = staged
+        .lazy()
+        .filter(col("code_2026").is_not_null())
+        .sort_by_exprs([col("code").neq(col("code_2026")), col("line")], SortMultipleOptions::default())
+        .group_by_stable([col("code_2026")])
+        .agg([col("bv2022").first(), col("bv2022_name").first()])
+        .collect()?;
+    let expected = units
+        .clone()
+        .lazy()
+        .filter(in_france().and(col("kind").eq(lit(UnitKind::Commune.as_str()))))
+        .select([col("code")])
+        .collect()?;
+    record_missing(&mut rep, expected.column("code")?.str()?.iter().flatten(), &agg)?;
+    let agg = agg.lazy().rename(["code_2026"], ["code"], true).collect()?;
+    Ok((agg, rep))
+}
+
 /// Build the curated national table from the published files. `progress` hears of each step.
 pub fn build(data: &DataDir, progress: &mut dyn FnMut(&str)) -> Result<Curated> {
     progress("COG 2026 communes, EPCI, départements, régions");
@@ -213,6 +239,10 @@ pub fn build(data: &DataDir, progress: &mut dyn FnMut(&str)) -> Result<Curated> 
     let (bnd, r) = boundary_frame(data, &index, &units)?;
     reports.push(r);
 
+    progress("INSEE TAGC bassins de vie 2022");
+    let (bv, r) = bassin_vie_frame(data, &index, &units)?;
+    reports.push(r);
+
     progress("joining");
     let left = |lf: LazyFrame, other: DataFrame| {
         lf.join(other.lazy(), [col("code")], [col("code")], JoinArgs::new(JoinType::Left))
@@ -221,6 +251,25 @@ pub fn build(data: &DataDir, progress: &mut dyn FnMut(&str)) -> Result<Curated> 
     for other in [apl23, apl22, bpe, area, bnd] {
         lf = left(lf, other);
     }
+    // Arrondissements municipaux belong to their city's bassin de vie.
+    let bv_units = units
+        .clone()
+        .lazy()
+        .select([col("code"), col("parent_code")])
+        .join(bv.clone().lazy(), [col("code")], [col("code")], JoinArgs::new(JoinType::Left))
+        .join(
+            bv.lazy().select([col("code").alias("parent_code"), col("bv2022").alias("pbv"), col("bv2022_name").alias("pbv_name")]),
+            [col("parent_code")],
+            [col("parent_code")],
+            JoinArgs::new(JoinType::Left),
+        )
+        .select([
+            col("code"),
+            coalesce(&[col("bv2022"), col("pbv")]).alias("bv2022"),
+            coalesce(&[col("bv2022_name"), col("pbv_name")]).alias("bv2022_name"),
+        ])
+        .collect()?;
+    lf = left(lf, bv_units);
     let is_com = col("zone").eq(lit("com"));
     let communes = lf
         .with_columns([
