@@ -76,7 +76,9 @@ impl Grid {
             match b.max_population {
                 Some(m) if m < b.min_population => return Err(format!("band {} ends before it starts", b.taille)),
                 Some(m) => expect = m + 1,
-                None if i + 1 != self.bands.len() => return Err(format!("band {} has no max but is not the last", b.taille)),
+                None if i + 1 != self.bands.len() => {
+                    return Err(format!("band {} has no max but is not the last", b.taille))
+                }
                 None => {}
             }
         }
@@ -126,5 +128,56 @@ impl Grid {
             funding.alias("aci_max_annual_funding_eur"),
             to_next.alias("aci_inhabitants_to_next_band"),
         ]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn band_edges_follow_the_documented_reading() {
+        let g = Grid::embedded();
+        let band = |p| g.place(p).taille;
+        assert_eq!(band(0), 1);
+        assert_eq!(band(39_999), 1);
+        assert_eq!(band(40_000), 2);
+        assert_eq!(band(79_999), 2);
+        assert_eq!(band(80_000), 3);
+        assert_eq!(band(175_000), 3);
+        assert_eq!(band(175_001), 4);
+        assert_eq!(g.place(39_574).inhabitants_to_next_band, Some(426));
+        assert_eq!(g.place(175_000).inhabitants_to_next_band, Some(1));
+        assert_eq!(g.place(200_000).inhabitants_to_next_band, None);
+        let p = g.place(40_000);
+        assert_eq!((p.max_annual_funding_2019_eur, p.fonctionnement_avenant2_eur), (287_000, 105_000));
+        assert_eq!(p.next_band_max_annual_funding_2019_eur, Some(370_000));
+    }
+
+    #[test]
+    fn polars_expressions_agree_with_place() {
+        let pops = [0i64, 39_999, 40_000, 79_999, 80_000, 175_000, 175_001, 1_000_000];
+        let g = Grid::embedded();
+        let df = df!("population" => pops.to_vec()).unwrap();
+        let out = df.lazy().select(g.exprs(col("population").cast(DataType::Float64))).collect().unwrap();
+        for (i, p) in pops.iter().enumerate() {
+            let want = g.place(*p);
+            assert_eq!(out.column("aci_band").unwrap().f64().unwrap().get(i), Some(want.taille as f64), "{p}");
+            assert_eq!(
+                out.column("aci_max_annual_funding_eur").unwrap().f64().unwrap().get(i),
+                Some(want.max_annual_funding_2019_eur as f64)
+            );
+            assert_eq!(
+                out.column("aci_inhabitants_to_next_band").unwrap().f64().unwrap().get(i),
+                want.inhabitants_to_next_band.map(|n| n as f64)
+            );
+        }
+    }
+
+    #[test]
+    fn a_grid_with_a_gap_is_rejected() {
+        let bad = EMBEDDED.replace("min_population = 40000", "min_population = 40001");
+        let e = Grid::parse(&bad, "aci.toml").unwrap_err().to_string();
+        assert!(e.contains("aci.toml: band 2 starts at 40001 but should start at 40000"), "{e}");
     }
 }

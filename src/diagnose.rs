@@ -116,10 +116,8 @@ pub fn select_units(curated: &DataFrame, codes: &[String]) -> Result<DataFrame> 
 
 pub fn diagnose(curated: &DataFrame, territory: Territory, grid: &Grid) -> Result<Diagnosis> {
     let units = select_units(curated, &territory.codes)?;
-    let mut scopes = vec![evaluate(
-        &units,
-        Scope { kind: "territory".into(), code: String::new(), name: territory.name.clone() },
-    )?];
+    let mut scopes =
+        vec![evaluate(&units, Scope { kind: "territory".into(), code: String::new(), name: territory.name.clone() })?];
     for (code, name) in distinct(&units, "departement", "departement_name")? {
         let rows = communes_of(curated, col("departement").eq(lit(code.as_str())))?;
         scopes.push(evaluate(&rows, Scope { kind: "departement".into(), code, name })?);

@@ -47,9 +47,10 @@ pub enum Error {
     #[error("{location}: {message}")]
     Data { location: Location, message: String },
 
-    /// A required column is absent; `found` lists what the header had so a renamed column is obvious.
-    #[error("{location}: column \"{column}\" missing (header has: {found}){hint}")]
-    MissingColumn { location: Location, column: String, found: String, hint: String },
+    /// A required column is absent; `detail` lists what the header had (and the closest name) so
+    /// a renamed column is obvious.
+    #[error("{location}: column \"{column}\" missing {detail}")]
+    MissingColumn { location: Location, column: String, detail: String },
 
     /// A territory that cannot be resolved to communes.
     #[error("territory {name}: {message}")]

@@ -78,7 +78,7 @@ fn suggestions(cog: &Cog, typed: &str) -> String {
         .units
         .iter()
         .map(|u| {
-            let d = if typed.chars().all(|c| c.is_ascii_alphanumeric()) && typed.len() <= 5 {
+            let d = if typed.chars().next().is_some_and(|c| c.is_ascii_digit()) {
                 levenshtein(typed, &u.code)
             } else {
                 levenshtein(&t, &fold(&u.name))
@@ -101,13 +101,22 @@ fn name_of<'a>(cog: &'a Cog, code: &str) -> &'a str {
 }
 
 /// Resolve one typed entry (a code, a former code or an exact commune name) to a COG 2026 unit.
-fn resolve_entry(cog: &Cog, index: &CogIndex, spec_name: &str, raw: &str, warnings: &mut Vec<String>) -> Result<String> {
+fn resolve_entry(
+    cog: &Cog,
+    index: &CogIndex,
+    spec_name: &str,
+    raw: &str,
+    warnings: &mut Vec<String>,
+) -> Result<String> {
     let err = |m: String| Error::Territory { name: spec_name.to_string(), message: m };
     if let Some(code) = normalize_commune_code(raw) {
         return match index.resolve(&code) {
             Resolution::Current => Ok(code),
             Resolution::Remapped(to) => {
-                warnings.push(format!("{code} is a former commune code, merged into {to} {} (COG 2026)", name_of(cog, &to)));
+                warnings.push(format!(
+                    "{code} is a former commune code, merged into {to} {} (COG 2026)",
+                    name_of(cog, &to)
+                ));
                 Ok(to)
             }
             Resolution::Unknown => Err(err(format!("unknown commune code {code}{}", suggestions(cog, &code)))),
@@ -142,10 +151,15 @@ pub fn resolve(spec: &TerritorySpec, cog: &Cog, index: &CogIndex) -> Result<Terr
         add(code, "communes", &mut warnings);
     }
     for siren in &spec.epci {
-        let Some(e) = cog.epcis.iter().find(|e| &e.code == siren.trim()) else {
+        let Some(e) = cog.epcis.iter().find(|e| e.code == siren.trim()) else {
             let t = fold(siren);
-            let mut close: Vec<(usize, String)> =
-                cog.epcis.iter().map(|e| (levenshtein(&t, &fold(&e.name)).min(levenshtein(siren, &e.code)), format!("{} {}", e.code, e.name))).collect();
+            let mut close: Vec<(usize, String)> = cog
+                .epcis
+                .iter()
+                .map(|e| {
+                    (levenshtein(&t, &fold(&e.name)).min(levenshtein(siren, &e.code)), format!("{} {}", e.code, e.name))
+                })
+                .collect();
             close.sort();
             let close: Vec<String> = close.into_iter().filter(|(d, _)| *d <= 3).take(5).map(|(_, s)| s).collect();
             return Err(Error::Territory {
@@ -173,11 +187,17 @@ pub fn resolve(spec: &TerritorySpec, cog: &Cog, index: &CogIndex) -> Result<Terr
         .cloned()
         .collect();
     for c in overlapping {
-        warnings.push(format!("{c} dropped: its commune {} is already in the territory", index.parent(&c).unwrap_or("?")));
+        warnings
+            .push(format!("{c} dropped: its commune {} is already in the territory", index.parent(&c).unwrap_or("?")));
         set.remove(&c);
     }
     if set.is_empty() {
         return Err(Error::Territory { name: name.to_string(), message: "the territory has no commune".into() });
     }
-    Ok(Territory { name: name.to_string(), description: spec.description.clone(), codes: set.into_iter().collect(), warnings })
+    Ok(Territory {
+        name: name.to_string(),
+        description: spec.description.clone(),
+        codes: set.into_iter().collect(),
+        warnings,
+    })
 }

@@ -46,7 +46,11 @@ fn err<E: std::fmt::Display>(path: &Path) -> impl Fn(E) -> Error + '_ {
     move |e| Error::Config(format!("{}: cannot draw chart: {e}", path.display()))
 }
 
-fn draw<DB: DrawingBackend>(root: DrawingArea<DB, plotters::coord::Shift>, title: &str, panels: &[Panel]) -> std::result::Result<(), String>
+fn draw<DB: DrawingBackend>(
+    root: DrawingArea<DB, plotters::coord::Shift>,
+    title: &str,
+    panels: &[Panel],
+) -> std::result::Result<(), String>
 where
     DB::ErrorType: 'static,
 {

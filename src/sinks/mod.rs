@@ -24,7 +24,11 @@ pub struct Provenance {
 
 impl Provenance {
     pub fn new(sources: Vec<&SourceMeta>) -> Self {
-        Provenance { tool: "cpts-diag", tool_version: env!("CARGO_PKG_VERSION"), sources: sources.into_iter().cloned().collect() }
+        Provenance {
+            tool: "cpts-diag",
+            tool_version: env!("CARGO_PKG_VERSION"),
+            sources: sources.into_iter().cloned().collect(),
+        }
     }
 }
 
@@ -52,7 +56,32 @@ pub fn write_bytes(path: &Path, bytes: &[u8]) -> Result<()> {
 }
 
 pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
-    let mut text = serde_json::to_string_pretty(value).map_err(|e| Error::Config(format!("{}: {e}", path.display())))?;
+    let mut text =
+        serde_json::to_string_pretty(value).map_err(|e| Error::Config(format!("{}: {e}", path.display())))?;
     text.push('\n');
     write_bytes(path, text.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failed_write_leaves_the_previous_file_and_no_temp_file() {
+        let dir = std::env::temp_dir().join(format!("cpts-diag-atomic-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("table.parquet");
+        write_bytes(&path, b"good old content").unwrap();
+        // A writer that dies half-way, as a killed run would.
+        let r = atomic_write(&path, |f| {
+            f.write_all(b"half a ne").unwrap();
+            Err(Error::Config("killed".into()))
+        });
+        assert!(r.is_err());
+        assert_eq!(std::fs::read(&path).unwrap(), b"good old content");
+        let names: Vec<String> =
+            std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+        assert_eq!(names, ["table.parquet"]);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

@@ -120,7 +120,10 @@ pub fn summary(d: &Diagnosis, grid: &Grid) -> Json {
             "france": pick("france").into_iter().next(),
         }),
     );
-    m.insert("units".into(), json!(INDICATORS.iter().map(|i| (i.id.to_string(), json!(i.unit))).collect::<Map<_, _>>()));
+    m.insert(
+        "units".into(),
+        json!(INDICATORS.iter().map(|i| (i.id.to_string(), json!(i.unit))).collect::<Map<_, _>>()),
+    );
     m.insert("sources".into(), json!(sources::all()));
     m.insert("tool".into(), json!({"name": "cpts-diag", "version": env!("CARGO_PKG_VERSION")}));
     Json::Object(m)

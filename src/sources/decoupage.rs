@@ -136,10 +136,7 @@ struct RawArea {
 fn parse_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T> {
     let text = super::table::read_text(path)?;
     serde_json::from_str(&text).map_err(|e| {
-        Error::data(
-            Location::at(path, e.line() as u64),
-            format!("invalid JSON at column {}: {e}", e.column()),
-        )
+        Error::data(Location::at(path, e.line() as u64), format!("invalid JSON at column {}: {e}", e.column()))
     })
 }
 

@@ -9,8 +9,8 @@ use serde::Serialize;
 use crate::error::{Error, Result};
 
 pub mod apl;
-pub mod bpe;
 pub mod boundaries;
+pub mod bpe;
 pub mod comparateur;
 pub mod decoupage;
 pub mod table;

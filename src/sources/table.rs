@@ -50,8 +50,10 @@ impl RawTable {
         Err(Error::MissingColumn {
             location: Location::at(&self.path, self.header_line),
             column: name.to_string(),
-            found: self.headers.iter().map(|h| format!("\"{h}\"")).collect::<Vec<_>>().join(", "),
-            hint,
+            detail: format!(
+                "(header has: {}){hint}",
+                self.headers.iter().map(|h| format!("\"{h}\"")).collect::<Vec<_>>().join(", ")
+            ),
         })
     }
 
@@ -64,7 +66,10 @@ impl RawTable {
             [] => self.column(prefix),
             _ => Err(Error::data(
                 Location::at(&self.path, self.header_line),
-                format!("several columns start with \"{prefix}\": {}", hits.iter().map(|&i| format!("\"{}\"", self.headers[i])).collect::<Vec<_>>().join(", ")),
+                format!(
+                    "several columns start with \"{prefix}\": {}",
+                    hits.iter().map(|&i| format!("\"{}\"", self.headers[i])).collect::<Vec<_>>().join(", ")
+                ),
             )),
         }
     }
@@ -92,9 +97,8 @@ impl RawTable {
     /// An INSEE commune code, validated.
     pub fn commune_code(&self, row: &RawRow, column: usize) -> Result<String> {
         let raw = self.text(row, column);
-        normalize_commune_code(raw).ok_or_else(|| {
-            Error::data(self.location(row, column), format!("\"{raw}\" is not an INSEE commune code"))
-        })
+        normalize_commune_code(raw)
+            .ok_or_else(|| Error::data(self.location(row, column), format!("\"{raw}\" is not an INSEE commune code")))
     }
 }
 
@@ -142,9 +146,7 @@ pub fn read_text(path: &Path) -> Result<String> {
     let mut bytes = Vec::new();
     let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
     if path.extension().is_some_and(|e| e == "gz") {
-        flate2::read::GzDecoder::new(file)
-            .read_to_end(&mut bytes)
-            .map_err(|e| Error::io(path, e))?;
+        flate2::read::GzDecoder::new(file).read_to_end(&mut bytes).map_err(|e| Error::io(path, e))?;
     } else {
         std::io::BufReader::new(file).read_to_end(&mut bytes).map_err(|e| Error::io(path, e))?;
     }
@@ -205,8 +207,10 @@ pub fn read_delimited(path: &Path, key_column: &str, required: &[&str]) -> Resul
         return Err(Error::MissingColumn {
             location: Location::at(path, 1),
             column: key_column.to_string(),
-            found: found.iter().map(|h| format!("\"{h}\"")).collect::<Vec<_>>().join(", "),
-            hint,
+            detail: format!(
+                "(header has: {}){hint}",
+                found.iter().map(|h| format!("\"{h}\"")).collect::<Vec<_>>().join(", ")
+            ),
         });
     };
     let mut headers = split_header(&text[header_start..data_start], delim);
@@ -219,7 +223,7 @@ pub fn read_delimited(path: &Path, key_column: &str, required: &[&str]) -> Resul
         .delimiter(delim)
         .has_headers(false)
         .flexible(true)
-        .from_reader(text[data_start..].as_bytes());
+        .from_reader(&text.as_bytes()[data_start..]);
     let mut rows = Vec::new();
     let mut record = csv::StringRecord::new();
     loop {
@@ -239,12 +243,7 @@ pub fn read_delimited(path: &Path, key_column: &str, required: &[&str]) -> Resul
         if cells.len() != headers.len() {
             return Err(Error::data(
                 Location::at(path, line),
-                format!(
-                    "expected {} fields separated by '{}', found {}",
-                    headers.len(),
-                    delim as char,
-                    cells.len()
-                ),
+                format!("expected {} fields separated by '{}', found {}", headers.len(), delim as char, cells.len()),
             ));
         }
         rows.push(RawRow { line, cells });
@@ -269,9 +268,8 @@ pub fn read_xlsx(path: &Path, sheet: &str, key_column: &str, required: &[&str]) 
             format!("sheet \"{sheet}\" missing (workbook has: {})", names.join(", ")),
         ));
     }
-    let range = wb
-        .worksheet_range(sheet)
-        .map_err(|e| Error::data(Location::file(path), format!("sheet \"{sheet}\": {e}")))?;
+    let range =
+        wb.worksheet_range(sheet).map_err(|e| Error::data(Location::file(path), format!("sheet \"{sheet}\": {e}")))?;
     let first_row = range.start().map_or(0, |(r, _)| r as u64);
     let cell = |d: &Data| -> String {
         match d {
@@ -307,8 +305,7 @@ pub fn read_xlsx(path: &Path, sheet: &str, key_column: &str, required: &[&str]) 
         return Err(Error::MissingColumn {
             location: Location::file(path).col(sheet),
             column: key_column.to_string(),
-            found: format!("no header row with it in the first {MAX_PREAMBLE} rows of sheet \"{sheet}\""),
-            hint: String::new(),
+            detail: format!("(no header row with it in the first {MAX_PREAMBLE} rows of sheet \"{sheet}\")"),
         });
     };
     let table = RawTable { path: path.to_path_buf(), headers, header_line, delimiter: None, rows };

@@ -74,7 +74,12 @@ fn aggregate_with_plm(lf: LazyFrame, aggs: &dyn Fn() -> Vec<Expr>, index: &CogIn
     Ok(concat([per_unit, plm], UnionArgs::default())?)
 }
 
-fn apl_frame(data: &DataDir, index: &CogIndex, units: &DataFrame, millesime: i32) -> Result<(DataFrame, NormalizationReport)> {
+fn apl_frame(
+    data: &DataDir,
+    index: &CogIndex,
+    units: &DataFrame,
+    millesime: i32,
+) -> Result<(DataFrame, NormalizationReport)> {
     let mut rep = report_for(
         &apl::META,
         "APL covers metropolitan France and the DROM except Mayotte; Paris, Lyon and Marseille are published by arrondissement and rolled up",
@@ -130,10 +135,8 @@ fn bpe_frame(data: &DataDir, index: &CogIndex, units: &DataFrame) -> Result<(Dat
         .select([col("code")])
         .collect()?;
     record_missing(&mut rep, expected.column("code")?.str()?.iter().flatten(), &agg)?;
-    let agg = agg
-        .lazy()
-        .select([col("code_2026").alias("code"), col("gp_count").alias("gp_count_bpe2020")])
-        .collect()?;
+    let agg =
+        agg.lazy().select([col("code_2026").alias("code"), col("gp_count").alias("gp_count_bpe2020")]).collect()?;
     Ok((agg, rep))
 }
 
@@ -153,10 +156,7 @@ fn area_frame(data: &DataDir, index: &CogIndex, units: &DataFrame) -> Result<(Da
     let agg = aggregate_with_plm(staged.lazy(), &aggs, index)?.collect()?;
     let expected = units.clone().lazy().filter(in_france()).select([col("code")]).collect()?;
     record_missing(&mut rep, expected.column("code")?.str()?.iter().flatten(), &agg)?;
-    let agg = agg
-        .lazy()
-        .select([col("code_2026").alias("code"), col("area_km2"), col("lat"), col("lon")])
-        .collect()?;
+    let agg = agg.lazy().select([col("code_2026").alias("code"), col("area_km2"), col("lat"), col("lon")]).collect()?;
     Ok((agg, rep))
 }
 
@@ -258,7 +258,11 @@ pub fn build(data: &DataDir, progress: &mut dyn FnMut(&str)) -> Result<Curated> 
         .select([col("code"), col("parent_code")])
         .join(bv.clone().lazy(), [col("code")], [col("code")], JoinArgs::new(JoinType::Left))
         .join(
-            bv.lazy().select([col("code").alias("parent_code"), col("bv2022").alias("pbv"), col("bv2022_name").alias("pbv_name")]),
+            bv.lazy().select([
+                col("code").alias("parent_code"),
+                col("bv2022").alias("pbv"),
+                col("bv2022_name").alias("pbv_name"),
+            ]),
             [col("parent_code")],
             [col("parent_code")],
             JoinArgs::new(JoinType::Left),

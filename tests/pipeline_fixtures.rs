@@ -1,0 +1,187 @@
+//! The whole pipeline on a made-up data folder in the published formats. Every expected number
+//! is worked out by hand from the fixture values in `common/mod.rs`.
+
+mod common;
+
+use cpts_diag::aci::Grid;
+use cpts_diag::diagnose::{diagnose, Diagnosis};
+use cpts_diag::sinks::parquet;
+use cpts_diag::territory::{resolve, TerritorySpec};
+use cpts_diag::transforms::curated::{build, Curated};
+use polars::prelude::*;
+
+fn curated() -> Curated {
+    let data = common::fixture_data("pipeline");
+    build(&data, &mut |_| {}).expect("fixture data builds")
+}
+
+fn row_f64(df: &DataFrame, code: &str, col: &str) -> Option<f64> {
+    let i = df.column("code").unwrap().str().unwrap().iter().position(|c| c == Some(code)).expect(code);
+    df.column(col).unwrap().cast(&DataType::Float64).unwrap().f64().unwrap().get(i)
+}
+
+fn row_str(df: &DataFrame, code: &str, col: &str) -> Option<String> {
+    let i = df.column("code").unwrap().str().unwrap().iter().position(|c| c == Some(code)).expect(code);
+    df.column(col).unwrap().str().unwrap().get(i).map(str::to_string)
+}
+
+fn close(a: Option<f64>, b: f64) -> bool {
+    a.is_some_and(|a| (a - b).abs() < 1e-9)
+}
+
+#[test]
+fn curated_table_applies_cog_and_aggregation_rules() {
+    let c = curated();
+    let df = &c.communes;
+    assert_eq!(df.height(), 7, "5 communes actuelles + 2 arrondissements; the déléguée is not a unit");
+    // 28901 (former code) merged into 28001: APL weighted by standardised population.
+    assert!(close(row_f64(df, "28001", "apl_mg_2023"), (2.0 * 800.0 + 4.0 * 200.0) / 1000.0));
+    assert!(close(row_f64(df, "28001", "apl_pop_total_2023"), 1000.0));
+    assert!(close(row_f64(df, "28001", "apl_mg_2022"), 1.1 * 2.4));
+    // Counts and areas are summed; the centre is area-weighted.
+    assert!(close(row_f64(df, "28001", "gp_count_bpe2020"), 2.0));
+    assert!(close(row_f64(df, "28001", "area_km2"), 15.0));
+    assert!(close(row_f64(df, "28001", "lat"), (48.0 * 10.0 + 48.2 * 5.0) / 15.0));
+    // Paris: APL published by arrondissement, rolled up with the same weights.
+    assert!(close(row_f64(df, "75056", "apl_mg_2023"), (5.0 * 1000.0 + 2.0 * 2000.0) / 3000.0));
+    assert!(close(row_f64(df, "75101", "apl_mg_2023"), 5.0));
+    assert!(close(row_f64(df, "75056", "area_km2"), 3.0));
+    // BPE counts Paris whole: arrondissements have no figure, and say why.
+    assert!(close(row_f64(df, "75056", "gp_count_bpe2020"), 5.0));
+    assert_eq!(row_f64(df, "75101", "gp_count_bpe2020"), None);
+    assert!(row_str(df, "75101", "gp_count_note").unwrap().contains("whole communes"));
+    // COM: outside every health source, with a reason.
+    assert_eq!(row_f64(df, "98411", "apl_mg_2023"), None);
+    assert!(row_str(df, "98411", "apl_note").unwrap().contains("outre-mer"));
+    // Bassin de vie through the former code's successor; arrondissements inherit their city's.
+    assert_eq!(row_str(df, "28001", "bv2022").as_deref(), Some("28002"));
+    assert_eq!(row_str(df, "75101", "bv2022").as_deref(), Some("75056"));
+    assert_eq!(row_str(df, "28001", "epci").as_deref(), Some("200000001"));
+    assert_eq!(row_str(df, "75102", "epci").as_deref(), Some("200054781"));
+}
+
+#[test]
+fn normalization_report_lists_every_remap() {
+    let c = curated();
+    let apl = c.reports.iter().find(|r| r.source == "drees_apl_2023").unwrap();
+    assert_eq!(apl.rows_read, 6);
+    assert_eq!(apl.codes_remapped.get("28901").map(String::as_str), Some("28001"));
+    assert!(apl.codes_unknown.is_empty());
+    assert!(apl.communes_without_data.is_empty(), "{:?}", apl.communes_without_data);
+    let geo = c.reports.iter().find(|r| r.source == "ign_communes_2018").unwrap();
+    assert_eq!(geo.codes_remapped.len(), 1);
+    assert!(apl.one_line().contains("1 former codes remapped, 0 unknown"));
+}
+
+fn diag(c: &Curated, spec: TerritorySpec) -> Diagnosis {
+    let index = cpts_diag::transforms::cog::CogIndex::new(&c.cog);
+    let t = resolve(&spec, &c.cog, &index).unwrap();
+    diagnose(&c.communes, t, &Grid::embedded()).unwrap()
+}
+
+#[test]
+fn diagnose_epci_territory_by_hand() {
+    let c = curated();
+    let d = diag(&c, TerritorySpec { name: "CC".into(), epci: vec!["200000001".into()], ..Default::default() });
+    let t = d.territory();
+    assert!(close(t.value("communes_count"), 3.0));
+    assert!(close(t.value("population"), 4500.0));
+    assert!(close(t.value("gp_count"), 5.0));
+    assert!(close(t.value("inhabitants_per_gp"), 900.0));
+    assert!(close(t.value("gp_per_100k"), 5.0 * 100_000.0 / 4500.0));
+    assert!(close(t.value("area_km2"), 50.0));
+    assert!(close(t.value("density_per_km2"), 90.0));
+    assert!(close(t.value("apl_mg"), (2.4 * 1000.0 + 3.0 * 3000.0 + 1.0 * 500.0) / 4500.0));
+    assert!(close(t.value("population_apl_below_2_5"), 1500.0));
+    assert!(close(t.value("share_population_apl_below_2_5"), 100.0 / 3.0));
+    let aci = d.aci.as_ref().unwrap();
+    assert_eq!((aci.taille, aci.inhabitants_to_next_band), (1, Some(35_500)));
+    // Compared with its département (same communes here), région and France (metro + DROM).
+    let kinds: Vec<&str> = d.scopes.iter().map(|s| s.scope.kind.as_str()).collect();
+    assert_eq!(kinds, ["territory", "departement", "region", "france"]);
+    assert!(close(d.scopes[1].value("population"), 4500.0));
+    // France = all communes of metro + DROM, Paris counted once (not with its arrondissements).
+    assert!(close(d.scopes[3].value("population"), 7500.0));
+    assert!(close(d.scopes[3].value("gp_count"), 10.0));
+}
+
+#[test]
+fn arrondissement_territory_has_no_gp_count_and_says_why() {
+    let c = curated();
+    let d = diag(&c, TerritorySpec::from_codes(Some("Paris 1er"), "75101"));
+    let t = d.territory();
+    assert!(close(t.value("population"), 1000.0));
+    assert!(close(t.value("apl_mg"), 5.0));
+    let gp = t.get("gp_count").unwrap();
+    assert_eq!(gp.value, None);
+    assert!(gp.note.as_deref().unwrap().starts_with("unavailable: BPE 2020 counts Paris"), "{:?}", gp.note);
+    assert_eq!(t.value("inhabitants_per_gp"), None);
+}
+
+#[test]
+fn outputs_are_written_with_schema_and_provenance() {
+    let c = curated();
+    let d = diag(&c, TerritorySpec { name: "CC".into(), epci: vec!["200000001".into()], ..Default::default() });
+    let dir = common::temp_dir("outputs");
+    let written = cpts_diag::sinks::territory::write_all(&dir, &d, &Grid::embedded()).unwrap();
+    assert_eq!(written.len(), 5);
+    for p in &written {
+        assert!(std::fs::metadata(p).unwrap().len() > 100, "{} is too small", p.display());
+    }
+    let leftovers: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().contains(".tmp-"))
+        .collect();
+    assert!(leftovers.is_empty(), "temp files left behind");
+
+    let ind = parquet::read(&dir.join("indicators.parquet")).unwrap();
+    assert_eq!(ind.height(), 4 * cpts_diag::indicators::INDICATORS.len());
+    let md = parquet::read_metadata(&dir.join("indicators.parquet")).unwrap();
+    let prov = md.iter().find(|(k, _)| k == parquet::PROVENANCE_KEY).and_then(|(_, v)| v.clone()).unwrap();
+    let prov: serde_json::Value = serde_json::from_str(&prov).unwrap();
+    assert!(prov["sources"].as_array().unwrap().iter().any(|s| s["id"] == "drees_apl" && s["licence"].is_string()));
+    assert!(md.iter().any(|(k, _)| k == parquet::COLUMNS_KEY));
+
+    let communes = parquet::read(&dir.join("communes.parquet")).unwrap();
+    assert_eq!(communes.height(), 3);
+    parquet::check_schema(&dir.join("communes.parquet"), &communes, cpts_diag::schema::COMMUNES).unwrap();
+
+    let s: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("summary.json")).unwrap()).unwrap();
+    for key in [
+        "name",
+        "communes_count",
+        "population",
+        "area_km2",
+        "density_per_km2",
+        "gp_count",
+        "inhabitants_per_gp",
+        "gp_per_100k",
+        "apl_mg",
+        "population_apl_below_2_5",
+        "aci_band",
+        "aci_max_annual_funding_eur",
+        "aci_inhabitants_to_next_band",
+        "comparisons",
+        "sources",
+    ] {
+        assert!(s.get(key).is_some(), "summary.json lacks {key}");
+    }
+    assert_eq!(s["population"], 4500);
+    assert_eq!(s["aci_max_annual_funding_eur"], 220_000);
+    assert_eq!(s["comparisons"]["departements"][0]["code"], "28");
+    let svg = std::fs::read_to_string(dir.join("chart_gp_apl.svg")).unwrap();
+    assert!(svg.contains("<svg") && svg.contains("APL"));
+    let png = std::fs::read(dir.join("chart_gp_apl.png")).unwrap();
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+}
+
+#[test]
+fn unavailable_summary_numbers_are_null_with_a_reason() {
+    let c = curated();
+    let d = diag(&c, TerritorySpec::from_codes(None, "75101,75102"));
+    let s = cpts_diag::sinks::territory::summary(&d, &Grid::embedded());
+    assert!(s["gp_count"].is_null());
+    assert!(s["notes"]["gp_count"].as_str().unwrap().contains("arrondissement"));
+    assert_eq!(s["population"], 3000);
+}

@@ -1,0 +1,196 @@
+//! Checks against the publishers' own figures, on the real files of `../shared/data`
+//! (SOURCES.md). Each test prints SKIP and passes when the folder is absent; CI always has it.
+
+mod common;
+
+use std::sync::OnceLock;
+
+use cpts_diag::aci::Grid;
+use cpts_diag::diagnose::{communes_of, diagnose, evaluate, Scope};
+use cpts_diag::territory::{resolve, TerritorySpec};
+use cpts_diag::transforms::cog::CogIndex;
+use cpts_diag::transforms::curated::{build, Curated};
+use polars::prelude::*;
+
+fn curated(test: &str) -> Option<&'static Curated> {
+    static C: OnceLock<Option<Curated>> = OnceLock::new();
+    let data = common::real_data(test)?;
+    C.get_or_init(|| Some(build(&data, &mut |_| {}).expect("the real data builds"))).as_ref()
+}
+
+fn dep(c: &Curated, code: &str) -> cpts_diag::diagnose::ScopeResult {
+    let rows = communes_of(&c.communes, col("departement").eq(lit(code))).unwrap();
+    evaluate(&rows, Scope { kind: "departement".into(), code: code.into(), name: String::new() }).unwrap()
+}
+
+#[test]
+fn eure_et_loir_matches_published_figures() {
+    let Some(c) = curated("eure_et_loir_matches_published_figures") else { return };
+    let d = dep(c, "28");
+    assert_eq!(d.value("population"), Some(433_129.0), "INSEE populations légales 2023, COG 2026");
+    assert_eq!(d.value("communes_count"), Some(363.0));
+    assert_eq!(d.value("gp_count"), Some(254.0), "BPE 2020 via ANCT");
+    let apl = d.value("apl_mg").unwrap();
+    assert!((apl - 2.413).abs() <= 0.001, "DREES-weighted APL 2023 = {apl}");
+    let apl22 = d.value("apl_mg_2022").unwrap();
+    assert!((apl22 - 2.626).abs() <= 0.001, "DREES-weighted APL 2022 = {apl22}");
+    let below = d.value("population_apl_below_2_5").unwrap();
+    assert!((below - 241_925.0).abs() / 241_925.0 < 0.01, "population under APL 2.5 = {below}");
+    assert!((d.value("inhabitants_per_gp").unwrap() - 1705.2).abs() < 0.1);
+    assert!((d.value("gp_per_100k").unwrap() - 58.6).abs() < 0.05);
+}
+
+#[test]
+fn commune_figures_match_sources() {
+    let Some(c) = curated("commune_figures_match_sources") else { return };
+    let df = &c.communes;
+    let get = |code: &str, col: &str| {
+        let i = df.column("code").unwrap().str().unwrap().iter().position(|x| x == Some(code)).unwrap();
+        df.column(col).unwrap().cast(&DataType::Float64).unwrap().f64().unwrap().get(i)
+    };
+    assert_eq!(get("28085", "apl_mg_2023"), Some(2.679), "Chartres APL 2023 (DREES)");
+    assert_eq!(get("28085", "gp_count_bpe2020"), Some(36.0));
+    assert_eq!(get("28134", "gp_count_bpe2020"), Some(16.0), "Dreux");
+    assert_eq!(get("28088", "gp_count_bpe2020"), Some(8.0), "Châteaudun");
+    assert_eq!(get("28085", "area_km2"), Some(16.85));
+    assert_eq!(get("75056", "gp_count_bpe2020"), Some(2515.0), "Paris BPE 2020");
+    assert_eq!(get("75113", "gp_count_bpe2020"), None, "BPE has no arrondissement figure");
+}
+
+#[test]
+fn national_totals_match_sources() {
+    let Some(c) = curated("national_totals_match_sources") else { return };
+    let france = communes_of(&c.communes, cpts_diag::diagnose::france_filter()).unwrap();
+    let fr = evaluate(&france, Scope { kind: "france".into(), code: "FR".into(), name: String::new() }).unwrap();
+    assert_eq!(fr.value("population"), Some(68_350_798.0), "metro + DROM, SOURCES.md §2a");
+    assert_eq!(fr.value("communes_count"), Some(34_875.0));
+    assert_eq!(fr.value("gp_count"), Some(60_305.0), "BPE 2020 France total");
+    let metro = communes_of(&c.communes, col("zone").eq(lit("metro"))).unwrap();
+    let pop: i64 = metro.column("population").unwrap().i64().unwrap().sum().unwrap();
+    assert_eq!(pop, 66_165_815);
+}
+
+#[test]
+fn every_old_code_is_remapped_none_unknown() {
+    let Some(c) = curated("every_old_code_is_remapped_none_unknown") else { return };
+    let r = |id: &str| c.reports.iter().find(|r| r.source == id).unwrap();
+    for (id, remapped) in [
+        ("drees_apl_2023", 68),
+        ("drees_apl_2022", 81),
+        ("bpe_nb_medg", 102),
+        ("ign_communes_2018", 493),
+        ("insee_comparateur", 68),
+        ("insee_tagc_bv2022", 68),
+    ] {
+        assert_eq!(r(id).codes_remapped.len(), remapped, "{id}");
+        assert!(r(id).codes_unknown.is_empty(), "{id}: {:?}", r(id).codes_unknown);
+    }
+    assert_eq!(r("drees_apl_2023").rows_read, 34_954);
+    assert_eq!(r("bpe_nb_medg").rows_read, 34_965);
+    assert_eq!(r("ign_communes_2018").rows_read, 35_357);
+    // Communes split off after 2018 have no polygon, and are listed.
+    let missing = &r("ign_communes_2018").communes_without_data;
+    for code in ["14666", "15031", "85165"] {
+        assert!(missing.iter().any(|m| m == code), "{code} missing from {missing:?}");
+    }
+}
+
+#[test]
+fn paris_arrondissements_sum_to_paris() {
+    let Some(c) = curated("paris_arrondissements_sum_to_paris") else { return };
+    for (city, n) in [("75056", 20), ("69123", 9), ("13055", 16)] {
+        let arr = c
+            .communes
+            .clone()
+            .lazy()
+            .filter(col("parent_code").eq(lit(city)))
+            .select([
+                col("code").count().alias("n"),
+                col("population").sum().alias("pop"),
+                col("apl_pop_std_2023").sum().alias("std"),
+                col("area_km2").sum().alias("area"),
+            ])
+            .collect()
+            .unwrap();
+        let whole = c.communes.clone().lazy().filter(col("code").eq(lit(city))).collect().unwrap();
+        let g = |df: &DataFrame, col: &str| {
+            df.column(col).unwrap().cast(&DataType::Float64).unwrap().f64().unwrap().get(0).unwrap()
+        };
+        assert_eq!(g(&arr, "n"), n as f64);
+        assert_eq!(g(&arr, "pop"), g(&whole, "population"), "{city} population");
+        assert!((g(&arr, "std") - g(&whole, "apl_pop_std_2023")).abs() < 1e-6, "{city} APL weights");
+        assert!((g(&arr, "area") - g(&whole, "area_km2")).abs() < 1e-6, "{city} area");
+    }
+    assert_eq!(
+        c.communes
+            .clone()
+            .lazy()
+            .filter(col("code").eq(lit("75056")))
+            .collect()
+            .unwrap()
+            .column("population")
+            .unwrap()
+            .i64()
+            .unwrap()
+            .get(0),
+        Some(2_103_778)
+    );
+}
+
+#[test]
+fn example_territory_grand_chateaudun() {
+    let Some(c) = curated("example_territory_grand_chateaudun") else { return };
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data/territories/grand-chateaudun.toml");
+    let spec = TerritorySpec::load(&path).unwrap();
+    let index = CogIndex::new(&c.cog);
+    let t = resolve(&spec, &c.cog, &index).unwrap();
+    assert!(t.warnings.is_empty(), "{:?}", t.warnings);
+    let d = diagnose(&c.communes, t, &Grid::embedded()).unwrap();
+    let s = d.territory();
+    assert_eq!(s.value("communes_count"), Some(23.0));
+    assert_eq!(s.value("population"), Some(39_574.0));
+    let aci = d.aci.unwrap();
+    assert_eq!(aci.taille, 1);
+    assert_eq!(aci.inhabitants_to_next_band, Some(426));
+    assert_eq!(aci.next_band_max_annual_funding_2019_eur, Some(287_000));
+    // The same EPCI through `epci = [...]` gives the same communes.
+    let by_epci = TerritorySpec { name: "CC".into(), epci: vec!["200069961".into()], ..Default::default() };
+    assert_eq!(resolve(&by_epci, &c.cog, &index).unwrap().codes, d.territory.codes);
+    assert_eq!(d.scopes[1].scope.code, "28");
+}
+
+#[test]
+fn urban_territory_on_arrondissements() {
+    let Some(c) = curated("urban_territory_on_arrondissements") else { return };
+    let index = CogIndex::new(&c.cog);
+    let t = resolve(&TerritorySpec::from_codes(Some("Paris 13-14"), "75113,75114"), &c.cog, &index).unwrap();
+    let d = diagnose(&c.communes, t, &Grid::embedded()).unwrap();
+    let s = d.territory();
+    assert!(s.value("population").unwrap() > 250_000.0);
+    assert!(s.value("apl_mg").is_some());
+    assert_eq!(s.value("gp_count"), None);
+    assert!(s.get("gp_count").unwrap().note.as_deref().unwrap().contains("whole communes"));
+}
+
+#[test]
+fn statistiques_locales_export_is_read_with_its_quirks() {
+    let Some(data) = common::real_data("statistiques_locales_export_is_read_with_its_quirks") else { return };
+    use cpts_diag::sources::table::{read_delimited, Num};
+    let path = data.file("population/insee_statlocales_pop_municipale_2019_communes.csv.gz").unwrap();
+    let t = read_delimited(&path, "Code", &["Code", "Libellé", "Population municipale 2019"]).unwrap();
+    assert_eq!(t.header_line, 3, "two preamble lines");
+    assert_eq!(t.delimiter, Some(b';'));
+    assert_eq!(t.rows.len(), 34_955);
+    let c = t.column("Population municipale 2019").unwrap();
+    let mut na = 0;
+    let mut dep28 = 0.0;
+    for row in &t.rows {
+        match t.number(row, c).unwrap() {
+            Num::Missing => na += 1,
+            Num::Value(v) if t.text(row, 0).starts_with("28") => dep28 += v,
+            Num::Value(_) => {}
+        }
+    }
+    assert_eq!(na, 17, "Mayotte rows are N/A");
+    assert_eq!(dep28, 431_575.0);
+}
