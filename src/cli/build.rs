@@ -24,6 +24,14 @@ pub fn build_curated(data: &DataDir, progress: &mut Progress) -> Result<Curated>
     for r in &c.reports {
         progress.say(&format!("  {}", r.one_line()));
     }
+    let remapped: usize = c.reports.iter().map(|r| r.codes_remapped.len()).sum();
+    let unknown: usize = c.reports.iter().map(|r| r.codes_unknown.len()).sum();
+    let without: usize = c.reports.iter().map(|r| r.communes_without_data.len()).sum();
+    progress.say(&format!(
+        "normalization to COG 2026: {} sources, {remapped} former codes remapped, {unknown} unknown codes, \
+         {without} commune gaps (details in {REPORT_FILE})",
+        c.reports.len()
+    ));
     Ok(c)
 }
 

@@ -4,6 +4,7 @@ use crate::aci::Grid;
 use crate::cli::{build, Progress};
 use crate::diagnose;
 use crate::error::{Error, Result};
+use crate::schema;
 use crate::sinks::{parquet, territory as out};
 use crate::sources::decoupage::Cog;
 use crate::sources::DataDir;
@@ -48,14 +49,29 @@ pub fn run(data: &DataDir, args: &Args, progress: &mut Progress) -> Result<()> {
         None => Grid::embedded(),
     };
     let processed = args.processed.join(build::COMMUNES_FILE);
-    let (cog, curated) = if processed.is_file() {
+    // A curated table from another version of the tool may lack columns: rebuild rather than
+    // compute on a stale shape.
+    let stored = if processed.is_file() {
         progress.step(&format!("reading {}", processed.display()));
-        let cog = Cog::load(data)?;
-        (cog, parquet::read(&processed)?)
+        let df = parquet::read(&processed)?;
+        match parquet::check_schema(&processed, &df, schema::COMMUNES) {
+            Ok(()) => Some(df),
+            Err(e) => {
+                progress
+                    .say(&format!("warning: {e}\n  rebuilding the curated tables in memory (run `cpts-diag build`)"));
+                None
+            }
+        }
     } else {
         progress.say(&format!("{} not found: building the curated tables in memory", processed.display()));
-        let c = build::build_curated(data, progress)?;
-        (c.cog, c.communes)
+        None
+    };
+    let (cog, curated) = match stored {
+        Some(df) => (Cog::load(data)?, df),
+        None => {
+            let c = build::build_curated(data, progress)?;
+            (c.cog, c.communes)
+        }
     };
     let index = CogIndex::new(&cog);
     progress.step("resolving territory");
@@ -93,6 +109,6 @@ pub fn run(data: &DataDir, args: &Args, progress: &mut Progress) -> Result<()> {
     for p in written {
         progress.say(&format!("wrote {}", p.display()));
     }
-    progress.done("diagnosed");
+    progress.done(&format!("diagnosed with {} warning(s)", d.territory.warnings.len()));
     Ok(())
 }

@@ -1,0 +1,35 @@
+//! The README documents what the code does: every indicator and every source is listed there.
+
+use cpts_diag::indicators::INDICATORS;
+
+fn readme() -> String {
+    std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap()
+}
+
+#[test]
+fn readme_defines_every_indicator() {
+    let r = readme();
+    let missing: Vec<&str> = INDICATORS.iter().map(|i| i.id).filter(|id| !r.contains(&format!("| `{id}` |"))).collect();
+    assert!(missing.is_empty(), "README lacks indicators {missing:?}");
+}
+
+#[test]
+fn readme_lists_every_source_file_and_module() {
+    let r = readme();
+    for s in cpts_diag::sources::all() {
+        let file_or_dir = s.file.rsplit_once('/').map_or(s.file, |(dir, f)| if r.contains(f) { f } else { dir });
+        assert!(r.contains(file_or_dir), "README lacks source file {}", s.file);
+        assert!(!s.licence.is_empty() && !s.vintage.is_empty() && s.url.starts_with("https://"), "{}", s.id);
+    }
+}
+
+#[test]
+fn every_indicator_names_known_sources_and_a_unit() {
+    let ids: Vec<&str> = cpts_diag::sources::all().iter().map(|s| s.id).collect();
+    for i in INDICATORS {
+        assert!(!i.unit.is_empty() && !i.definition.is_empty(), "{}", i.id);
+        for s in i.sources {
+            assert!(ids.contains(s), "{} cites unknown source {s}", i.id);
+        }
+    }
+}
