@@ -31,6 +31,12 @@ fn report_for(meta: &SourceMeta, note: &str) -> NormalizationReport {
     }
 }
 
+/// List in the report the units selected by `filter` that `agg` has no row for.
+fn record_expected(rep: &mut NormalizationReport, units: &DataFrame, filter: Expr, agg: &DataFrame) -> Result<()> {
+    let expected = units.clone().lazy().filter(filter).select([col("code")]).collect()?;
+    record_missing(rep, expected.column("code")?.str()?.iter().flatten(), agg)
+}
+
 fn in_france() -> Expr {
     col("zone").eq(lit("metro")).or(col("zone").eq(lit("drom")))
 }
@@ -95,13 +101,7 @@ fn apl_frame(
         ]
     };
     let agg = aggregate_with_plm(staged.lazy(), &aggs, index)?.collect()?;
-    let expected = units
-        .clone()
-        .lazy()
-        .filter(in_france().and(col("departement").neq(lit("976"))))
-        .select([col("code")])
-        .collect()?;
-    record_missing(&mut rep, expected.column("code")?.str()?.iter().flatten(), &agg)?;
+    record_expected(&mut rep, units, in_france().and(col("departement").neq(lit("976"))), &agg)?;
     let y = millesime;
     let agg = agg
         .lazy()
@@ -128,13 +128,7 @@ fn bpe_frame(data: &DataDir, index: &CogIndex, units: &DataFrame) -> Result<(Dat
         .group_by([col("code_2026")])
         .agg([sum_or_null("gp_count").alias("gp_count")])
         .collect()?;
-    let expected = units
-        .clone()
-        .lazy()
-        .filter(in_france().and(col("kind").eq(lit(UnitKind::Commune.as_str()))))
-        .select([col("code")])
-        .collect()?;
-    record_missing(&mut rep, expected.column("code")?.str()?.iter().flatten(), &agg)?;
+    record_expected(&mut rep, units, in_france().and(col("kind").eq(lit(UnitKind::Commune.as_str()))), &agg)?;
     let agg =
         agg.lazy().select([col("code_2026").alias("code"), col("gp_count").alias("gp_count_bpe2020")]).collect()?;
     Ok((agg, rep))
@@ -154,8 +148,7 @@ fn area_frame(data: &DataDir, index: &CogIndex, units: &DataFrame) -> Result<(Da
         ]
     };
     let agg = aggregate_with_plm(staged.lazy(), &aggs, index)?.collect()?;
-    let expected = units.clone().lazy().filter(in_france()).select([col("code")]).collect()?;
-    record_missing(&mut rep, expected.column("code")?.str()?.iter().flatten(), &agg)?;
+    record_expected(&mut rep, units, in_france(), &agg)?;
     let agg = agg.lazy().select([col("code_2026").alias("code"), col("area_km2"), col("lat"), col("lon")]).collect()?;
     Ok((agg, rep))
 }
@@ -178,13 +171,7 @@ fn boundary_frame(data: &DataDir, index: &CogIndex, units: &DataFrame) -> Result
         .group_by([col("code_2026")])
         .agg([col("code").count().cast(DataType::UInt32).alias("boundary_parts_2018")])
         .collect()?;
-    let expected = units
-        .clone()
-        .lazy()
-        .filter(in_france().and(col("kind").eq(lit(UnitKind::Commune.as_str()))))
-        .select([col("code")])
-        .collect()?;
-    record_missing(&mut rep, expected.column("code")?.str()?.iter().flatten(), &agg)?;
+    record_expected(&mut rep, units, in_france().and(col("kind").eq(lit(UnitKind::Commune.as_str()))), &agg)?;
     let agg = agg.lazy().select([col("code_2026").alias("code"), col("boundary_parts_2018")]).collect()?;
     Ok((agg, rep))
 }
@@ -204,13 +191,7 @@ fn bassin_vie_frame(data: &DataDir, index: &CogIndex, units: &DataFrame) -> Resu
         .group_by_stable([col("code_2026")])
         .agg([col("bv2022").first(), col("bv2022_name").first()])
         .collect()?;
-    let expected = units
-        .clone()
-        .lazy()
-        .filter(in_france().and(col("kind").eq(lit(UnitKind::Commune.as_str()))))
-        .select([col("code")])
-        .collect()?;
-    record_missing(&mut rep, expected.column("code")?.str()?.iter().flatten(), &agg)?;
+    record_expected(&mut rep, units, in_france().and(col("kind").eq(lit(UnitKind::Commune.as_str()))), &agg)?;
     let agg = agg.lazy().rename(["code_2026"], ["code"], true).collect()?;
     Ok((agg, rep))
 }
