@@ -57,11 +57,13 @@ awk '
 "$PY" - "$OUT/raw/epci.csv" "$OUT/pandas_epci.csv" "$OUT/duckdb_epci.csv" <<'PYEOF' | tee -a "$RES"
 import sys
 import pandas as pd
-cols = ["population", "gp_count", "apl_mg", "population_apl_below_2_5", "aci_band"]
+cols = ["population", "gp_count", "apl_mg", "population_apl_below_2_5", "aci_band", "aci_inhabitants_to_next_band"]
 rust, pandas, duck = (pd.read_csv(p, dtype={"epci": str}).set_index("epci").sort_index() for p in sys.argv[1:])
 for name, other in (("pandas", pandas), ("DuckDB", duck)):
     common = rust.index.intersection(other.index)
     diff = {c: float((rust.loc[common, c].astype(float) - other.loc[common, c].astype(float)).abs().max()) for c in cols}
-    print(f"cpts-diag vs {name}: {len(common)} EPCIs in common of {len(rust)}/{len(other)}; max abs difference {diff}")
+    nulls = sum(int((rust.loc[common, c].isna() != other.loc[common, c].isna()).sum()) for c in cols)
+    print(f"cpts-diag vs {name}: {len(common)} EPCIs in common of {len(rust)}/{len(other)}; "
+          f"max abs difference {diff}; {nulls} null mismatches")
 PYEOF
 cat "$RES"

@@ -35,7 +35,9 @@ members AS (
              columns = {{code: 'VARCHAR', nom: 'VARCHAR', membres: 'STRUCT(code VARCHAR)[]'}})) e
 ),
 apl AS (
-  SELECT t.code, sum(apl_mg * population_standardisee) AS num, sum(population_standardisee) AS std
+  -- a merged commune whose parts have no standardised population: plain mean (as cpts-diag)
+  SELECT t.code, CASE WHEN sum(population_standardisee) > 0 THEN sum(apl_mg * population_standardisee) / sum(population_standardisee)
+                      ELSE avg(apl_mg) END AS apl, sum(population_standardisee) AS std
   FROM read_csv('{DATA / "health/drees_apl_medecins_generalistes_2022_2023_communes.csv.gz"}',
                 types = {{'code_commune_insee': 'VARCHAR'}}) a
   JOIN to_commune t ON t.src = a.code_commune_insee
@@ -47,13 +49,13 @@ bpe AS (
   JOIN to_commune t ON t.src = b.codgeo GROUP BY t.code
 ),
 c AS (
-  SELECT m.epci, m.epci_name, cog.population, apl.num, apl.std, apl.num / apl.std AS apl, bpe.gp
+  SELECT m.epci, m.epci_name, cog.population, apl.apl * apl.std AS num, apl.std, apl.apl, bpe.gp
   FROM cog JOIN members m USING (code) LEFT JOIN apl USING (code) LEFT JOIN bpe USING (code)
   WHERE cog.type = 'commune-actuelle'
 ),
 g AS (
   SELECT epci, epci_name, sum(population) AS population, sum(gp) AS gp_count,
-         sum(num) / sum(std) AS apl_mg, sum(CASE WHEN apl < 2.5 THEN population ELSE 0 END) AS population_apl_below_2_5
+         sum(num) / sum(std) AS apl_mg, CASE WHEN count(apl) > 0 THEN sum(CASE WHEN apl < 2.5 THEN population ELSE 0 END) END AS population_apl_below_2_5
   FROM c GROUP BY epci, epci_name
 )
 SELECT *, CASE WHEN population >= 175001 THEN 4 WHEN population >= 80000 THEN 3 WHEN population >= 40000 THEN 2 ELSE 1 END AS aci_band,
@@ -67,7 +69,7 @@ def main():
     out = sys.argv[1] if len(sys.argv) > 1 else "reports/bench/duckdb_epci.csv"
     Path(out).parent.mkdir(parents=True, exist_ok=True)
     duckdb.sql(SQL).write_csv(out)
-    n = duckdb.sql(f"SELECT count(*) FROM read_csv('{out}')").fetchone()[0]
+    n = duckdb.sql(f"SELECT count(*) FROM read_csv('{out}')").fetchall()[0][0]
     print(f"duckdb: {n} EPCIs -> {out}", file=sys.stderr)
 
 

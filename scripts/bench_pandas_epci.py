@@ -62,18 +62,24 @@ def main():
             columns={"code_commune_insee": "code", "apl_mg": "apl", "population_standardisee": "std"})
     apl = apl.assign(code=to_commune(apl["code"]), num=apl["apl"].astype(float) * apl["std"].astype(float),
                      std=apl["std"].astype(float))
-    apl = apl.groupby("code", as_index=False)[["num", "std"]].sum()
-    apl["apl"] = apl["num"] / apl["std"]
+    apl["apl"] = apl["apl"].astype(float)
+    apl = apl.groupby("code", as_index=False).agg(num=("num", "sum"), std=("std", "sum"), mean=("apl", "mean"))
+    # A merged commune whose parts have no standardised population: plain mean (as cpts-diag).
+    apl["apl"] = (apl["num"] / apl["std"]).where(apl["std"] > 0, apl["mean"])
 
     bpe = pd.read_csv(DATA / "health/anct_offre_sante_nb_medg_bpe2020_communes.csv.gz", dtype={"codgeo": str})
     bpe = bpe.assign(code=to_commune(bpe["codgeo"])).groupby("code", as_index=False)["nb_medg"].sum()
 
     t = communes[["code", "population"]].merge(members, on="code").merge(apl, on="code", how="left").merge(bpe, on="code", how="left")
     t["pop_below"] = t["population"].where(t["apl"] < 2.5, 0)
+    t["num"] = t["apl"] * t["std"]
     g = t.groupby(["epci", "epci_name"], as_index=False).agg(
         population=("population", "sum"), gp_count=("nb_medg", "sum"), num=("num", "sum"), std=("std", "sum"),
-        population_apl_below_2_5=("pop_below", "sum"))
+        population_apl_below_2_5=("pop_below", "sum"), n_apl=("apl", "count"))
     g["apl_mg"] = g["num"] / g["std"]
+    # No commune with an APL (Mayotte): no figure, not 0.
+    g["population_apl_below_2_5"] = g["population_apl_below_2_5"].astype("Int64").where(g["n_apl"] > 0)
+    g = g.drop(columns=["n_apl"])
     g["aci_band"] = pd.cut(g["population"], [0, 40_000, 80_000, 175_001, float("inf")], right=False, labels=[1, 2, 3, 4]).astype(int)
     nxt = g["aci_band"].map({1: 40_000, 2: 80_000, 3: 175_001})
     g["aci_inhabitants_to_next_band"] = (nxt - g["population"]).astype("Int64")

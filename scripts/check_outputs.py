@@ -70,7 +70,7 @@ class Checker:
         f = pq.ParquetFile(path)
         arrow = [(fld.name, ARROW.get(str(fld.type), str(fld.type))) for fld in f.schema_arrow]
         self.check(arrow == expected, f"{path}: pyarrow schema {arrow} != documented {expected}")
-        meta = f.schema_arrow.metadata or {}
+        meta = f.metadata.metadata or {}
         cols = json.loads(meta.get(b"cpts_diag.columns", b"[]"))
         self.check([(c["name"], c["dtype"]) for c in cols] == expected, f"{path}: cpts_diag.columns != documented")
         self.check(b"cpts_diag.provenance" in meta, f"{path}: no cpts_diag.provenance metadata")
@@ -78,7 +78,7 @@ class Checker:
         duck = [(r[0], DUCK.get(r[1], r[1])) for r in duck]
         self.check(duck == expected, f"{path}: DuckDB schema {duck} != documented {expected}")
         n_arrow = f.metadata.num_rows
-        n_duck = duckdb.sql(f"SELECT count(*) FROM read_parquet('{path}')").fetchone()[0]
+        n_duck = duckdb.sql(f"SELECT count(*) FROM read_parquet('{path}')").fetchall()[0][0]
         self.check(n_arrow == n_duck and n_arrow > 0, f"{path}: {n_arrow} rows (pyarrow) vs {n_duck} (DuckDB)")
         csv = path.with_suffix(".csv")
         if sec.startswith("batch/") and not sec.endswith("/partitioned"):
@@ -101,7 +101,7 @@ class Checker:
                 f"SELECT count(*) FROM ((SELECT {key}, region, population FROM read_parquet('{glob}', hive_partitioning = true, "
                 f"hive_types = {{'region': VARCHAR}}) EXCEPT ALL SELECT {key}, region, population FROM read_parquet('{whole}')) "
                 f"UNION ALL (SELECT {key}, region, population FROM read_parquet('{whole}') EXCEPT ALL SELECT {key}, region, population "
-                f"FROM read_parquet('{glob}', hive_partitioning = true, hive_types = {{'region': VARCHAR}})))").fetchone()[0]
+                f"FROM read_parquet('{glob}', hive_partitioning = true, hive_types = {{'region': VARCHAR}})))").fetchall()[0][0]
             self.check(diff == 0, f"{folder}: {diff} rows differ from {whole}")
 
 
