@@ -300,3 +300,22 @@ fn territories_level_equals_diagnose_of_each_territory_file() {
         assert_row_matches_diagnose(&t.frame, "territory", id, &units, &grid);
     }
 }
+
+#[test]
+fn derived_csvs_stage_exactly_what_the_xlsx_workbooks_hold() {
+    let Some(d) = data() else { return };
+    use cpts_diag::sources::{apl, bpe};
+    if !d.exists(apl::DERIVED_FILE) || !d.exists(bpe::DERIVED_FILE) {
+        eprintln!("SKIP: derived CSVs absent");
+        return;
+    }
+    let no_line = |df: DataFrame| df.drop("line").unwrap();
+    let derived = apl::load_derived(&d, &[2023, 2022]).unwrap();
+    for (m, csv) in [2023, 2022].into_iter().zip(derived) {
+        let xlsx = no_line(apl::load(&d, m).unwrap());
+        assert!(xlsx.height() > 34_000);
+        assert!(no_line(csv).equals_missing(&xlsx), "APL {m}: CSV and xlsx differ");
+    }
+    let xlsx = no_line(bpe::load(&d).unwrap());
+    assert!(no_line(bpe::load_derived(&d).unwrap()).equals_missing(&xlsx), "BPE: CSV and xlsx differ");
+}

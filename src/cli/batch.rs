@@ -8,6 +8,7 @@ use crate::sinks::{batch as out, parquet};
 use crate::sources::decoupage::Cog;
 use crate::sources::DataDir;
 use crate::transforms::cog::CogIndex;
+use crate::transforms::curated;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -24,7 +25,9 @@ pub struct Args {
     /// Curated tables written by `build`; built in memory when absent.
     #[arg(long, default_value = "data/processed")]
     pub processed: PathBuf,
-    /// Build the curated table in memory from the published files even if `--processed` has one.
+    /// Build the curated table in memory from the published files even if `--processed` has one,
+    /// the lean way: APL and BPE from their CSV re-encodings, no 2018 boundaries, bassins de vie
+    /// only for the levels that show them. Same figures as `build` (tested).
     #[arg(long)]
     pub from_raw: bool,
     /// Folder of the territory files for `--level territories`.
@@ -42,16 +45,20 @@ pub fn run(data: &DataDir, args: &Args, progress: &mut Progress) -> Result<()> {
     };
     let processed = args.processed.join(build::COMMUNES_FILE);
     let mut cog = None;
-    let curated = if processed.is_file() && !args.from_raw {
+    let curated = if args.from_raw {
+        let opts = curated::Options {
+            derived_csv: true,
+            boundaries: false,
+            bassins_de_vie: args.level.iter().any(|l| matches!(l, Level::Commune | Level::BassinDeVie)),
+        };
+        let c = build::build_curated_with(data, &opts, progress)?;
+        cog = Some(c.cog);
+        c.communes
+    } else if processed.is_file() {
         progress.step(&format!("reading {}", processed.display()));
         parquet::read(&processed)?
     } else {
-        if !args.from_raw {
-            progress.say(&format!(
-                "{} not found: building the curated tables in memory",
-                processed.display()
-            ));
-        }
+        progress.say(&format!("{} not found: building the curated tables in memory", processed.display()));
         let c = build::build_curated(data, progress)?;
         cog = Some(c.cog);
         c.communes
