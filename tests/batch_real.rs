@@ -314,8 +314,14 @@ fn derived_csvs_stage_exactly_what_the_xlsx_workbooks_hold() {
     for (m, csv) in [2023, 2022].into_iter().zip(derived) {
         let xlsx = no_line(apl::load(&d, m).unwrap());
         assert!(xlsx.height() > 34_000);
-        assert!(no_line(csv).equals_missing(&xlsx), "APL {m}: CSV and xlsx differ");
+        assert!(
+            no_line(csv).equals_missing(&xlsx),
+            "APL {m}: CSV and xlsx differ"
+        );
     }
     let xlsx = no_line(bpe::load(&d).unwrap());
-    assert!(no_line(bpe::load_derived(&d).unwrap()).equals_missing(&xlsx), "BPE: CSV and xlsx differ");
+    assert!(
+        no_line(bpe::load_derived(&d).unwrap()).equals_missing(&xlsx),
+        "BPE: CSV and xlsx differ"
+    );
 }

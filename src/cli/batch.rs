@@ -49,7 +49,10 @@ pub fn run(data: &DataDir, args: &Args, progress: &mut Progress) -> Result<()> {
         let opts = curated::Options {
             derived_csv: true,
             boundaries: false,
-            bassins_de_vie: args.level.iter().any(|l| matches!(l, Level::Commune | Level::BassinDeVie)),
+            bassins_de_vie: args
+                .level
+                .iter()
+                .any(|l| matches!(l, Level::Commune | Level::BassinDeVie)),
         };
         let c = build::build_curated_with(data, &opts, progress)?;
         cog = Some(c.cog);
@@ -58,7 +61,10 @@ pub fn run(data: &DataDir, args: &Args, progress: &mut Progress) -> Result<()> {
         progress.step(&format!("reading {}", processed.display()));
         parquet::read(&processed)?
     } else {
-        progress.say(&format!("{} not found: building the curated tables in memory", processed.display()));
+        progress.say(&format!(
+            "{} not found: building the curated tables in memory",
+            processed.display()
+        ));
         let c = build::build_curated(data, progress)?;
         cog = Some(c.cog);
         c.communes

@@ -22,6 +22,7 @@ pub struct Unit {
     pub area: Option<f64>,
 }
 
+#[allow(clippy::too_many_arguments)]
 const fn u(
     code: &'static str,
     kind: &'static str,
