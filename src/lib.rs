@@ -6,6 +6,7 @@
 //! subcommand; `main.rs` only parses arguments.
 
 pub mod aci;
+pub mod batch;
 pub mod cli;
 pub mod diagnose;
 pub mod error;

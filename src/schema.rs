@@ -70,3 +70,208 @@ pub const INDICATORS_LONG: &[ColumnDoc] = &[
     c("sources", "string", "", "source ids, comma-separated (see `sources` in summary.json)"),
     c("vintage", "string", "", "vintages of the sources"),
 ];
+
+/// Key and context columns of each batch table, before the indicator columns.
+pub const BATCH_COMMUNE_KEYS: &[ColumnDoc] = &[
+    c("code", "string", "", "INSEE code, COG 2026 (commune or arrondissement municipal): the unit of this table"),
+    c("name", "string", "", "official name"),
+    c("kind", "string", "", "`commune` or `arrondissement` (municipal); sum populations over `kind = commune` only"),
+    c("parent_code", "string", "", "for an arrondissement, the code of its commune (75056, 69123, 13055)"),
+    c("zone", "string", "", "`metro`, `drom` or `com`"),
+    c("departement", "string", "", "département code"),
+    c("departement_name", "string", "", "département name"),
+    c("region", "string", "", "région code"),
+    c("region_name", "string", "", "région name"),
+    c("epci", "string", "", "SIREN of the EPCI à fiscalité propre (COG 2026 composition)"),
+    c("epci_name", "string", "", "EPCI name"),
+    c("bv2022", "string", "", "bassin de vie 2022 (code of its pole commune)"),
+    c("bv2022_name", "string", "", "bassin de vie 2022 name"),
+];
+
+const MAIN_DEP: ColumnDoc =
+    c("departement", "string", "", "département of the unit's most populous commune (see `departements` for all)");
+const MAIN_DEP_NAME: ColumnDoc = c("departement_name", "string", "", "name of `departement`");
+const MAIN_REG: ColumnDoc =
+    c("region", "string", "", "région of the unit's most populous commune (see `regions` for all); the partition key");
+const MAIN_REG_NAME: ColumnDoc = c("region_name", "string", "", "name of `region`");
+const ALL_DEPS: ColumnDoc =
+    c("departements", "string", "", "every département the unit touches, comma-separated, sorted");
+const ALL_REGS: ColumnDoc = c("regions", "string", "", "every région the unit touches, comma-separated, sorted");
+
+pub const BATCH_EPCI_KEYS: &[ColumnDoc] = &[
+    c("epci", "string", "", "SIREN of the EPCI à fiscalité propre (DGCL composition on 1 January 2026)"),
+    c("epci_name", "string", "", "EPCI name"),
+    MAIN_DEP,
+    MAIN_DEP_NAME,
+    MAIN_REG,
+    MAIN_REG_NAME,
+    ALL_DEPS,
+    ALL_REGS,
+];
+
+pub const BATCH_BASSIN_VIE_KEYS: &[ColumnDoc] = &[
+    c("bv2022", "string", "", "bassin de vie 2022 (INSEE zonage; the code of its pole commune)"),
+    c("bv2022_name", "string", "", "bassin de vie 2022 name"),
+    MAIN_DEP,
+    MAIN_DEP_NAME,
+    MAIN_REG,
+    MAIN_REG_NAME,
+    ALL_DEPS,
+    ALL_REGS,
+];
+
+pub const BATCH_DEPARTEMENT_KEYS: &[ColumnDoc] = &[
+    c("departement", "string", "", "département code (COM included, with `zone = com`)"),
+    c("departement_name", "string", "", "département name"),
+    c("region", "string", "", "région code"),
+    c("region_name", "string", "", "région name"),
+    c("zone", "string", "", "`metro`, `drom` or `com`"),
+];
+
+pub const BATCH_REGION_KEYS: &[ColumnDoc] = &[
+    c("region", "string", "", "région code (COM included, with `zone = com`)"),
+    c("region_name", "string", "", "région name"),
+    c("zone", "string", "", "`metro`, `drom` or `com`"),
+];
+
+pub const BATCH_TERRITORY_KEYS: &[ColumnDoc] = &[
+    c("territory", "string", "", "territory file name without `.toml` (data/territories/)"),
+    c("territory_name", "string", "", "`name` of the territory file"),
+    MAIN_DEP,
+    MAIN_DEP_NAME,
+    MAIN_REG,
+    MAIN_REG_NAME,
+    ALL_DEPS,
+    ALL_REGS,
+];
+
+/// ACI columns of every batch table, from `aci::Grid::exprs` on the unit's population.
+pub const BATCH_ACI: &[ColumnDoc] = &[
+    c(
+        "aci_band",
+        "int64",
+        "taille",
+        "ACI CPTS size band (1 to 4) of the unit's population (grid: data/reference/aci.toml)",
+    ),
+    c("aci_max_annual_funding_eur", "int64", "euros/an", "maximal annual ACI 2019 funding of that band"),
+    c(
+        "aci_inhabitants_to_next_band",
+        "int64",
+        "habitants",
+        "inhabitants to add to reach the next band; null in the last band",
+    ),
+];
+
+/// Why figures are missing, per curated note column, for every batch table.
+pub const BATCH_NOTES: &[ColumnDoc] = &[
+    c("gp_count_note", "string", "", "reasons, with unit counts, why some units have no BPE figure; gp_count, inhabitants_per_gp and gp_per_100k are null when an arrondissement lacks one, else partial"),
+    c("apl_note", "string", "", "reasons, with unit counts, why some units have no APL 2023; APL indicators cover the other units"),
+    c("area_note", "string", "", "reasons, with unit counts, why some units have no area; area_km2 and density are null when an arrondissement lacks one, else partial"),
+];
+
+/// Partitioned tables drop their partition column from the files: it lives in the folder name.
+pub const PARTITION_COLUMN: &str = "region";
+
+fn leak(s: String) -> &'static str {
+    Box::leak(s.into_boxed_str())
+}
+
+/// The declared columns of the batch table of `level`: keys, every indicator of
+/// `indicators::INDICATORS` (float64), the ACI columns, the note columns. Built once per level.
+pub fn batch(level: crate::batch::Level) -> &'static [ColumnDoc] {
+    use crate::batch::Level;
+    use std::sync::OnceLock;
+    static TABLES: [OnceLock<Vec<ColumnDoc>>; 6] =
+        [OnceLock::new(), OnceLock::new(), OnceLock::new(), OnceLock::new(), OnceLock::new(), OnceLock::new()];
+    let (i, keys) = match level {
+        Level::Commune => (0, BATCH_COMMUNE_KEYS),
+        Level::Epci => (1, BATCH_EPCI_KEYS),
+        Level::BassinDeVie => (2, BATCH_BASSIN_VIE_KEYS),
+        Level::Departement => (3, BATCH_DEPARTEMENT_KEYS),
+        Level::Region => (4, BATCH_REGION_KEYS),
+        Level::Territories => (5, BATCH_TERRITORY_KEYS),
+    };
+    TABLES[i].get_or_init(|| {
+        let mut v = keys.to_vec();
+        for ind in crate::indicators::INDICATORS {
+            let srcs: Vec<String> = crate::sources::all()
+                .into_iter()
+                .filter(|s| ind.sources.contains(&s.id))
+                .map(|s| format!("{} ({})", s.id, s.vintage))
+                .collect();
+            v.push(ColumnDoc {
+                name: ind.id,
+                dtype: "float64",
+                unit: ind.unit,
+                definition: leak(format!("{} Sources: {}.", ind.definition, srcs.join(", "))),
+            });
+        }
+        v.extend_from_slice(BATCH_ACI);
+        v.extend_from_slice(BATCH_NOTES);
+        v
+    })
+}
+
+/// The columns of one file of a partitioned batch table: the table's, less the partition column.
+pub fn batch_partitioned(level: crate::batch::Level) -> Vec<ColumnDoc> {
+    batch(level).iter().filter(|c| c.name != PARTITION_COLUMN).cloned().collect()
+}
+
+/// Every output table: (heading id used by `scripts/check_outputs.py`, paths, what a row is, columns).
+pub fn tables() -> Vec<(String, String, String, Vec<ColumnDoc>)> {
+    let mut v = vec![
+        (
+            "communes".to_string(),
+            "`data/processed/communes.parquet` (build), `reports/<territory>/communes.parquet` (diagnose)".to_string(),
+            "one row per COG 2026 unit (commune actuelle or arrondissement municipal)".to_string(),
+            COMMUNES.to_vec(),
+        ),
+        (
+            "indicators".to_string(),
+            "`reports/<territory>/indicators.parquet` (diagnose)".to_string(),
+            "long format, one row per (scope, indicator)".to_string(),
+            INDICATORS_LONG.to_vec(),
+        ),
+    ];
+    for level in crate::batch::Level::ALL {
+        v.push((
+            format!("batch/{}", level.id()),
+            format!("`reports/batch/{0}.parquet` and `reports/batch/{0}.csv` (batch --level {0})", level.id()),
+            format!("one row per {}", level.noun()),
+            batch(level).to_vec(),
+        ));
+        v.push((
+            format!("batch/{}/partitioned", level.id()),
+            format!("`reports/batch/{}/{PARTITION_COLUMN}=XX/part-0.parquet` (batch --partition-by {PARTITION_COLUMN})", level.id()),
+            format!("the rows of `batch/{}` whose `{PARTITION_COLUMN}` is XX; `{PARTITION_COLUMN}` comes from the folder name (read it as a string: DuckDB `hive_types = {{'{PARTITION_COLUMN}': VARCHAR}}`)", level.id()),
+            batch_partitioned(level),
+        ));
+    }
+    v
+}
+
+fn cell(s: &str) -> String {
+    s.replace('|', "\\|").replace('\n', " ")
+}
+
+/// `docs/schema.md`, generated from the declarations above (`cpts-diag schema --out docs/schema.md`).
+pub fn markdown() -> String {
+    let mut s = String::from(
+        "# Output tables\n\n\
+         Generated by `cpts-diag schema --out docs/schema.md` from `src/schema.rs`: do not edit by hand \
+         (a test fails when this file and the declarations differ). Every Parquet file also carries its \
+         column list in the key-value metadata `cpts_diag.columns` (JSON) and its sources with their \
+         vintages in `cpts_diag.provenance`; writers refuse a frame that drifts from its declaration.\n\n\
+         Types are polars' names: `string` (Parquet BYTE_ARRAY UTF8; DuckDB VARCHAR), `float64` (DOUBLE), \
+         `int64` (BIGINT), `bool` (BOOLEAN). A null value has its reason in the matching `*_note` column.\n",
+    );
+    for (id, paths, row, cols) in tables() {
+        s.push_str(&format!(
+            "\n## {id}\n\n{paths}: {row}.\n\n| column | type | unit | definition |\n|---|---|---|---|\n"
+        ));
+        for c in cols {
+            s.push_str(&format!("| `{}` | {} | {} | {} |\n", c.name, c.dtype, cell(c.unit), cell(c.definition)));
+        }
+    }
+    s
+}

@@ -19,8 +19,12 @@ pub const REPORT_FILE: &str = "normalization_report.json";
 
 /// Build the curated tables in memory, printing the normalization summary.
 pub fn build_curated(data: &DataDir, progress: &mut Progress) -> Result<Curated> {
+    build_curated_with(data, &curated::Options::default(), progress)
+}
+
+pub fn build_curated_with(data: &DataDir, opts: &curated::Options, progress: &mut Progress) -> Result<Curated> {
     progress.say(&format!("reading published files from {}", data.root.display()));
-    let c = curated::build(data, &mut |s| progress.step(s))?;
+    let c = curated::build_with(data, opts, &mut |s| progress.step(s))?;
     for r in &c.reports {
         progress.say(&format!("  {}", r.one_line()));
     }

@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand};
 
 use crate::sources::{DataDir, DATA_DIR_ENV, DEFAULT_DATA_DIR};
 
+pub mod batch;
 pub mod build;
 pub mod diagnose;
 
@@ -30,6 +31,18 @@ pub enum Command {
     Build(build::Args),
     /// Diagnose one territory: indicators, communes, summary and chart.
     Diagnose(diagnose::Args),
+    /// Every indicator for every unit of a level (commune, EPCI, bassin de vie, département,
+    /// région, territory files) in one pass: reports/batch/<level>.parquet and .csv.
+    Batch(batch::Args),
+    /// Print (or write) docs/schema.md: every output table, column, type, unit and definition.
+    Schema(SchemaArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct SchemaArgs {
+    /// Write the Markdown to this file instead of stdout.
+    #[arg(long, short)]
+    pub out: Option<PathBuf>,
 }
 
 /// Progress on stderr, one line per step with its duration; silent with --quiet.
@@ -74,5 +87,13 @@ pub fn run(cli: Cli) -> crate::Result<()> {
     match cli.command {
         Command::Build(a) => build::run(&data, &a, &mut progress),
         Command::Diagnose(a) => diagnose::run(&data, &a, &mut progress),
+        Command::Batch(a) => batch::run(&data, &a, &mut progress),
+        Command::Schema(a) => match a.out {
+            Some(p) => crate::sinks::write_bytes(&p, crate::schema::markdown().as_bytes()),
+            None => {
+                print!("{}", crate::schema::markdown());
+                Ok(())
+            }
+        },
     }
 }

@@ -10,6 +10,7 @@ use serde::Serialize;
 use crate::error::{Error, Result};
 use crate::sources::SourceMeta;
 
+pub mod batch;
 pub mod chart;
 pub mod parquet;
 pub mod territory;

@@ -81,7 +81,7 @@ fn aggregate_with_plm(lf: LazyFrame, aggs: &dyn Fn() -> Vec<Expr>, index: &CogIn
 }
 
 fn apl_frame(
-    data: &DataDir,
+    staged: DataFrame,
     index: &CogIndex,
     units: &DataFrame,
     millesime: i32,
@@ -91,7 +91,7 @@ fn apl_frame(
         "APL covers metropolitan France and the DROM except Mayotte; Paris, Lyon and Marseille are published by arrondissement and rolled up",
     );
     rep.source = format!("{}_{millesime}", apl::META.id);
-    let staged = remap(apl::load(data, millesime)?, index, &mut rep)?;
+    let staged = remap(staged, index, &mut rep)?;
     let aggs = || {
         vec![
             weighted_mean("apl_mg", "pop_std").alias("apl_mg"),
@@ -116,12 +116,12 @@ fn apl_frame(
     Ok((agg, rep))
 }
 
-fn bpe_frame(data: &DataDir, index: &CogIndex, units: &DataFrame) -> Result<(DataFrame, NormalizationReport)> {
+fn bpe_frame(staged: DataFrame, index: &CogIndex, units: &DataFrame) -> Result<(DataFrame, NormalizationReport)> {
     let mut rep = report_for(
         &bpe::META,
         "BPE 2020 covers metropolitan France and the DROM as whole communes; arrondissements municipaux have no figure",
     );
-    let staged = remap(bpe::load(data)?, index, &mut rep)?;
+    let staged = remap(staged, index, &mut rep)?;
     let agg = staged
         .lazy()
         .filter(col("code_2026").is_not_null())
@@ -196,42 +196,98 @@ fn bassin_vie_frame(data: &DataDir, index: &CogIndex, units: &DataFrame) -> Resu
     Ok((agg, rep))
 }
 
+/// What a build reads. The default reads every published original; the lean build of
+/// `batch --from-raw` reads the CSV re-encodings of the two xlsx (same staged frames, tested) and
+/// skips what no indicator uses, leaving those columns null.
+#[derive(Debug, Clone, Copy)]
+pub struct Options {
+    /// APL and BPE from their derived CSVs (`apl::DERIVED_FILE`, `bpe::DERIVED_FILE`).
+    pub derived_csv: bool,
+    /// The 2018 boundaries (`has_boundary_2018`); null when skipped.
+    pub boundaries: bool,
+    /// The TAGC bassins de vie (`bv2022`, `bv2022_name`); null when skipped.
+    pub bassins_de_vie: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options { derived_csv: false, boundaries: true, bassins_de_vie: true }
+    }
+}
+
 /// Build the curated national table from the published files. `progress` hears of each step.
 pub fn build(data: &DataDir, progress: &mut dyn FnMut(&str)) -> Result<Curated> {
+    build_with(data, &Options::default(), progress)
+}
+
+pub fn build_with(data: &DataDir, opts: &Options, progress: &mut dyn FnMut(&str)) -> Result<Curated> {
     progress("COG 2026 communes, EPCI, départements, régions");
     let cog = Cog::load(data)?;
     let index = CogIndex::new(&cog);
     let units = cog.units_frame()?;
     let mut reports = Vec::new();
 
-    progress("DREES APL 2023");
-    let (apl23, r) = apl_frame(data, &index, &units, 2023)?;
+    let (staged23, staged22, staged_bpe) = if opts.derived_csv {
+        progress("DREES APL 2023 and 2022 (derived CSV)");
+        let mut v = apl::load_derived(data, &[2023, 2022])?;
+        let (s22, s23) = (v.pop().expect("two millésimes"), v.pop().expect("two millésimes"));
+        progress("BPE 2020 GPs (derived CSV)");
+        (s23, s22, bpe::load_derived(data)?)
+    } else {
+        progress("DREES APL 2023");
+        let s23 = apl::load(data, 2023)?;
+        progress("DREES APL 2022");
+        let s22 = apl::load(data, 2022)?;
+        progress("BPE 2020 GPs");
+        (s23, s22, bpe::load(data)?)
+    };
+    progress("normalizing APL and BPE to COG 2026");
+    let (apl23, r) = apl_frame(staged23, &index, &units, 2023)?;
     reports.push(r);
-    progress("DREES APL 2022");
-    let (apl22, r) = apl_frame(data, &index, &units, 2022)?;
+    let (apl22, r) = apl_frame(staged22, &index, &units, 2022)?;
     reports.push(r);
-    progress("BPE 2020 GPs");
-    let (bpe, r) = bpe_frame(data, &index, &units)?;
+    let (bpe, r) = bpe_frame(staged_bpe, &index, &units)?;
     reports.push(r);
     progress("INSEE comparateur (area, centre)");
     let (area, r) = area_frame(data, &index, &units)?;
     reports.push(r);
-    progress("IGN 2018 commune boundaries");
-    let (bnd, r) = boundary_frame(data, &index, &units)?;
-    reports.push(r);
+    let bnd = if opts.boundaries {
+        progress("IGN 2018 commune boundaries");
+        let (bnd, r) = boundary_frame(data, &index, &units)?;
+        reports.push(r);
+        Some(bnd)
+    } else {
+        None
+    };
 
-    progress("INSEE TAGC bassins de vie 2022");
-    let (bv, r) = bassin_vie_frame(data, &index, &units)?;
-    reports.push(r);
+    let bv = if opts.bassins_de_vie {
+        progress("INSEE TAGC bassins de vie 2022");
+        let (bv, r) = bassin_vie_frame(data, &index, &units)?;
+        reports.push(r);
+        bv
+    } else {
+        let none: Vec<String> = Vec::new();
+        df!("code" => none.clone(), "bv2022" => none.clone(), "bv2022_name" => none)?
+    };
 
     progress("joining");
     let left = |lf: LazyFrame, other: DataFrame| {
         lf.join(other.lazy(), [col("code")], [col("code")], JoinArgs::new(JoinType::Left))
     };
     let mut lf = units.clone().lazy();
-    for other in [apl23, apl22, bpe, area, bnd] {
+    for other in [apl23, apl22, bpe, area] {
         lf = left(lf, other);
     }
+    let has_boundary = match bnd {
+        Some(b) => {
+            lf = left(lf, b);
+            col("boundary_parts_2018").is_not_null()
+        }
+        None => {
+            lf = lf.with_column(lit(NULL).cast(DataType::UInt32).alias("boundary_parts_2018"));
+            lit(NULL).cast(DataType::Boolean)
+        }
+    };
     // Arrondissements municipaux belong to their city's bassin de vie.
     let bv_units = units
         .clone()
@@ -258,7 +314,7 @@ pub fn build(data: &DataDir, progress: &mut dyn FnMut(&str)) -> Result<Curated> 
     let is_com = col("zone").eq(lit("com"));
     let communes = lf
         .with_columns([
-            col("boundary_parts_2018").is_not_null().alias("has_boundary_2018"),
+            has_boundary.alias("has_boundary_2018"),
             when(col("gp_count_bpe2020").is_not_null())
                 .then(lit(NULL).cast(DataType::String))
                 .when(col("kind").eq(lit("arrondissement")))

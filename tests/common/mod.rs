@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 
 use cpts_diag::sources::DataDir;
 
+pub mod batch_fixture;
+
 /// A fresh empty folder under the system temp dir.
 pub fn temp_dir(tag: &str) -> PathBuf {
     use std::sync::atomic::{AtomicUsize, Ordering};

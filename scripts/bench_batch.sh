@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Side-by-side benchmark of the national batch (run from the repository root):
+#   cpts-diag build; cpts-diag batch --level L for every level (from data/processed);
+#   raw files -> EPCI table: cpts-diag (batch --level epci --from-raw), pandas, DuckDB.
+# Wall time, CPU time (user + sys) and peak RSS from /usr/bin/time; each command runs $RUNS times
+# (default 5): median wall, median CPU and the largest RSS are reported. On a shared machine the
+# CPU time is the steadier figure; the load average is printed with the results. Needs a release build (cargo build --release) and
+# pandas + duckdb (pip). Writes reports/bench/results.md and prints it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN="${CPTS_BIN:-${CARGO_TARGET_DIR:-target}/release/cpts-diag}"
+RUNS="${RUNS:-5}"
+PY="${PYTHON:-python3}"
+OUT=reports/bench
+mkdir -p "$OUT"
+RES="$OUT/results.md"
+
+measure() { # name, command...
+  local name=$1; shift
+  local walls=() cpus=() rss=0
+  for _ in $(seq "$RUNS"); do
+    /usr/bin/time -f "%e %U %S %M" -o "$OUT/.time" "$@" >/dev/null 2>"$OUT/.stderr" || { cat "$OUT/.stderr"; exit 1; }
+    read -r w u s m < "$OUT/.time"
+    walls+=("$w"); cpus+=("$(echo "$u + $s" | bc -l)"); [ "$m" -gt "$rss" ] && rss=$m
+  done
+  local med cpu
+  med=$(printf '%s\n' "${walls[@]}" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
+  cpu=$(printf '%s\n' "${cpus[@]}" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
+  printf '| %s | %s | %.2f | %.1f | `%s` |\n' "$name" "$med" "$cpu" "$(echo "$rss / 1024" | bc -l)" "$*" | tee -a "$RES"
+  echo "$name $med $cpu $rss" >> "$OUT/.raw"
+}
+
+: > "$OUT/.raw"
+{
+  echo "# cpts-diag batch benchmark"
+  echo
+  echo "$(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, $(uname -m), binary $BIN, median of $RUNS runs, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+  echo
+  echo "| step | wall (s) | CPU user+sys (s) | peak RSS (MiB) | command |"
+  echo "|---|---|---|---|---|"
+} > "$RES"
+measure "build (raw files -> data/processed)" "$BIN" -q build --out data/processed
+for level in commune epci bassin-de-vie departement region territories; do
+  measure "batch $level (from curated Parquet)" "$BIN" -q batch --level "$level" --out "$OUT/batch"
+done
+measure "batch all six levels, partitioned" "$BIN" -q batch --level commune,epci,bassin-de-vie,departement,region,territories --partition-by region --out "$OUT/batch"
+measure "raw -> EPCI: cpts-diag" "$BIN" -q batch --level epci --from-raw --out "$OUT/raw"
+measure "raw -> EPCI: pandas" "$PY" scripts/bench_pandas_epci.py "$OUT/pandas_epci.csv"
+measure "raw -> EPCI: DuckDB" "$PY" scripts/bench_duckdb_epci.py "$OUT/duckdb_epci.csv"
+
+awk '
+  /^raw -> EPCI: cpts-diag/ {r=$(NF-2); rc=$(NF-1)}
+  /^raw -> EPCI: pandas/ {p=$(NF-2); pc=$(NF-1)}
+  /^raw -> EPCI: DuckDB/ {d=$(NF-2); dc=$(NF-1)}
+  END {printf "\nraw -> EPCI speed-up of cpts-diag, wall: %.1fx vs pandas, %.1fx vs DuckDB; CPU: %.1fx vs pandas, %.1fx vs DuckDB\n", p/r, d/r, pc/rc, dc/rc}
+' "$OUT/.raw" | tee -a "$RES"
+
+# The three raw -> EPCI tables must agree, or the comparison means nothing.
+"$PY" - "$OUT/raw/epci.csv" "$OUT/pandas_epci.csv" "$OUT/duckdb_epci.csv" <<'PYEOF' | tee -a "$RES"
+import sys
+import pandas as pd
+cols = ["population", "gp_count", "apl_mg", "population_apl_below_2_5", "aci_band", "aci_inhabitants_to_next_band"]
+rust, pandas, duck = (pd.read_csv(p, dtype={"epci": str}).set_index("epci").sort_index() for p in sys.argv[1:])
+for name, other in (("pandas", pandas), ("DuckDB", duck)):
+    common = rust.index.intersection(other.index)
+    diff = {c: float((rust.loc[common, c].astype(float) - other.loc[common, c].astype(float)).abs().max()) for c in cols}
+    nulls = sum(int((rust.loc[common, c].isna() != other.loc[common, c].isna()).sum()) for c in cols)
+    print(f"cpts-diag vs {name}: {len(common)} EPCIs in common of {len(rust)}/{len(other)}; "
+          f"max abs difference {diff}; {nulls} null mismatches")
+PYEOF
+cat "$RES"

@@ -1,0 +1,112 @@
+use std::path::PathBuf;
+
+use crate::aci::Grid;
+use crate::batch::{self, BatchTable, Level};
+use crate::cli::{build, Progress};
+use crate::error::Result;
+use crate::sinks::{batch as out, parquet};
+use crate::sources::decoupage::Cog;
+use crate::sources::DataDir;
+use crate::transforms::cog::CogIndex;
+use crate::transforms::curated;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Level(s) to compute, comma-separated: commune, epci, bassin-de-vie, departement, region,
+    /// territories (every data/territories/*.toml).
+    #[arg(long, short, required = true, value_delimiter = ',')]
+    pub level: Vec<Level>,
+    /// Output folder: <out>/<level>.parquet and <out>/<level>.csv.
+    #[arg(long, short, default_value = "reports/batch")]
+    pub out: PathBuf,
+    /// Also write a Hive-style partitioned copy, <out>/<level>/region=XX/part-0.parquet.
+    #[arg(long, value_name = "COLUMN", value_parser = ["region"])]
+    pub partition_by: Option<String>,
+    /// Curated tables written by `build`; built in memory when absent.
+    #[arg(long, default_value = "data/processed")]
+    pub processed: PathBuf,
+    /// Build the curated table in memory from the published files even if `--processed` has one,
+    /// the lean way: APL and BPE from their CSV re-encodings, no 2018 boundaries, bassins de vie
+    /// only for the levels that show them. Same figures as `build` (tested).
+    #[arg(long)]
+    pub from_raw: bool,
+    /// Folder of the territory files for `--level territories`.
+    #[arg(long, default_value = "data/territories")]
+    pub territories: PathBuf,
+    /// ACI grid (default: the embedded data/reference/aci.toml).
+    #[arg(long)]
+    pub aci: Option<PathBuf>,
+}
+
+pub fn run(data: &DataDir, args: &Args, progress: &mut Progress) -> Result<()> {
+    let grid = match &args.aci {
+        Some(p) => Grid::load(p)?,
+        None => Grid::embedded(),
+    };
+    let processed = args.processed.join(build::COMMUNES_FILE);
+    let mut cog = None;
+    let curated = if args.from_raw {
+        let opts = curated::Options {
+            derived_csv: true,
+            boundaries: false,
+            bassins_de_vie: args.level.iter().any(|l| matches!(l, Level::Commune | Level::BassinDeVie)),
+        };
+        let c = build::build_curated_with(data, &opts, progress)?;
+        cog = Some(c.cog);
+        c.communes
+    } else if processed.is_file() {
+        progress.step(&format!("reading {}", processed.display()));
+        parquet::read(&processed)?
+    } else {
+        progress.say(&format!("{} not found: building the curated tables in memory", processed.display()));
+        let c = build::build_curated(data, progress)?;
+        cog = Some(c.cog);
+        c.communes
+    };
+    let mut levels = args.level.clone();
+    levels.dedup();
+    for level in levels {
+        progress.step(&format!("{}: computing", level.id()));
+        let table: BatchTable = match level {
+            Level::Territories => {
+                if cog.is_none() {
+                    cog = Some(Cog::load(data)?);
+                }
+                let cog = cog.as_ref().expect("loaded above");
+                let index = CogIndex::new(cog);
+                let list = batch::load_territories(&args.territories, cog, &index)?;
+                for (id, t) in &list {
+                    for w in &t.warnings {
+                        progress.say(&format!("warning: {id}: {w}"));
+                    }
+                }
+                batch::territories(&curated, &list, &grid)?
+            }
+            l => batch::compute(&curated, l, &grid)?,
+        };
+        progress.step(&format!("{}: writing", level.id()));
+        let mut written = out::write_table(&args.out, &table)?;
+        if let Some(by) = &args.partition_by {
+            let parts = out::write_partitioned(&args.out, &table, by)?;
+            written.push(args.out.join(level.id()).join(format!("{by}=* ({} files)", parts.len())));
+        }
+        progress.say(&format!("{}: {} units ({})", level.id(), table.frame.height(), level.noun()));
+        if !table.excluded.is_empty() {
+            let shown: Vec<String> =
+                table.excluded.iter().take(8).map(|e| format!("{} {} ({})", e.code, e.name, e.reason)).collect();
+            let more = table.excluded.len().saturating_sub(shown.len());
+            progress.say(&format!(
+                "  {} communes are in no {}: {}{}",
+                table.excluded.len(),
+                level.noun(),
+                shown.join(", "),
+                if more > 0 { format!(" and {more} more") } else { String::new() }
+            ));
+        }
+        for p in written {
+            progress.say(&format!("wrote {}", p.display()));
+        }
+    }
+    progress.done("batch done");
+    Ok(())
+}
