@@ -10,6 +10,7 @@ use crate::sources::{DataDir, DATA_DIR_ENV, DEFAULT_DATA_DIR};
 
 pub mod build;
 pub mod diagnose;
+pub mod map;
 
 #[derive(Debug, Parser)]
 #[command(name = "cpts-diag", version, about = "Diagnostic territorial of a CPTS from official open data")]
@@ -30,6 +31,8 @@ pub enum Command {
     Build(build::Args),
     /// Diagnose one territory: indicators, communes, summary and chart.
     Diagnose(diagnose::Args),
+    /// Draw the APL, GP-density and population maps of a département or a territory.
+    Map(map::Args),
 }
 
 /// Progress on stderr, one line per step with its duration; silent with --quiet.
@@ -74,5 +77,6 @@ pub fn run(cli: Cli) -> crate::Result<()> {
     match cli.command {
         Command::Build(a) => build::run(&data, &a, &mut progress),
         Command::Diagnose(a) => diagnose::run(&data, &a, &mut progress),
+        Command::Map(a) => map::run(&data, &a, &mut progress),
     }
 }

@@ -11,7 +11,10 @@ use crate::error::{Error, Result};
 use crate::sources::SourceMeta;
 
 pub mod chart;
+pub mod geojson;
+pub mod map;
 pub mod parquet;
+pub mod report;
 pub mod territory;
 
 /// Where a table's numbers come from; stored as JSON in Parquet metadata and in `summary.json`.
