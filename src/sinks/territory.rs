@@ -163,10 +163,10 @@ pub fn chart_panels(d: &Diagnosis) -> Vec<Panel> {
     ]
 }
 
-/// Write every output of a diagnosis into `dir`; returns the paths written. Without the
-/// boundaries: no maps, no neighbours (see [`write_all_with`]).
+/// Write the tables and the comparison chart of a diagnosis into `dir`; returns the paths
+/// written. `diagnose` writes more (maps, report, GeoJSON) through [`write_all_with`].
 pub fn write_all(dir: &Path, d: &Diagnosis, grid: &Grid) -> Result<Vec<PathBuf>> {
-    write_all_with(dir, d, grid, None)
+    write_base(dir, d, grid)
 }
 
 /// Map of a territory and the communes around it, from the per-unit facts.
@@ -201,7 +201,8 @@ pub fn map_spec<'a>(name: &str, s: &'a Surroundings, members: &[UnitFacts], othe
 pub const MAP_FOOTER: &str =
     "Contours IGN Admin Express 2018 simplifiés (COG 2026) · APL DREES 2023 · BPE 2020 · populations INSEE 2023 · cpts-diag";
 
-/// Every output, with the maps, advice and GeoJSON when `around` (the boundaries) is given.
+/// Every output: those of [`write_all`], the APL distribution chart and the report, plus the
+/// maps, advice and GeoJSON when `around` (the boundaries) is given.
 pub fn write_all_with(dir: &Path, d: &Diagnosis, grid: &Grid, around: Option<&Surroundings>) -> Result<Vec<PathBuf>> {
     let mut written = write_base(dir, d, grid)?;
     let members = report::unit_facts(&d.units)?;
