@@ -368,7 +368,9 @@ pub fn html(input: &ReportInput) -> String {
     }
     h.push_str("<div class=\"box\" id=\"synthese\">\n");
     for r in summary_rows(input) {
-        let _ = writeln!(h, "<div class=\"kpi\"><div class=\"l\">{}</div><div class=\"v\">{}</div><div class=\"n\">{}</div></div>",
+        let _ = writeln!(
+            h,
+            "<div class=\"kpi\"><div class=\"l\">{}</div><div class=\"v\">{}</div><div class=\"n\">{}</div></div>",
             esc(&r.label),
             esc(&r.value),
             esc(&r.note)
@@ -401,7 +403,9 @@ pub fn html(input: &ReportInput) -> String {
                 if !nb.options.is_empty() {
                     h.push_str("<table><thead><tr><th>Communes à ajouter</th><th class=\"num\">Habitants ajoutés</th><th class=\"num\">Population obtenue</th></tr></thead><tbody>\n");
                     for o in &nb.options {
-                        let _ = writeln!(h, "<tr><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
+                        let _ = writeln!(
+                            h,
+                            "<tr><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
                             esc(&names_list(&o.names, &o.codes)),
                             fr_int(o.added_population),
                             fr_int(o.new_population)
@@ -481,7 +485,9 @@ pub fn html(input: &ReportInput) -> String {
     }
     h.push_str("</ul>\n<table><thead><tr><th>Source</th><th>Producteur</th><th>Millésime</th><th>Géographie</th><th>Licence</th></tr></thead><tbody>\n");
     for s in sources::all() {
-        let _ = writeln!(h, "<tr><td><a href=\"{}\">{}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+        let _ = writeln!(
+            h,
+            "<tr><td><a href=\"{}\">{}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             esc(s.url),
             esc(s.title),
             esc(s.publisher),
@@ -499,7 +505,9 @@ pub fn html(input: &ReportInput) -> String {
         }
         h.push_str("</ul>\n");
     }
-    let _ = writeln!(h, "<p class=\"muted\">Produit par cpts-diag {} à partir de données publiques ouvertes.</p>\n</body></html>",
+    let _ = writeln!(
+        h,
+        "<p class=\"muted\">Produit par cpts-diag {} à partir de données publiques ouvertes.</p>\n</body></html>",
         env!("CARGO_PKG_VERSION")
     );
     h
