@@ -263,7 +263,12 @@ where
     let mut towns: Vec<&MapUnit> = spec.units.iter().filter(|u| u.in_territory && u.population.is_some()).collect();
     towns.sort_by(|a, b| b.population.cmp(&a.population).then_with(|| a.code.cmp(&b.code)));
     let font = ("sans-serif", 14).into_font().style(FontStyle::Bold);
-    for u in towns.into_iter().take(spec.labels) {
+    // A label that would overlap one already placed is left out (towns come largest first).
+    let mut placed: Vec<(i32, i32, i32, i32)> = Vec::new();
+    for u in towns {
+        if placed.len() >= spec.labels {
+            break;
+        }
         let Some(pt) = u
             .shape
             .iter()
@@ -273,8 +278,14 @@ where
             continue;
         };
         let (x, y) = f.px(pt.0);
-        root.draw(&Circle::new((x, y), 3, BLACK.filled())).map_err(e)?;
         let (tx, ty) = (x + 5, y - 16);
+        let (w, h) = root.estimate_text_size(&u.name, &font.color(&BLACK)).map_err(e)?;
+        let rect = (tx - 2, ty - 2, tx + w as i32 + 2, ty + h as i32 + 2);
+        if placed.iter().any(|r| rect.0 < r.2 && r.0 < rect.2 && rect.1 < r.3 && r.1 < rect.3) {
+            continue;
+        }
+        placed.push(rect);
+        root.draw(&Circle::new((x, y), 3, BLACK.filled())).map_err(e)?;
         for (dx, dy) in [(-1, 0), (1, 0), (0, -1), (0, 1), (-1, -1), (1, 1), (1, -1), (-1, 1)] {
             root.draw_text(&u.name, &font.color(&WHITE), (tx + dx, ty + dy)).map_err(e)?;
         }
