@@ -58,7 +58,7 @@ pub struct NextBand {
     pub options: Vec<Combination>,
     /// Total number of sets of `fewest_communes` neighbours that reach the band.
     pub options_count: usize,
-    /// How the options were found, or why there are none.
+    /// How the options were found, or why there are none (French: the report shows it).
     pub note: String,
 }
 
@@ -207,7 +207,7 @@ fn next_band(grid: &Grid, placement: &Placement, population: i64, neighbours: &[
             Vec::new(),
             0,
             format!(
-                "all {} neighbouring communes together add {} inhabitants, short of the {shortfall} needed: the territory would have to reach beyond its neighbours",
+                "les {} communes voisines réunies n'apportent que {} habitants, moins que les {shortfall} manquants : il faudrait aller au-delà des voisines",
                 known.len(),
                 pops.iter().sum::<i64>()
             ),
@@ -227,9 +227,9 @@ fn next_band(grid: &Grid, placement: &Placement, population: i64, neighbours: &[
                 .collect();
             v.sort_by(|a, b| a.added_population.cmp(&b.added_population).then_with(|| a.codes.cmp(&b.codes)));
             let note = if complete {
-                format!("every set of {k} neighbours examined; sets ranked by fewest extra inhabitants")
+                format!("tous les ensembles de {k} commune(s) voisine(s) ont été examinés ; classés par nombre d'habitants ajoutés, le plus petit d'abord")
             } else {
-                format!("search stopped after {MAX_VISITS} sets of {k} neighbours: the sets shown are the best found, not necessarily the best")
+                format!("recherche arrêtée après {MAX_VISITS} ensembles de {k} communes voisines : les ensembles montrés sont les meilleurs trouvés, pas forcément les meilleurs")
             };
             (v, n, note)
         }
@@ -369,7 +369,7 @@ mod tests {
         assert_eq!(nb.options[0].codes, vec!["1".to_string(), "2".to_string()]);
         let short = advise(&g, 30_000, &members(&[("9", 30_000)]), vec![facts("1", 300)]).unwrap().next_band.unwrap();
         assert_eq!((short.fewest_communes, short.options.len()), (None, 0));
-        assert!(short.note.contains("short of the 10000"), "{}", short.note);
+        assert!(short.note.contains("moins que les 10000"), "{}", short.note);
     }
 
     #[test]
