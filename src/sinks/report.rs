@@ -192,15 +192,23 @@ pub fn headline(a: &Advice) -> Vec<String> {
         } else {
             let names: Vec<String> =
                 k.essential.iter().take(12).map(|e| format!("{} ({} hab.)", e.name, fr_int(e.population))).collect();
+            let who = if k.essential.len() == 1 {
+                format!("la commune {}", names[0])
+            } else {
+                format!(
+                    "aucune de ces {} communes : {}{}",
+                    k.essential.len(),
+                    names.join(", "),
+                    if k.essential.len() > 12 { ", …" } else { "" }
+                )
+            };
             lines.push(format!(
-                "Le territoire ne dépasse que de {} habitants le seuil de la taille {} ({} hab.) : il ne peut perdre aucune de ces {} communes sans descendre de taille (financement maximal {}) : {}{}.",
+                "Le territoire dépasse de {} habitants le seuil de la taille {} ({} hab.) : il ne peut perdre {who} sans descendre de taille (financement annuel maximal {} au lieu de {}).",
                 fr_int(k.margin),
                 k.taille,
                 fr_int(k.min_population),
-                k.essential.len(),
                 eur(k.lower_band_max_annual_funding_2019_eur),
-                names.join(", "),
-                if k.essential.len() > 12 { ", …" } else { "" }
+                eur(a.placement.max_annual_funding_2019_eur),
             ));
         }
     }
@@ -257,7 +265,7 @@ fn summary_rows(input: &ReportInput) -> Vec<SummaryRow> {
             note: "communes dont l'APL 2023 est inférieur à 2,5".into(),
         },
     ]);
-    if let Some(s) = input.around {
+    if let Some(s) = input.around.filter(|s| !s.geometry.mapped.is_empty()) {
         rows.push(SummaryRow {
             label: "Superficie (contours 2018)".into(),
             value: format!("{} km²", fr_num(Some(s.geometry.area_km2), 0)),
@@ -292,7 +300,11 @@ fn geometry_lines(input: &ReportInput) -> Vec<String> {
     };
     let g = &s.geometry;
     let mut v = Vec::new();
-    if g.is_one_piece() {
+    if g.mapped.is_empty() {
+        v.push(
+            "Aucune commune du territoire n'a de contour 2018 : ni carte, ni contiguïté, ni communes voisines.".into(),
+        );
+    } else if g.is_one_piece() {
         v.push(format!(
             "Le territoire est d'un seul tenant ({} communes cartographiées, {} km²).",
             g.mapped.len(),

@@ -210,7 +210,9 @@ pub fn write_all_with(dir: &Path, d: &Diagnosis, grid: &Grid, around: Option<&Su
     if let Some(s) = around {
         let others = report::unit_facts(&s.others)?;
         let spec = map_spec(&d.territory.name, s, &members, &others);
-        for theme in Theme::ALL {
+        // Arrondissements municipaux have no 2018 polygon: a territory made only of them has no map.
+        let themes: &[Theme] = if s.geometry.mapped.is_empty() { &[] } else { &Theme::ALL };
+        for &theme in themes {
             let file = format!("{}.svg", theme.stem());
             let p = dir.join(&file);
             let svg = map::write_svg(&p, &spec, theme)?;
