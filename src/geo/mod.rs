@@ -258,8 +258,16 @@ impl Geography {
         for &i in &members {
             visit(i, &mut seg_part);
         }
+        let Some(all) = boxes.iter().copied().reduce(|a, b| {
+            Rect::new(
+                Coord { x: a.min().x.min(b.min().x), y: a.min().y.min(b.min().y) },
+                Coord { x: a.max().x.max(b.max().x), y: a.max().y.max(b.max().y) },
+            )
+        }) else {
+            return Vec::new();
+        };
         for (i, p) in self.parts.iter().enumerate() {
-            if !is_member.contains(&i) && boxes.iter().any(|b| rects_touch(b, &p.bbox)) {
+            if rects_touch(&all, &p.bbox) && !is_member.contains(&i) && boxes.iter().any(|b| rects_touch(b, &p.bbox)) {
                 visit(i, &mut seg_part);
             }
         }
