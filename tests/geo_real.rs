@@ -285,3 +285,19 @@ fn diagnose_outputs_report_maps_and_geojson() {
     assert!(chateaudun.property("apl_mg_2023").unwrap().as_f64().is_some());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn pas_de_calais_surrounds_the_nord_enclave() {
+    let Some(r) = real("pas_de_calais_surrounds_the_nord_enclave") else { return };
+    // Boursies, Doignies and Mœuvres (Nord) form a well-known enclave inside the Pas-de-Calais.
+    let dep62: Vec<String> = r
+        .cog
+        .units
+        .iter()
+        .filter(|u| u.kind == UnitKind::Commune && u.departement == "62")
+        .map(|u| u.code.clone())
+        .collect();
+    let g = analyse(&r.geo, &dep62, &r.index);
+    assert!(g.is_one_piece());
+    assert_eq!(g.enclaves, vec![codes(&["59097", "59176", "59405"])]);
+}
