@@ -9,7 +9,7 @@ use crate::cli::diagnose::load_geography;
 use crate::cli::{build, Progress};
 use crate::diagnose::select_units;
 use crate::error::{Error, Result};
-use crate::sinks::map::{self, MapUnit, Theme};
+use crate::sinks::map::{self, Theme};
 use crate::sinks::{parquet, report};
 use crate::sources::decoupage::{Cog, UnitKind};
 use crate::sources::DataDir;
@@ -88,31 +88,7 @@ pub fn run(data: &DataDir, args: &Args, progress: &mut Progress) -> Result<()> {
         g.pieces.len(),
         g.enclaves.iter().flatten().count()
     ));
-    let mut units = Vec::new();
-    for (list, inside) in [(&members, true), (&others, false)] {
-        for u in list.iter() {
-            let Some(shape) = g.shapes.get(&u.code) else {
-                continue;
-            };
-            units.push(MapUnit {
-                code: u.code.clone(),
-                name: u.name.clone(),
-                shape,
-                in_territory: inside,
-                population: u.population.map(|p| p.round() as i64),
-                gp_per_10k: u.gp_per_10k,
-                apl: u.apl,
-            });
-        }
-    }
-    let spec = map::MapSpec {
-        title: name.clone(),
-        units,
-        outline: Some(&g.outline),
-        labels: 8,
-        footer: crate::sinks::territory::MAP_FOOTER.to_string(),
-        others_label: "communes voisines (teinte atténuée)".into(),
-    };
+    let spec = crate::sinks::territory::map_spec(&name, &g, &members, &others, 8);
     let t_all = Instant::now();
     for theme in Theme::ALL {
         let t = Instant::now();

@@ -16,6 +16,7 @@ use crate::aci::Grid;
 use crate::advice::Surroundings;
 use crate::diagnose::{Diagnosis, ScopeResult};
 use crate::error::Result;
+use crate::geo::TerritoryGeometry;
 use crate::indicators::{self, INDICATORS};
 use crate::schema;
 use crate::sources::{self, SourceMeta};
@@ -170,11 +171,17 @@ pub fn write_all(dir: &Path, d: &Diagnosis, grid: &Grid) -> Result<Vec<PathBuf>>
 }
 
 /// Map of a territory and the communes around it, from the per-unit facts.
-pub fn map_spec<'a>(name: &str, s: &'a Surroundings, members: &[UnitFacts], others: &[UnitFacts]) -> MapSpec<'a> {
+pub fn map_spec<'a>(
+    name: &str,
+    g: &'a TerritoryGeometry,
+    members: &[UnitFacts],
+    others: &[UnitFacts],
+    labels: usize,
+) -> MapSpec<'a> {
     let mut units = Vec::new();
     for (list, inside) in [(members, true), (others, false)] {
         for u in list {
-            let Some(shape) = s.geometry.shapes.get(&u.code) else {
+            let Some(shape) = g.shapes.get(&u.code) else {
                 continue;
             };
             units.push(MapUnit {
@@ -191,8 +198,8 @@ pub fn map_spec<'a>(name: &str, s: &'a Surroundings, members: &[UnitFacts], othe
     MapSpec {
         title: name.to_string(),
         units,
-        outline: Some(&s.geometry.outline),
-        labels: 6,
+        outline: Some(&g.outline),
+        labels,
         footer: MAP_FOOTER.to_string(),
         others_label: "communes voisines (teinte atténuée)".into(),
     }
@@ -209,7 +216,7 @@ pub fn write_all_with(dir: &Path, d: &Diagnosis, grid: &Grid, around: Option<&Su
     let mut maps = Vec::new();
     if let Some(s) = around {
         let others = report::unit_facts(&s.others)?;
-        let spec = map_spec(&d.territory.name, s, &members, &others);
+        let spec = map_spec(&d.territory.name, &s.geometry, &members, &others, 6);
         // Arrondissements municipaux have no 2018 polygon: a territory made only of them has no map.
         let themes: &[Theme] = if s.geometry.mapped.is_empty() { &[] } else { &Theme::ALL };
         for &theme in themes {
