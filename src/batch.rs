@@ -285,9 +285,9 @@ pub fn compute(curated: &DataFrame, level: Level, grid: &Grid) -> Result<BatchTa
     Ok(BatchTable { level, frame, excluded })
 }
 
-/// Territory files of `dir` (`*.toml`, sorted by name), each resolved to COG 2026 units; the
-/// id of a territory is its file name without `.toml`.
-pub fn load_territories(dir: &Path, cog: &Cog, index: &CogIndex) -> Result<Vec<(String, Territory)>> {
+/// Territory files of `dir` (`*.toml`, sorted by name); the id of a territory is its file name
+/// without `.toml`.
+pub fn load_territory_specs(dir: &Path) -> Result<Vec<(String, TerritorySpec)>> {
     let entries = std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
     let mut paths: Vec<std::path::PathBuf> = entries
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -297,13 +297,29 @@ pub fn load_territories(dir: &Path, cog: &Cog, index: &CogIndex) -> Result<Vec<(
     if paths.is_empty() {
         return Err(Error::Config(format!("{}: no territory file (*.toml)", dir.display())));
     }
-    let mut out = Vec::with_capacity(paths.len());
-    for p in paths {
-        let spec = TerritorySpec::load(&p)?;
-        let id = p.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-        out.push((id, territory::resolve(&spec, cog, index)?));
-    }
-    Ok(out)
+    paths
+        .into_iter()
+        .map(|p| {
+            let id = p.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+            Ok((id, TerritorySpec::load(&p)?))
+        })
+        .collect()
+}
+
+/// Territory files of `dir`, each resolved to COG 2026 units with the same rules as `diagnose`
+/// (bassins de vie and radii read the curated table; polygons need the boundaries).
+pub fn load_territories(
+    dir: &Path,
+    cog: &Cog,
+    index: &CogIndex,
+    curated: &DataFrame,
+    geography: Option<&crate::geo::Geography>,
+) -> Result<Vec<(String, Territory)>> {
+    let ctx = || territory::Context { curated: Some(curated), geography };
+    load_territory_specs(dir)?
+        .into_iter()
+        .map(|(id, spec)| Ok((id, territory::resolve_in(&spec, cog, index, ctx())?)))
+        .collect()
 }
 
 /// One row per territory, through the same aggregation as the other levels: the territories'

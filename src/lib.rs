@@ -2,14 +2,17 @@
 //!
 //! The data's path is the module layout: `sources` (one staging module per published file) →
 //! `transforms` (COG 2026 normalization, curated national table) → `territory` + `indicators` +
-//! `aci` + `diagnose` (the marts) → `sinks` (Parquet, JSON, charts). `cli` holds one module per
-//! subcommand; `main.rs` only parses arguments.
+//! `aci` + `diagnose` (the marts), with `geo` (boundaries in COG 2026, contiguity) and `advice`
+//! (band sizing) → `sinks` (Parquet, JSON, charts, maps, report, GeoJSON). `cli` holds one module
+//! per subcommand; `main.rs` only parses arguments.
 
 pub mod aci;
+pub mod advice;
 pub mod batch;
 pub mod cli;
 pub mod diagnose;
 pub mod error;
+pub mod geo;
 pub mod indicators;
 pub mod schema;
 pub mod sinks;

@@ -1,8 +1,14 @@
 //! Territory specifications (TOML file or command line) and their resolution to a set of COG 2026
 //! units. Urban CPTS are drawn on arrondissements municipaux, so `75113` is a valid unit.
+//!
+//! Besides lists, a territory can take every commune of a GeoJSON polygon (communes whose area
+//! lies mostly inside), of a radius around a commune's centre, of bassins de vie 2022 or of
+//! départements; all of these are united, then `exclude` is removed.
 
 use std::collections::BTreeSet;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+use polars::prelude::*;
 
 use serde::Deserialize;
 
@@ -24,15 +30,55 @@ pub struct TerritorySpec {
     /// EPCI SIREN codes: all their member communes.
     #[serde(default)]
     pub epci: Vec<String>,
+    /// GeoJSON file (Polygon/MultiPolygon, WGS84; Feature, FeatureCollection or bare geometry),
+    /// relative to the TOML file: the communes whose area lies mostly (> 50 %) inside.
+    #[serde(default)]
+    pub polygon: Option<PathBuf>,
+    /// Communes whose centre lies within `km` of the centre of `commune`.
+    #[serde(default)]
+    pub radius: Option<Radius>,
+    /// Bassins de vie 2022 (code of their pole commune): all their communes.
+    #[serde(default)]
+    pub bv: Vec<String>,
+    /// Département codes: all their communes.
+    #[serde(default)]
+    pub departements: Vec<String>,
     /// Codes removed after the lists above are expanded.
     #[serde(default)]
     pub exclude: Vec<String>,
+    /// Folder the TOML file was read from (relative paths are read from there).
+    #[serde(skip)]
+    pub base_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Radius {
+    /// Commune code or exact name.
+    pub commune: String,
+    pub km: f64,
+}
+
+/// What the geographic definitions need beyond the COG: the curated table (centres, bassins de
+/// vie) and the boundaries (polygon). A definition that needs what is absent is an error.
+#[derive(Default, Clone, Copy)]
+pub struct Context<'a> {
+    pub curated: Option<&'a DataFrame>,
+    pub geography: Option<&'a crate::geo::Geography>,
 }
 
 impl TerritorySpec {
     pub fn load(path: &Path) -> Result<TerritorySpec> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-        toml::from_str(&text).map_err(|e| Error::Config(format!("{}: {e}", path.display())))
+        let mut spec: TerritorySpec =
+            toml::from_str(&text).map_err(|e| Error::Config(format!("{}: {e}", path.display())))?;
+        spec.base_dir = path.parent().map(Path::to_path_buf);
+        Ok(spec)
+    }
+
+    /// Whether resolving needs the curated table or the boundaries.
+    pub fn needs_context(&self) -> bool {
+        self.polygon.is_some() || self.radius.is_some() || !self.bv.is_empty()
     }
 
     /// `--communes 28088,28103`.
@@ -135,6 +181,78 @@ fn resolve_entry(
 }
 
 pub fn resolve(spec: &TerritorySpec, cog: &Cog, index: &CogIndex) -> Result<Territory> {
+    resolve_in(spec, cog, index, Context::default())
+}
+
+/// Codes of the curated table's communes (not arrondissements) matching `filter`, sorted.
+fn curated_codes(curated: &DataFrame, filter: Expr) -> Result<Vec<String>> {
+    let d =
+        curated.clone().lazy().filter(col("kind").eq(lit("commune")).and(filter)).select([col("code")]).collect()?;
+    let mut v: Vec<String> = d.column("code")?.str()?.iter().flatten().map(str::to_string).collect();
+    v.sort();
+    Ok(v)
+}
+
+/// Read a GeoJSON polygon (Feature, FeatureCollection or geometry) as one multipolygon.
+pub fn read_polygon(path: &Path) -> Result<geo::MultiPolygon<f64>> {
+    use geojson::GeoJson;
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    let gj: GeoJson = text.parse().map_err(|e| Error::Config(format!("{}: not GeoJSON: {e}", path.display())))?;
+    let geometries: Vec<geojson::Geometry> = match gj {
+        GeoJson::Geometry(g) => vec![g],
+        GeoJson::Feature(f) => f.geometry.into_iter().collect(),
+        GeoJson::FeatureCollection(fc) => fc.features.into_iter().filter_map(|f| f.geometry).collect(),
+    };
+    let mut polys = Vec::new();
+    for g in geometries {
+        match geo::Geometry::<f64>::try_from(&g.value) {
+            Ok(geo::Geometry::Polygon(p)) => polys.push(p),
+            Ok(geo::Geometry::MultiPolygon(m)) => polys.extend(m),
+            Ok(other) => {
+                return Err(Error::Config(format!(
+                    "{}: expected a Polygon or MultiPolygon, found {}",
+                    path.display(),
+                    match other {
+                        geo::Geometry::Point(_) => "a Point",
+                        geo::Geometry::LineString(_) => "a LineString",
+                        _ => "another geometry",
+                    }
+                )))
+            }
+            Err(e) => return Err(Error::Config(format!("{}: {e}", path.display()))),
+        }
+    }
+    if polys.is_empty() {
+        return Err(Error::Config(format!("{}: no polygon in the file", path.display())));
+    }
+    Ok(geo::MultiPolygon(polys))
+}
+
+/// Communes whose area lies mostly (> 50 %) inside `area` (lon/lat).
+pub fn communes_in_polygon(geography: &crate::geo::Geography, area: &geo::MultiPolygon<f64>) -> Vec<String> {
+    use geo::{Area, BooleanOps, BoundingRect};
+    let Some(rect) = area.bounding_rect() else {
+        return Vec::new();
+    };
+    let area = crate::geo::dissolve([area]);
+    geography
+        .codes_in_rect(&rect)
+        .into_iter()
+        .filter(|c| {
+            let Some(shape) = geography.shape(c) else {
+                return false;
+            };
+            let whole = shape.unsigned_area();
+            whole > 0.0 && shape.intersection(&area).unsigned_area() > 0.5 * whole
+        })
+        .collect()
+}
+
+fn need<'a, T>(what: Option<&'a T>, name: &str, field: &str, missing: &str) -> Result<&'a T> {
+    what.ok_or_else(|| Error::Territory { name: name.to_string(), message: format!("`{field}` needs {missing}") })
+}
+
+pub fn resolve_in(spec: &TerritorySpec, cog: &Cog, index: &CogIndex, ctx: Context) -> Result<Territory> {
     let name = spec.name.trim();
     if name.is_empty() {
         return Err(Error::Territory { name: "(unnamed)".into(), message: "the territory needs a name".into() });
@@ -172,6 +290,96 @@ pub fn resolve(spec: &TerritorySpec, cog: &Cog, index: &CogIndex) -> Result<Terr
         };
         for m in &e.members {
             add(m.clone(), &format!("EPCI {}", e.code), &mut warnings);
+        }
+    }
+    if let Some(p) = &spec.polygon {
+        let geography = need(ctx.geography, name, "polygon", "the commune boundaries")?;
+        let path = spec.base_dir.as_ref().map_or_else(|| p.clone(), |d| d.join(p));
+        let area = read_polygon(&path)?;
+        let codes = communes_in_polygon(geography, &area);
+        if codes.is_empty() {
+            warnings.push(format!("polygon {}: no commune lies mostly inside it", path.display()));
+        }
+        for c in codes {
+            add(c, "polygon", &mut warnings);
+        }
+    }
+    if let Some(r) = &spec.radius {
+        let curated = need(ctx.curated, name, "radius", "the curated table (commune centres)")?;
+        let centre = resolve_entry(cog, index, name, &r.commune, &mut warnings)?;
+        if !(r.km.is_finite() && r.km > 0.0) {
+            return Err(Error::Territory {
+                name: name.to_string(),
+                message: format!("radius: km must be positive, not {}", r.km),
+            });
+        }
+        let d = curated
+            .clone()
+            .lazy()
+            .filter(col("code").eq(lit(centre.as_str())))
+            .select([col("lat"), col("lon")])
+            .collect()?;
+        let (lat, lon) = (d.column("lat")?.f64()?.get(0), d.column("lon")?.f64()?.get(0));
+        let (Some(lat0), Some(lon0)) = (lat, lon) else {
+            return Err(Error::Territory {
+                name: name.to_string(),
+                message: format!(
+                    "radius: commune {centre} {} has no centre in the curated table",
+                    name_of(cog, &centre)
+                ),
+            });
+        };
+        let centre_pt = geo::Coord { x: lon0, y: lat0 };
+        let d = curated
+            .clone()
+            .lazy()
+            .filter(col("kind").eq(lit("commune")))
+            .select([col("code"), col("lat"), col("lon")])
+            .collect()?;
+        let (codes, lats, lons) = (d.column("code")?.str()?, d.column("lat")?.f64()?, d.column("lon")?.f64()?);
+        let mut inside: Vec<String> = codes
+            .iter()
+            .zip(lats.iter().zip(lons.iter()))
+            .filter_map(|(c, (la, lo))| {
+                let km = crate::geo::haversine_km(centre_pt, geo::Coord { x: lo?, y: la? });
+                (km <= r.km).then(|| c.map(str::to_string)).flatten()
+            })
+            .collect();
+        inside.sort();
+        for c in inside {
+            add(c, "radius", &mut warnings);
+        }
+    }
+    if !spec.bv.is_empty() {
+        let curated = need(ctx.curated, name, "bv", "the curated table (bassins de vie 2022)")?;
+        for bv in &spec.bv {
+            let codes = curated_codes(curated, col("bv2022").eq(lit(bv.trim())))?;
+            if codes.is_empty() {
+                return Err(Error::Territory {
+                    name: name.to_string(),
+                    message: format!("bassin de vie 2022 \"{bv}\" has no commune (a BV code is the code of its pole commune, e.g. 28085 for Chartres)"),
+                });
+            }
+            for c in codes {
+                add(c, &format!("bv {bv}"), &mut warnings);
+            }
+        }
+    }
+    for dep in &spec.departements {
+        let dep = dep.trim();
+        let codes: Vec<String> = cog
+            .units
+            .iter()
+            .filter(|u| u.kind == UnitKind::Commune && u.departement == dep)
+            .map(|u| u.code.clone())
+            .collect();
+        if codes.is_empty() {
+            return Err(Error::Territory {
+                name: name.to_string(), message: format!("unknown département \"{dep}\"")
+            });
+        }
+        for c in codes {
+            add(c, &format!("département {dep}"), &mut warnings);
         }
     }
     for raw in &spec.exclude {

@@ -185,7 +185,7 @@ fn territories_level_equals_diagnose_of_each_territory_file() {
     let Some(c) = real() else { return };
     let grid = Grid::embedded();
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data/territories");
-    let list = batch::load_territories(&dir, &c.cog, &c.index).unwrap();
+    let list = batch::load_territories(&dir, &c.cog, &c.index, &c.communes, None).unwrap();
     let t = batch::territories(&c.communes, &list, &grid).unwrap();
     assert_eq!(t.frame.height(), list.len());
     for (id, terr) in &list {

@@ -74,7 +74,13 @@ pub fn run(data: &DataDir, args: &Args, progress: &mut Progress) -> Result<()> {
                 }
                 let cog = cog.as_ref().expect("loaded above");
                 let index = CogIndex::new(cog);
-                let list = batch::load_territories(&args.territories, cog, &index)?;
+                let specs = batch::load_territory_specs(&args.territories)?;
+                let geography = if specs.iter().any(|(_, s)| s.polygon.is_some()) {
+                    crate::cli::diagnose::load_geography(data, &index, progress)?
+                } else {
+                    None
+                };
+                let list = batch::load_territories(&args.territories, cog, &index, &curated, geography.as_ref())?;
                 for (id, t) in &list {
                     for w in &t.warnings {
                         progress.say(&format!("warning: {id}: {w}"));

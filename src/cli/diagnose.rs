@@ -1,11 +1,14 @@
 use std::path::PathBuf;
 
 use crate::aci::Grid;
+use crate::advice;
 use crate::cli::{build, Progress};
 use crate::diagnose;
 use crate::error::{Error, Result};
+use crate::geo::Geography;
 use crate::schema;
 use crate::sinks::{parquet, territory as out};
+use crate::sources::boundaries;
 use crate::sources::decoupage::Cog;
 use crate::sources::DataDir;
 use crate::territory::{self, TerritorySpec};
@@ -31,6 +34,31 @@ pub struct Args {
     /// ACI grid (default: the embedded data/reference/aci.toml).
     #[arg(long)]
     pub aci: Option<PathBuf>,
+    /// Skip the commune boundaries: no maps, neighbours, advice or GeoJSON.
+    #[arg(long)]
+    pub no_geo: bool,
+}
+
+/// The national boundaries in COG 2026, or `None` (with a visible line) when the file is absent.
+pub fn load_geography(data: &DataDir, index: &CogIndex, progress: &mut Progress) -> Result<Option<Geography>> {
+    if !data.exists(boundaries::META.file) {
+        progress.say(&format!(
+            "warning: {} not found in {}: no maps, neighbours or sizing advice",
+            boundaries::META.file,
+            data.root.display()
+        ));
+        return Ok(None);
+    }
+    progress.step("reading commune boundaries (IGN 2018)");
+    let g = Geography::load(data, index)?;
+    if !g.unknown_codes.is_empty() {
+        progress.say(&format!(
+            "warning: {} boundary codes unknown to COG 2026, not drawn: {}",
+            g.unknown_codes.len(),
+            g.unknown_codes.join(", ")
+        ));
+    }
+    Ok(Some(g))
 }
 
 fn slug(s: &str) -> String {
@@ -74,8 +102,10 @@ pub fn run(data: &DataDir, args: &Args, progress: &mut Progress) -> Result<()> {
         }
     };
     let index = CogIndex::new(&cog);
+    let geography = if args.no_geo { None } else { load_geography(data, &index, progress)? };
     progress.step("resolving territory");
-    let t = territory::resolve(&spec, &cog, &index)?;
+    let ctx = territory::Context { curated: Some(&curated), geography: geography.as_ref() };
+    let t = territory::resolve_in(&spec, &cog, &index, ctx)?;
     for w in &t.warnings {
         progress.say(&format!("warning: {w}"));
     }
@@ -90,8 +120,19 @@ pub fn run(data: &DataDir, args: &Args, progress: &mut Progress) -> Result<()> {
             .unwrap_or_else(|| slug(&d.territory.name));
         PathBuf::from("reports").join(stem)
     });
+    let around = match &geography {
+        Some(g) => {
+            progress.step("geometry, neighbours and sizing advice");
+            let s = advice::surroundings(g, &index, &d, &curated, &grid)?;
+            for m in &s.geometry.missing {
+                progress.say(&format!("warning: {} has no 2018 boundary, not mapped: {}", m.code, m.reason));
+            }
+            Some(s)
+        }
+        None => None,
+    };
     progress.step("writing outputs");
-    let written = out::write_all(&dir, &d, &grid)?;
+    let written = out::write_all_with(&dir, &d, &grid, around.as_ref())?;
     let s = d.territory();
     let fmt = |id: &str, dec: usize| s.value(id).map_or("n.d.".to_string(), |v| format!("{v:.dec$}"));
     progress.say(&format!(
@@ -106,6 +147,19 @@ pub fn run(data: &DataDir, args: &Args, progress: &mut Progress) -> Result<()> {
             None => a.label.clone(),
         }),
     ));
+    if let Some(s) = &around {
+        let g = &s.geometry;
+        progress.say(&format!(
+            "geometry: {} km², {} piece(s), {} enclave(s), {} neighbours",
+            g.area_km2.round(),
+            g.pieces.len(),
+            g.enclaves.iter().flatten().count(),
+            g.neighbours.len()
+        ));
+        for line in crate::sinks::report::headline(&s.advice) {
+            progress.say(&line);
+        }
+    }
     for p in written {
         progress.say(&format!("wrote {}", p.display()));
     }

@@ -11,6 +11,7 @@ use crate::sources::{DataDir, DATA_DIR_ENV, DEFAULT_DATA_DIR};
 pub mod batch;
 pub mod build;
 pub mod diagnose;
+pub mod map;
 
 #[derive(Debug, Parser)]
 #[command(name = "cpts-diag", version, about = "Diagnostic territorial of a CPTS from official open data")]
@@ -31,6 +32,8 @@ pub enum Command {
     Build(build::Args),
     /// Diagnose one territory: indicators, communes, summary and chart.
     Diagnose(diagnose::Args),
+    /// Draw the APL, GP-density and population maps of a département or a territory.
+    Map(map::Args),
     /// Every indicator for every unit of a level (commune, EPCI, bassin de vie, département,
     /// région, territory files) in one pass: reports/batch/<level>.parquet and .csv.
     Batch(batch::Args),
@@ -87,6 +90,7 @@ pub fn run(cli: Cli) -> crate::Result<()> {
     match cli.command {
         Command::Build(a) => build::run(&data, &a, &mut progress),
         Command::Diagnose(a) => diagnose::run(&data, &a, &mut progress),
+        Command::Map(a) => map::run(&data, &a, &mut progress),
         Command::Batch(a) => batch::run(&data, &a, &mut progress),
         Command::Schema(a) => match a.out {
             Some(p) => crate::sinks::write_bytes(&p, crate::schema::markdown().as_bytes()),

@@ -46,10 +46,22 @@ fn err<E: std::fmt::Display>(path: &Path) -> impl Fn(E) -> Error + '_ {
     move |e| Error::Config(format!("{}: cannot draw chart: {e}", path.display()))
 }
 
+/// Bar colours: highlighted and plain.
+#[derive(Debug, Clone, Copy)]
+pub struct Palette {
+    pub highlight: RGBColor,
+    pub neutral: RGBColor,
+}
+
+pub const DEFAULT_PALETTE: Palette = Palette { highlight: HIGHLIGHT, neutral: NEUTRAL };
+/// For distributions where the highlighted bars are those under a threshold.
+pub const ALERT_PALETTE: Palette = Palette { highlight: THRESHOLD, neutral: HIGHLIGHT };
+
 fn draw<DB: DrawingBackend>(
     root: DrawingArea<DB, plotters::coord::Shift>,
     title: &str,
     panels: &[Panel],
+    palette: Palette,
 ) -> std::result::Result<(), String>
 where
     DB::ErrorType: 'static,
@@ -94,7 +106,7 @@ where
         for (i, b) in panel.bars.iter().enumerate() {
             let x0 = i as f64 + 0.18;
             let x1 = i as f64 + 0.82;
-            let color = if b.highlight { HIGHLIGHT } else { NEUTRAL };
+            let color = if b.highlight { palette.highlight } else { palette.neutral };
             let text = match b.value {
                 Some(v) => format!("{:.*}", panel.decimals, v).replace('.', ","),
                 None => "n.d.".to_string(),
@@ -132,11 +144,15 @@ where
 }
 
 pub fn render_svg(title: &str, panels: &[Panel]) -> std::result::Result<String, String> {
+    render_svg_with(title, panels, DEFAULT_PALETTE)
+}
+
+pub fn render_svg_with(title: &str, panels: &[Panel], palette: Palette) -> std::result::Result<String, String> {
     register_fonts();
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (W, H)).into_drawing_area();
-        draw(root, title, panels)?;
+        draw(root, title, panels, palette)?;
     }
     Ok(svg)
 }
@@ -147,14 +163,77 @@ pub fn write_svg(path: &Path, title: &str, panels: &[Panel]) -> Result<()> {
 }
 
 pub fn write_png(path: &Path, title: &str, panels: &[Panel]) -> Result<()> {
+    write_png_with(path, title, panels, DEFAULT_PALETTE)
+}
+
+pub fn write_png_with(path: &Path, title: &str, panels: &[Panel], palette: Palette) -> Result<()> {
     register_fonts();
     let mut rgb = vec![0u8; (W * H * 3) as usize];
     {
         let root = BitMapBackend::with_buffer(&mut rgb, (W, H)).into_drawing_area();
-        draw(root, title, panels).map_err(err(path))?;
+        draw(root, title, panels, palette).map_err(err(path))?;
     }
     let png = encode_png(&rgb, W, H);
     atomic_write(path, |f| std::io::Write::write_all(f, &png).map_err(|e| Error::io(path, e)))
+}
+
+/// Classes of the APL distribution chart: (label, upper bound, below the 2.5 threshold).
+pub const APL_CLASSES: &[(&str, f64, bool)] = &[
+    ("< 1,5", 1.5, true),
+    ("1,5–2,5", 2.5, true),
+    ("2,5–3,5", 3.5, false),
+    ("3,5–4,5", 4.5, false),
+    ("≥ 4,5", f64::INFINITY, false),
+];
+
+/// Population of a territory by the APL 2023 of its commune (`(apl, population)` per unit);
+/// units without APL form an "n.d." bar only when there are some. Highlighted: below 2.5.
+pub fn apl_distribution_panel(units: &[(Option<f64>, i64)]) -> Panel {
+    let mut sums = vec![0i64; APL_CLASSES.len()];
+    let mut none = 0i64;
+    for &(apl, pop) in units {
+        match apl {
+            Some(a) => {
+                let i = APL_CLASSES.iter().position(|c| a < c.1).unwrap_or(APL_CLASSES.len() - 1);
+                sums[i] += pop;
+            }
+            None => none += pop,
+        }
+    }
+    let mut bars: Vec<Bar> = APL_CLASSES
+        .iter()
+        .zip(&sums)
+        .map(|(c, &s)| Bar { label: c.0.to_string(), value: Some(s as f64), highlight: c.2 })
+        .collect();
+    if none > 0 {
+        bars.push(Bar { label: "APL n.d.".into(), value: Some(none as f64), highlight: false });
+    }
+    Panel {
+        title: "Habitants selon l'APL 2023 de leur commune (en rouge : sous 2,5)".into(),
+        bars,
+        decimals: 0,
+        reference: None,
+    }
+}
+
+/// `(age band label, share of the population in %)`, youngest first.
+pub type AgeShares = [(String, Option<f64>)];
+
+/// Population by age band (`(band label, share in %)`), the territory beside a reference
+/// (département or France). No age source is staged yet (SOURCES.md §5, §7b covers only communes
+/// of 2 000 inhabitants or more), so `diagnose` does not call this; it is ready for when one is.
+pub fn age_band_panels(territory: &AgeShares, reference: Option<(&str, &AgeShares)>) -> Vec<Panel> {
+    let panel = |title: String, rows: &[(String, Option<f64>)], highlight: bool| Panel {
+        title,
+        bars: rows.iter().map(|(l, v)| Bar { label: l.clone(), value: *v, highlight }).collect(),
+        decimals: 1,
+        reference: None,
+    };
+    let mut v = vec![panel("Territoire : part de la population par âge (%)".into(), territory, true)];
+    if let Some((name, rows)) = reference {
+        v.push(panel(format!("{name} : part de la population par âge (%)"), rows, false));
+    }
+    v
 }
 
 /// Minimal PNG encoder (RGB8, zlib via flate2): avoids pulling the `image` crate for one format.
@@ -196,4 +275,32 @@ pub fn encode_png(rgb: &[u8], w: u32, h: u32) -> Vec<u8> {
     chunk(&mut out, b"IDAT", &idat);
     chunk(&mut out, b"IEND", &[]);
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn apl_distribution_sums_population_by_class() {
+        let p =
+            apl_distribution_panel(&[(Some(1.0), 10), (Some(2.49), 20), (Some(2.5), 40), (Some(9.0), 5), (None, 7)]);
+        let v: Vec<f64> = p.bars.iter().map(|b| b.value.unwrap()).collect();
+        assert_eq!(v, vec![10.0, 20.0, 40.0, 0.0, 5.0, 7.0]);
+        let hl: Vec<bool> = p.bars.iter().map(|b| b.highlight).collect();
+        assert_eq!(hl, vec![true, true, false, false, false, false]);
+        let svg = render_svg_with("t", &[p], ALERT_PALETTE).unwrap();
+        assert!(svg.contains("1,5–2,5"));
+    }
+
+    #[test]
+    fn age_band_panels_take_data() {
+        let t = vec![("0–14".to_string(), Some(17.5)), ("75+".to_string(), Some(11.2))];
+        let r = vec![("0–14".to_string(), Some(16.0)), ("75+".to_string(), None)];
+        let panels = age_band_panels(&t, Some(("France", &r)));
+        assert_eq!(panels.len(), 2);
+        assert!(panels[0].bars.iter().all(|b| b.highlight));
+        let svg = render_svg("Âges", &panels).unwrap();
+        assert!(svg.contains("75+") && svg.contains("n.d."));
+    }
 }

@@ -12,7 +12,10 @@ use crate::sources::SourceMeta;
 
 pub mod batch;
 pub mod chart;
+pub mod geojson;
+pub mod map;
 pub mod parquet;
+pub mod report;
 pub mod territory;
 
 /// Where a table's numbers come from; stored as JSON in Parquet metadata and in `summary.json`.

@@ -1,5 +1,7 @@
 //! Outputs of `diagnose` for one territory: `indicators.parquet`, `communes.parquet`,
-//! `summary.json`, and the comparison chart (`chart_gp_apl.svg`, `.png`).
+//! `summary.json`, the comparison chart (`chart_gp_apl.svg`, `.png`), the APL distribution chart,
+//! and, with the commune boundaries, the maps (`map_*.svg`, `.png`), `advice.json`,
+//! `territory.geojson`; then `report.html` and `report.md`.
 
 use std::path::{Path, PathBuf};
 
@@ -7,10 +9,14 @@ use polars::prelude::*;
 use serde_json::{json, Map, Value as Json};
 
 use super::chart::{self, Bar, Panel};
-use super::{parquet, write_json, Provenance};
+use super::map::{self, MapSpec, MapUnit, Theme};
+use super::report::{self, ReportInput, UnitFacts};
+use super::{geojson, parquet, write_json, Provenance};
 use crate::aci::Grid;
+use crate::advice::Surroundings;
 use crate::diagnose::{Diagnosis, ScopeResult};
 use crate::error::Result;
+use crate::geo::TerritoryGeometry;
 use crate::indicators::{self, INDICATORS};
 use crate::schema;
 use crate::sources::{self, SourceMeta};
@@ -129,7 +135,7 @@ pub fn summary(d: &Diagnosis, grid: &Grid) -> Json {
     Json::Object(m)
 }
 
-fn chart_panels(d: &Diagnosis) -> Vec<Panel> {
+pub fn chart_panels(d: &Diagnosis) -> Vec<Panel> {
     let short = |s: &ScopeResult| match s.scope.kind.as_str() {
         "territory" => "Territoire".to_string(),
         "departement" => format!("Dép. {}", s.scope.code),
@@ -158,8 +164,108 @@ fn chart_panels(d: &Diagnosis) -> Vec<Panel> {
     ]
 }
 
-/// Write every output of a diagnosis into `dir`; returns the paths written.
+/// Write the tables and the comparison chart of a diagnosis into `dir`; returns the paths
+/// written. `diagnose` writes more (maps, report, GeoJSON) through [`write_all_with`].
 pub fn write_all(dir: &Path, d: &Diagnosis, grid: &Grid) -> Result<Vec<PathBuf>> {
+    write_base(dir, d, grid)
+}
+
+/// Map of a territory and the communes around it, from the per-unit facts.
+pub fn map_spec<'a>(
+    name: &str,
+    g: &'a TerritoryGeometry,
+    members: &[UnitFacts],
+    others: &[UnitFacts],
+    labels: usize,
+) -> MapSpec<'a> {
+    let mut units = Vec::new();
+    for (list, inside) in [(members, true), (others, false)] {
+        for u in list {
+            let Some(shape) = g.shapes.get(&u.code) else {
+                continue;
+            };
+            units.push(MapUnit {
+                code: u.code.clone(),
+                name: u.name.clone(),
+                shape,
+                in_territory: inside,
+                population: u.population.map(|p| p.round() as i64),
+                gp_per_10k: u.gp_per_10k,
+                apl: u.apl,
+            });
+        }
+    }
+    MapSpec {
+        title: name.to_string(),
+        units,
+        outline: Some(&g.outline),
+        labels,
+        footer: MAP_FOOTER.to_string(),
+        others_label: "communes voisines (teinte atténuée)".into(),
+    }
+}
+
+pub const MAP_FOOTER: &str =
+    "Contours IGN Admin Express 2018 simplifiés (COG 2026) · APL DREES 2023 · BPE 2020 · populations INSEE 2023 · cpts-diag";
+
+/// Every output: those of [`write_all`], the APL distribution chart and the report, plus the
+/// maps, advice and GeoJSON when `around` (the boundaries) is given.
+pub fn write_all_with(dir: &Path, d: &Diagnosis, grid: &Grid, around: Option<&Surroundings>) -> Result<Vec<PathBuf>> {
+    let mut written = write_base(dir, d, grid)?;
+    let members = report::unit_facts(&d.units)?;
+    let mut maps = Vec::new();
+    if let Some(s) = around {
+        let others = report::unit_facts(&s.others)?;
+        let spec = map_spec(&d.territory.name, &s.geometry, &members, &others, 6);
+        // Arrondissements municipaux have no 2018 polygon: a territory made only of them has no map.
+        let themes: &[Theme] = if s.geometry.mapped.is_empty() { &[] } else { &Theme::ALL };
+        for &theme in themes {
+            let file = format!("{}.svg", theme.stem());
+            let p = dir.join(&file);
+            let svg = map::write_svg(&p, &spec, theme)?;
+            written.push(p);
+            let p = dir.join(format!("{}.png", theme.stem()));
+            map::write_png(&p, &spec, theme)?;
+            written.push(p);
+            maps.push((theme.title().to_string(), svg, file));
+        }
+        let p = dir.join("advice.json");
+        write_json(&p, &json!({ "geometry": s.geometry, "advice": s.advice }))?;
+        written.push(p);
+        let p = dir.join("territory.geojson");
+        geojson::write(&p, d, s, &members, &others)?;
+        written.push(p);
+    }
+    let mut charts = Vec::new();
+    let title = format!("{} : offre de médecine générale comparée", d.territory.name);
+    let svg =
+        chart::render_svg(&title, &chart_panels(d)).map_err(|e| crate::error::Error::Config(format!("chart: {e}")))?;
+    charts.push((title, svg, "chart_gp_apl.svg".to_string()));
+    let dist: Vec<(Option<f64>, i64)> =
+        members.iter().map(|u| (u.apl, u.population.unwrap_or(0.0).round() as i64)).collect();
+    let panel = chart::apl_distribution_panel(&dist);
+    let title = format!("{} : répartition de la population selon l'APL", d.territory.name);
+    let p = dir.join("chart_apl_distribution.svg");
+    let svg = chart::render_svg_with(&title, std::slice::from_ref(&panel), chart::ALERT_PALETTE)
+        .map_err(|e| crate::error::Error::Config(format!("{}: {e}", p.display())))?;
+    super::write_bytes(&p, svg.as_bytes())?;
+    written.push(p);
+    let p = dir.join("chart_apl_distribution.png");
+    chart::write_png_with(&p, &title, &[panel], chart::ALERT_PALETTE)?;
+    written.push(p);
+    charts.push((title, svg, "chart_apl_distribution.svg".to_string()));
+
+    let input = ReportInput { d, grid, around, members: &members, maps, charts };
+    let p = dir.join("report.html");
+    super::write_bytes(&p, report::html(&input).as_bytes())?;
+    written.push(p);
+    let p = dir.join("report.md");
+    super::write_bytes(&p, report::markdown(&input).as_bytes())?;
+    written.push(p);
+    Ok(written)
+}
+
+fn write_base(dir: &Path, d: &Diagnosis, grid: &Grid) -> Result<Vec<PathBuf>> {
     std::fs::create_dir_all(dir).map_err(|e| crate::error::Error::io(dir, e))?;
     let prov = Provenance::new(sources::all());
     let mut written = Vec::new();

@@ -1,0 +1,303 @@
+//! Geometry, territory definitions and band-sizing advice on the real published files
+//! (`../shared/data` or `CPTS_DATA_DIR`); each test skips with a visible line when they are absent.
+//! The boundaries and the curated table are loaded once for all tests.
+
+use std::path::Path;
+use std::sync::OnceLock;
+
+use cpts_diag::aci::Grid;
+use cpts_diag::advice;
+use cpts_diag::diagnose;
+use cpts_diag::geo::{analyse, Geography};
+use cpts_diag::sources::decoupage::{Cog, UnitKind};
+use cpts_diag::sources::DataDir;
+use cpts_diag::territory::{self, Context, TerritorySpec};
+use cpts_diag::transforms::cog::CogIndex;
+use cpts_diag::transforms::curated;
+
+struct Real {
+    cog: Cog,
+    index: CogIndex,
+    geo: Geography,
+    curated: polars::prelude::DataFrame,
+}
+
+fn data_dir() -> DataDir {
+    let d = DataDir::from_env();
+    if d.root.is_relative() {
+        DataDir::new(Path::new(env!("CARGO_MANIFEST_DIR")).join(&d.root))
+    } else {
+        d
+    }
+}
+
+fn real(test: &str) -> Option<&'static Real> {
+    static REAL: OnceLock<Option<Real>> = OnceLock::new();
+    let r = REAL.get_or_init(|| {
+        let data = data_dir();
+        if !data.exists("geo/communes-france-2018.geojson.gz")
+            || !data.exists("population/decoupage-administratif-6.0.0/communes.json.gz")
+        {
+            return None;
+        }
+        let c = curated::build(&data, &mut |_| {}).expect("curated table builds from the real files");
+        let geo = Geography::load(&data, &c.index).expect("boundaries load");
+        Some(Real { cog: c.cog, index: c.index, geo, curated: c.communes })
+    });
+    if r.is_none() {
+        eprintln!("SKIP {test}: real data folder {} not found (set CPTS_DATA_DIR)", data_dir().root.display());
+    }
+    r.as_ref()
+}
+
+fn codes(v: &[&str]) -> Vec<String> {
+    v.iter().map(|s| s.to_string()).collect()
+}
+
+fn example_spec() -> TerritorySpec {
+    TerritorySpec::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("data/territories/grand-chateaudun.toml")).unwrap()
+}
+
+#[test]
+fn every_2018_code_is_placed_in_cog_2026() {
+    let Some(r) = real("every_2018_code_is_placed_in_cog_2026") else { return };
+    assert!(r.geo.unknown_codes.is_empty(), "{:?}", r.geo.unknown_codes);
+    // Communes re-created after 2018 have no polygon: `analyse` lists them, with the reason.
+    let without: Vec<String> = r
+        .cog
+        .units
+        .iter()
+        .filter(|u| u.kind == UnitKind::Commune && (u.zone == "metro" || u.zone == "drom") && !r.geo.has(&u.code))
+        .map(|u| u.code.clone())
+        .collect();
+    assert!(!without.is_empty() && without.len() < 20, "{without:?}");
+    let mut asked = without.clone();
+    asked.push("28088".into());
+    let t = analyse(&r.geo, &asked, &r.index);
+    let missing: Vec<String> = t.missing.iter().map(|m| m.code.clone()).collect();
+    assert_eq!(missing, without);
+    assert!(t.missing.iter().all(|m| m.reason.contains("2018")));
+    assert_eq!(t.mapped, codes(&["28088"]));
+}
+
+#[test]
+fn example_territory_is_one_piece_with_neighbours() {
+    let Some(r) = real("example_territory_is_one_piece_with_neighbours") else { return };
+    let t = territory::resolve(&example_spec(), &r.cog, &r.index).unwrap();
+    let g = analyse(&r.geo, &t.codes, &r.index);
+    assert_eq!(g.pieces.len(), 1, "{:?}", g.pieces);
+    assert!(g.missing.is_empty());
+    assert!(g.enclaves.is_empty(), "{:?}", g.enclaves);
+    assert_eq!(g.empty_holes, 0);
+    // INSEE's area of the 23 communes is the reference; the simplified boundaries stay close.
+    let rows = diagnose::select_units(&r.curated, &t.codes).unwrap();
+    let insee: f64 = rows.column("area_km2").unwrap().f64().unwrap().iter().flatten().sum();
+    assert!((g.area_km2 - insee).abs() / insee < 0.02, "boundaries {} km² vs INSEE {insee} km²", g.area_km2);
+    // Every neighbour borders a member, and is not one.
+    assert!(g.neighbours.len() > 10);
+    for n in &g.neighbours {
+        assert!(!t.codes.contains(&n.code));
+        assert!(n.border_km > 0.0 && n.borders.iter().all(|b| t.codes.contains(b)));
+    }
+}
+
+#[test]
+fn two_distant_communes_are_two_pieces() {
+    let Some(r) = real("two_distant_communes_are_two_pieces") else { return };
+    // Châteaudun and Chartres, 45 km apart.
+    let g = analyse(&r.geo, &codes(&["28088", "28085"]), &r.index);
+    assert_eq!(g.pieces, vec![codes(&["28085"]), codes(&["28088"])]);
+    assert_eq!(g.outline.0.len(), 2);
+}
+
+#[test]
+fn ring_of_neighbours_reports_the_commune_left_out_as_an_enclave() {
+    let Some(r) = real("ring_of_neighbours_reports_the_commune_left_out_as_an_enclave") else { return };
+    // The first communes of Eure-et-Loir (inland, so every commune is surrounded by neighbours)
+    // whose neighbours are all in the département: the ring of neighbours must enclose it.
+    let mut tried = 0;
+    for u in r.cog.units.iter().filter(|u| u.kind == UnitKind::Commune && u.departement == "28") {
+        let alone = analyse(&r.geo, std::slice::from_ref(&u.code), &r.index);
+        let ring: Vec<String> = alone.neighbours.iter().map(|n| n.code.clone()).collect();
+        if ring.len() < 3 || !ring.iter().all(|c| c.starts_with("28")) {
+            continue;
+        }
+        let g = analyse(&r.geo, &ring, &r.index);
+        assert!(g.is_one_piece(), "the ring around {} is {} pieces", u.code, g.pieces.len());
+        assert!(
+            g.enclaves.iter().any(|e| e.contains(&u.code)),
+            "{} {} not reported as an enclave of its {} neighbours: {:?}",
+            u.code,
+            u.name,
+            ring.len(),
+            g.enclaves
+        );
+        tried += 1;
+        if tried == 5 {
+            break;
+        }
+    }
+    assert_eq!(tried, 5, "not enough inland communes to test");
+}
+
+#[test]
+fn commune_14174_whose_ring_loops_around_14512_is_handled() {
+    let Some(r) = real("commune_14174_whose_ring_loops_around_14512_is_handled") else { return };
+    use geo::{Area, Contains, InteriorPoint};
+    let shape = r.geo.shape("14174").unwrap();
+    let pontecoulant = r.geo.shape("14512").unwrap();
+    let inside = pontecoulant.0[0].interior_point().unwrap();
+    assert!(!shape.contains(&inside), "the repaired 14174 must not cover Pontécoulant");
+    let g = analyse(&r.geo, &codes(&["14174"]), &r.index);
+    assert_eq!(g.enclaves, vec![codes(&["14512"])], "Pontécoulant lies in a hole of Condé-en-Normandie");
+    assert!(g.neighbours.iter().any(|n| n.code == "14512"));
+    // The repair turns the loop into a hole; the area stays the ring's signed area, which already
+    // leaves Pontécoulant out because the loop turns the other way.
+    assert!(shape.0.iter().any(|p| !p.interiors().is_empty()), "the loop became a hole");
+    let raw: f64 = r.geo.parts().iter().filter(|p| p.code_2018 == "14174").map(|p| p.shape.unsigned_area()).sum();
+    assert!((shape.unsigned_area() - raw).abs() < 1e-9 * raw.max(1.0), "{} vs {raw}", shape.unsigned_area());
+    // With 14512 in the territory too, one piece and no enclave.
+    let both = analyse(&r.geo, &codes(&["14174", "14512"]), &r.index);
+    assert!(both.is_one_piece() && both.enclaves.is_empty());
+}
+
+#[test]
+fn example_advice_names_single_neighbours_that_close_the_426_gap() {
+    let Some(r) = real("example_advice_names_single_neighbours_that_close_the_426_gap") else { return };
+    let grid = Grid::embedded();
+    let t = territory::resolve(&example_spec(), &r.cog, &r.index).unwrap();
+    let d = diagnose::diagnose(&r.curated, t, &grid).unwrap();
+    let s = advice::surroundings(&r.geo, &r.index, &d, &r.curated, &grid).unwrap();
+    let a = &s.advice;
+    let nb = a.next_band.as_ref().unwrap();
+    assert_eq!(nb.shortfall, 40_000 - a.population);
+    assert_eq!(nb.taille, 2);
+    assert_eq!(nb.fewest_communes, Some(1));
+    assert_eq!(nb.max_annual_funding_2019_eur, grid.bands[1].max_annual_funding_2019_eur);
+    // Exactly the neighbours with enough inhabitants, smallest first.
+    let enough: Vec<&str> =
+        a.neighbours.iter().filter(|n| n.population.unwrap_or(0) >= nb.shortfall).map(|n| n.code.as_str()).collect();
+    assert_eq!(nb.options_count, enough.len());
+    let pops: Vec<i64> = nb.options.iter().map(|o| o.added_population).collect();
+    assert!(pops.windows(2).all(|w| w[0] <= w[1]));
+    assert!(pops.iter().all(|p| *p >= nb.shortfall));
+    assert!(a.keep_band.is_none());
+}
+
+#[test]
+fn territory_by_polygon_bv_radius_and_departement() {
+    let Some(r) = real("territory_by_polygon_bv_radius_and_departement") else { return };
+    let ctx = Context { curated: Some(&r.curated), geography: Some(&r.geo) };
+    // Polygon: the example territory's own outline gives back its communes.
+    let example = territory::resolve(&example_spec(), &r.cog, &r.index).unwrap();
+    let outline = analyse(&r.geo, &example.codes, &r.index).outline;
+    let dir = std::env::temp_dir().join(format!("cpts-diag-geo-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let gj = geojson::Feature {
+        bbox: None,
+        geometry: Some(geojson::Geometry::new((&outline).into())),
+        id: None,
+        properties: None,
+        foreign_members: None,
+    };
+    std::fs::write(dir.join("zone.geojson"), gj.to_string()).unwrap();
+    let spec = TerritorySpec {
+        name: "zone".into(),
+        polygon: Some("zone.geojson".into()),
+        base_dir: Some(dir.clone()),
+        ..Default::default()
+    };
+    let t = territory::resolve_in(&spec, &r.cog, &r.index, ctx).unwrap();
+    assert_eq!(t.codes, example.codes);
+    // Without boundaries, a polygon is an error that says what is missing.
+    let e = territory::resolve(&spec, &r.cog, &r.index).unwrap_err().to_string();
+    assert!(e.contains("polygon") && e.contains("boundaries"), "{e}");
+
+    // Bassin de vie of Chartres: every commune has bv2022 = 28085, and the pole is in it.
+    let spec = TerritorySpec {
+        name: "bv".into(),
+        bv: vec!["28085".into()],
+        exclude: vec!["28085".into()],
+        ..Default::default()
+    };
+    let t = territory::resolve_in(&spec, &r.cog, &r.index, ctx).unwrap();
+    let rows = diagnose::select_units(&r.curated, &t.codes).unwrap();
+    assert!(rows.column("bv2022").unwrap().str().unwrap().iter().all(|b| b == Some("28085")));
+    assert!(!t.codes.contains(&"28085".to_string()), "exclude applies after bv");
+    assert!(t.codes.len() > 30, "{}", t.codes.len());
+
+    // Radius: Châteaudun's centre within 10 km; a wider radius contains the narrower one.
+    let radius = |km: f64| TerritorySpec {
+        name: "r".into(),
+        radius: Some(territory::Radius { commune: "28088".into(), km }),
+        ..Default::default()
+    };
+    let small = territory::resolve_in(&radius(10.0), &r.cog, &r.index, ctx).unwrap().codes;
+    let large = territory::resolve_in(&radius(20.0), &r.cog, &r.index, ctx).unwrap().codes;
+    assert!(
+        small.contains(&"28088".to_string()) && small.iter().all(|c| large.contains(c)) && large.len() > small.len()
+    );
+
+    // Département, combined with a list.
+    let spec = TerritorySpec {
+        name: "d".into(),
+        departements: vec!["28".into()],
+        communes: vec!["45234".into()],
+        ..Default::default()
+    };
+    let t = territory::resolve_in(&spec, &r.cog, &r.index, ctx).unwrap();
+    let n28 = r.cog.units.iter().filter(|u| u.kind == UnitKind::Commune && u.departement == "28").count();
+    assert_eq!(t.codes.len(), n28 + 1);
+}
+
+#[test]
+fn diagnose_outputs_report_maps_and_geojson() {
+    let Some(r) = real("diagnose_outputs_report_maps_and_geojson") else { return };
+    let grid = Grid::embedded();
+    let t = territory::resolve(&example_spec(), &r.cog, &r.index).unwrap();
+    let d = diagnose::diagnose(&r.curated, t, &grid).unwrap();
+    let s = advice::surroundings(&r.geo, &r.index, &d, &r.curated, &grid).unwrap();
+    let dir = std::env::temp_dir().join(format!("cpts-diag-report-{}", std::process::id()));
+    let written = cpts_diag::sinks::territory::write_all_with(&dir, &d, &grid, Some(&s)).unwrap();
+    for f in [
+        "report.html",
+        "report.md",
+        "territory.geojson",
+        "advice.json",
+        "map_apl.svg",
+        "map_apl.png",
+        "chart_apl_distribution.svg",
+    ] {
+        assert!(written.contains(&dir.join(f)), "{f} not written");
+    }
+    let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
+    assert!(html.contains("Il manque") && html.contains("seuil 2,5") && html.contains("Licence"));
+    assert!(!html.contains("src=\"http") && !html.contains("<script") && !html.contains("<link"), "self-contained");
+    assert!(html.matches("<svg").count() >= 5, "3 maps and 2 charts inline");
+    let gj: geojson::FeatureCollection =
+        std::fs::read_to_string(dir.join("territory.geojson")).unwrap().parse().unwrap();
+    let role = |f: &geojson::Feature| f.property("role").and_then(|v| v.as_str()).unwrap_or("").to_string();
+    assert_eq!(role(&gj.features[0]), "outline");
+    let members = gj.features.iter().filter(|f| role(f) == "territory").count();
+    let neighbours = gj.features.iter().filter(|f| role(f) == "neighbour").count();
+    assert_eq!((members, neighbours), (d.territory.codes.len(), s.geometry.neighbours.len()));
+    let chateaudun = gj.features.iter().find(|f| f.property("code").and_then(|v| v.as_str()) == Some("28088")).unwrap();
+    assert!(chateaudun.property("apl_mg_2023").unwrap().as_f64().is_some());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn pas_de_calais_surrounds_the_nord_enclave() {
+    let Some(r) = real("pas_de_calais_surrounds_the_nord_enclave") else { return };
+    // Boursies, Doignies and Mœuvres (Nord) form a well-known enclave inside the Pas-de-Calais.
+    let dep62: Vec<String> = r
+        .cog
+        .units
+        .iter()
+        .filter(|u| u.kind == UnitKind::Commune && u.departement == "62")
+        .map(|u| u.code.clone())
+        .collect();
+    let g = analyse(&r.geo, &dep62, &r.index);
+    assert!(g.is_one_piece());
+    assert_eq!(g.enclaves, vec![codes(&["59097", "59176", "59405"])]);
+}
