@@ -57,7 +57,11 @@ impl Diagnosis {
 
 /// Indicators over a set of unit rows.
 pub fn evaluate(units: &DataFrame, scope: Scope) -> Result<ScopeResult> {
-    let row = units.clone().lazy().select(indicators::all_exprs()).collect()?;
+    let row = units
+        .clone()
+        .lazy()
+        .select(indicators::all_exprs())
+        .collect()?;
     let mut values = Vec::with_capacity(INDICATORS.len());
     for ind in INDICATORS {
         let v = row.column(ind.id)?.f64()?.get(0).filter(|v| v.is_finite());
@@ -74,7 +78,11 @@ pub fn evaluate(units: &DataFrame, scope: Scope) -> Result<ScopeResult> {
             }
             None => None,
         };
-        values.push(Value { indicator: ind.id, value: v, note });
+        values.push(Value {
+            indicator: ind.id,
+            value: v,
+            note,
+        });
     }
     Ok(ScopeResult { scope, values })
 }
@@ -98,7 +106,11 @@ fn distinct(units: &DataFrame, code: &str, name: &str) -> Result<Vec<(String, St
 
 /// Communes (not arrondissements, which would count twice) of metropolitan France and the DROM.
 pub fn communes_of(curated: &DataFrame, filter: Expr) -> Result<DataFrame> {
-    Ok(curated.clone().lazy().filter(col("kind").eq(lit("commune")).and(filter)).collect()?)
+    Ok(curated
+        .clone()
+        .lazy()
+        .filter(col("kind").eq(lit("commune")).and(filter))
+        .collect()?)
 }
 
 pub fn france_filter() -> Expr {
@@ -110,7 +122,12 @@ pub fn select_units(curated: &DataFrame, codes: &[String]) -> Result<DataFrame> 
     Ok(curated
         .clone()
         .lazy()
-        .join(wanted.lazy(), [col("code")], [col("code")], JoinArgs::new(JoinType::Semi))
+        .join(
+            wanted.lazy(),
+            [col("code")],
+            [col("code")],
+            JoinArgs::new(JoinType::Semi),
+        )
         .collect()?)
 }
 
@@ -118,21 +135,50 @@ pub fn diagnose(curated: &DataFrame, territory: Territory, grid: &Grid) -> Resul
     let units = select_units(curated, &territory.codes)?;
     let mut scopes = vec![evaluate(
         &units,
-        Scope { kind: "territory".into(), code: String::new(), name: territory.name.clone() },
+        Scope {
+            kind: "territory".into(),
+            code: String::new(),
+            name: territory.name.clone(),
+        },
     )?];
     for (code, name) in distinct(&units, "departement", "departement_name")? {
         let rows = communes_of(curated, col("departement").eq(lit(code.as_str())))?;
-        scopes.push(evaluate(&rows, Scope { kind: "departement".into(), code, name })?);
+        scopes.push(evaluate(
+            &rows,
+            Scope {
+                kind: "departement".into(),
+                code,
+                name,
+            },
+        )?);
     }
     for (code, name) in distinct(&units, "region", "region_name")? {
         let rows = communes_of(curated, col("region").eq(lit(code.as_str())))?;
-        scopes.push(evaluate(&rows, Scope { kind: "region".into(), code, name })?);
+        scopes.push(evaluate(
+            &rows,
+            Scope {
+                kind: "region".into(),
+                code,
+                name,
+            },
+        )?);
     }
     let rows = communes_of(curated, france_filter())?;
     scopes.push(evaluate(
         &rows,
-        Scope { kind: "france".into(), code: "FR".into(), name: "France (métropole et DROM)".into() },
+        Scope {
+            kind: "france".into(),
+            code: "FR".into(),
+            name: "France (métropole et DROM)".into(),
+        },
     )?);
-    let aci = scopes[0].value("population").map(|p| grid.place(p.round() as i64));
-    Ok(Diagnosis { territory, units, scopes, aci })
+    let aci = scopes[0]
+        .value("population")
+        .map(|p| grid.place(p.round() as i64));
+    Ok(Diagnosis {
+        territory,
+        units,
+        scopes,
+        aci,
+    })
 }

@@ -155,7 +155,9 @@ fn null_f64() -> Expr {
 /// it was part of, so sums over scopes holding both stay right; the output notes it as partial.
 fn complete_sum(c: &str) -> Expr {
     let blocking = col(c).is_null().and(col("kind").eq(lit("arrondissement")));
-    when(blocking.cast(DataType::UInt32).sum().gt(lit(0))).then(null_f64()).otherwise(f(c).sum())
+    when(blocking.cast(DataType::UInt32).sum().gt(lit(0)))
+        .then(null_f64())
+        .otherwise(f(c).sum())
 }
 
 fn population() -> Expr {
@@ -172,23 +174,41 @@ fn area() -> Expr {
 
 fn apl_weighted(apl: &str, weight: &str) -> Expr {
     let has = col(apl).is_not_null();
-    let den = when(has.clone()).then(f(weight)).otherwise(null_f64()).sum();
-    let num = when(has).then(f(apl) * f(weight)).otherwise(null_f64()).sum();
-    when(den.clone().gt(lit(0.0))).then(num / den).otherwise(null_f64())
+    let den = when(has.clone())
+        .then(f(weight))
+        .otherwise(null_f64())
+        .sum();
+    let num = when(has)
+        .then(f(apl) * f(weight))
+        .otherwise(null_f64())
+        .sum();
+    when(den.clone().gt(lit(0.0)))
+        .then(num / den)
+        .otherwise(null_f64())
 }
 
 fn population_with_apl() -> Expr {
-    when(col("apl_mg_2023").is_not_null()).then(f("population")).otherwise(null_f64()).sum()
+    when(col("apl_mg_2023").is_not_null())
+        .then(f("population"))
+        .otherwise(null_f64())
+        .sum()
 }
 
 fn population_apl_below() -> Expr {
-    let below = when(col("apl_mg_2023").lt(lit(APL_THRESHOLD))).then(f("population")).otherwise(lit(0.0)).sum();
-    when(col("apl_mg_2023").count().gt(lit(0))).then(below).otherwise(null_f64())
+    let below = when(col("apl_mg_2023").lt(lit(APL_THRESHOLD)))
+        .then(f("population"))
+        .otherwise(lit(0.0))
+        .sum();
+    when(col("apl_mg_2023").count().gt(lit(0)))
+        .then(below)
+        .otherwise(null_f64())
 }
 
 /// Guarded ratio: null when the denominator is null or zero.
 fn ratio(num: Expr, den: Expr) -> Expr {
-    when(den.clone().gt(lit(0.0))).then(num / den).otherwise(null_f64())
+    when(den.clone().gt(lit(0.0)))
+        .then(num / den)
+        .otherwise(null_f64())
 }
 
 /// The polars expression of an indicator, aliased to its id, as a Float64.
@@ -205,7 +225,9 @@ pub fn expr(id: &str) -> Expr {
         "apl_mg_u65" => apl_weighted("apl_mg_u65_2023", "apl_pop_std_2023"),
         "apl_mg_2022" => apl_weighted("apl_mg_2022", "apl_pop_std_2022"),
         "population_apl_below_2_5" => population_apl_below(),
-        "share_population_apl_below_2_5" => ratio(population_apl_below() * lit(100.0), population_with_apl()),
+        "share_population_apl_below_2_5" => {
+            ratio(population_apl_below() * lit(100.0), population_with_apl())
+        }
         "apl_population_coverage" => ratio(population_with_apl() * lit(100.0), population()),
         other => panic!("unknown indicator {other}: add it to INDICATORS"),
     };
@@ -234,7 +256,11 @@ pub fn missing_reasons(units: &DataFrame, note_column: &str) -> PolarsResult<Vec
         .into_iter()
         .map(|(r, cs)| {
             let shown: Vec<&str> = cs.iter().take(5).map(|s| s.as_str()).collect();
-            let more = if cs.len() > 5 { format!(" and {} more", cs.len() - 5) } else { String::new() };
+            let more = if cs.len() > 5 {
+                format!(" and {} more", cs.len() - 5)
+            } else {
+                String::new()
+            };
             format!("{r} ({}{more})", shown.join(", "))
         })
         .collect())

@@ -9,6 +9,7 @@ pub mod aci;
 pub mod cli;
 pub mod diagnose;
 pub mod error;
+pub mod fetch;
 pub mod indicators;
 pub mod schema;
 pub mod sinks;

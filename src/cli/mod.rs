@@ -10,9 +10,14 @@ use crate::sources::{DataDir, DATA_DIR_ENV, DEFAULT_DATA_DIR};
 
 pub mod build;
 pub mod diagnose;
+pub mod fetch;
 
 #[derive(Debug, Parser)]
-#[command(name = "cpts-diag", version, about = "Diagnostic territorial of a CPTS from official open data")]
+#[command(
+    name = "cpts-diag",
+    version,
+    about = "Diagnostic territorial of a CPTS from official open data"
+)]
 pub struct Cli {
     /// Folder of the published files (INSEE, DREES, BPE, IGN…).
     #[arg(long, global = true, env = DATA_DIR_ENV, default_value = DEFAULT_DATA_DIR)]
@@ -30,6 +35,8 @@ pub enum Command {
     Build(build::Args),
     /// Diagnose one territory: indicators, communes, summary and chart.
     Diagnose(diagnose::Args),
+    /// Download the published files of data/sources.toml into data/raw (see docs/fetch.md).
+    Fetch(fetch::Args),
 }
 
 /// Progress on stderr, one line per step with its duration; silent with --quiet.
@@ -41,7 +48,11 @@ pub struct Progress {
 
 impl Progress {
     pub fn new(quiet: bool) -> Self {
-        Progress { quiet, start: Instant::now(), step: None }
+        Progress {
+            quiet,
+            start: Instant::now(),
+            step: None,
+        }
     }
     pub fn step(&mut self, what: &str) {
         self.finish_step();
@@ -53,6 +64,9 @@ impl Progress {
                 eprintln!("  {what} … {:.2} s", t.elapsed().as_secs_f64());
             }
         }
+    }
+    pub fn is_quiet(&self) -> bool {
+        self.quiet
     }
     pub fn say(&mut self, line: &str) {
         self.finish_step();
@@ -74,5 +88,6 @@ pub fn run(cli: Cli) -> crate::Result<()> {
     match cli.command {
         Command::Build(a) => build::run(&data, &a, &mut progress),
         Command::Diagnose(a) => diagnose::run(&data, &a, &mut progress),
+        Command::Fetch(a) => fetch::run(&a, &mut progress),
     }
 }

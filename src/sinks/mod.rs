@@ -20,19 +20,42 @@ pub struct Provenance {
     pub tool: &'static str,
     pub tool_version: &'static str,
     pub sources: Vec<SourceMeta>,
+    /// `fetch.lock.json` of the data folder, when the files were fetched by `cpts-diag fetch`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fetch_lock: Option<serde_json::Value>,
 }
 
 impl Provenance {
     pub fn new(sources: Vec<&SourceMeta>) -> Self {
-        Provenance { tool: "cpts-diag", tool_version: env!("CARGO_PKG_VERSION"), sources: sources.into_iter().cloned().collect() }
+        Provenance {
+            tool: "cpts-diag",
+            tool_version: env!("CARGO_PKG_VERSION"),
+            sources: sources.into_iter().cloned().collect(),
+            fetch_lock: None,
+        }
+    }
+
+    /// Record the data folder's fetch lock, if there is one.
+    pub fn with_fetch_lock(mut self, data_root: &Path) -> Result<Self> {
+        self.fetch_lock = crate::fetch::lock::read_for_provenance(data_root)?;
+        Ok(self)
     }
 }
 
 /// Write `path` atomically with whatever `fill` writes.
-pub fn atomic_write(path: &Path, fill: impl FnOnce(&mut std::fs::File) -> Result<()>) -> Result<()> {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+pub fn atomic_write(
+    path: &Path,
+    fill: impl FnOnce(&mut std::fs::File) -> Result<()>,
+) -> Result<()> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
     let result = (|| {
         let mut f = std::fs::File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
@@ -52,7 +75,8 @@ pub fn write_bytes(path: &Path, bytes: &[u8]) -> Result<()> {
 }
 
 pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
-    let mut text = serde_json::to_string_pretty(value).map_err(|e| Error::Config(format!("{}: {e}", path.display())))?;
+    let mut text = serde_json::to_string_pretty(value)
+        .map_err(|e| Error::Config(format!("{}: {e}", path.display())))?;
     text.push('\n');
     write_bytes(path, text.as_bytes())
 }

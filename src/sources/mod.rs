@@ -9,10 +9,11 @@ use serde::Serialize;
 use crate::error::{Error, Result};
 
 pub mod apl;
-pub mod bpe;
 pub mod boundaries;
+pub mod bpe;
 pub mod comparateur;
 pub mod decoupage;
+pub mod rpps;
 pub mod table;
 pub mod tagc;
 
@@ -50,7 +51,11 @@ impl DataDir {
 
     /// The data folder from the environment or the documented default.
     pub fn from_env() -> Self {
-        DataDir::new(std::env::var_os(DATA_DIR_ENV).map(PathBuf::from).unwrap_or_else(|| DEFAULT_DATA_DIR.into()))
+        DataDir::new(
+            std::env::var_os(DATA_DIR_ENV)
+                .map(PathBuf::from)
+                .unwrap_or_else(|| DEFAULT_DATA_DIR.into()),
+        )
     }
 
     /// Path of a source's file, which must exist.

@@ -50,7 +50,12 @@ impl RawTable {
         Err(Error::MissingColumn {
             location: Location::at(&self.path, self.header_line),
             column: name.to_string(),
-            found: self.headers.iter().map(|h| format!("\"{h}\"")).collect::<Vec<_>>().join(", "),
+            found: self
+                .headers
+                .iter()
+                .map(|h| format!("\"{h}\""))
+                .collect::<Vec<_>>()
+                .join(", "),
             hint,
         })
     }
@@ -58,13 +63,21 @@ impl RawTable {
     /// Index of the one column whose name starts with `prefix`: publishers put the year in some
     /// headers (`Population totale 2021`), so the year is read from the header, not assumed.
     pub fn column_starting_with(&self, prefix: &str) -> Result<usize> {
-        let hits: Vec<usize> = (0..self.headers.len()).filter(|&i| self.headers[i].starts_with(prefix)).collect();
+        let hits: Vec<usize> = (0..self.headers.len())
+            .filter(|&i| self.headers[i].starts_with(prefix))
+            .collect();
         match hits.as_slice() {
             [i] => Ok(*i),
             [] => self.column(prefix),
             _ => Err(Error::data(
                 Location::at(&self.path, self.header_line),
-                format!("several columns start with \"{prefix}\": {}", hits.iter().map(|&i| format!("\"{}\"", self.headers[i])).collect::<Vec<_>>().join(", ")),
+                format!(
+                    "several columns start with \"{prefix}\": {}",
+                    hits.iter()
+                        .map(|&i| format!("\"{}\"", self.headers[i]))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
             )),
         }
     }
@@ -93,7 +106,10 @@ impl RawTable {
     pub fn commune_code(&self, row: &RawRow, column: usize) -> Result<String> {
         let raw = self.text(row, column);
         normalize_commune_code(raw).ok_or_else(|| {
-            Error::data(self.location(row, column), format!("\"{raw}\" is not an INSEE commune code"))
+            Error::data(
+                self.location(row, column),
+                format!("\"{raw}\" is not an INSEE commune code"),
+            )
         })
     }
 }
@@ -110,7 +126,10 @@ pub fn parse_number(s: &str) -> std::result::Result<Num, String> {
         }
     }
     // French exports sometimes use a decimal comma (and a space as thousands separator).
-    let fr: String = s.chars().filter(|c| !c.is_whitespace() && *c != '\u{a0}' && *c != '\u{202f}').collect();
+    let fr: String = s
+        .chars()
+        .filter(|c| !c.is_whitespace() && *c != '\u{a0}' && *c != '\u{202f}')
+        .collect();
     if let Ok(v) = fr.replace(',', ".").parse::<f64>() {
         if v.is_finite() {
             return Ok(Num::Value(v));
@@ -146,13 +165,19 @@ pub fn read_text(path: &Path) -> Result<String> {
             .read_to_end(&mut bytes)
             .map_err(|e| Error::io(path, e))?;
     } else {
-        std::io::BufReader::new(file).read_to_end(&mut bytes).map_err(|e| Error::io(path, e))?;
+        std::io::BufReader::new(file)
+            .read_to_end(&mut bytes)
+            .map_err(|e| Error::io(path, e))?;
     }
     let mut text = match String::from_utf8(bytes) {
         Ok(t) => t,
         Err(e) => {
             let valid = e.utf8_error().valid_up_to();
-            let line = e.as_bytes()[..valid].iter().filter(|&&c| c == b'\n').count() as u64 + 1;
+            let line = e.as_bytes()[..valid]
+                .iter()
+                .filter(|&&c| c == b'\n')
+                .count() as u64
+                + 1;
             return Err(Error::data(
                 Location::at(path, line),
                 "not valid UTF-8 (the file may be latin-1; re-export it as UTF-8)",
@@ -192,7 +217,11 @@ pub fn read_delimited(path: &Path, key_column: &str, required: &[&str]) -> Resul
             break;
         }
         if first_line_fields.is_none() {
-            let best = DELIMITERS.iter().max_by_key(|&&d| line.matches(d as char).count()).copied().unwrap_or(b',');
+            let best = DELIMITERS
+                .iter()
+                .max_by_key(|&&d| line.matches(d as char).count())
+                .copied()
+                .unwrap_or(b',');
             first_line_fields = Some(split_header(line, best));
         }
         offset += line.len();
@@ -205,7 +234,11 @@ pub fn read_delimited(path: &Path, key_column: &str, required: &[&str]) -> Resul
         return Err(Error::MissingColumn {
             location: Location::at(path, 1),
             column: key_column.to_string(),
-            found: found.iter().map(|h| format!("\"{h}\"")).collect::<Vec<_>>().join(", "),
+            found: found
+                .iter()
+                .map(|h| format!("\"{h}\""))
+                .collect::<Vec<_>>()
+                .join(", "),
             hint,
         });
     };
@@ -227,13 +260,21 @@ pub fn read_delimited(path: &Path, key_column: &str, required: &[&str]) -> Resul
         match reader.read_record(&mut record) {
             Ok(false) => break,
             Ok(true) => {}
-            Err(e) => return Err(Error::data(Location::at(path, line), format!("malformed line: {e}"))),
+            Err(e) => {
+                return Err(Error::data(
+                    Location::at(path, line),
+                    format!("malformed line: {e}"),
+                ))
+            }
         }
         if record.len() == 1 && record[0].trim().is_empty() {
             continue;
         }
         let mut cells: Vec<String> = record.iter().map(|s| s.to_string()).collect();
-        if trailing_empty && cells.len() == headers.len() + 1 && cells.last().is_some_and(|c| c.is_empty()) {
+        if trailing_empty
+            && cells.len() == headers.len() + 1
+            && cells.last().is_some_and(|c| c.is_empty())
+        {
             cells.pop();
         }
         if cells.len() != headers.len() {
@@ -249,7 +290,13 @@ pub fn read_delimited(path: &Path, key_column: &str, required: &[&str]) -> Resul
         }
         rows.push(RawRow { line, cells });
     }
-    let table = RawTable { path: path.to_path_buf(), headers, header_line, delimiter: Some(delim), rows };
+    let table = RawTable {
+        path: path.to_path_buf(),
+        headers,
+        header_line,
+        delimiter: Some(delim),
+        rows,
+    };
     for c in required {
         table.column(c)?;
     }
@@ -258,7 +305,12 @@ pub fn read_delimited(path: &Path, key_column: &str, required: &[&str]) -> Resul
 
 /// Read one sheet of an xlsx workbook; the header row is the first row (of the first dozen)
 /// holding `key_column`. Row numbers are the spreadsheet's own (1-based).
-pub fn read_xlsx(path: &Path, sheet: &str, key_column: &str, required: &[&str]) -> Result<RawTable> {
+pub fn read_xlsx(
+    path: &Path,
+    sheet: &str,
+    key_column: &str,
+    required: &[&str],
+) -> Result<RawTable> {
     use calamine::{open_workbook_auto, Data, Reader};
     let mut wb = open_workbook_auto(path)
         .map_err(|e| Error::data(Location::file(path), format!("cannot open workbook: {e}")))?;
@@ -266,7 +318,10 @@ pub fn read_xlsx(path: &Path, sheet: &str, key_column: &str, required: &[&str]) 
     if !names.iter().any(|n| n == sheet) {
         return Err(Error::data(
             Location::file(path),
-            format!("sheet \"{sheet}\" missing (workbook has: {})", names.join(", ")),
+            format!(
+                "sheet \"{sheet}\" missing (workbook has: {})",
+                names.join(", ")
+            ),
         ));
     }
     let range = wb
@@ -307,11 +362,19 @@ pub fn read_xlsx(path: &Path, sheet: &str, key_column: &str, required: &[&str]) 
         return Err(Error::MissingColumn {
             location: Location::file(path).col(sheet),
             column: key_column.to_string(),
-            found: format!("no header row with it in the first {MAX_PREAMBLE} rows of sheet \"{sheet}\""),
+            found: format!(
+                "no header row with it in the first {MAX_PREAMBLE} rows of sheet \"{sheet}\""
+            ),
             hint: String::new(),
         });
     };
-    let table = RawTable { path: path.to_path_buf(), headers, header_line, delimiter: None, rows };
+    let table = RawTable {
+        path: path.to_path_buf(),
+        headers,
+        header_line,
+        delimiter: None,
+        rows,
+    };
     for c in required {
         table.column(c)?;
     }

@@ -38,20 +38,34 @@ fn in_france() -> Expr {
 /// Weighted mean of `value` by `weight`, ignoring rows where either is null.
 fn weighted_mean(value: &str, weight: &str) -> Expr {
     let ok = col(value).is_not_null().and(col(weight).is_not_null());
-    let num = when(ok.clone()).then(col(value) * col(weight)).otherwise(lit(NULL)).sum();
+    let num = when(ok.clone())
+        .then(col(value) * col(weight))
+        .otherwise(lit(NULL))
+        .sum();
     let den = when(ok).then(col(weight)).otherwise(lit(NULL)).sum();
-    when(den.clone().gt(lit(0.0))).then(num / den).otherwise(col(value).mean())
+    when(den.clone().gt(lit(0.0)))
+        .then(num / den)
+        .otherwise(col(value).mean())
 }
 
 /// Sum that stays null when every input is null (polars' sum gives 0).
 fn sum_or_null(c: &str) -> Expr {
-    when(col(c).count().gt(lit(0))).then(col(c).sum()).otherwise(lit(NULL))
+    when(col(c).count().gt(lit(0)))
+        .then(col(c).sum())
+        .otherwise(lit(NULL))
 }
 
 /// Aggregate per `code_2026`, then roll arrondissements municipaux up into their commune and
 /// append those commune rows. `aggs` must be re-applicable to its own output.
-fn aggregate_with_plm(lf: LazyFrame, aggs: &dyn Fn() -> Vec<Expr>, index: &CogIndex) -> Result<LazyFrame> {
-    let per_unit = lf.filter(col("code_2026").is_not_null()).group_by([col("code_2026")]).agg(aggs());
+fn aggregate_with_plm(
+    lf: LazyFrame,
+    aggs: &dyn Fn() -> Vec<Expr>,
+    index: &CogIndex,
+) -> Result<LazyFrame> {
+    let per_unit = lf
+        .filter(col("code_2026").is_not_null())
+        .group_by([col("code_2026")])
+        .agg(aggs());
     let plm = per_unit
         .clone()
         .join(
@@ -74,7 +88,12 @@ fn aggregate_with_plm(lf: LazyFrame, aggs: &dyn Fn() -> Vec<Expr>, index: &CogIn
     Ok(concat([per_unit, plm], UnionArgs::default())?)
 }
 
-fn apl_frame(data: &DataDir, index: &CogIndex, units: &DataFrame, millesime: i32) -> Result<(DataFrame, NormalizationReport)> {
+fn apl_frame(
+    data: &DataDir,
+    index: &CogIndex,
+    units: &DataFrame,
+    millesime: i32,
+) -> Result<(DataFrame, NormalizationReport)> {
     let mut rep = report_for(
         &apl::META,
         "APL covers metropolitan France and the DROM except Mayotte; Paris, Lyon and Marseille are published by arrondissement and rolled up",
@@ -96,7 +115,11 @@ fn apl_frame(data: &DataDir, index: &CogIndex, units: &DataFrame, millesime: i32
         .filter(in_france().and(col("departement").neq(lit("976"))))
         .select([col("code")])
         .collect()?;
-    record_missing(&mut rep, expected.column("code")?.str()?.iter().flatten(), &agg)?;
+    record_missing(
+        &mut rep,
+        expected.column("code")?.str()?.iter().flatten(),
+        &agg,
+    )?;
     let y = millesime;
     let agg = agg
         .lazy()
@@ -111,7 +134,11 @@ fn apl_frame(data: &DataDir, index: &CogIndex, units: &DataFrame, millesime: i32
     Ok((agg, rep))
 }
 
-fn bpe_frame(data: &DataDir, index: &CogIndex, units: &DataFrame) -> Result<(DataFrame, NormalizationReport)> {
+fn bpe_frame(
+    data: &DataDir,
+    index: &CogIndex,
+    units: &DataFrame,
+) -> Result<(DataFrame, NormalizationReport)> {
     let mut rep = report_for(
         &bpe::META,
         "BPE 2020 covers metropolitan France and the DROM as whole communes; arrondissements municipaux have no figure",
@@ -129,15 +156,26 @@ fn bpe_frame(data: &DataDir, index: &CogIndex, units: &DataFrame) -> Result<(Dat
         .filter(in_france().and(col("kind").eq(lit(UnitKind::Commune.as_str()))))
         .select([col("code")])
         .collect()?;
-    record_missing(&mut rep, expected.column("code")?.str()?.iter().flatten(), &agg)?;
+    record_missing(
+        &mut rep,
+        expected.column("code")?.str()?.iter().flatten(),
+        &agg,
+    )?;
     let agg = agg
         .lazy()
-        .select([col("code_2026").alias("code"), col("gp_count").alias("gp_count_bpe2020")])
+        .select([
+            col("code_2026").alias("code"),
+            col("gp_count").alias("gp_count_bpe2020"),
+        ])
         .collect()?;
     Ok((agg, rep))
 }
 
-fn area_frame(data: &DataDir, index: &CogIndex, units: &DataFrame) -> Result<(DataFrame, NormalizationReport)> {
+fn area_frame(
+    data: &DataDir,
+    index: &CogIndex,
+    units: &DataFrame,
+) -> Result<(DataFrame, NormalizationReport)> {
     let mut rep = report_for(
         &comparateur::META,
         "the comparateur covers metropolitan France and the DROM; Paris, Lyon and Marseille only by arrondissement (rolled up)",
@@ -151,16 +189,34 @@ fn area_frame(data: &DataDir, index: &CogIndex, units: &DataFrame) -> Result<(Da
         ]
     };
     let agg = aggregate_with_plm(staged.lazy(), &aggs, index)?.collect()?;
-    let expected = units.clone().lazy().filter(in_france()).select([col("code")]).collect()?;
-    record_missing(&mut rep, expected.column("code")?.str()?.iter().flatten(), &agg)?;
+    let expected = units
+        .clone()
+        .lazy()
+        .filter(in_france())
+        .select([col("code")])
+        .collect()?;
+    record_missing(
+        &mut rep,
+        expected.column("code")?.str()?.iter().flatten(),
+        &agg,
+    )?;
     let agg = agg
         .lazy()
-        .select([col("code_2026").alias("code"), col("area_km2"), col("lat"), col("lon")])
+        .select([
+            col("code_2026").alias("code"),
+            col("area_km2"),
+            col("lat"),
+            col("lon"),
+        ])
         .collect()?;
     Ok((agg, rep))
 }
 
-fn boundary_frame(data: &DataDir, index: &CogIndex, units: &DataFrame) -> Result<(DataFrame, NormalizationReport)> {
+fn boundary_frame(
+    data: &DataDir,
+    index: &CogIndex,
+    units: &DataFrame,
+) -> Result<(DataFrame, NormalizationReport)> {
     let mut rep = report_for(
         &boundaries::META,
         "2018 boundaries cover metropolitan France and the DROM as whole communes; communes split off after 2018 have none",
@@ -176,7 +232,10 @@ fn boundary_frame(data: &DataDir, index: &CogIndex, units: &DataFrame) -> Result
         .lazy()
         .filter(col("code_2026").is_not_null())
         .group_by([col("code_2026")])
-        .agg([col("code").count().cast(DataType::UInt32).alias("boundary_parts_2018")])
+        .agg([col("code")
+            .count()
+            .cast(DataType::UInt32)
+            .alias("boundary_parts_2018")])
         .collect()?;
     let expected = units
         .clone()
@@ -184,12 +243,23 @@ fn boundary_frame(data: &DataDir, index: &CogIndex, units: &DataFrame) -> Result
         .filter(in_france().and(col("kind").eq(lit(UnitKind::Commune.as_str()))))
         .select([col("code")])
         .collect()?;
-    record_missing(&mut rep, expected.column("code")?.str()?.iter().flatten(), &agg)?;
-    let agg = agg.lazy().select([col("code_2026").alias("code"), col("boundary_parts_2018")]).collect()?;
+    record_missing(
+        &mut rep,
+        expected.column("code")?.str()?.iter().flatten(),
+        &agg,
+    )?;
+    let agg = agg
+        .lazy()
+        .select([col("code_2026").alias("code"), col("boundary_parts_2018")])
+        .collect()?;
     Ok((agg, rep))
 }
 
-fn bassin_vie_frame(data: &DataDir, index: &CogIndex, units: &DataFrame) -> Result<(DataFrame, NormalizationReport)> {
+fn bassin_vie_frame(
+    data: &DataDir,
+    index: &CogIndex,
+    units: &DataFrame,
+) -> Result<(DataFrame, NormalizationReport)> {
     let mut rep = report_for(
         &tagc::META,
         "the TAGC covers metropolitan France and the DROM as whole communes; arrondissements municipaux inherit their city's bassin de vie",
@@ -200,7 +270,10 @@ fn bassin_vie_frame(data: &DataDir, index: &CogIndex, units: &DataFrame) -> Resu
     let agg = staged
         .lazy()
         .filter(col("code_2026").is_not_null())
-        .sort_by_exprs([col("code").neq(col("code_2026")), col("line")], SortMultipleOptions::default())
+        .sort_by_exprs(
+            [col("code").neq(col("code_2026")), col("line")],
+            SortMultipleOptions::default(),
+        )
         .group_by_stable([col("code_2026")])
         .agg([col("bv2022").first(), col("bv2022_name").first()])
         .collect()?;
@@ -210,7 +283,11 @@ fn bassin_vie_frame(data: &DataDir, index: &CogIndex, units: &DataFrame) -> Resu
         .filter(in_france().and(col("kind").eq(lit(UnitKind::Commune.as_str()))))
         .select([col("code")])
         .collect()?;
-    record_missing(&mut rep, expected.column("code")?.str()?.iter().flatten(), &agg)?;
+    record_missing(
+        &mut rep,
+        expected.column("code")?.str()?.iter().flatten(),
+        &agg,
+    )?;
     let agg = agg.lazy().rename(["code_2026"], ["code"], true).collect()?;
     Ok((agg, rep))
 }
@@ -245,7 +322,12 @@ pub fn build(data: &DataDir, progress: &mut dyn FnMut(&str)) -> Result<Curated> 
 
     progress("joining");
     let left = |lf: LazyFrame, other: DataFrame| {
-        lf.join(other.lazy(), [col("code")], [col("code")], JoinArgs::new(JoinType::Left))
+        lf.join(
+            other.lazy(),
+            [col("code")],
+            [col("code")],
+            JoinArgs::new(JoinType::Left),
+        )
     };
     let mut lf = units.clone().lazy();
     for other in [apl23, apl22, bpe, area, bnd] {
@@ -256,9 +338,18 @@ pub fn build(data: &DataDir, progress: &mut dyn FnMut(&str)) -> Result<Curated> 
         .clone()
         .lazy()
         .select([col("code"), col("parent_code")])
-        .join(bv.clone().lazy(), [col("code")], [col("code")], JoinArgs::new(JoinType::Left))
         .join(
-            bv.lazy().select([col("code").alias("parent_code"), col("bv2022").alias("pbv"), col("bv2022_name").alias("pbv_name")]),
+            bv.clone().lazy(),
+            [col("code")],
+            [col("code")],
+            JoinArgs::new(JoinType::Left),
+        )
+        .join(
+            bv.lazy().select([
+                col("code").alias("parent_code"),
+                col("bv2022").alias("pbv"),
+                col("bv2022_name").alias("pbv_name"),
+            ]),
             [col("parent_code")],
             [col("parent_code")],
             JoinArgs::new(JoinType::Left),
@@ -302,5 +393,10 @@ pub fn build(data: &DataDir, progress: &mut dyn FnMut(&str)) -> Result<Curated> 
         .drop(cols(["boundary_parts_2018"]))
         .sort(["code"], SortMultipleOptions::default())
         .collect()?;
-    Ok(Curated { cog, index, communes, reports })
+    Ok(Curated {
+        cog,
+        index,
+        communes,
+        reports,
+    })
 }
