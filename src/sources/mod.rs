@@ -8,6 +8,8 @@ use serde::Serialize;
 
 use crate::error::{Error, Result};
 
+pub mod age;
+pub mod ald;
 pub mod apl;
 pub mod boundaries;
 pub mod bpe;
@@ -87,5 +89,8 @@ pub fn all() -> Vec<&'static SourceMeta> {
         &apl::META,
         &bpe::META,
         &tagc::META,
+        &rpps::META,
+        &age::META,
+        &ald::META,
     ]
 }

@@ -21,7 +21,7 @@ pub struct Curated {
     pub reports: Vec<NormalizationReport>,
 }
 
-fn report_for(meta: &SourceMeta, note: &str) -> NormalizationReport {
+pub(crate) fn report_for(meta: &SourceMeta, note: &str) -> NormalizationReport {
     NormalizationReport {
         source: meta.id.to_string(),
         file: meta.file.to_string(),
@@ -31,7 +31,7 @@ fn report_for(meta: &SourceMeta, note: &str) -> NormalizationReport {
     }
 }
 
-fn in_france() -> Expr {
+pub(crate) fn in_france() -> Expr {
     col("zone").eq(lit("metro")).or(col("zone").eq(lit("drom")))
 }
 
@@ -57,7 +57,7 @@ fn sum_or_null(c: &str) -> Expr {
 
 /// Aggregate per `code_2026`, then roll arrondissements municipaux up into their commune and
 /// append those commune rows. `aggs` must be re-applicable to its own output.
-fn aggregate_with_plm(
+pub(crate) fn aggregate_with_plm(
     lf: LazyFrame,
     aggs: &dyn Fn() -> Vec<Expr>,
     index: &CogIndex,
@@ -320,6 +320,9 @@ pub fn build(data: &DataDir, progress: &mut dyn FnMut(&str)) -> Result<Curated> 
     let (bv, r) = bassin_vie_frame(data, &index, &units)?;
     reports.push(r);
 
+    let fresh = super::fresh::build(data, &index, &units, progress)?;
+    reports.extend(fresh.reports.iter().cloned());
+
     progress("joining");
     let left = |lf: LazyFrame, other: DataFrame| {
         lf.join(
@@ -390,7 +393,14 @@ pub fn build(data: &DataDir, progress: &mut dyn FnMut(&str)) -> Result<Curated> 
                 .otherwise(lit("no comparateur row for this code (commune created or re-created after COG 2024)"))
                 .alias("area_note"),
         ])
-        .drop(cols(["boundary_parts_2018"]))
+        .drop(cols(["boundary_parts_2018"]));
+    let communes = super::fresh::apply(communes, &fresh)
+        .select(
+            crate::schema::COMMUNES
+                .iter()
+                .map(|c| col(c.name))
+                .collect::<Vec<_>>(),
+        )
         .sort(["code"], SortMultipleOptions::default())
         .collect()?;
     Ok(Curated {
