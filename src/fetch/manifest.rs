@@ -138,6 +138,32 @@ mod tests {
         assert!(m.sources.iter().all(|s| is_safe_relative(&s.file)));
     }
 
+    /// `--data-dir data/raw` must find every file a staging module reads where `fetch` puts it.
+    #[test]
+    fn manifest_covers_every_staged_file() {
+        let m = Manifest::embedded();
+        for meta in crate::sources::all() {
+            if meta.file.contains('*') {
+                // Extracted from an archive of the manifest, found by pattern.
+                let dir = meta.file.rsplit_once('/').map_or("", |(d, _)| d);
+                assert!(
+                    m.sources
+                        .iter()
+                        .any(|s| s.file.starts_with(dir) && (!s.unpack.is_empty())),
+                    "{}",
+                    meta.id
+                );
+            } else {
+                assert!(
+                    m.sources.iter().any(|s| s.file == meta.file),
+                    "{} ({}) missing from data/sources.toml",
+                    meta.id,
+                    meta.file
+                );
+            }
+        }
+    }
+
     #[test]
     fn unsafe_paths_rejected() {
         for p in ["../x", "/etc/passwd", "a/../../b", "", "a\\b"] {

@@ -262,7 +262,7 @@ pub fn parse_delimited(
         .delimiter(delim)
         .has_headers(false)
         .flexible(true)
-        .from_reader(text[data_start..].as_bytes());
+        .from_reader(&text.as_bytes()[data_start..]);
     let mut rows = Vec::new();
     let mut record = csv::StringRecord::new();
     loop {
