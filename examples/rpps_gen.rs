@@ -51,6 +51,18 @@ fn main() {
         at("Nom d'exercice"),
         at("Raison sociale site"),
     );
+    // Address and contact fields, filled as in the real file so that lines have a realistic length.
+    let (i_num, i_tvoie, i_voie, i_tel, i_mail, i_pays, i_lpays, i_civ, i_lciv) = (
+        at("Numéro Voie (coord. structure)"),
+        at("Libellé type de voie (coord. structure)"),
+        at("Libellé Voie (coord. structure)"),
+        at("Téléphone (coord. structure)"),
+        at("Adresse e-mail (coord. structure)"),
+        at("Code pays (coord. structure)"),
+        at("Libellé pays (coord. structure)"),
+        at("Code civilité"),
+        at("Libellé civilité"),
+    );
     let communes = [
         "28085", "28088", "28134", "28280", "33063", "75112", "75115", "69383", "13205", "59350",
         "31555", "06088", "2A004", "97411", "",
@@ -116,6 +128,15 @@ fn main() {
         };
         row[i_nom] = format!("NOM{practitioner}");
         row[i_rs] = format!("CABINET DU DR NOM{practitioner} PRÉNOM");
+        row[i_num] = format!("{}", 1 + r % 120);
+        row[i_tvoie] = "Rue".into();
+        row[i_voie] = format!("DE LA RÉPUBLIQUE {}", r % 97);
+        row[i_tel] = format!("02{:08}", r % 100_000_000);
+        row[i_mail] = format!("cabinet{practitioner}@exemple.fr");
+        row[i_pays] = "99000".into();
+        row[i_lpays] = "France".into();
+        row[i_civ] = "M".into();
+        row[i_lciv] = "Monsieur".into();
         w.write_all(row.join("|").as_bytes()).unwrap();
         w.write_all(b"|\r\n").unwrap();
     }

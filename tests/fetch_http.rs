@@ -432,3 +432,32 @@ fn offline_uses_only_the_cache() {
     let mut f = Fetcher::new(o).unwrap();
     assert_eq!(f.fetch(&src).unwrap(), Outcome::Cached);
 }
+
+#[test]
+fn mirror_base_url_is_laid_out_like_the_manifest() {
+    use cpts_diag::fetch::Mirror;
+    let tmp = Scratch::new("mirror-url");
+    let mut server = Server::start(vec![Reply::Full(200, vec![], b"copy".to_vec())]);
+    // The canonical URL is never asked: the source points elsewhere.
+    let src = source("http://127.0.0.1:9", "health/x.csv", &[]);
+    let mut o = Options::new(&tmp.0);
+    o.retries = 0;
+    o.mirror = Some(Mirror::parse(&format!("{}/copy/", server.url)));
+    let mut f = Fetcher::new(o).unwrap();
+    assert_eq!(f.fetch(&src).unwrap(), Outcome::Downloaded { size: 4 });
+    let reqs = server.requests();
+    assert!(
+        reqs[0].starts_with("GET /copy/health/x.csv HTTP/1.1"),
+        "{}",
+        reqs[0]
+    );
+    assert_eq!(f.lock.files["t"].via, "mirror-url");
+    assert_eq!(
+        Mirror::parse("../shared/data"),
+        Mirror::Folder("../shared/data".into())
+    );
+    assert_eq!(
+        Mirror::parse("file:///srv/data"),
+        Mirror::Folder("/srv/data".into())
+    );
+}
