@@ -26,6 +26,10 @@ pub fn build_curated(data: &DataDir, progress: &mut Progress) -> Result<Curated>
     let c = curated::build(data, &mut |s| progress.step(s))?;
     for r in &c.reports {
         progress.say(&format!("  {}", r.one_line()));
+        // The fetched sources' notes carry what was not attributed (RPPS without commune) or masked.
+        if ["rpps", "insee_age", "ameli_ald_sans_mt"].contains(&r.source.as_str()) {
+            progress.say(&format!("    {}", r.coverage_note));
+        }
     }
     Ok(c)
 }
