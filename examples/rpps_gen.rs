@@ -14,29 +14,11 @@ const HEADER: &str = include_str!("../tests/fixtures/rpps/header.txt");
 
 fn main() {
     let mut args = std::env::args().skip(1);
-    let path = args
-        .next()
-        .unwrap_or_else(|| "/tmp/PS_LibreAcces_Personne_activite_bench.txt".into());
-    let lines: u64 = args
-        .next()
-        .map_or(1_000_000, |n| n.parse().expect("a number of lines"));
+    let path = args.next().unwrap_or_else(|| "/tmp/PS_LibreAcces_Personne_activite_bench.txt".into());
+    let lines: u64 = args.next().map_or(1_000_000, |n| n.parse().expect("a number of lines"));
     let cols: Vec<&str> = HEADER.trim_end().trim_end_matches('|').split('|').collect();
     let at = |name: &str| cols.iter().position(|c| *c == name).expect(name);
-    let (
-        i_type,
-        i_id,
-        i_nat,
-        i_prof,
-        i_proflib,
-        i_sf,
-        i_sflib,
-        i_mode,
-        i_cp,
-        i_com,
-        i_comlib,
-        i_nom,
-        i_rs,
-    ) = (
+    let (i_type, i_id, i_nat, i_prof, i_proflib, i_sf, i_sflib, i_mode, i_cp, i_com, i_comlib, i_nom, i_rs) = (
         at("Type d'identifiant PP"),
         at("Identifiant PP"),
         at("Identification nationale PP"),
@@ -64,20 +46,15 @@ fn main() {
         at("Libellé civilité"),
     );
     let communes = [
-        "28085", "28088", "28134", "28280", "33063", "75112", "75115", "69383", "13205", "59350",
-        "31555", "06088", "2A004", "97411", "",
+        "28085", "28088", "28134", "28280", "33063", "75112", "75115", "69383", "13205", "59350", "31555", "06088",
+        "2A004", "97411", "",
     ];
     let profs = [
         ("60", "Infirmier", "", ""),
         ("60", "Infirmier", "", ""),
         ("10", "Médecin", "SM54", "Médecine Générale"),
         ("10", "Médecin", "SM53", "Spécialiste en Médecine Générale"),
-        (
-            "10",
-            "Médecin",
-            "SM04",
-            "Cardiologie et maladies vasculaires",
-        ),
+        ("10", "Médecin", "SM04", "Cardiologie et maladies vasculaires"),
         ("70", "Masseur-Kinésithérapeute", "", ""),
         ("21", "Pharmacien", "", ""),
         ("40", "Chirurgien-Dentiste", "", ""),
@@ -115,17 +92,9 @@ fn main() {
         row[i_sf] = sf.into();
         row[i_sflib] = sflib.into();
         row[i_mode] = if r % 5 == 0 { "S".into() } else { "L".into() };
-        row[i_cp] = if com.is_empty() {
-            "28019".into()
-        } else {
-            format!("{}000", &com[..2])
-        };
+        row[i_cp] = if com.is_empty() { "28019".into() } else { format!("{}000", &com[..2]) };
         row[i_com] = com.into();
-        row[i_comlib] = if com.is_empty() {
-            "CHARTRES CEDEX".into()
-        } else {
-            format!("Commune {com}")
-        };
+        row[i_comlib] = if com.is_empty() { "CHARTRES CEDEX".into() } else { format!("Commune {com}") };
         row[i_nom] = format!("NOM{practitioner}");
         row[i_rs] = format!("CABINET DU DR NOM{practitioner} PRÉNOM");
         row[i_num] = format!("{}", 1 + r % 120);

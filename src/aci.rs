@@ -52,8 +52,7 @@ pub struct Placement {
 
 impl Grid {
     pub fn embedded() -> Grid {
-        Grid::parse(EMBEDDED, "data/reference/aci.toml")
-            .expect("the embedded ACI grid is valid (tested)")
+        Grid::parse(EMBEDDED, "data/reference/aci.toml").expect("the embedded ACI grid is valid (tested)")
     }
 
     pub fn load(path: &Path) -> Result<Grid> {
@@ -63,8 +62,7 @@ impl Grid {
 
     pub fn parse(text: &str, origin: &str) -> Result<Grid> {
         let g: Grid = toml::from_str(text).map_err(|e| Error::Config(format!("{origin}: {e}")))?;
-        g.validate()
-            .map_err(|m| Error::Config(format!("{origin}: {m}")))?;
+        g.validate().map_err(|m| Error::Config(format!("{origin}: {m}")))?;
         Ok(g)
     }
 
@@ -73,28 +71,16 @@ impl Grid {
         let mut expect = 0;
         for (i, b) in self.bands.iter().enumerate() {
             if b.min_population != expect {
-                return Err(format!(
-                    "band {} starts at {} but should start at {expect}",
-                    b.taille, b.min_population
-                ));
+                return Err(format!("band {} starts at {} but should start at {expect}", b.taille, b.min_population));
             }
             match b.max_population {
-                Some(m) if m < b.min_population => {
-                    return Err(format!("band {} ends before it starts", b.taille))
-                }
+                Some(m) if m < b.min_population => return Err(format!("band {} ends before it starts", b.taille)),
                 Some(m) => expect = m + 1,
-                None if i + 1 != self.bands.len() => {
-                    return Err(format!("band {} has no max but is not the last", b.taille))
-                }
+                None if i + 1 != self.bands.len() => return Err(format!("band {} has no max but is not the last", b.taille)),
                 None => {}
             }
         }
-        if self
-            .bands
-            .last()
-            .is_some_and(|b| b.max_population.is_some())
-            || self.bands.is_empty()
-        {
+        if self.bands.last().is_some_and(|b| b.max_population.is_some()) || self.bands.is_empty() {
             return Err("the last band must have no max_population".into());
         }
         Ok(())
@@ -104,9 +90,7 @@ impl Grid {
         let i = self
             .bands
             .iter()
-            .position(|b| {
-                population >= b.min_population && b.max_population.is_none_or(|m| population <= m)
-            })
+            .position(|b| population >= b.min_population && b.max_population.is_none_or(|m| population <= m))
             .unwrap_or(0);
         let b = &self.bands[i];
         let next = self.bands.get(i + 1);
@@ -129,12 +113,8 @@ impl Grid {
         // Each band wraps the previous ones, so the outermost test is the highest band's start.
         for (i, b) in self.bands.iter().enumerate() {
             let within = population.clone().gt_eq(lit(b.min_population as f64));
-            band = when(within.clone())
-                .then(lit(b.taille as f64))
-                .otherwise(band);
-            funding = when(within.clone())
-                .then(lit(b.max_annual_funding_2019_eur as f64))
-                .otherwise(funding);
+            band = when(within.clone()).then(lit(b.taille as f64)).otherwise(band);
+            funding = when(within.clone()).then(lit(b.max_annual_funding_2019_eur as f64)).otherwise(funding);
             let next = match self.bands.get(i + 1) {
                 Some(n) => lit(n.min_population as f64) - population.clone(),
                 None => lit(NULL).cast(DataType::Float64),

@@ -57,11 +57,7 @@ impl Diagnosis {
 
 /// Indicators over a set of unit rows.
 pub fn evaluate(units: &DataFrame, scope: Scope) -> Result<ScopeResult> {
-    let row = units
-        .clone()
-        .lazy()
-        .select(indicators::all_exprs())
-        .collect()?;
+    let row = units.clone().lazy().select(indicators::all_exprs()).collect()?;
     let mut values = Vec::with_capacity(INDICATORS.len());
     for ind in INDICATORS {
         let v = row.column(ind.id)?.f64()?.get(0).filter(|v| v.is_finite());
@@ -79,11 +75,7 @@ pub fn evaluate(units: &DataFrame, scope: Scope) -> Result<ScopeResult> {
             None => None,
         };
         let note = with_method(ind.id, &scope.kind, units, v.is_some(), note)?;
-        values.push(Value {
-            indicator: ind.id,
-            value: v,
-            note,
-        });
+        values.push(Value { indicator: ind.id, value: v, note });
     }
     Ok(ScopeResult { scope, values })
 }
@@ -135,11 +127,7 @@ fn distinct(units: &DataFrame, code: &str, name: &str) -> Result<Vec<(String, St
 
 /// Communes (not arrondissements, which would count twice) of metropolitan France and the DROM.
 pub fn communes_of(curated: &DataFrame, filter: Expr) -> Result<DataFrame> {
-    Ok(curated
-        .clone()
-        .lazy()
-        .filter(col("kind").eq(lit("commune")).and(filter))
-        .collect()?)
+    Ok(curated.clone().lazy().filter(col("kind").eq(lit("commune")).and(filter)).collect()?)
 }
 
 pub fn france_filter() -> Expr {
@@ -151,63 +139,27 @@ pub fn select_units(curated: &DataFrame, codes: &[String]) -> Result<DataFrame> 
     Ok(curated
         .clone()
         .lazy()
-        .join(
-            wanted.lazy(),
-            [col("code")],
-            [col("code")],
-            JoinArgs::new(JoinType::Semi),
-        )
+        .join(wanted.lazy(), [col("code")], [col("code")], JoinArgs::new(JoinType::Semi))
         .collect()?)
 }
 
 pub fn diagnose(curated: &DataFrame, territory: Territory, grid: &Grid) -> Result<Diagnosis> {
     let units = select_units(curated, &territory.codes)?;
-    let mut scopes = vec![evaluate(
-        &units,
-        Scope {
-            kind: "territory".into(),
-            code: String::new(),
-            name: territory.name.clone(),
-        },
-    )?];
+    let mut scopes =
+        vec![evaluate(&units, Scope { kind: "territory".into(), code: String::new(), name: territory.name.clone() })?];
     for (code, name) in distinct(&units, "departement", "departement_name")? {
         let rows = communes_of(curated, col("departement").eq(lit(code.as_str())))?;
-        scopes.push(evaluate(
-            &rows,
-            Scope {
-                kind: "departement".into(),
-                code,
-                name,
-            },
-        )?);
+        scopes.push(evaluate(&rows, Scope { kind: "departement".into(), code, name })?);
     }
     for (code, name) in distinct(&units, "region", "region_name")? {
         let rows = communes_of(curated, col("region").eq(lit(code.as_str())))?;
-        scopes.push(evaluate(
-            &rows,
-            Scope {
-                kind: "region".into(),
-                code,
-                name,
-            },
-        )?);
+        scopes.push(evaluate(&rows, Scope { kind: "region".into(), code, name })?);
     }
     let rows = communes_of(curated, france_filter())?;
     scopes.push(evaluate(
         &rows,
-        Scope {
-            kind: "france".into(),
-            code: "FR".into(),
-            name: "France (métropole et DROM)".into(),
-        },
+        Scope { kind: "france".into(), code: "FR".into(), name: "France (métropole et DROM)".into() },
     )?);
-    let aci = scopes[0]
-        .value("population")
-        .map(|p| grid.place(p.round() as i64));
-    Ok(Diagnosis {
-        territory,
-        units,
-        scopes,
-        aci,
-    })
+    let aci = scopes[0].value("population").map(|p| grid.place(p.round() as i64));
+    Ok(Diagnosis { territory, units, scopes, aci })
 }

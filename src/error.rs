@@ -14,18 +14,10 @@ pub struct Location {
 
 impl Location {
     pub fn file(path: &Path) -> Self {
-        Location {
-            path: path.to_path_buf(),
-            line: None,
-            column: None,
-        }
+        Location { path: path.to_path_buf(), line: None, column: None }
     }
     pub fn at(path: &Path, line: u64) -> Self {
-        Location {
-            path: path.to_path_buf(),
-            line: Some(line),
-            column: None,
-        }
+        Location { path: path.to_path_buf(), line: Some(line), column: None }
     }
     pub fn col(mut self, column: &str) -> Self {
         self.column = Some(column.to_string());
@@ -49,10 +41,7 @@ impl fmt::Display for Location {
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("{}: {source}", path.display())]
-    Io {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Io { path: PathBuf, source: std::io::Error },
 
     /// A value or structure in an input file that cannot be read as the source is documented.
     #[error("{location}: {message}")]
@@ -60,12 +49,7 @@ pub enum Error {
 
     /// A required column is absent; `found` lists what the header had so a renamed column is obvious.
     #[error("{location}: column \"{column}\" missing (header has: {found}){hint}")]
-    MissingColumn {
-        location: Location,
-        column: String,
-        found: String,
-        hint: String,
-    },
+    MissingColumn { location: Location, column: String, found: String, hint: String },
 
     /// A territory that cannot be resolved to communes.
     #[error("territory {name}: {message}")]
@@ -92,16 +76,10 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
     pub fn io(path: &Path, source: std::io::Error) -> Self {
-        Error::Io {
-            path: path.to_path_buf(),
-            source,
-        }
+        Error::Io { path: path.to_path_buf(), source }
     }
     pub fn data(location: Location, message: impl Into<String>) -> Self {
-        Error::Data {
-            location,
-            message: message.into(),
-        }
+        Error::Data { location, message: message.into() }
     }
     /// Exit code for the CLI: 2 for bad input data or territory, 1 for anything else.
     pub fn exit_code(&self) -> i32 {

@@ -221,9 +221,7 @@ fn null_f64() -> Expr {
 /// it was part of, so sums over scopes holding both stay right; the output notes it as partial.
 fn complete_sum(c: &str) -> Expr {
     let blocking = col(c).is_null().and(col("kind").eq(lit("arrondissement")));
-    when(blocking.cast(DataType::UInt32).sum().gt(lit(0)))
-        .then(null_f64())
-        .otherwise(f(c).sum())
+    when(blocking.cast(DataType::UInt32).sum().gt(lit(0))).then(null_f64()).otherwise(f(c).sum())
 }
 
 fn population() -> Expr {
@@ -239,24 +237,14 @@ fn gp_count() -> Expr {
 
 /// Sum over the units that have a figure; null when none has.
 fn sum_present(c: &str) -> Expr {
-    when(col(c).count().gt(lit(0)))
-        .then(f(c).sum())
-        .otherwise(null_f64())
+    when(col(c).count().gt(lit(0))).then(f(c).sum()).otherwise(null_f64())
 }
 
 fn weighted_by_population(c: &str) -> Expr {
     let has = col(c).is_not_null();
-    let den = when(has.clone())
-        .then(f("population"))
-        .otherwise(null_f64())
-        .sum();
-    let num = when(has)
-        .then(f(c) * f("population"))
-        .otherwise(null_f64())
-        .sum();
-    when(den.clone().gt(lit(0.0)))
-        .then(num / den)
-        .otherwise(null_f64())
+    let den = when(has.clone()).then(f("population")).otherwise(null_f64()).sum();
+    let num = when(has).then(f(c) * f("population")).otherwise(null_f64()).sum();
+    when(den.clone().gt(lit(0.0))).then(num / den).otherwise(null_f64())
 }
 
 /// Short name of the GP source of a set of units (`RPPS` or `BPE 2020`), for titles.
@@ -264,11 +252,7 @@ pub fn gp_source_short(units: &DataFrame) -> &'static str {
     let rpps = units
         .column("gp_source")
         .ok()
-        .and_then(|c| {
-            c.str()
-                .ok()
-                .and_then(|s| s.get(0).map(|v| v.starts_with("RPPS")))
-        })
+        .and_then(|c| c.str().ok().and_then(|s| s.get(0).map(|v| v.starts_with("RPPS"))))
         .unwrap_or(false);
     if rpps {
         "RPPS"
@@ -282,10 +266,8 @@ pub fn gp_source_short(units: &DataFrame) -> &'static str {
 pub fn source_column(id: &str) -> Option<(&'static str, &'static str)> {
     match id {
         "gp_count" | "inhabitants_per_gp" | "gp_per_100k" => Some(("gp_source", "source")),
-        "population_0_14" | "population_15_29" | "population_30_44" | "population_45_59"
-        | "population_60_74" | "population_75_plus" | "share_75_plus" => {
-            Some(("age_census", "census"))
-        }
+        "population_0_14" | "population_15_29" | "population_30_44" | "population_45_59" | "population_60_74"
+        | "population_75_plus" | "share_75_plus" => Some(("age_census", "census")),
         "ald_without_mt_share" => Some(("ald_year", "year")),
         _ => None,
     }
@@ -309,41 +291,23 @@ fn area() -> Expr {
 
 fn apl_weighted(apl: &str, weight: &str) -> Expr {
     let has = col(apl).is_not_null();
-    let den = when(has.clone())
-        .then(f(weight))
-        .otherwise(null_f64())
-        .sum();
-    let num = when(has)
-        .then(f(apl) * f(weight))
-        .otherwise(null_f64())
-        .sum();
-    when(den.clone().gt(lit(0.0)))
-        .then(num / den)
-        .otherwise(null_f64())
+    let den = when(has.clone()).then(f(weight)).otherwise(null_f64()).sum();
+    let num = when(has).then(f(apl) * f(weight)).otherwise(null_f64()).sum();
+    when(den.clone().gt(lit(0.0))).then(num / den).otherwise(null_f64())
 }
 
 fn population_with_apl() -> Expr {
-    when(col("apl_mg_2023").is_not_null())
-        .then(f("population"))
-        .otherwise(null_f64())
-        .sum()
+    when(col("apl_mg_2023").is_not_null()).then(f("population")).otherwise(null_f64()).sum()
 }
 
 fn population_apl_below() -> Expr {
-    let below = when(col("apl_mg_2023").lt(lit(APL_THRESHOLD)))
-        .then(f("population"))
-        .otherwise(lit(0.0))
-        .sum();
-    when(col("apl_mg_2023").count().gt(lit(0)))
-        .then(below)
-        .otherwise(null_f64())
+    let below = when(col("apl_mg_2023").lt(lit(APL_THRESHOLD))).then(f("population")).otherwise(lit(0.0)).sum();
+    when(col("apl_mg_2023").count().gt(lit(0))).then(below).otherwise(null_f64())
 }
 
 /// Guarded ratio: null when the denominator is null or zero.
 fn ratio(num: Expr, den: Expr) -> Expr {
-    when(den.clone().gt(lit(0.0)))
-        .then(num / den)
-        .otherwise(null_f64())
+    when(den.clone().gt(lit(0.0))).then(num / den).otherwise(null_f64())
 }
 
 /// The polars expression of an indicator, aliased to its id, as a Float64.
@@ -360,9 +324,7 @@ pub fn expr(id: &str) -> Expr {
         "apl_mg_u65" => apl_weighted("apl_mg_u65_2023", "apl_pop_std_2023"),
         "apl_mg_2022" => apl_weighted("apl_mg_2022", "apl_pop_std_2022"),
         "population_apl_below_2_5" => population_apl_below(),
-        "share_population_apl_below_2_5" => {
-            ratio(population_apl_below() * lit(100.0), population_with_apl())
-        }
+        "share_population_apl_below_2_5" => ratio(population_apl_below() * lit(100.0), population_with_apl()),
         "apl_population_coverage" => ratio(population_with_apl() * lit(100.0), population()),
         "population_0_14" => sum_present("pop_0_14"),
         "population_15_29" => sum_present("pop_15_29"),
@@ -370,10 +332,7 @@ pub fn expr(id: &str) -> Expr {
         "population_45_59" => sum_present("pop_45_59"),
         "population_60_74" => sum_present("pop_60_74"),
         "population_75_plus" => sum_present("pop_75p"),
-        "share_75_plus" => ratio(
-            sum_present("pop_75p") * lit(100.0),
-            sum_present("census_pop"),
-        ),
+        "share_75_plus" => ratio(sum_present("pop_75p") * lit(100.0), sum_present("census_pop")),
         "ald_without_mt_share" => weighted_by_population("ald_no_mt_share_dep"),
         other => panic!("unknown indicator {other}: add it to INDICATORS"),
     };
@@ -402,11 +361,7 @@ pub fn missing_reasons(units: &DataFrame, note_column: &str) -> PolarsResult<Vec
         .into_iter()
         .map(|(r, cs)| {
             let shown: Vec<&str> = cs.iter().take(5).map(|s| s.as_str()).collect();
-            let more = if cs.len() > 5 {
-                format!(" and {} more", cs.len() - 5)
-            } else {
-                String::new()
-            };
+            let more = if cs.len() > 5 { format!(" and {} more", cs.len() - 5) } else { String::new() };
             format!("{r} ({}{more})", shown.join(", "))
         })
         .collect())

@@ -3,18 +3,8 @@
 
 use crate::sinks::parquet::ColumnDoc;
 
-const fn c(
-    name: &'static str,
-    dtype: &'static str,
-    unit: &'static str,
-    definition: &'static str,
-) -> ColumnDoc {
-    ColumnDoc {
-        name,
-        dtype,
-        unit,
-        definition,
-    }
+const fn c(name: &'static str, dtype: &'static str, unit: &'static str, definition: &'static str) -> ColumnDoc {
+    ColumnDoc { name, dtype, unit, definition }
 }
 
 /// `data/processed/communes.parquet` and a territory's `communes.parquet`: one row per COG 2026
@@ -68,44 +58,14 @@ pub const COMMUNES: &[ColumnDoc] = &[
 
 /// A territory's `indicators.parquet`: long format, one row per (scope, indicator).
 pub const INDICATORS_LONG: &[ColumnDoc] = &[
-    c(
-        "scope_kind",
-        "string",
-        "",
-        "`territory`, `departement`, `region` or `france`",
-    ),
-    c(
-        "scope_code",
-        "string",
-        "",
-        "code of the département/région, `FR` for France, empty for the territory",
-    ),
+    c("scope_kind", "string", "", "`territory`, `departement`, `region` or `france`"),
+    c("scope_code", "string", "", "code of the département/région, `FR` for France, empty for the territory"),
     c("scope_name", "string", "", "name of the scope"),
-    c(
-        "indicator",
-        "string",
-        "",
-        "indicator id (see README, Indicators)",
-    ),
+    c("indicator", "string", "", "indicator id (see README, Indicators)"),
     c("label", "string", "", "French label"),
-    c(
-        "value",
-        "float64",
-        "see `unit`",
-        "value; null when unavailable (see `note`)",
-    ),
+    c("value", "float64", "see `unit`", "value; null when unavailable (see `note`)"),
     c("unit", "string", "", "unit of `value`"),
-    c(
-        "note",
-        "string",
-        "",
-        "why a value is null, what a partial value leaves out, or the method of an estimate",
-    ),
-    c(
-        "sources",
-        "string",
-        "",
-        "source ids, comma-separated (see `sources` in summary.json)",
-    ),
+    c("note", "string", "", "why a value is null, what a partial value leaves out, or the method of an estimate"),
+    c("sources", "string", "", "source ids, comma-separated (see `sources` in summary.json)"),
     c("vintage", "string", "", "vintages of the sources"),
 ];

@@ -32,10 +32,8 @@ pub fn age_zip(path: &Path) {
     let meta = "COD_VAR;LIB_VAR\nP22_POP;Population en 2022\n";
     let f = std::fs::File::create(path).unwrap();
     let mut w = zip::ZipWriter::new(f);
-    let o = zip::write::SimpleFileOptions::default()
-        .compression_method(zip::CompressionMethod::Deflated);
-    w.start_file("meta_base-cc-evol-struct-pop-2022.CSV", o)
-        .unwrap();
+    let o = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+    w.start_file("meta_base-cc-evol-struct-pop-2022.CSV", o).unwrap();
     w.write_all(meta.as_bytes()).unwrap();
     w.start_file("base-cc-evol-struct-pop-2022.CSV", o).unwrap();
     w.write_all(csv.as_bytes()).unwrap();
@@ -48,10 +46,7 @@ fn age_structure_from_the_zip_and_unpacked() {
     let dir = tmp.0.join(age::DIR);
     std::fs::create_dir_all(&dir).unwrap();
     let data = DataDir::new(&tmp.0);
-    assert!(
-        age::load(&data).unwrap().is_none(),
-        "absent source: None, not zeros"
-    );
+    assert!(age::load(&data).unwrap().is_none(), "absent source: None, not zeros");
     let zip_path = dir.join("base-cc-evol-struct-pop-2022_csv.zip");
     age_zip(&zip_path);
     // Read straight from the zip…
@@ -62,25 +57,12 @@ fn age_structure_from_the_zip_and_unpacked() {
     assert_eq!(df.height(), 3);
     let code = df.column("code").unwrap().str().unwrap().clone();
     let i = code.iter().position(|c| c == Some("28085")).unwrap();
-    assert_eq!(
-        df.column("pop").unwrap().f64().unwrap().get(i),
-        Some(38000.5)
-    );
-    assert_eq!(
-        df.column("pop_75p").unwrap().f64().unwrap().get(i),
-        Some(4500.0)
-    );
-    assert_eq!(
-        df.column("pop_30_44").unwrap().f64().unwrap().get(i),
-        Some(7000.25)
-    );
+    assert_eq!(df.column("pop").unwrap().f64().unwrap().get(i), Some(38000.5));
+    assert_eq!(df.column("pop_75p").unwrap().f64().unwrap().get(i), Some(4500.0));
+    assert_eq!(df.column("pop_30_44").unwrap().f64().unwrap().get(i), Some(7000.25));
     // …and after `fetch` unpacked it (the meta_ member is not taken).
-    let got = cpts_diag::fetch::unpack::extract(
-        &zip_path,
-        &dir,
-        &["base-cc-evol-struct-pop-*.csv".to_string()],
-    )
-    .unwrap();
+    let got =
+        cpts_diag::fetch::unpack::extract(&zip_path, &dir, &["base-cc-evol-struct-pop-*.csv".to_string()]).unwrap();
     assert_eq!(got.len(), 1);
     let s2 = age::load(&data).unwrap().unwrap();
     assert!(s2.path.ends_with("base-cc-evol-struct-pop-2022.CSV"));
@@ -119,9 +101,8 @@ fn real_rp2018_share_75_plus_chartres() {
         t.column("pop_15_29").unwrap(),
         t.column("pop_75p").unwrap(),
     );
-    let mut csv = String::from(
-        "CODGEO;P18_POP;P18_POP0014;P18_POP1529;P18_POP3044;P18_POP4559;P18_POP6074;P18_POP75P\n",
-    );
+    let mut csv =
+        String::from("CODGEO;P18_POP;P18_POP0014;P18_POP1529;P18_POP3044;P18_POP4559;P18_POP6074;P18_POP75P\n");
     for row in t.rows.iter().filter(|r| t.text(r, c).starts_with("28")) {
         csv.push_str(&format!(
             "{};{};{};{};;;;{}\n",
@@ -137,49 +118,22 @@ fn real_rp2018_share_75_plus_chartres() {
     std::fs::write(&path, csv).unwrap();
     let s = age::load_file(&path).unwrap();
     assert_eq!(s.census_year, 2018);
-    assert_eq!(
-        s.frame.height(),
-        39,
-        "39 communes of dep 28 have 2 000 inhabitants or more"
-    );
+    assert_eq!(s.frame.height(), 39, "39 communes of dep 28 have 2 000 inhabitants or more");
     let codes = s.frame.column("code").unwrap().str().unwrap().clone();
     let i = codes.iter().position(|x| x == Some("28085")).unwrap();
-    let pop = s
-        .frame
-        .column("pop")
-        .unwrap()
-        .f64()
-        .unwrap()
-        .get(i)
-        .unwrap();
-    let p75 = s
-        .frame
-        .column("pop_75p")
-        .unwrap()
-        .f64()
-        .unwrap()
-        .get(i)
-        .unwrap();
+    let pop = s.frame.column("pop").unwrap().f64().unwrap().get(i).unwrap();
+    let p75 = s.frame.column("pop_75p").unwrap().f64().unwrap().get(i).unwrap();
     assert_eq!(format!("{:.2}", 100.0 * p75 / pop), "11.60");
-    assert_eq!(
-        s.frame.column("pop_30_44").unwrap().f64().unwrap().get(i),
-        None,
-        "questionr has no 30-44 band"
-    );
+    assert_eq!(s.frame.column("pop_30_44").unwrap().f64().unwrap().get(i), None, "questionr has no 30-44 band");
 }
 
 #[test]
 fn ald_shares_latest_year_masked_and_aggregates_skipped() {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/ald/patients-longueduree-annuelle.csv");
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/ald/patients-longueduree-annuelle.csv");
     let s = ald::load_file(&p).unwrap();
     assert_eq!(s.latest_year, "2024");
     let keys: Vec<&str> = s.by_departement.keys().map(|k| k.as_str()).collect();
-    assert_eq!(
-        keys,
-        vec!["28", "2A", "36", "45"],
-        "France (99), aggregates (999) and inconnu are skipped"
-    );
+    assert_eq!(keys, vec!["28", "2A", "36", "45"], "France (99), aggregates (999) and inconnu are skipped");
     assert_eq!(s.by_departement["28"].share, Some(4.6));
     assert_eq!(s.by_departement["28"].year, "2024");
     assert_eq!(s.by_departement["36"].share, None, "NC is masked, not zero");
@@ -193,9 +147,7 @@ fn ald_value_out_of_range_is_an_error_with_its_place() {
     std::fs::write(&p, "annee;region;libelle_region;departement;libelle_departement;taux_patients_ald_sans_mt_integer\n2024;24;C;28;E;146\n").unwrap();
     let m = ald::load_file(&p).unwrap_err().to_string();
     assert!(
-        m.contains("x.csv:2")
-            && m.contains("taux_patients_ald_sans_mt_integer")
-            && m.contains("percentage"),
+        m.contains("x.csv:2") && m.contains("taux_patients_ald_sans_mt_integer") && m.contains("percentage"),
         "{m}"
     );
 }

@@ -57,11 +57,7 @@ impl Server {
                 }
             }
         });
-        Server {
-            url,
-            requests,
-            handle: Some(handle),
-        }
+        Server { url, requests, handle: Some(handle) }
     }
 
     fn requests(&mut self) -> Vec<String> {
@@ -84,9 +80,7 @@ impl Drop for Server {
 
 fn read_head(stream: &mut TcpStream) -> String {
     stream.set_nonblocking(false).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(5)))
-        .unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
     let mut buf = Vec::new();
     let mut byte = [0u8; 1];
     while !buf.ends_with(b"\r\n\r\n") && buf.len() < 16_384 {
@@ -123,21 +117,13 @@ fn handle(mut stream: TcpStream, reply: &Reply, seen: &Mutex<Vec<String>>) {
     let head = read_head(&mut stream);
     seen.lock().unwrap().push(head.clone());
     match reply {
-        Reply::Full(status, headers, body) => {
-            respond(&mut stream, *status, headers, body.len() as u64, body)
-        }
+        Reply::Full(status, headers, body) => respond(&mut stream, *status, headers, body.len() as u64, body),
         Reply::Etag(etag, body) => {
             let lower = head.to_ascii_lowercase();
             if lower.contains(&format!("if-none-match: {}", etag.to_ascii_lowercase())) {
                 respond(&mut stream, 304, &[("ETag", etag.clone())], 0, b"");
             } else {
-                respond(
-                    &mut stream,
-                    200,
-                    &[("ETag", etag.clone())],
-                    body.len() as u64,
-                    body,
-                );
+                respond(&mut stream, 200, &[("ETag", etag.clone())], body.len() as u64, body);
             }
         }
         Reply::Cut(declared, body) => respond(&mut stream, 200, &[], *declared, body),
@@ -163,11 +149,7 @@ impl Drop for Scratch {
 }
 
 fn source(url: &str, file: &str, unpack: &[&str]) -> Source {
-    let unpack = unpack
-        .iter()
-        .map(|u| format!("\"{u}\""))
-        .collect::<Vec<_>>()
-        .join(",");
+    let unpack = unpack.iter().map(|u| format!("\"{u}\"")).collect::<Vec<_>>().join(",");
     let toml = format!(
         "[[source]]\nid='t'\ntitle='test'\nmodule='m'\nformat='f'\nlicence='l'\nfile='{file}'\nurls=['{url}/{file}']\nunpack=[{unpack}]\n"
     );
@@ -184,9 +166,7 @@ fn fetcher(dir: &Path, retries: u32, timeout: Duration) -> Fetcher {
 }
 
 fn no_part_files(dir: &Path) -> bool {
-    walk(dir).iter().all(|p| {
-        !p.to_string_lossy().ends_with(".part") && !p.to_string_lossy().ends_with(".download")
-    })
+    walk(dir).iter().all(|p| !p.to_string_lossy().ends_with(".part") && !p.to_string_lossy().ends_with(".download"))
 }
 
 fn walk(dir: &Path) -> Vec<PathBuf> {
@@ -216,19 +196,12 @@ const SECS: Duration = Duration::from_secs(5);
 fn ok_200_then_304_on_rerun() {
     let tmp = Scratch::new("304");
     let body = b"code;value\n28085;1\n".to_vec();
-    let mut server = Server::start(vec![
-        Reply::Etag("\"v1\"".into(), body.clone()),
-        Reply::Etag("\"v1\"".into(), body.clone()),
-    ]);
+    let mut server =
+        Server::start(vec![Reply::Etag("\"v1\"".into(), body.clone()), Reply::Etag("\"v1\"".into(), body.clone())]);
     let src = source(&server.url, "health/x.csv", &[]);
 
     let mut f = fetcher(&tmp.0, 0, SECS);
-    assert_eq!(
-        f.fetch(&src).unwrap(),
-        Outcome::Downloaded {
-            size: body.len() as u64
-        }
-    );
+    assert_eq!(f.fetch(&src).unwrap(), Outcome::Downloaded { size: body.len() as u64 });
     f.save().unwrap();
     let target = tmp.0.join("health/x.csv");
     assert_eq!(std::fs::read(&target).unwrap(), body);
@@ -243,13 +216,7 @@ fn ok_200_then_304_on_rerun() {
     let reqs = server.requests();
     assert_eq!(reqs.len(), 2);
     assert!(!reqs[0].to_ascii_lowercase().contains("if-none-match"));
-    assert!(
-        reqs[1]
-            .to_ascii_lowercase()
-            .contains("if-none-match: \"v1\""),
-        "{}",
-        reqs[1]
-    );
+    assert!(reqs[1].to_ascii_lowercase().contains("if-none-match: \"v1\""), "{}", reqs[1]);
     assert_eq!(std::fs::read(&target).unwrap(), body);
     assert_eq!(f.lock.files.get("t").unwrap().sha256, e.sha256);
     assert!(no_part_files(&tmp.0));
@@ -258,23 +225,15 @@ fn ok_200_then_304_on_rerun() {
 #[test]
 fn not_found_is_not_retried_and_leaves_the_cache() {
     let tmp = Scratch::new("404");
-    let mut server = Server::start(vec![
-        Reply::Full(404, vec![], b"nope".to_vec()),
-        Reply::Full(200, vec![], b"x".to_vec()),
-    ]);
+    let mut server =
+        Server::start(vec![Reply::Full(404, vec![], b"nope".to_vec()), Reply::Full(200, vec![], b"x".to_vec())]);
     let src = source(&server.url, "a/file.csv", &[]);
     let cached = seed(&tmp.0, "a/file.csv", b"good old data");
     let mut f = fetcher(&tmp.0, 3, SECS);
     let err = f.fetch(&src).unwrap_err();
-    assert!(
-        matches!(err, FetchError::NotFound { status: 404, .. }),
-        "{err:?}"
-    );
+    assert!(matches!(err, FetchError::NotFound { status: 404, .. }), "{err:?}");
     let msg = err.to_string();
-    assert!(
-        msg.contains("404") && msg.contains("a/file.csv") && msg.contains("not retried"),
-        "{msg}"
-    );
+    assert!(msg.contains("404") && msg.contains("a/file.csv") && msg.contains("not retried"), "{msg}");
     assert_eq!(server.requests().len(), 1, "a 404 must not be retried");
     assert_eq!(std::fs::read(&cached).unwrap(), b"good old data");
     assert!(no_part_files(&tmp.0));
@@ -286,11 +245,7 @@ fn server_error_then_ok_is_retried() {
     let mut server = Server::start(vec![
         Reply::Full(500, vec![], b"busy".to_vec()),
         Reply::Full(503, vec![], b"busy".to_vec()),
-        Reply::Full(
-            200,
-            vec![("Last-Modified", "Wed, 21 Oct 2026 07:28:00 GMT".into())],
-            b"fresh".to_vec(),
-        ),
+        Reply::Full(200, vec![("Last-Modified", "Wed, 21 Oct 2026 07:28:00 GMT".into())], b"fresh".to_vec()),
     ]);
     let src = source(&server.url, "f.txt", &[]);
     let mut f = fetcher(&tmp.0, 3, SECS);
@@ -302,14 +257,8 @@ fn server_error_then_ok_is_retried() {
     assert_eq!(server.requests().len(), 3);
     let log = retries.lock().unwrap().clone();
     assert_eq!(log.len(), 2, "{log:?}");
-    assert!(
-        log[0].contains("HTTP 500") && log[1].contains("HTTP 503"),
-        "{log:?}"
-    );
-    assert_eq!(
-        f.lock.files["t"].last_modified.as_deref(),
-        Some("Wed, 21 Oct 2026 07:28:00 GMT")
-    );
+    assert!(log[0].contains("HTTP 500") && log[1].contains("HTTP 503"), "{log:?}");
+    assert_eq!(f.lock.files["t"].last_modified.as_deref(), Some("Wed, 21 Oct 2026 07:28:00 GMT"));
 }
 
 #[test]
@@ -341,10 +290,7 @@ fn silent_server_times_out() {
     let mut f = fetcher(&tmp.0, 0, Duration::from_millis(300));
     let err = f.fetch(&src).unwrap_err();
     assert!(matches!(&err, FetchError::Transport { .. }), "{err:?}");
-    assert!(
-        err.to_string().to_lowercase().contains("timed out"),
-        "{err}"
-    );
+    assert!(err.to_string().to_lowercase().contains("timed out"), "{err}");
     assert_eq!(std::fs::read(&cached).unwrap(), b"kept");
     assert!(no_part_files(&tmp.0));
     assert_eq!(server.requests().len(), 1);
@@ -352,8 +298,7 @@ fn silent_server_times_out() {
 
 fn zip_bytes(members: &[(&str, &[u8])]) -> Vec<u8> {
     let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-    let opts = zip::write::SimpleFileOptions::default()
-        .compression_method(zip::CompressionMethod::Deflated);
+    let opts = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
     for (name, data) in members {
         w.start_file(*name, opts).unwrap();
         w.write_all(data).unwrap();
@@ -366,52 +311,26 @@ fn zip_with_parent_member_is_refused() {
     let tmp = Scratch::new("evil");
     let cache = tmp.0.join("cache");
     let good = zip_bytes(&[("PS_LibreAcces_Personne_activite_1.txt", b"good")]);
-    let evil = zip_bytes(&[
-        ("PS_LibreAcces_Personne_activite_2.txt", b"x"),
-        ("../evil", b"pwned"),
-    ]);
-    let mut server = Server::start(vec![
-        Reply::Full(200, vec![], good.clone()),
-        Reply::Full(200, vec![], evil),
-    ]);
-    let src = source(
-        &server.url,
-        "health/rpps/PS.zip",
-        &["PS_LibreAcces_Personne_activite_*.txt"],
-    );
+    let evil = zip_bytes(&[("PS_LibreAcces_Personne_activite_2.txt", b"x"), ("../evil", b"pwned")]);
+    let mut server = Server::start(vec![Reply::Full(200, vec![], good.clone()), Reply::Full(200, vec![], evil)]);
+    let src = source(&server.url, "health/rpps/PS.zip", &["PS_LibreAcces_Personne_activite_*.txt"]);
 
     let mut f = fetcher(&cache, 0, SECS);
     assert!(matches!(f.fetch(&src).unwrap(), Outcome::Downloaded { .. }));
     let member = cache.join("health/rpps/PS_LibreAcces_Personne_activite_1.txt");
     assert_eq!(std::fs::read(&member).unwrap(), b"good");
     assert_eq!(f.lock.files["t"].members.len(), 1);
-    assert_eq!(
-        f.lock.files["t"].members[0].file,
-        "health/rpps/PS_LibreAcces_Personne_activite_1.txt"
-    );
+    assert_eq!(f.lock.files["t"].members[0].file, "health/rpps/PS_LibreAcces_Personne_activite_1.txt");
     let locked = f.lock.files["t"].clone();
     f.save().unwrap();
 
     // The publisher's URL now serves an archive with `../evil`: refused, nothing written.
     let mut f2 = fetcher(&cache, 0, SECS);
     let err = f2.fetch(&src).unwrap_err();
-    assert!(
-        matches!(&err, FetchError::Archive { message, .. } if message.contains("../evil")),
-        "{err:?}"
-    );
-    assert!(
-        !cache.join("health/evil").exists()
-            && !tmp.0.join("evil").exists()
-            && !cache.join("evil").exists()
-    );
-    assert!(!cache
-        .join("health/rpps/PS_LibreAcces_Personne_activite_2.txt")
-        .exists());
-    assert_eq!(
-        std::fs::read(cache.join("health/rpps/PS.zip")).unwrap(),
-        good,
-        "the good archive stays"
-    );
+    assert!(matches!(&err, FetchError::Archive { message, .. } if message.contains("../evil")), "{err:?}");
+    assert!(!cache.join("health/evil").exists() && !tmp.0.join("evil").exists() && !cache.join("evil").exists());
+    assert!(!cache.join("health/rpps/PS_LibreAcces_Personne_activite_2.txt").exists());
+    assert_eq!(std::fs::read(cache.join("health/rpps/PS.zip")).unwrap(), good, "the good archive stays");
     assert_eq!(f2.lock.files["t"], locked);
     assert!(no_part_files(&tmp.0));
     assert_eq!(server.requests().len(), 2);
@@ -424,10 +343,7 @@ fn offline_uses_only_the_cache() {
     o.offline = true;
     let src = source("http://127.0.0.1:9", "x/y.csv", &[]);
     let mut f = Fetcher::new(o.clone()).unwrap();
-    assert!(matches!(
-        f.fetch(&src).unwrap_err(),
-        FetchError::Unavailable { .. }
-    ));
+    assert!(matches!(f.fetch(&src).unwrap_err(), FetchError::Unavailable { .. }));
     seed(&tmp.0, "x/y.csv", b"cached");
     let mut f = Fetcher::new(o).unwrap();
     assert_eq!(f.fetch(&src).unwrap(), Outcome::Cached);
@@ -446,18 +362,8 @@ fn mirror_base_url_is_laid_out_like_the_manifest() {
     let mut f = Fetcher::new(o).unwrap();
     assert_eq!(f.fetch(&src).unwrap(), Outcome::Downloaded { size: 4 });
     let reqs = server.requests();
-    assert!(
-        reqs[0].starts_with("GET /copy/health/x.csv HTTP/1.1"),
-        "{}",
-        reqs[0]
-    );
+    assert!(reqs[0].starts_with("GET /copy/health/x.csv HTTP/1.1"), "{}", reqs[0]);
     assert_eq!(f.lock.files["t"].via, "mirror-url");
-    assert_eq!(
-        Mirror::parse("../shared/data"),
-        Mirror::Folder("../shared/data".into())
-    );
-    assert_eq!(
-        Mirror::parse("file:///srv/data"),
-        Mirror::Folder("/srv/data".into())
-    );
+    assert_eq!(Mirror::parse("../shared/data"), Mirror::Folder("../shared/data".into()));
+    assert_eq!(Mirror::parse("file:///srv/data"), Mirror::Folder("/srv/data".into()));
 }

@@ -7,26 +7,18 @@ use cpts_diag::sources::rpps::{self, extraction_2017, Profession};
 use cpts_diag::sources::DataDir;
 
 fn fixture() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/rpps/PS_LibreAcces_Personne_activite_202611200000.txt")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/rpps/PS_LibreAcces_Personne_activite_202611200000.txt")
 }
 
 fn count_bytes(bytes: &[u8]) -> (rpps::Counts, rpps::Stats) {
-    rpps::count_reader(
-        std::io::Cursor::new(bytes.to_vec()),
-        Path::new("fixture.txt"),
-    )
-    .unwrap()
+    rpps::count_reader(std::io::Cursor::new(bytes.to_vec()), Path::new("fixture.txt")).unwrap()
 }
 
 #[test]
 fn header_is_the_published_one() {
     let text = std::fs::read_to_string(fixture()).unwrap();
     let header = text.lines().next().unwrap();
-    assert!(
-        header.ends_with('|'),
-        "the published header ends with a trailing |"
-    );
+    assert!(header.ends_with('|'), "the published header ends with a trailing |");
     assert_eq!(header.split('|').count(), 53);
     for c in [
         rpps::COL_ID,
@@ -67,22 +59,9 @@ fn counts_per_commune_profession_and_mode() {
     let u = &s.unattributed[&gp];
     assert_eq!((u.activities, u.practitioners, u.invalid_code), (1, 1, 0));
     assert_eq!(u.by_postal_departement.get("28"), Some(&1));
-    assert_eq!(
-        s.unattributed[&Profession::Nurse]
-            .by_postal_departement
-            .get("??"),
-        Some(&1)
-    );
-    assert!(
-        s.one_line().contains("gp 1 activities (1 practitioners)"),
-        "{}",
-        s.one_line()
-    );
-    assert_eq!(
-        s.physician_savoir_faire
-            .get(&("SM04".into(), "Cardiologie et maladies vasculaires".into())),
-        Some(&1)
-    );
+    assert_eq!(s.unattributed[&Profession::Nurse].by_postal_departement.get("??"), Some(&1));
+    assert!(s.one_line().contains("gp 1 activities (1 practitioners)"), "{}", s.one_line());
+    assert_eq!(s.physician_savoir_faire.get(&("SM04".into(), "Cardiologie et maladies vasculaires".into())), Some(&1));
 
     let df = c.frame().unwrap();
     assert_eq!(df.height(), 3);
@@ -93,26 +72,17 @@ fn counts_per_commune_profession_and_mode() {
 #[test]
 fn latin1_file_gives_the_same_counts() {
     let utf8 = std::fs::read_to_string(fixture()).unwrap();
-    let latin1: Vec<u8> = utf8
-        .chars()
-        .map(|ch| u8::try_from(u32::from(ch)).expect("latin-1 text"))
-        .collect();
+    let latin1: Vec<u8> = utf8.chars().map(|ch| u8::try_from(u32::from(ch)).expect("latin-1 text")).collect();
     assert!(std::str::from_utf8(&latin1).is_err());
     let (a, sa) = count_bytes(utf8.as_bytes());
     let (b, sb) = count_bytes(&latin1);
     assert_eq!(sa.encoding(), "UTF-8");
     assert_eq!(sb.encoding(), "latin-1");
-    assert_eq!(
-        sb.latin1_lines, 20,
-        "every line has an accent (Prénom, Médecin…)"
-    );
+    assert_eq!(sb.latin1_lines, 20, "every line has an accent (Prénom, Médecin…)");
     assert_eq!(a.communes, b.communes);
     assert_eq!(a.values, b.values);
     // Labels are decoded, not mangled.
-    assert!(sb
-        .physician_savoir_faire
-        .keys()
-        .any(|(_, l)| l == "Médecine Générale"));
+    assert!(sb.physician_savoir_faire.keys().any(|(_, l)| l == "Médecine Générale"));
 }
 
 #[test]
@@ -128,16 +98,9 @@ fn malformed_lines_and_bom_are_reported() {
 
 #[test]
 fn a_wrong_header_names_the_missing_column() {
-    let err = rpps::count_reader(
-        std::io::Cursor::new(b"a;b;c\n1;2;3\n".to_vec()),
-        Path::new("x.txt"),
-    )
-    .unwrap_err();
+    let err = rpps::count_reader(std::io::Cursor::new(b"a;b;c\n1;2;3\n".to_vec()), Path::new("x.txt")).unwrap_err();
     let m = err.to_string();
-    assert!(
-        m.contains("x.txt:1") && m.contains("Identification nationale PP") && m.contains("pipe"),
-        "{m}"
-    );
+    assert!(m.contains("x.txt:1") && m.contains("Identification nationale PP") && m.contains("pipe"), "{m}");
 }
 
 #[test]
@@ -154,9 +117,7 @@ fn find_picks_the_latest_extraction() {
     ] {
         std::fs::write(sub.join(n), "x").unwrap();
     }
-    assert!(rpps::find(&data)
-        .unwrap()
-        .ends_with("PS_LibreAcces_Personne_activite_202611200000.txt"));
+    assert!(rpps::find(&data).unwrap().ends_with("PS_LibreAcces_Personne_activite_202611200000.txt"));
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -164,25 +125,17 @@ fn find_picks_the_latest_extraction() {
 fn real_2017_gironde_extraction_old_format() {
     let data = DataDir::from_env();
     if !data.exists(extraction_2017::FILE) {
-        eprintln!(
-            "SKIP: {} not in {}",
-            extraction_2017::FILE,
-            data.root.display()
-        );
+        eprintln!("SKIP: {} not in {}", extraction_2017::FILE, data.root.display());
         return;
     }
     let x = extraction_2017::read(&data.file(extraction_2017::FILE).unwrap()).unwrap();
     assert_eq!(x.rows, 1495);
     // The real savoir-faire labels of this selection.
-    assert_eq!(
-        x.rows_by_label.get("Spécialiste en Médecine Générale"),
-        Some(&1414)
-    );
+    assert_eq!(x.rows_by_label.get("Spécialiste en Médecine Générale"), Some(&1414));
     assert_eq!(x.rows_by_label.get("Neurologie"), Some(&81));
     assert_eq!(x.rows_by_label.len(), 2);
     // Bordeaux: 400 distinct GPs once the repeated activities are folded.
     assert_eq!(x.gps_by_commune["33063"].len(), 400);
-    let distinct: std::collections::BTreeSet<&String> =
-        x.gps_by_commune.values().flatten().collect();
+    let distinct: std::collections::BTreeSet<&String> = x.gps_by_commune.values().flatten().collect();
     assert_eq!(distinct.len(), 1220);
 }

@@ -19,10 +19,7 @@ pub const REPORT_FILE: &str = "normalization_report.json";
 
 /// Build the curated tables in memory, printing the normalization summary.
 pub fn build_curated(data: &DataDir, progress: &mut Progress) -> Result<Curated> {
-    progress.say(&format!(
-        "reading published files from {}",
-        data.root.display()
-    ));
+    progress.say(&format!("reading published files from {}", data.root.display()));
     let c = curated::build(data, &mut |s| progress.step(s))?;
     for r in &c.reports {
         progress.say(&format!("  {}", r.one_line()));
@@ -42,10 +39,7 @@ pub fn write_curated_with(out: &Path, c: &Curated, prov: &Provenance) -> Result<
     let p = out.join(COMMUNES_FILE);
     parquet::write(&p, &mut c.communes.clone(), prov, schema::COMMUNES)?;
     let r = out.join(REPORT_FILE);
-    write_json(
-        &r,
-        &serde_json::json!({ "provenance": prov, "sources": c.reports }),
-    )?;
+    write_json(&r, &serde_json::json!({ "provenance": prov, "sources": c.reports }))?;
     Ok(vec![p, r])
 }
 
@@ -55,10 +49,7 @@ pub fn run(data: &DataDir, args: &Args, progress: &mut Progress) -> Result<()> {
     // Files fetched by `cpts-diag fetch` carry their lock (URLs, sha256, dates) into the outputs.
     let prov = Provenance::new(sources::all()).with_fetch_lock(&data.root)?;
     if prov.fetch_lock.is_some() {
-        progress.say(&format!(
-            "provenance: {}",
-            data.root.join(crate::fetch::LOCK_FILE).display()
-        ));
+        progress.say(&format!("provenance: {}", data.root.join(crate::fetch::LOCK_FILE).display()));
     }
     let written = write_curated_with(&args.out, &c, &prov)?;
     for p in written {

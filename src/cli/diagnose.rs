@@ -13,12 +13,7 @@ use crate::transforms::cog::CogIndex;
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Territory file (TOML: name, communes, epci, exclude).
-    #[arg(
-        long,
-        short,
-        conflicts_with = "communes",
-        required_unless_present = "communes"
-    )]
+    #[arg(long, short, conflicts_with = "communes", required_unless_present = "communes")]
     pub territory: Option<PathBuf>,
     /// Comma-separated commune or arrondissement codes, instead of a file.
     #[arg(long)]
@@ -38,31 +33,15 @@ pub struct Args {
 }
 
 fn slug(s: &str) -> String {
-    let s: String = s
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_lowercase()
-            } else {
-                '-'
-            }
-        })
-        .collect();
-    s.split('-')
-        .filter(|p| !p.is_empty())
-        .collect::<Vec<_>>()
-        .join("-")
+    let s: String = s.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' }).collect();
+    s.split('-').filter(|p| !p.is_empty()).collect::<Vec<_>>().join("-")
 }
 
 pub fn run(data: &DataDir, args: &Args, progress: &mut Progress) -> Result<()> {
     let spec = match (&args.territory, &args.communes) {
         (Some(p), _) => TerritorySpec::load(p)?,
         (None, Some(c)) => TerritorySpec::from_codes(args.name.as_deref(), c),
-        (None, None) => {
-            return Err(Error::Config(
-                "give --territory FILE or --communes CODES".into(),
-            ))
-        }
+        (None, None) => return Err(Error::Config("give --territory FILE or --communes CODES".into())),
     };
     let grid = match &args.aci {
         Some(p) => Grid::load(p)?,
@@ -74,10 +53,7 @@ pub fn run(data: &DataDir, args: &Args, progress: &mut Progress) -> Result<()> {
         let cog = Cog::load(data)?;
         (cog, parquet::read(&processed)?)
     } else {
-        progress.say(&format!(
-            "{} not found: building the curated tables in memory",
-            processed.display()
-        ));
+        progress.say(&format!("{} not found: building the curated tables in memory", processed.display()));
         let c = build::build_curated(data, progress)?;
         (c.cog, c.communes)
     };
@@ -101,10 +77,7 @@ pub fn run(data: &DataDir, args: &Args, progress: &mut Progress) -> Result<()> {
     progress.step("writing outputs");
     let written = out::write_all(&dir, &d, &grid)?;
     let s = d.territory();
-    let fmt = |id: &str, dec: usize| {
-        s.value(id)
-            .map_or("n.d.".to_string(), |v| format!("{v:.dec$}"))
-    };
+    let fmt = |id: &str, dec: usize| s.value(id).map_or("n.d.".to_string(), |v| format!("{v:.dec$}"));
     progress.say(&format!(
         "{}: {} communes, {} inhabitants, {} GPs ({}), APL 2023 {}, ACI {}",
         d.territory.name,
@@ -113,12 +86,10 @@ pub fn run(data: &DataDir, args: &Args, progress: &mut Progress) -> Result<()> {
         fmt("gp_count", 0),
         crate::indicators::gp_source_short(&d.units),
         fmt("apl_mg", 3),
-        d.aci
-            .as_ref()
-            .map_or("n.d.".to_string(), |a| match a.inhabitants_to_next_band {
-                Some(n) => format!("{} ({n} inhabitants to the next band)", a.label),
-                None => a.label.clone(),
-            }),
+        d.aci.as_ref().map_or("n.d.".to_string(), |a| match a.inhabitants_to_next_band {
+            Some(n) => format!("{} ({n} inhabitants to the next band)", a.label),
+            None => a.label.clone(),
+        }),
     ));
     for p in written {
         progress.say(&format!("wrote {}", p.display()));

@@ -87,15 +87,9 @@ pub fn run(args: &Args, progress: &mut Progress) -> Result<()> {
     }
     // The lock records whatever succeeded, even when something else failed.
     f.save()?;
-    progress.say(&format!(
-        "wrote {}",
-        args.dest.join(fetch::LOCK_FILE).display()
-    ));
+    progress.say(&format!("wrote {}", args.dest.join(fetch::LOCK_FILE).display()));
     if !failed_required.is_empty() {
-        return Err(Error::Config(format!(
-            "required sources not fetched: {}",
-            failed_required.join(", ")
-        )));
+        return Err(Error::Config(format!("required sources not fetched: {}", failed_required.join(", "))));
     }
     progress.done("fetched");
     Ok(())

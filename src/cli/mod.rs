@@ -13,11 +13,7 @@ pub mod diagnose;
 pub mod fetch;
 
 #[derive(Debug, Parser)]
-#[command(
-    name = "cpts-diag",
-    version,
-    about = "Diagnostic territorial of a CPTS from official open data"
-)]
+#[command(name = "cpts-diag", version, about = "Diagnostic territorial of a CPTS from official open data")]
 pub struct Cli {
     /// Folder of the published files (INSEE, DREES, BPE, IGN…).
     #[arg(long, global = true, env = DATA_DIR_ENV, default_value = DEFAULT_DATA_DIR)]
@@ -48,11 +44,7 @@ pub struct Progress {
 
 impl Progress {
     pub fn new(quiet: bool) -> Self {
-        Progress {
-            quiet,
-            start: Instant::now(),
-            step: None,
-        }
+        Progress { quiet, start: Instant::now(), step: None }
     }
     pub fn step(&mut self, what: &str) {
         self.finish_step();

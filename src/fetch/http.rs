@@ -48,19 +48,12 @@ pub type OnProgress<'a> = &'a mut dyn FnMut(u64, Option<u64>);
 
 pub fn client(timeout: Duration, connect_timeout: Duration) -> Result<Client, FetchError> {
     Client::builder()
-        .user_agent(concat!(
-            "cpts-diag/",
-            env!("CARGO_PKG_VERSION"),
-            " (open-data fetch)"
-        ))
+        .user_agent(concat!("cpts-diag/", env!("CARGO_PKG_VERSION"), " (open-data fetch)"))
         // Applies to each read: a stalled server fails, a large file that keeps flowing does not.
         .timeout(timeout)
         .connect_timeout(connect_timeout)
         .build()
-        .map_err(|e| FetchError::Transport {
-            url: String::new(),
-            message: e.to_string(),
-        })
+        .map_err(|e| FetchError::Transport { url: String::new(), message: e.to_string() })
 }
 
 /// Download `url` to `target` with retries. `target` is replaced only by a complete body.
@@ -90,10 +83,7 @@ pub fn download(
 }
 
 fn header(resp: &reqwest::blocking::Response, name: reqwest::header::HeaderName) -> Option<String> {
-    resp.headers()
-        .get(name)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string)
+    resp.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_string)
 }
 
 fn attempt_once(
@@ -103,10 +93,7 @@ fn attempt_once(
     validators: Option<&Validators>,
     on_progress: OnProgress,
 ) -> Result<Answer, FetchError> {
-    let transport = |e: reqwest::Error| FetchError::Transport {
-        url: url.to_string(),
-        message: error_chain(&e),
-    };
+    let transport = |e: reqwest::Error| FetchError::Transport { url: url.to_string(), message: error_chain(&e) };
     let mut req = client.get(url);
     if let Some(v) = validators {
         if let Some(etag) = &v.etag {
@@ -122,16 +109,10 @@ fn attempt_once(
         return Ok(Answer::NotModified);
     }
     if status == StatusCode::NOT_FOUND || status == StatusCode::GONE {
-        return Err(FetchError::NotFound {
-            url: url.to_string(),
-            status: status.as_u16(),
-        });
+        return Err(FetchError::NotFound { url: url.to_string(), status: status.as_u16() });
     }
     if !status.is_success() {
-        return Err(FetchError::Status {
-            url: url.to_string(),
-            status: status.as_u16(),
-        });
+        return Err(FetchError::Status { url: url.to_string(), status: status.as_u16() });
     }
     let expected: Option<u64> = header(&resp, CONTENT_LENGTH).and_then(|v| v.parse().ok());
     let final_url = resp.url().to_string();
@@ -159,18 +140,13 @@ fn attempt_once(
                 break;
             }
             h.update(&buf[..n]);
-            f.write_all(&buf[..n])
-                .map_err(|e| FetchError::io(&part, e))?;
+            f.write_all(&buf[..n]).map_err(|e| FetchError::io(&part, e))?;
             got += n as u64;
             on_progress(got, expected);
         }
         if let Some(exp) = expected {
             if got != exp {
-                return Err(FetchError::Truncated {
-                    url: url.to_string(),
-                    expected: exp,
-                    got,
-                });
+                return Err(FetchError::Truncated { url: url.to_string(), expected: exp, got });
             }
         }
         f.sync_all().map_err(|e| FetchError::io(&part, e))?;
@@ -179,13 +155,7 @@ fn attempt_once(
     match result {
         Ok((size, sha256)) => {
             std::fs::rename(&part, target).map_err(|e| FetchError::io(target, e))?;
-            Ok(Answer::Downloaded(Downloaded {
-                final_url,
-                size,
-                sha256,
-                etag,
-                last_modified,
-            }))
+            Ok(Answer::Downloaded(Downloaded { final_url, size, sha256, etag, last_modified }))
         }
         Err(e) => {
             let _ = std::fs::remove_file(&part);

@@ -63,10 +63,7 @@ impl Lock {
     pub fn load(dir: &Path) -> Result<Self> {
         let p = dir.join(LOCK_FILE);
         if !p.is_file() {
-            return Ok(Lock {
-                version: 1,
-                files: BTreeMap::new(),
-            });
+            return Ok(Lock { version: 1, files: BTreeMap::new() });
         }
         let text = std::fs::read_to_string(&p).map_err(|e| Error::io(&p, e))?;
         serde_json::from_str(&text).map_err(|e| Error::Config(format!("{}: {e}", p.display())))
@@ -84,17 +81,12 @@ pub fn read_for_provenance(dir: &Path) -> Result<Option<serde_json::Value>> {
         return Ok(None);
     }
     let text = std::fs::read_to_string(&p).map_err(|e| Error::io(&p, e))?;
-    serde_json::from_str(&text)
-        .map(Some)
-        .map_err(|e| Error::Config(format!("{}: {e}", p.display())))
+    serde_json::from_str(&text).map(Some).map_err(|e| Error::Config(format!("{}: {e}", p.display())))
 }
 
 /// Current UTC time as RFC 3339 (seconds), without a date crate.
 pub fn now_utc() -> String {
-    let secs = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
+    let secs = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
     rfc3339(secs)
 }
 
@@ -111,12 +103,7 @@ pub fn rfc3339(secs: u64) -> String {
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
+    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
 }
 
 #[cfg(test)]
@@ -135,14 +122,7 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("cpts-lock-{}", std::process::id()));
         let mut l = Lock::load(&dir).unwrap();
         assert!(l.files.is_empty());
-        l.files.insert(
-            "x".into(),
-            LockEntry {
-                file: "a/b".into(),
-                etag: Some("\"e\"".into()),
-                ..Default::default()
-            },
-        );
+        l.files.insert("x".into(), LockEntry { file: "a/b".into(), etag: Some("\"e\"".into()), ..Default::default() });
         l.save(&dir).unwrap();
         assert_eq!(Lock::load(&dir).unwrap(), l);
         std::fs::remove_dir_all(&dir).unwrap();

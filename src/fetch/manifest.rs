@@ -56,22 +56,16 @@ fn yes() -> bool {
 /// A relative path that stays inside the folder it is joined to.
 pub fn is_safe_relative(p: &str) -> bool {
     let path = Path::new(p);
-    !p.is_empty()
-        && !p.contains('\\')
-        && path.components().all(|c| matches!(c, Component::Normal(_)))
+    !p.is_empty() && !p.contains('\\') && path.components().all(|c| matches!(c, Component::Normal(_)))
 }
 
 impl Manifest {
     pub fn parse(text: &str, origin: &str) -> Result<Self> {
-        let m: Manifest =
-            toml::from_str(text).map_err(|e| Error::Config(format!("{origin}: {e}")))?;
+        let m: Manifest = toml::from_str(text).map_err(|e| Error::Config(format!("{origin}: {e}")))?;
         let mut ids = BTreeSet::new();
         for s in &m.sources {
             if !ids.insert(s.id.as_str()) {
-                return Err(Error::Config(format!(
-                    "{origin}: source \"{}\" listed twice",
-                    s.id
-                )));
+                return Err(Error::Config(format!("{origin}: source \"{}\" listed twice", s.id)));
             }
             if !is_safe_relative(&s.file) {
                 return Err(Error::Config(format!(
@@ -92,8 +86,7 @@ impl Manifest {
     }
 
     pub fn embedded() -> Self {
-        Manifest::parse(EMBEDDED, "data/sources.toml (embedded)")
-            .expect("the embedded manifest is valid")
+        Manifest::parse(EMBEDDED, "data/sources.toml (embedded)").expect("the embedded manifest is valid")
     }
 
     pub fn load(path: &Path) -> Result<Self> {
@@ -115,11 +108,7 @@ impl Manifest {
                 self.get(id).ok_or_else(|| {
                     Error::Config(format!(
                         "unknown source \"{id}\" (manifest has: {})",
-                        self.sources
-                            .iter()
-                            .map(|s| s.id.as_str())
-                            .collect::<Vec<_>>()
-                            .join(", ")
+                        self.sources.iter().map(|s| s.id.as_str()).collect::<Vec<_>>().join(", ")
                     ))
                 })
             })
@@ -146,13 +135,7 @@ mod tests {
             if meta.file.contains('*') {
                 // Extracted from an archive of the manifest, found by pattern.
                 let dir = meta.file.rsplit_once('/').map_or("", |(d, _)| d);
-                assert!(
-                    m.sources
-                        .iter()
-                        .any(|s| s.file.starts_with(dir) && (!s.unpack.is_empty())),
-                    "{}",
-                    meta.id
-                );
+                assert!(m.sources.iter().any(|s| s.file.starts_with(dir) && (!s.unpack.is_empty())), "{}", meta.id);
             } else {
                 assert!(
                     m.sources.iter().any(|s| s.file == meta.file),
@@ -169,8 +152,7 @@ mod tests {
         for p in ["../x", "/etc/passwd", "a/../../b", "", "a\\b"] {
             assert!(!is_safe_relative(p), "{p}");
         }
-        let bad =
-            "[[source]]\nid='x'\ntitle='t'\nmodule='m'\nformat='f'\nlicence='l'\nfile='../x'\n";
+        let bad = "[[source]]\nid='x'\ntitle='t'\nmodule='m'\nformat='f'\nlicence='l'\nfile='../x'\n";
         let e = Manifest::parse(bad, "test").unwrap_err().to_string();
         assert!(e.contains("without `..`"), "{e}");
     }

@@ -29,12 +29,10 @@ pub enum FetchError {
     Status { url: String, status: u16 },
     #[error("{url}: {message}")]
     Transport { url: String, message: String },
-    #[error("{url}: body cut short: {got} of {expected} bytes announced by Content-Length (partial download discarded)")]
-    Truncated {
-        url: String,
-        expected: u64,
-        got: u64,
-    },
+    #[error(
+        "{url}: body cut short: {got} of {expected} bytes announced by Content-Length (partial download discarded)"
+    )]
+    Truncated { url: String, expected: u64, got: u64 },
     #[error("{}: {message}", path.display())]
     Io { path: PathBuf, message: String },
     #[error("{}: {message}", path.display())]
@@ -45,10 +43,7 @@ pub enum FetchError {
 
 impl FetchError {
     pub fn io(path: &Path, e: std::io::Error) -> Self {
-        FetchError::Io {
-            path: path.to_path_buf(),
-            message: e.to_string(),
-        }
+        FetchError::Io { path: path.to_path_buf(), message: e.to_string() }
     }
     /// Worth another attempt: server errors, throttling, transport failures, cut bodies.
     pub fn is_retryable(&self) -> bool {
@@ -159,12 +154,7 @@ pub struct Fetcher {
 impl Fetcher {
     pub fn new(opts: Options) -> crate::Result<Self> {
         let lock = Lock::load(&opts.dest)?;
-        Ok(Fetcher {
-            opts,
-            lock,
-            client: None,
-            log: Box::new(|_| {}),
-        })
+        Ok(Fetcher { opts, lock, client: None, log: Box::new(|_| {}) })
     }
 
     fn client(&mut self) -> Result<reqwest::blocking::Client, FetchError> {
@@ -188,26 +178,18 @@ impl Fetcher {
             }
             None if src.urls.is_empty() => {
                 if target.is_file() {
-                    (self.log)(&format!(
-                        "{}: no canonical URL (derived file); keeping the cached copy",
-                        src.id
-                    ));
+                    (self.log)(&format!("{}: no canonical URL (derived file); keeping the cached copy", src.id));
                     Outcome::Cached
                 } else {
                     return Err(FetchError::Unavailable {
                         source_id: src.id.clone(),
-                        message: "no canonical URL (a derived file): provide it with --mirror"
-                            .into(),
+                        message: "no canonical URL (a derived file): provide it with --mirror".into(),
                     });
                 }
             }
-            None => self.fetch_urls(
-                src,
-                &src.urls.clone(),
-                &target,
-                "canonical",
-                src.store.as_deref() == Some("gzip"),
-            )?,
+            None => {
+                self.fetch_urls(src, &src.urls.clone(), &target, "canonical", src.store.as_deref() == Some("gzip"))?
+            }
         };
         // A cached archive whose members were removed is unpacked again.
         if !src.unpack.is_empty()
@@ -223,12 +205,10 @@ impl Fetcher {
     }
 
     fn members_present(&self, src: &Source) -> bool {
-        self.lock.files.get(&src.id).is_some_and(|e| {
-            !e.members.is_empty()
-                && e.members
-                    .iter()
-                    .all(|m| self.opts.dest.join(&m.file).is_file())
-        })
+        self.lock
+            .files
+            .get(&src.id)
+            .is_some_and(|e| !e.members.is_empty() && e.members.iter().all(|m| self.opts.dest.join(&m.file).is_file()))
     }
 
     fn unpack(&self, src: &Source, archive: &Path) -> Result<Vec<lock::Member>, FetchError> {
@@ -238,12 +218,7 @@ impl Fetcher {
         Ok(got
             .into_iter()
             .map(|x| lock::Member {
-                file: x
-                    .path
-                    .strip_prefix(&self.opts.dest)
-                    .unwrap_or(&x.path)
-                    .to_string_lossy()
-                    .replace('\\', "/"),
+                file: x.path.strip_prefix(&self.opts.dest).unwrap_or(&x.path).to_string_lossy().replace('\\', "/"),
                 size: x.size,
                 sha256: x.sha256,
             })
@@ -313,12 +288,7 @@ impl Fetcher {
         Ok(Outcome::Cached)
     }
 
-    fn copy_from_folder(
-        &mut self,
-        src: &Source,
-        dir: &Path,
-        target: &Path,
-    ) -> Result<Outcome, FetchError> {
+    fn copy_from_folder(&mut self, src: &Source, dir: &Path, target: &Path) -> Result<Outcome, FetchError> {
         let from = dir.join(&src.file);
         if !from.is_file() {
             return Err(FetchError::Unavailable {
@@ -374,26 +344,15 @@ impl Fetcher {
         gzip: bool,
     ) -> Result<Outcome, FetchError> {
         let client = self.client()?;
-        let policy = http::Policy {
-            retries: self.opts.retries,
-            backoff: self.opts.backoff,
-        };
+        let policy = http::Policy { retries: self.opts.retries, backoff: self.opts.backoff };
         let raw_target = Self::staging_path(src, target, gzip);
         let mut last_err = None;
         for url in urls {
             // Conditional only when the cache still holds what the lock describes.
-            let validators = self
-                .lock
-                .files
-                .get(&src.id)
-                .filter(|e| &e.url == url && target.is_file())
-                .and_then(|e| {
-                    let v = http::Validators {
-                        etag: e.etag.clone(),
-                        last_modified: e.last_modified.clone(),
-                    };
-                    (v.etag.is_some() || v.last_modified.is_some()).then_some(v)
-                });
+            let validators = self.lock.files.get(&src.id).filter(|e| &e.url == url && target.is_file()).and_then(|e| {
+                let v = http::Validators { etag: e.etag.clone(), last_modified: e.last_modified.clone() };
+                (v.etag.is_some() || v.last_modified.is_some()).then_some(v)
+            });
             let bar = progress_bar(self.opts.progress_bar, &src.id);
             let log = &mut self.log;
             let answer = http::download(
@@ -409,11 +368,7 @@ impl Fetcher {
                     bar.set_position(got);
                 },
                 &mut |n, e, pause| {
-                    log(&format!(
-                        "{}: attempt {n} failed ({e}); retrying in {:.1} s",
-                        src.id,
-                        pause.as_secs_f64()
-                    ))
+                    log(&format!("{}: attempt {n} failed ({e}); retrying in {:.1} s", src.id, pause.as_secs_f64()))
                 },
             );
             bar.finish_and_clear();
@@ -458,10 +413,7 @@ impl Fetcher {
                 Err(e) => return Err(e),
             }
         }
-        Err(last_err.unwrap_or_else(|| FetchError::Unavailable {
-            source_id: src.id.clone(),
-            message: "no URL".into(),
-        }))
+        Err(last_err.unwrap_or_else(|| FetchError::Unavailable { source_id: src.id.clone(), message: "no URL".into() }))
     }
 
     pub fn save(&self) -> crate::Result<()> {
@@ -495,9 +447,9 @@ fn progress_bar(enabled: bool, id: &str) -> indicatif::ProgressBar {
         return indicatif::ProgressBar::hidden();
     }
     let bar = indicatif::ProgressBar::new(0);
-    if let Ok(style) = indicatif::ProgressStyle::with_template(
-        "{prefix:>14} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} {eta}",
-    ) {
+    if let Ok(style) =
+        indicatif::ProgressStyle::with_template("{prefix:>14} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} {eta}")
+    {
         bar.set_style(style.progress_chars("=> "));
     }
     bar.set_prefix(id.to_string());

@@ -25,10 +25,7 @@ pub fn glob_match(pattern: &str, name: &str) -> bool {
         return p == n;
     }
     let (first, last) = (parts[0], parts[parts.len() - 1]);
-    if !n.starts_with(first)
-        || !n[first.len()..].ends_with(last)
-        || n.len() < first.len() + last.len()
-    {
+    if !n.starts_with(first) || !n[first.len()..].ends_with(last) || n.len() < first.len() + last.len() {
         return false;
     }
     let mut rest = &n[first.len()..n.len() - last.len()];
@@ -43,8 +40,7 @@ pub fn glob_match(pattern: &str, name: &str) -> bool {
 
 /// The member's path if it stays inside the destination: relative, no `..`, no drive or root.
 fn safe_member_path(name: &str) -> Option<PathBuf> {
-    if name.starts_with('/') || name.starts_with('\\') || name.contains('\\') || name.contains(':')
-    {
+    if name.starts_with('/') || name.starts_with('\\') || name.contains('\\') || name.contains(':') {
         return None;
     }
     let p = Path::new(name);
@@ -61,39 +57,24 @@ fn safe_member_path(name: &str) -> Option<PathBuf> {
 
 /// Extract the members of `archive` whose file name matches one of `patterns` (every file when
 /// `patterns` is empty) into `dest`. Each member goes through a `.part` file and a rename.
-pub fn extract(
-    archive: &Path,
-    dest: &Path,
-    patterns: &[String],
-) -> Result<Vec<Extracted>, FetchError> {
-    let io = |p: &Path, e: std::io::Error| FetchError::Io {
-        path: p.to_path_buf(),
-        message: e.to_string(),
-    };
-    let bad = |m: String| FetchError::Archive {
-        path: archive.to_path_buf(),
-        message: m,
-    };
+pub fn extract(archive: &Path, dest: &Path, patterns: &[String]) -> Result<Vec<Extracted>, FetchError> {
+    let io = |p: &Path, e: std::io::Error| FetchError::Io { path: p.to_path_buf(), message: e.to_string() };
+    let bad = |m: String| FetchError::Archive { path: archive.to_path_buf(), message: m };
     let f = std::fs::File::open(archive).map_err(|e| io(archive, e))?;
-    let mut zip = zip::ZipArchive::new(std::io::BufReader::new(f))
-        .map_err(|e| bad(format!("not a readable zip: {e}")))?;
+    let mut zip =
+        zip::ZipArchive::new(std::io::BufReader::new(f)).map_err(|e| bad(format!("not a readable zip: {e}")))?;
     // Check every name first: refuse the archive before writing anything.
     let mut wanted = Vec::new();
     for i in 0..zip.len() {
         let e = zip.by_index_raw(i).map_err(|e| bad(e.to_string()))?;
         let name = e.name().map_err(|e| bad(e.to_string()))?.to_string();
         let Some(rel) = safe_member_path(&name) else {
-            return Err(bad(format!(
-                "member \"{name}\" has an absolute or parent (`..`) path: archive refused"
-            )));
+            return Err(bad(format!("member \"{name}\" has an absolute or parent (`..`) path: archive refused")));
         };
         if e.is_dir() {
             continue;
         }
-        let base = rel
-            .file_name()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_default();
+        let base = rel.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
         if patterns.is_empty() || patterns.iter().any(|p| glob_match(p, &base)) {
             wanted.push((i, rel));
         }
@@ -115,9 +96,7 @@ pub fn extract(
             let mut buf = vec![0u8; 1 << 16];
             let mut size = 0u64;
             loop {
-                let n = entry
-                    .read(&mut buf)
-                    .map_err(|e| bad(format!("member \"{}\": {e}", rel.display())))?;
+                let n = entry.read(&mut buf).map_err(|e| bad(format!("member \"{}\": {e}", rel.display())))?;
                 if n == 0 {
                     break;
                 }
@@ -127,11 +106,7 @@ pub fn extract(
             }
             w.sync_all().map_err(|e| io(&part, e))?;
             std::fs::rename(&part, &target).map_err(|e| io(&target, e))?;
-            Ok(Extracted {
-                path: target.clone(),
-                size,
-                sha256: super::hex(&h.finalize()),
-            })
+            Ok(Extracted { path: target.clone(), size, sha256: super::hex(&h.finalize()) })
         })();
         match result {
             Ok(x) => out.push(x),
@@ -154,10 +129,7 @@ mod tests {
             "PS_LibreAcces_Personne_activite_*.txt",
             "PS_LibreAcces_Personne_activite_202611200814.txt"
         ));
-        assert!(glob_match(
-            "base-cc-evol-struct-pop-*.csv",
-            "base-cc-evol-struct-pop-2022.CSV"
-        ));
+        assert!(glob_match("base-cc-evol-struct-pop-*.csv", "base-cc-evol-struct-pop-2022.CSV"));
         assert!(!glob_match("base-cc-*.csv", "meta_base-cc-evol.csv"));
         assert!(glob_match("*", "x"));
         assert!(glob_match("a*b*c", "abc"));
@@ -169,14 +141,7 @@ mod tests {
     fn member_paths() {
         assert!(safe_member_path("a/b.csv").is_some());
         assert!(safe_member_path("./a.csv").is_some());
-        for bad in [
-            "../evil",
-            "a/../../evil",
-            "/etc/passwd",
-            "C:/x",
-            "a\\..\\b",
-            "",
-        ] {
+        for bad in ["../evil", "a/../../evil", "/etc/passwd", "C:/x", "a\\..\\b", ""] {
             assert!(safe_member_path(bad).is_none(), "{bad}");
         }
     }

@@ -14,11 +14,7 @@ static FONTS: Once = Once::new();
 
 pub fn register_fonts() {
     FONTS.call_once(|| {
-        let _ = plotters::style::register_font(
-            "sans-serif",
-            FontStyle::Normal,
-            dejavu::sans::regular(),
-        );
+        let _ = plotters::style::register_font("sans-serif", FontStyle::Normal, dejavu::sans::regular());
         let _ = plotters::style::register_font("sans-serif", FontStyle::Bold, dejavu::sans::bold());
     });
 }
@@ -50,18 +46,12 @@ fn err<E: std::fmt::Display>(path: &Path) -> impl Fn(E) -> Error + '_ {
     move |e| Error::Config(format!("{}: cannot draw chart: {e}", path.display()))
 }
 
-fn draw<DB: DrawingBackend>(
-    root: DrawingArea<DB, plotters::coord::Shift>,
-    title: &str,
-    panels: &[Panel],
-) -> std::result::Result<(), String>
+fn draw<DB: DrawingBackend>(root: DrawingArea<DB, plotters::coord::Shift>, title: &str, panels: &[Panel]) -> std::result::Result<(), String>
 where
     DB::ErrorType: 'static,
 {
     root.fill(&WHITE).map_err(|e| e.to_string())?;
-    let root = root
-        .titled(title, ("sans-serif", 22).into_font().style(FontStyle::Bold))
-        .map_err(|e| e.to_string())?;
+    let root = root.titled(title, ("sans-serif", 22).into_font().style(FontStyle::Bold)).map_err(|e| e.to_string())?;
     let areas = root.split_evenly((1, panels.len().max(1)));
     for (area, panel) in areas.into_iter().zip(panels) {
         let n = panel.bars.len().max(1);
@@ -107,10 +97,7 @@ where
             };
             let v = b.value.unwrap_or(0.0);
             chart
-                .draw_series(std::iter::once(Rectangle::new(
-                    [(x0, 0.0), (x1, v)],
-                    color.filled(),
-                )))
+                .draw_series(std::iter::once(Rectangle::new([(x0, 0.0), (x1, v)], color.filled())))
                 .map_err(|e| e.to_string())?;
             chart
                 .draw_series(std::iter::once(Text::new(
@@ -122,15 +109,10 @@ where
         }
         if let Some((y, label)) = &panel.reference {
             chart
-                .draw_series(LineSeries::new(
-                    vec![(0.0, *y), (n as f64, *y)],
-                    THRESHOLD.stroke_width(2),
-                ))
+                .draw_series(LineSeries::new(vec![(0.0, *y), (n as f64, *y)], THRESHOLD.stroke_width(2)))
                 .map_err(|e| e.to_string())?
                 .label(label.clone())
-                .legend(|(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 18, y)], THRESHOLD.stroke_width(2))
-                });
+                .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], THRESHOLD.stroke_width(2)));
             chart
                 .configure_series_labels()
                 .position(SeriesLabelPosition::UpperRight)
@@ -168,9 +150,7 @@ pub fn write_png(path: &Path, title: &str, panels: &[Panel]) -> Result<()> {
         draw(root, title, panels).map_err(err(path))?;
     }
     let png = encode_png(&rgb, W, H);
-    atomic_write(path, |f| {
-        std::io::Write::write_all(f, &png).map_err(|e| Error::io(path, e))
-    })
+    atomic_write(path, |f| std::io::Write::write_all(f, &png).map_err(|e| Error::io(path, e)))
 }
 
 /// Minimal PNG encoder (RGB8, zlib via flate2): avoids pulling the `image` crate for one format.
@@ -182,11 +162,7 @@ pub fn encode_png(rgb: &[u8], w: u32, h: u32) -> Vec<u8> {
         for &b in data {
             c ^= b as u32;
             for _ in 0..8 {
-                c = if c & 1 != 0 {
-                    0xedb8_8320 ^ (c >> 1)
-                } else {
-                    c >> 1
-                };
+                c = if c & 1 != 0 { 0xedb8_8320 ^ (c >> 1) } else { c >> 1 };
             }
         }
         !c

@@ -22,22 +22,11 @@ pub struct ColumnDoc {
     pub definition: &'static str,
 }
 
-pub fn write(
-    path: &Path,
-    df: &mut DataFrame,
-    provenance: &Provenance,
-    columns: &[ColumnDoc],
-) -> Result<()> {
+pub fn write(path: &Path, df: &mut DataFrame, provenance: &Provenance, columns: &[ColumnDoc]) -> Result<()> {
     check_schema(path, df, columns)?;
     let meta = vec![
-        (
-            PROVENANCE_KEY.to_string(),
-            serde_json::to_string(provenance).expect("serializable"),
-        ),
-        (
-            COLUMNS_KEY.to_string(),
-            serde_json::to_string(columns).expect("serializable"),
-        ),
+        (PROVENANCE_KEY.to_string(), serde_json::to_string(provenance).expect("serializable")),
+        (COLUMNS_KEY.to_string(), serde_json::to_string(columns).expect("serializable")),
     ];
     atomic_write(path, |f| {
         ParquetWriter::new(f)
@@ -63,15 +52,9 @@ pub fn dtype_name(d: &DataType) -> &'static str {
 
 /// The frame must have exactly the declared columns, in order, with the declared types.
 pub fn check_schema(path: &Path, df: &DataFrame, columns: &[ColumnDoc]) -> Result<()> {
-    let actual: Vec<(String, &'static str)> = df
-        .columns()
-        .iter()
-        .map(|c| (c.name().to_string(), dtype_name(c.dtype())))
-        .collect();
-    let declared: Vec<(String, &'static str)> = columns
-        .iter()
-        .map(|c| (c.name.to_string(), c.dtype))
-        .collect();
+    let actual: Vec<(String, &'static str)> =
+        df.columns().iter().map(|c| (c.name().to_string(), dtype_name(c.dtype()))).collect();
+    let declared: Vec<(String, &'static str)> = columns.iter().map(|c| (c.name.to_string(), c.dtype)).collect();
     if actual != declared {
         return Err(Error::Config(format!(
             "{}: output schema drifted from its declaration\n  declared: {declared:?}\n  actual:   {actual:?}",
@@ -89,11 +72,7 @@ pub fn read_metadata(path: &Path) -> Result<Vec<(String, Option<String>)>> {
     Ok(md
         .key_value_metadata()
         .as_ref()
-        .map(|kv| {
-            kv.iter()
-                .map(|k| (k.key.clone(), k.value.clone()))
-                .collect()
-        })
+        .map(|kv| kv.iter().map(|k| (k.key.clone(), k.value.clone())).collect())
         .unwrap_or_default())
 }
 

@@ -16,10 +16,7 @@ use crate::schema;
 use crate::sources::{self, SourceMeta};
 
 fn sources_for(ids: &[&str]) -> Vec<&'static SourceMeta> {
-    sources::all()
-        .into_iter()
-        .filter(|s| ids.contains(&s.id))
-        .collect()
+    sources::all().into_iter().filter(|s| ids.contains(&s.id)).collect()
 }
 
 /// JSON number, as an integer when the value is a whole count.
@@ -62,12 +59,7 @@ pub fn indicators_frame(d: &Diagnosis) -> Result<DataFrame> {
                 Some(ind.unit.to_string()),
                 v.note.clone(),
                 Some(srcs.iter().map(|s| s.id).collect::<Vec<_>>().join(",")),
-                Some(
-                    srcs.iter()
-                        .map(|s| format!("{}: {}", s.id, s.vintage))
-                        .collect::<Vec<_>>()
-                        .join("; "),
-                ),
+                Some(srcs.iter().map(|s| format!("{}: {}", s.id, s.vintage)).collect::<Vec<_>>().join("; ")),
             ];
             for (c, x) in cols.iter_mut().zip(row) {
                 c.push(x);
@@ -99,14 +91,8 @@ pub fn summary(d: &Diagnosis, grid: &Grid) -> Json {
     }
     let aci = d.aci.as_ref();
     m.insert("aci_band".into(), json!(aci.map(|a| a.taille)));
-    m.insert(
-        "aci_max_annual_funding_eur".into(),
-        json!(aci.map(|a| a.max_annual_funding_2019_eur)),
-    );
-    m.insert(
-        "aci_inhabitants_to_next_band".into(),
-        json!(aci.and_then(|a| a.inhabitants_to_next_band)),
-    );
+    m.insert("aci_max_annual_funding_eur".into(), json!(aci.map(|a| a.max_annual_funding_2019_eur)));
+    m.insert("aci_inhabitants_to_next_band".into(), json!(aci.and_then(|a| a.inhabitants_to_next_band)));
     m.insert(
         "aci".into(),
         json!({
@@ -120,21 +106,12 @@ pub fn summary(d: &Diagnosis, grid: &Grid) -> Json {
         }),
     );
     if aci.is_none() {
-        notes.insert(
-            "aci_band".into(),
-            json!("unavailable: the territory's population is unknown"),
-        );
+        notes.insert("aci_band".into(), json!("unavailable: the territory's population is unknown"));
     }
     m.insert("notes".into(), Json::Object(notes));
     m.insert("communes".into(), json!(d.territory.codes));
     m.insert("warnings".into(), json!(d.territory.warnings));
-    let pick = |kind: &str| {
-        d.scopes
-            .iter()
-            .filter(|s| s.scope.kind == kind)
-            .map(scope_object)
-            .collect::<Vec<_>>()
-    };
+    let pick = |kind: &str| d.scopes.iter().filter(|s| s.scope.kind == kind).map(scope_object).collect::<Vec<_>>();
     m.insert(
         "comparisons".into(),
         json!({
@@ -145,16 +122,10 @@ pub fn summary(d: &Diagnosis, grid: &Grid) -> Json {
     );
     m.insert(
         "units".into(),
-        json!(INDICATORS
-            .iter()
-            .map(|i| (i.id.to_string(), json!(i.unit)))
-            .collect::<Map<_, _>>()),
+        json!(INDICATORS.iter().map(|i| (i.id.to_string(), json!(i.unit))).collect::<Map<_, _>>()),
     );
     m.insert("sources".into(), json!(sources::all()));
-    m.insert(
-        "tool".into(),
-        json!({"name": "cpts-diag", "version": env!("CARGO_PKG_VERSION")}),
-    );
+    m.insert("tool".into(), json!({"name": "cpts-diag", "version": env!("CARGO_PKG_VERSION")}));
     Json::Object(m)
 }
 
@@ -168,19 +139,12 @@ fn chart_panels(d: &Diagnosis) -> Vec<Panel> {
     let bars = |id: &str| {
         d.scopes
             .iter()
-            .map(|s| Bar {
-                label: short(s),
-                value: s.value(id),
-                highlight: s.scope.kind == "territory",
-            })
+            .map(|s| Bar { label: short(s), value: s.value(id), highlight: s.scope.kind == "territory" })
             .collect::<Vec<_>>()
     };
     vec![
         Panel {
-            title: format!(
-                "Médecins généralistes pour 100 000 hab. ({})",
-                indicators::gp_source_short(&d.units)
-            ),
+            title: format!("Médecins généralistes pour 100 000 hab. ({})", indicators::gp_source_short(&d.units)),
             bars: bars("gp_per_100k"),
             decimals: 1,
             reference: None,
@@ -201,12 +165,7 @@ pub fn write_all(dir: &Path, d: &Diagnosis, grid: &Grid) -> Result<Vec<PathBuf>>
     let mut written = Vec::new();
 
     let p = dir.join("indicators.parquet");
-    parquet::write(
-        &p,
-        &mut indicators_frame(d)?,
-        &prov,
-        schema::INDICATORS_LONG,
-    )?;
+    parquet::write(&p, &mut indicators_frame(d)?, &prov, schema::INDICATORS_LONG)?;
     written.push(p);
 
     let p = dir.join("communes.parquet");

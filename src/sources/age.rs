@@ -20,12 +20,10 @@ pub const META: SourceMeta = SourceMeta {
     id: "insee_age",
     title: "Population par tranche d'âge (base communale évolution et structure de la population)",
     publisher: "INSEE, recensement de la population",
-    vintage:
-        "recensement de l'année du préfixe des colonnes (P22_ = RP 2022), see the build report",
+    vintage: "recensement de l'année du préfixe des colonnes (P22_ = RP 2022), see the build report",
     geography: "COG de l'année de publication",
     licence: "Licence Ouverte / Open Licence",
-    url:
-        "https://www.insee.fr/fr/statistiques/fichier/8581696/base-cc-evol-struct-pop-2022_csv.zip",
+    url: "https://www.insee.fr/fr/statistiques/fichier/8581696/base-cc-evol-struct-pop-2022_csv.zip",
     file: "population/base-cc-evol-struct-pop-*.csv",
 };
 
@@ -50,9 +48,7 @@ fn find_in(dir: &Path, pattern: &str) -> Option<PathBuf> {
         .map(|e| e.path())
         .filter(|p| {
             p.is_file()
-                && p.file_name().is_some_and(|n| {
-                    crate::fetch::unpack::glob_match(pattern, &n.to_string_lossy())
-                })
+                && p.file_name().is_some_and(|n| crate::fetch::unpack::glob_match(pattern, &n.to_string_lossy()))
         })
         .collect();
     hits.sort();
@@ -68,8 +64,7 @@ pub fn find(data: &DataDir) -> Option<PathBuf> {
 /// Census year of a column prefix `Pyy_`: 2000 + yy (the base starts with RP 2006 columns).
 fn prefix_year(h: &str) -> Option<(u32, String)> {
     let b = h.as_bytes();
-    if b.len() > 4 && b[0] == b'P' && b[1].is_ascii_digit() && b[2].is_ascii_digit() && b[3] == b'_'
-    {
+    if b.len() > 4 && b[0] == b'P' && b[1].is_ascii_digit() && b[2].is_ascii_digit() && b[3] == b'_' {
         let yy = u32::from(b[1] - b'0') * 10 + u32::from(b[2] - b'0');
         let year = if yy >= 60 { 1900 + yy } else { 2000 + yy };
         return Some((year, h[..4].to_string()));
@@ -97,13 +92,7 @@ fn zip_member_text(path: &Path) -> Result<(String, PathBuf)> {
         .iter()
         .find(|n| crate::fetch::unpack::glob_match(CSV_PATTERN, n.rsplit('/').next().unwrap_or(n)))
         .ok_or_else(|| {
-            Error::data(
-                Location::file(path),
-                format!(
-                    "no {CSV_PATTERN} member (archive has: {})",
-                    names.join(", ")
-                ),
-            )
+            Error::data(Location::file(path), format!("no {CSV_PATTERN} member (archive has: {})", names.join(", ")))
         })?
         .clone();
     let mut bytes = Vec::new();
@@ -111,24 +100,19 @@ fn zip_member_text(path: &Path) -> Result<(String, PathBuf)> {
         .map_err(|e| Error::data(Location::file(path), e.to_string()))?
         .read_to_end(&mut bytes)
         .map_err(|e| Error::io(path, e))?;
-    let text = String::from_utf8(bytes)
-        .map_err(|_| Error::data(Location::file(path).col(&name), "not valid UTF-8"))?;
+    let text = String::from_utf8(bytes).map_err(|_| Error::data(Location::file(path).col(&name), "not valid UTF-8"))?;
     Ok((text, PathBuf::from(format!("{}!{name}", path.display()))))
 }
 
 pub fn load_file(path: &Path) -> Result<Staged> {
-    let (text, label) = if path
-        .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("zip"))
-    {
+    let (text, label) = if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("zip")) {
         zip_member_text(path)?
     } else {
         (read_text(path)?, path.to_path_buf())
     };
     let t = parse_delimited(&label, &text, "CODGEO", &["CODGEO"])?;
     // The most recent census whose prefix has the total population and every band.
-    let mut prefixes: Vec<(u32, String)> =
-        t.headers.iter().filter_map(|h| prefix_year(h)).collect();
+    let mut prefixes: Vec<(u32, String)> = t.headers.iter().filter_map(|h| prefix_year(h)).collect();
     prefixes.sort();
     prefixes.dedup();
     let (year, prefix) = prefixes
@@ -142,21 +126,12 @@ pub fn load_file(path: &Path) -> Result<Staged> {
         .ok_or_else(|| Error::MissingColumn {
             location: Location::at(&label, t.header_line),
             column: "Pyy_POP, Pyy_POP0014 … Pyy_POP75P".into(),
-            found: t
-                .headers
-                .iter()
-                .take(20)
-                .map(|h| format!("\"{h}\""))
-                .collect::<Vec<_>>()
-                .join(", "),
+            found: t.headers.iter().take(20).map(|h| format!("\"{h}\"")).collect::<Vec<_>>().join(", "),
             hint: String::new(),
         })?;
     let c_code = t.column("CODGEO")?;
     let c_pop = t.column(&format!("{prefix}POP"))?;
-    let c_bands: Vec<usize> = BANDS
-        .iter()
-        .map(|(_, s)| t.column(&format!("{prefix}{s}")))
-        .collect::<Result<_>>()?;
+    let c_bands: Vec<usize> = BANDS.iter().map(|(_, s)| t.column(&format!("{prefix}{s}"))).collect::<Result<_>>()?;
     let mut code = Vec::with_capacity(t.rows.len());
     let mut line = Vec::with_capacity(t.rows.len());
     let mut pop = Vec::with_capacity(t.rows.len());
@@ -164,12 +139,7 @@ pub fn load_file(path: &Path) -> Result<Staged> {
     let value = |row, c| -> Result<Option<f64>> {
         Ok(match t.number(row, c)? {
             Num::Value(v) if v >= 0.0 => Some(v),
-            Num::Value(v) => {
-                return Err(Error::data(
-                    t.location(row, c),
-                    format!("{v} is not a population"),
-                ))
-            }
+            Num::Value(v) => return Err(Error::data(t.location(row, c), format!("{v} is not a population"))),
             Num::Missing => None,
         })
     };
@@ -181,19 +151,12 @@ pub fn load_file(path: &Path) -> Result<Staged> {
             b.push(value(row, c)?);
         }
     }
-    let mut cols = vec![
-        Column::new("code".into(), code),
-        Column::new("line".into(), line),
-        Column::new("pop".into(), pop),
-    ];
+    let mut cols =
+        vec![Column::new("code".into(), code), Column::new("line".into(), line), Column::new("pop".into(), pop)];
     for ((name, _), v) in BANDS.iter().zip(bands) {
         cols.push(Column::new((*name).into(), v));
     }
-    Ok(Staged {
-        frame: DataFrame::new_infer_height(cols)?,
-        census_year: year,
-        path: path.to_path_buf(),
-    })
+    Ok(Staged { frame: DataFrame::new_infer_height(cols)?, census_year: year, path: path.to_path_buf() })
 }
 
 /// The age structure, or `None` when the data folder has no such file.

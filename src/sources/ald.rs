@@ -51,20 +51,10 @@ pub fn load(data: &DataDir) -> Result<Option<Shares>> {
 }
 
 pub fn load_file(path: &std::path::Path) -> Result<Shares> {
-    let t = read_delimited(
-        path,
-        "departement",
-        &["annee", "region", "departement", "libelle_departement"],
-    )?;
-    let c_value = t
-        .column("taux_patients_ald_sans_mt_integer")
-        .or_else(|_| t.column("taux_patients_ald_sans_mt"))?;
-    let (c_year, c_reg, c_dep, c_name) = (
-        t.column("annee")?,
-        t.column("region")?,
-        t.column("departement")?,
-        t.column("libelle_departement")?,
-    );
+    let t = read_delimited(path, "departement", &["annee", "region", "departement", "libelle_departement"])?;
+    let c_value = t.column("taux_patients_ald_sans_mt_integer").or_else(|_| t.column("taux_patients_ald_sans_mt"))?;
+    let (c_year, c_reg, c_dep, c_name) =
+        (t.column("annee")?, t.column("region")?, t.column("departement")?, t.column("libelle_departement")?);
     let mut out = Shares::default();
     for row in &t.rows {
         let (year, reg, dep) = (t.text(row, c_year), t.text(row, c_reg), t.text(row, c_dep));
@@ -78,31 +68,16 @@ pub fn load_file(path: &std::path::Path) -> Result<Shares> {
             continue;
         }
         if year.len() != 4 || !year.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(Error::data(
-                t.location(row, c_year),
-                format!("\"{year}\" is not a year"),
-            ));
+            return Err(Error::data(t.location(row, c_year), format!("\"{year}\" is not a year")));
         }
         let share = match t.number(row, c_value)? {
             Num::Value(v) if (0.0..=100.0).contains(&v) => Some(v),
-            Num::Value(v) => {
-                return Err(Error::data(
-                    t.location(row, c_value),
-                    format!("{v} is not a percentage"),
-                ))
-            }
+            Num::Value(v) => return Err(Error::data(t.location(row, c_value), format!("{v} is not a percentage"))),
             Num::Missing => None,
         };
         // Département codes as INSEE writes them: 01…95, 2A, 2B, 971…
-        let dep = if dep.len() == 1 {
-            format!("0{dep}")
-        } else {
-            dep.to_string()
-        };
-        let keep = out
-            .by_departement
-            .get(&dep)
-            .is_none_or(|d| d.year.as_str() < year);
+        let dep = if dep.len() == 1 { format!("0{dep}") } else { dep.to_string() };
+        let keep = out.by_departement.get(&dep).is_none_or(|d| d.year.as_str() < year);
         if keep {
             out.by_departement.insert(
                 dep,

@@ -41,12 +41,7 @@ pub fn load_file(path: &std::path::Path, millesime: i32) -> Result<DataFrame> {
         path,
         &sheet,
         CODE,
-        &[
-            CODE,
-            "Commune",
-            "APL aux médecins généralistes",
-            "APL aux médecins généralistes de moins de 65 ans",
-        ],
+        &[CODE, "Commune", "APL aux médecins généralistes", "APL aux médecins généralistes de moins de 65 ans"],
     )?;
     let c_code = t.column(CODE)?;
     let c_name = t.column("Commune")?;
@@ -79,10 +74,7 @@ pub fn load_file(path: &std::path::Path, millesime: i32) -> Result<DataFrame> {
         });
         let s = t.required_number(row, c_std)?;
         if s < 0.0 {
-            return Err(Error::data(
-                t.location(row, c_std),
-                format!("negative population {s}"),
-            ));
+            return Err(Error::data(t.location(row, c_std), format!("negative population {s}")));
         }
         std.push(s);
         tot.push(t.required_number(row, c_tot)?);

@@ -56,11 +56,7 @@ enum Geometry {
 }
 
 fn polygon(rings: Vec<Ring>) -> Polygon<f64> {
-    let mut it = rings.into_iter().map(|r| {
-        r.into_iter()
-            .map(|[x, y]| geo::coord! {x: x, y: y})
-            .collect()
-    });
+    let mut it = rings.into_iter().map(|r| r.into_iter().map(|[x, y]| geo::coord! {x: x, y: y}).collect());
     let exterior = it.next().unwrap_or_else(|| geo::LineString::new(vec![]));
     Polygon::new(exterior, it.collect())
 }
@@ -74,10 +70,7 @@ pub fn load(data: &DataDir) -> Result<Vec<Boundary>> {
 pub fn load_file(path: &std::path::Path) -> Result<Vec<Boundary>> {
     let text = super::table::read_text(path)?;
     let fc: Collection = serde_json::from_str(&text).map_err(|e| {
-        Error::data(
-            Location::at(path, e.line() as u64),
-            format!("invalid GeoJSON at column {}: {e}", e.column()),
-        )
+        Error::data(Location::at(path, e.line() as u64), format!("invalid GeoJSON at column {}: {e}", e.column()))
     })?;
     let mut out = Vec::with_capacity(fc.features.len());
     for f in fc.features {
@@ -91,11 +84,7 @@ pub fn load_file(path: &std::path::Path) -> Result<Vec<Boundary>> {
             Geometry::Polygon(r) => MultiPolygon(vec![polygon(r)]),
             Geometry::MultiPolygon(ps) => MultiPolygon(ps.into_iter().map(polygon).collect()),
         };
-        out.push(Boundary {
-            code,
-            name: f.properties.nom,
-            shape,
-        });
+        out.push(Boundary { code, name: f.properties.nom, shape });
     }
     Ok(out)
 }

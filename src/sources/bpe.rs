@@ -14,8 +14,7 @@ use crate::error::{Error, Result};
 pub const META: SourceMeta = SourceMeta {
     id: "bpe_nb_medg",
     title: "Médecins généralistes libéraux par commune (indicateur nb_medg)",
-    publisher:
-        "INSEE, Base permanente des équipements 2020, via Observatoire des territoires (ANCT)",
+    publisher: "INSEE, Base permanente des équipements 2020, via Observatoire des territoires (ANCT)",
     vintage: "BPE 2020",
     geography: "COG 2021 (Paris, Lyon, Marseille entiers)",
     licence: "Licence Ouverte / Open Licence",
@@ -29,17 +28,8 @@ pub fn load(data: &DataDir) -> Result<DataFrame> {
 }
 
 pub fn load_file(path: &std::path::Path) -> Result<DataFrame> {
-    let t = read_xlsx(
-        path,
-        "Data",
-        "codgeo",
-        &["codgeo", "libgeo", "an", "nb_medg"],
-    )?;
-    let (c_code, c_name, c_n) = (
-        t.column("codgeo")?,
-        t.column("libgeo")?,
-        t.column("nb_medg")?,
-    );
+    let t = read_xlsx(path, "Data", "codgeo", &["codgeo", "libgeo", "an", "nb_medg"])?;
+    let (c_code, c_name, c_n) = (t.column("codgeo")?, t.column("libgeo")?, t.column("nb_medg")?);
     let mut code = Vec::with_capacity(t.rows.len());
     let mut name = Vec::with_capacity(t.rows.len());
     let mut n = Vec::with_capacity(t.rows.len());
@@ -50,10 +40,7 @@ pub fn load_file(path: &std::path::Path) -> Result<DataFrame> {
         n.push(match t.number(row, c_n)? {
             Num::Value(v) if v >= 0.0 && v.fract() == 0.0 => Some(v as i64),
             Num::Value(v) => {
-                return Err(Error::data(
-                    t.location(row, c_n),
-                    format!("{v} is not a count of practitioners"),
-                ))
+                return Err(Error::data(t.location(row, c_n), format!("{v} is not a count of practitioners")))
             }
             Num::Missing => None,
         });

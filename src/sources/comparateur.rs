@@ -24,15 +24,7 @@ pub const META: SourceMeta = SourceMeta {
     file: "population/communes_cog2024_comparateur_territoires.csv.gz",
 };
 
-const REQUIRED: [&str; 7] = [
-    "insee_com",
-    "commune",
-    "commune_type",
-    "lat",
-    "lng",
-    "superficie_km2",
-    "population_2021",
-];
+const REQUIRED: [&str; 7] = ["insee_com", "commune", "commune_type", "lat", "lng", "superficie_km2", "population_2021"];
 
 /// One row per COM or ARM code. Columns: `code`, `kind` (`COM`/`ARM`), `name`, `area_km2`,
 /// `lat`, `lon`, `population_2021`, `line` (first line of that code).
@@ -42,8 +34,7 @@ pub fn load(data: &DataDir) -> Result<DataFrame> {
 
 pub fn load_file(path: &std::path::Path) -> Result<DataFrame> {
     let t = read_delimited(path, "insee_com", &REQUIRED)?;
-    let [c_code, c_name, c_type, c_lat, c_lng, c_area, c_pop] =
-        REQUIRED.map(|c| t.column(c).expect("checked"));
+    let [c_code, c_name, c_type, c_lat, c_lng, c_area, c_pop] = REQUIRED.map(|c| t.column(c).expect("checked"));
     let mut seen: HashMap<String, usize> = HashMap::new();
     let mut code = Vec::new();
     let mut kind = Vec::new();
@@ -62,12 +53,7 @@ pub fn load_file(path: &std::path::Path) -> Result<DataFrame> {
         match ty {
             "COM" | "ARM" => {}
             "COMD" => continue,
-            other => {
-                return Err(Error::data(
-                    t.location(row, c_type),
-                    format!("unknown commune_type \"{other}\""),
-                ))
-            }
+            other => return Err(Error::data(t.location(row, c_type), format!("unknown commune_type \"{other}\""))),
         }
         let c = t.commune_code(row, c_code)?;
         let a = opt(t.number(row, c_area)?);
@@ -76,10 +62,7 @@ pub fn load_file(path: &std::path::Path) -> Result<DataFrame> {
             if area[i] != a {
                 return Err(Error::data(
                     t.location(row, c_area),
-                    format!(
-                        "{c} repeats with a different area ({:?} vs {:?} on line {})",
-                        a, area[i], line[i]
-                    ),
+                    format!("{c} repeats with a different area ({:?} vs {:?} on line {})", a, area[i], line[i]),
                 ));
             }
             continue;

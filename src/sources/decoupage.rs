@@ -179,15 +179,10 @@ impl Cog {
             };
             let epci = match kind {
                 UnitKind::Commune => epci_of.get(&c.code).cloned(),
-                UnitKind::Arrondissement => {
-                    c.commune.as_ref().and_then(|p| epci_of.get(p).cloned())
-                }
+                UnitKind::Arrondissement => c.commune.as_ref().and_then(|p| epci_of.get(p).cloned()),
             };
             units.push(Unit {
-                departement: c
-                    .departement
-                    .clone()
-                    .ok_or_else(|| missing("departement"))?,
+                departement: c.departement.clone().ok_or_else(|| missing("departement"))?,
                 region: c.region.clone().ok_or_else(|| missing("region"))?,
                 zone: c.zone.clone().ok_or_else(|| missing("zone"))?,
                 parent: if kind == UnitKind::Arrondissement {
@@ -214,62 +209,28 @@ impl Cog {
                     members: e.membres.into_iter().map(|m| m.code).collect(),
                 })
                 .collect(),
-            departements: deps
-                .into_iter()
-                .map(|d| Area {
-                    code: d.code,
-                    name: d.nom,
-                    region: d.region,
-                })
-                .collect(),
-            regions: regs
-                .into_iter()
-                .map(|r| Area {
-                    code: r.code,
-                    name: r.nom,
-                    region: None,
-                })
-                .collect(),
+            departements: deps.into_iter().map(|d| Area { code: d.code, name: d.nom, region: d.region }).collect(),
+            regions: regs.into_iter().map(|r| Area { code: r.code, name: r.nom, region: None }).collect(),
         })
     }
 
     pub fn epci_name(&self, code: &str) -> Option<&str> {
-        self.epcis
-            .iter()
-            .find(|e| e.code == code)
-            .map(|e| e.name.as_str())
+        self.epcis.iter().find(|e| e.code == code).map(|e| e.name.as_str())
     }
     pub fn departement_name(&self, code: &str) -> Option<&str> {
-        self.departements
-            .iter()
-            .find(|e| e.code == code)
-            .map(|e| e.name.as_str())
+        self.departements.iter().find(|e| e.code == code).map(|e| e.name.as_str())
     }
     pub fn region_name(&self, code: &str) -> Option<&str> {
-        self.regions
-            .iter()
-            .find(|e| e.code == code)
-            .map(|e| e.name.as_str())
+        self.regions.iter().find(|e| e.code == code).map(|e| e.name.as_str())
     }
 
     /// One row per unit (communes actuelles and arrondissements municipaux).
     pub fn units_frame(&self) -> Result<DataFrame> {
         let u = &self.units;
-        let epci_names: HashMap<&str, &str> = self
-            .epcis
-            .iter()
-            .map(|e| (e.code.as_str(), e.name.as_str()))
-            .collect();
-        let dep_names: HashMap<&str, &str> = self
-            .departements
-            .iter()
-            .map(|e| (e.code.as_str(), e.name.as_str()))
-            .collect();
-        let reg_names: HashMap<&str, &str> = self
-            .regions
-            .iter()
-            .map(|e| (e.code.as_str(), e.name.as_str()))
-            .collect();
+        let epci_names: HashMap<&str, &str> = self.epcis.iter().map(|e| (e.code.as_str(), e.name.as_str())).collect();
+        let dep_names: HashMap<&str, &str> =
+            self.departements.iter().map(|e| (e.code.as_str(), e.name.as_str())).collect();
+        let reg_names: HashMap<&str, &str> = self.regions.iter().map(|e| (e.code.as_str(), e.name.as_str())).collect();
         let df = df!(
             "code" => u.iter().map(|x| x.code.as_str()).collect::<Vec<_>>(),
             "name" => u.iter().map(|x| x.name.as_str()).collect::<Vec<_>>(),

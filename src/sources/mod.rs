@@ -53,11 +53,7 @@ impl DataDir {
 
     /// The data folder from the environment or the documented default.
     pub fn from_env() -> Self {
-        DataDir::new(
-            std::env::var_os(DATA_DIR_ENV)
-                .map(PathBuf::from)
-                .unwrap_or_else(|| DEFAULT_DATA_DIR.into()),
-        )
+        DataDir::new(std::env::var_os(DATA_DIR_ENV).map(PathBuf::from).unwrap_or_else(|| DEFAULT_DATA_DIR.into()))
     }
 
     /// Path of a source's file, which must exist.

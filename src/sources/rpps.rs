@@ -115,10 +115,7 @@ impl Profession {
         }
     }
     fn index(self) -> usize {
-        Profession::ALL
-            .iter()
-            .position(|p| *p == self)
-            .expect("listed")
+        Profession::ALL.iter().position(|p| *p == self).expect("listed")
     }
 }
 
@@ -169,14 +166,7 @@ impl Stats {
             .unattributed
             .iter()
             .filter(|(_, u)| u.activities > 0)
-            .map(|(p, u)| {
-                format!(
-                    "{} {} activities ({} practitioners)",
-                    p.key(),
-                    u.activities,
-                    u.practitioners
-                )
-            })
+            .map(|(p, u)| format!("{} {} activities ({} practitioners)", p.key(), u.activities, u.practitioners))
             .collect();
         format!(
             "{} lines ({}), {} activities of the 6 professions, {} repeated; without a commune code (not attributed): {}; malformed lines: {}",
@@ -203,19 +193,14 @@ pub struct Counts {
 
 impl Counts {
     pub fn get(&self, code: &str, p: Profession) -> (u32, u32, u32) {
-        self.communes
-            .iter()
-            .position(|c| c == code)
-            .map_or((0, 0, 0), |i| self.values[i][p.index()])
+        self.communes.iter().position(|c| c == code).map_or((0, 0, 0), |i| self.values[i][p.index()])
     }
 
     /// Columns: `code`, `line`, then `<profession>_total`, `_liberal`, `_salaried` (int64) for
     /// each profession of [`Profession::ALL`].
     pub fn frame(&self) -> Result<DataFrame> {
-        let mut cols: Vec<Column> = vec![
-            Column::new("code".into(), &self.communes),
-            Column::new("line".into(), &self.first_line),
-        ];
+        let mut cols: Vec<Column> =
+            vec![Column::new("code".into(), &self.communes), Column::new("line".into(), &self.first_line)];
         for p in Profession::ALL {
             let i = p.index();
             for (suffix, pick) in [("total", 0usize), ("liberal", 1), ("salaried", 2)] {
@@ -244,9 +229,7 @@ pub fn find(data: &DataDir) -> Option<PathBuf> {
         .map(|e| e.path())
         .filter(|p| {
             p.is_file()
-                && p.file_name().is_some_and(|n| {
-                    crate::fetch::unpack::glob_match(PATTERN, &n.to_string_lossy())
-                })
+                && p.file_name().is_some_and(|n| crate::fetch::unpack::glob_match(PATTERN, &n.to_string_lossy()))
         })
         .collect();
     hits.sort();
@@ -282,14 +265,8 @@ fn decode(bytes: &[u8]) -> String {
 }
 
 fn trim(b: &[u8]) -> &[u8] {
-    let start = b
-        .iter()
-        .position(|c| !c.is_ascii_whitespace())
-        .unwrap_or(b.len());
-    let end = b
-        .iter()
-        .rposition(|c| !c.is_ascii_whitespace())
-        .map_or(start, |e| e + 1);
+    let start = b.iter().position(|c| !c.is_ascii_whitespace()).unwrap_or(b.len());
+    let end = b.iter().rposition(|c| !c.is_ascii_whitespace()).map_or(start, |e| e + 1);
     &b[start..end]
 }
 
@@ -300,19 +277,11 @@ pub fn count_file(path: &Path) -> Result<(Counts, Stats)> {
 }
 
 pub fn count_reader(mut r: impl BufRead, path: &Path) -> Result<(Counts, Stats)> {
-    let mut stats = Stats {
-        file: path.to_path_buf(),
-        ..Default::default()
-    };
+    let mut stats = Stats { file: path.to_path_buf(), ..Default::default() };
     let mut line: Vec<u8> = Vec::with_capacity(4096);
-    let n = r
-        .read_until(b'\n', &mut line)
-        .map_err(|e| Error::io(path, e))?;
+    let n = r.read_until(b'\n', &mut line).map_err(|e| Error::io(path, e))?;
     if n == 0 {
-        return Err(Error::data(
-            Location::file(path),
-            "empty file: no header line",
-        ));
+        return Err(Error::data(Location::file(path), "empty file: no header line"));
     }
     stats.lines = 1;
     let mut head: &[u8] = &line;
@@ -324,32 +293,18 @@ pub fn count_reader(mut r: impl BufRead, path: &Path) -> Result<(Counts, Stats)>
     }
     let header_text = decode(head.strip_suffix(b"\n").unwrap_or(head));
     let header_text = header_text.strip_suffix('\r').unwrap_or(&header_text);
-    let mut headers: Vec<String> = header_text
-        .split('|')
-        .map(|h| h.trim().to_string())
-        .collect();
+    let mut headers: Vec<String> = header_text.split('|').map(|h| h.trim().to_string()).collect();
     let trailing = headers.last().is_some_and(|h| h.is_empty());
     if trailing {
         headers.pop();
     }
     let find = |name: &str| -> Result<usize> {
-        headers
-            .iter()
-            .position(|h| h == name)
-            .ok_or_else(|| Error::MissingColumn {
-                location: Location::at(path, 1),
-                column: name.to_string(),
-                found: headers
-                    .iter()
-                    .map(|h| format!("\"{h}\""))
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                hint: if headers.len() < 3 {
-                    "; expected a pipe-separated (|) header".into()
-                } else {
-                    String::new()
-                },
-            })
+        headers.iter().position(|h| h == name).ok_or_else(|| Error::MissingColumn {
+            location: Location::at(path, 1),
+            column: name.to_string(),
+            found: headers.iter().map(|h| format!("\"{h}\"")).collect::<Vec<_>>().join(", "),
+            hint: if headers.len() < 3 { "; expected a pipe-separated (|) header".into() } else { String::new() },
+        })
     };
     let (c_id, c_prof, c_sf, c_sfl, c_mode, c_cp, c_com) = (
         find(COL_ID)?,
@@ -372,9 +327,7 @@ pub fn count_reader(mut r: impl BufRead, path: &Path) -> Result<(Counts, Stats)>
     let mut bounds: Vec<(usize, usize)> = Vec::with_capacity(width + 1);
     loop {
         line.clear();
-        let n = r
-            .read_until(b'\n', &mut line)
-            .map_err(|e| Error::io(path, e))?;
+        let n = r.read_until(b'\n', &mut line).map_err(|e| Error::io(path, e))?;
         if n == 0 {
             break;
         }
@@ -428,9 +381,7 @@ pub fn count_reader(mut r: impl BufRead, path: &Path) -> Result<(Counts, Stats)>
             _ => 0,
         };
         let raw_code = trim(field(c_com));
-        let code = std::str::from_utf8(raw_code)
-            .ok()
-            .and_then(normalize_commune_code);
+        let code = std::str::from_utf8(raw_code).ok().and_then(normalize_commune_code);
         let Some(code) = code else {
             let u = stats.unattributed.entry(p).or_default();
             u.activities += 1;
@@ -439,11 +390,7 @@ pub fn count_reader(mut r: impl BufRead, path: &Path) -> Result<(Counts, Stats)>
             }
             let cp = trim(field(c_cp));
             let dep = if cp.len() == 5 && cp.iter().all(u8::is_ascii_digit) {
-                let d = if cp.starts_with(b"97") {
-                    &cp[..3]
-                } else {
-                    &cp[..2]
-                };
+                let d = if cp.starts_with(b"97") { &cp[..3] } else { &cp[..2] };
                 decode(d)
             } else {
                 "??".to_string()
@@ -461,9 +408,7 @@ pub fn count_reader(mut r: impl BufRead, path: &Path) -> Result<(Counts, Stats)>
                 commune_index.insert(code.clone(), i);
                 counts.communes.push(code);
                 counts.values.push([(0, 0, 0); 6]);
-                counts
-                    .first_line
-                    .push(u32::try_from(stats.lines).unwrap_or(u32::MAX));
+                counts.first_line.push(u32::try_from(stats.lines).unwrap_or(u32::MAX));
                 i
             }
         };
@@ -523,29 +468,21 @@ pub mod extraction_2017 {
     }
 
     pub fn read(path: &Path) -> Result<Extract> {
-        let mut r = csv::ReaderBuilder::new()
-            .from_path(path)
-            .map_err(|e| Error::data(Location::file(path), e.to_string()))?;
-        let headers = r
-            .headers()
-            .map_err(|e| Error::data(Location::at(path, 1), e.to_string()))?
-            .clone();
+        let mut r =
+            csv::ReaderBuilder::new().from_path(path).map_err(|e| Error::data(Location::file(path), e.to_string()))?;
+        let headers = r.headers().map_err(|e| Error::data(Location::at(path, 1), e.to_string()))?.clone();
         let col = |name: &str| {
-            headers
-                .iter()
-                .position(|h| h == name)
-                .ok_or_else(|| Error::MissingColumn {
-                    location: Location::at(path, 1),
-                    column: name.into(),
-                    found: headers.iter().collect::<Vec<_>>().join(", "),
-                    hint: String::new(),
-                })
+            headers.iter().position(|h| h == name).ok_or_else(|| Error::MissingColumn {
+                location: Location::at(path, 1),
+                column: name.into(),
+                found: headers.iter().collect::<Vec<_>>().join(", "),
+                hint: String::new(),
+            })
         };
         let (c_id, c_com, c_sf) = (col("RPPS")?, col("Commune")?, col("Specialite")?);
         let mut out = Extract::default();
         for (i, rec) in r.records().enumerate() {
-            let rec =
-                rec.map_err(|e| Error::data(Location::at(path, i as u64 + 2), e.to_string()))?;
+            let rec = rec.map_err(|e| Error::data(Location::at(path, i as u64 + 2), e.to_string()))?;
             out.rows += 1;
             let label = rec.get(c_sf).unwrap_or("").trim();
             *out.rows_by_label.entry(label.to_string()).or_default() += 1;
@@ -566,38 +503,20 @@ mod tests {
 
     #[test]
     fn professions() {
-        assert_eq!(
-            Profession::of(b"10", b"SM54"),
-            Some(Profession::GeneralPractitioner)
-        );
-        assert_eq!(
-            Profession::of(b"10", b"SM53"),
-            Some(Profession::GeneralPractitioner)
-        );
-        assert_eq!(
-            Profession::of(b"10", b"SM26"),
-            Some(Profession::GeneralPractitioner)
-        );
+        assert_eq!(Profession::of(b"10", b"SM54"), Some(Profession::GeneralPractitioner));
+        assert_eq!(Profession::of(b"10", b"SM53"), Some(Profession::GeneralPractitioner));
+        assert_eq!(Profession::of(b"10", b"SM26"), Some(Profession::GeneralPractitioner));
         assert_eq!(Profession::of(b"10", b"SM38"), None);
         assert_eq!(Profession::of(b"10", b""), None);
         assert_eq!(Profession::of(b"60", b""), Some(Profession::Nurse));
-        assert_eq!(
-            Profession::of(b"70", b""),
-            Some(Profession::Physiotherapist)
-        );
+        assert_eq!(Profession::of(b"70", b""), Some(Profession::Physiotherapist));
         assert_eq!(Profession::of(b"99", b""), None);
     }
 
     #[test]
     fn practitioner_keys_distinguish_leading_zeros() {
         assert_ne!(practitioner_key(b"0123"), practitioner_key(b"123"));
-        assert_ne!(
-            practitioner_key(b"2A1234567"),
-            practitioner_key(b"2B1234567")
-        );
-        assert_eq!(
-            practitioner_key(b"810001234567"),
-            practitioner_key(b"810001234567")
-        );
+        assert_ne!(practitioner_key(b"2A1234567"), practitioner_key(b"2B1234567"));
+        assert_eq!(practitioner_key(b"810001234567"), practitioner_key(b"810001234567"));
     }
 }

@@ -50,12 +50,7 @@ impl RawTable {
         Err(Error::MissingColumn {
             location: Location::at(&self.path, self.header_line),
             column: name.to_string(),
-            found: self
-                .headers
-                .iter()
-                .map(|h| format!("\"{h}\""))
-                .collect::<Vec<_>>()
-                .join(", "),
+            found: self.headers.iter().map(|h| format!("\"{h}\"")).collect::<Vec<_>>().join(", "),
             hint,
         })
     }
@@ -63,9 +58,7 @@ impl RawTable {
     /// Index of the one column whose name starts with `prefix`: publishers put the year in some
     /// headers (`Population totale 2021`), so the year is read from the header, not assumed.
     pub fn column_starting_with(&self, prefix: &str) -> Result<usize> {
-        let hits: Vec<usize> = (0..self.headers.len())
-            .filter(|&i| self.headers[i].starts_with(prefix))
-            .collect();
+        let hits: Vec<usize> = (0..self.headers.len()).filter(|&i| self.headers[i].starts_with(prefix)).collect();
         match hits.as_slice() {
             [i] => Ok(*i),
             [] => self.column(prefix),
@@ -73,10 +66,7 @@ impl RawTable {
                 Location::at(&self.path, self.header_line),
                 format!(
                     "several columns start with \"{prefix}\": {}",
-                    hits.iter()
-                        .map(|&i| format!("\"{}\"", self.headers[i]))
-                        .collect::<Vec<_>>()
-                        .join(", ")
+                    hits.iter().map(|&i| format!("\"{}\"", self.headers[i])).collect::<Vec<_>>().join(", ")
                 ),
             )),
         }
@@ -105,12 +95,8 @@ impl RawTable {
     /// An INSEE commune code, validated.
     pub fn commune_code(&self, row: &RawRow, column: usize) -> Result<String> {
         let raw = self.text(row, column);
-        normalize_commune_code(raw).ok_or_else(|| {
-            Error::data(
-                self.location(row, column),
-                format!("\"{raw}\" is not an INSEE commune code"),
-            )
-        })
+        normalize_commune_code(raw)
+            .ok_or_else(|| Error::data(self.location(row, column), format!("\"{raw}\" is not an INSEE commune code")))
     }
 }
 
@@ -126,10 +112,7 @@ pub fn parse_number(s: &str) -> std::result::Result<Num, String> {
         }
     }
     // French exports sometimes use a decimal comma (and a space as thousands separator).
-    let fr: String = s
-        .chars()
-        .filter(|c| !c.is_whitespace() && *c != '\u{a0}' && *c != '\u{202f}')
-        .collect();
+    let fr: String = s.chars().filter(|c| !c.is_whitespace() && *c != '\u{a0}' && *c != '\u{202f}').collect();
     if let Ok(v) = fr.replace(',', ".").parse::<f64>() {
         if v.is_finite() {
             return Ok(Num::Value(v));
@@ -161,23 +144,15 @@ pub fn read_text(path: &Path) -> Result<String> {
     let mut bytes = Vec::new();
     let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
     if path.extension().is_some_and(|e| e == "gz") {
-        flate2::read::GzDecoder::new(file)
-            .read_to_end(&mut bytes)
-            .map_err(|e| Error::io(path, e))?;
+        flate2::read::GzDecoder::new(file).read_to_end(&mut bytes).map_err(|e| Error::io(path, e))?;
     } else {
-        std::io::BufReader::new(file)
-            .read_to_end(&mut bytes)
-            .map_err(|e| Error::io(path, e))?;
+        std::io::BufReader::new(file).read_to_end(&mut bytes).map_err(|e| Error::io(path, e))?;
     }
     let mut text = match String::from_utf8(bytes) {
         Ok(t) => t,
         Err(e) => {
             let valid = e.utf8_error().valid_up_to();
-            let line = e.as_bytes()[..valid]
-                .iter()
-                .filter(|&&c| c == b'\n')
-                .count() as u64
-                + 1;
+            let line = e.as_bytes()[..valid].iter().filter(|&&c| c == b'\n').count() as u64 + 1;
             return Err(Error::data(
                 Location::at(path, line),
                 "not valid UTF-8 (the file may be latin-1; re-export it as UTF-8)",
@@ -205,12 +180,7 @@ pub fn read_delimited(path: &Path, key_column: &str, required: &[&str]) -> Resul
 }
 
 /// [`read_delimited`] on text already read (e.g. a zip member); `path` names it in errors.
-pub fn parse_delimited(
-    path: &Path,
-    text: &str,
-    key_column: &str,
-    required: &[&str],
-) -> Result<RawTable> {
+pub fn parse_delimited(path: &Path, text: &str, key_column: &str, required: &[&str]) -> Result<RawTable> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut offset = 0usize;
     let mut found = None;
@@ -227,11 +197,7 @@ pub fn parse_delimited(
             break;
         }
         if first_line_fields.is_none() {
-            let best = DELIMITERS
-                .iter()
-                .max_by_key(|&&d| line.matches(d as char).count())
-                .copied()
-                .unwrap_or(b',');
+            let best = DELIMITERS.iter().max_by_key(|&&d| line.matches(d as char).count()).copied().unwrap_or(b',');
             first_line_fields = Some(split_header(line, best));
         }
         offset += line.len();
@@ -244,11 +210,7 @@ pub fn parse_delimited(
         return Err(Error::MissingColumn {
             location: Location::at(path, 1),
             column: key_column.to_string(),
-            found: found
-                .iter()
-                .map(|h| format!("\"{h}\""))
-                .collect::<Vec<_>>()
-                .join(", "),
+            found: found.iter().map(|h| format!("\"{h}\"")).collect::<Vec<_>>().join(", "),
             hint,
         });
     };
@@ -270,43 +232,24 @@ pub fn parse_delimited(
         match reader.read_record(&mut record) {
             Ok(false) => break,
             Ok(true) => {}
-            Err(e) => {
-                return Err(Error::data(
-                    Location::at(path, line),
-                    format!("malformed line: {e}"),
-                ))
-            }
+            Err(e) => return Err(Error::data(Location::at(path, line), format!("malformed line: {e}"))),
         }
         if record.len() == 1 && record[0].trim().is_empty() {
             continue;
         }
         let mut cells: Vec<String> = record.iter().map(|s| s.to_string()).collect();
-        if trailing_empty
-            && cells.len() == headers.len() + 1
-            && cells.last().is_some_and(|c| c.is_empty())
-        {
+        if trailing_empty && cells.len() == headers.len() + 1 && cells.last().is_some_and(|c| c.is_empty()) {
             cells.pop();
         }
         if cells.len() != headers.len() {
             return Err(Error::data(
                 Location::at(path, line),
-                format!(
-                    "expected {} fields separated by '{}', found {}",
-                    headers.len(),
-                    delim as char,
-                    cells.len()
-                ),
+                format!("expected {} fields separated by '{}', found {}", headers.len(), delim as char, cells.len()),
             ));
         }
         rows.push(RawRow { line, cells });
     }
-    let table = RawTable {
-        path: path.to_path_buf(),
-        headers,
-        header_line,
-        delimiter: Some(delim),
-        rows,
-    };
+    let table = RawTable { path: path.to_path_buf(), headers, header_line, delimiter: Some(delim), rows };
     for c in required {
         table.column(c)?;
     }
@@ -315,12 +258,7 @@ pub fn parse_delimited(
 
 /// Read one sheet of an xlsx workbook; the header row is the first row (of the first dozen)
 /// holding `key_column`. Row numbers are the spreadsheet's own (1-based).
-pub fn read_xlsx(
-    path: &Path,
-    sheet: &str,
-    key_column: &str,
-    required: &[&str],
-) -> Result<RawTable> {
+pub fn read_xlsx(path: &Path, sheet: &str, key_column: &str, required: &[&str]) -> Result<RawTable> {
     use calamine::{open_workbook_auto, Data, Reader};
     let mut wb = open_workbook_auto(path)
         .map_err(|e| Error::data(Location::file(path), format!("cannot open workbook: {e}")))?;
@@ -328,15 +266,11 @@ pub fn read_xlsx(
     if !names.iter().any(|n| n == sheet) {
         return Err(Error::data(
             Location::file(path),
-            format!(
-                "sheet \"{sheet}\" missing (workbook has: {})",
-                names.join(", ")
-            ),
+            format!("sheet \"{sheet}\" missing (workbook has: {})", names.join(", ")),
         ));
     }
-    let range = wb
-        .worksheet_range(sheet)
-        .map_err(|e| Error::data(Location::file(path), format!("sheet \"{sheet}\": {e}")))?;
+    let range =
+        wb.worksheet_range(sheet).map_err(|e| Error::data(Location::file(path), format!("sheet \"{sheet}\": {e}")))?;
     let first_row = range.start().map_or(0, |(r, _)| r as u64);
     let cell = |d: &Data| -> String {
         match d {
@@ -372,19 +306,11 @@ pub fn read_xlsx(
         return Err(Error::MissingColumn {
             location: Location::file(path).col(sheet),
             column: key_column.to_string(),
-            found: format!(
-                "no header row with it in the first {MAX_PREAMBLE} rows of sheet \"{sheet}\""
-            ),
+            found: format!("no header row with it in the first {MAX_PREAMBLE} rows of sheet \"{sheet}\""),
             hint: String::new(),
         });
     };
-    let table = RawTable {
-        path: path.to_path_buf(),
-        headers,
-        header_line,
-        delimiter: None,
-        rows,
-    };
+    let table = RawTable { path: path.to_path_buf(), headers, header_line, delimiter: None, rows };
     for c in required {
         table.column(c)?;
     }

@@ -29,20 +29,13 @@ pub fn load(data: &DataDir) -> Result<DataFrame> {
 
 pub fn load_file(path: &std::path::Path) -> Result<DataFrame> {
     let t = read_delimited(path, "CODGEO", &["CODGEO", "BV2022", "LIBBV2022"])?;
-    let (c_code, c_bv, c_name) = (
-        t.column("CODGEO")?,
-        t.column("BV2022")?,
-        t.column("LIBBV2022")?,
-    );
+    let (c_code, c_bv, c_name) = (t.column("CODGEO")?, t.column("BV2022")?, t.column("LIBBV2022")?);
     let (mut code, mut bv, mut name, mut line) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for row in &t.rows {
         code.push(t.commune_code(row, c_code)?);
         let b = t.text(row, c_bv);
         if super::table::normalize_commune_code(b).is_none() {
-            return Err(Error::data(
-                t.location(row, c_bv),
-                format!("\"{b}\" is not a bassin de vie code"),
-            ));
+            return Err(Error::data(t.location(row, c_bv), format!("\"{b}\" is not a bassin de vie code")));
         }
         bv.push(b.to_string());
         name.push(t.text(row, c_name).to_string());

@@ -70,11 +70,8 @@ impl CogIndex {
 
     /// (arrondissement, parent) pairs, as a frame for joins.
     pub fn arrondissements_frame(&self) -> Result<DataFrame> {
-        let mut pairs: Vec<(&str, &str)> = self
-            .units
-            .iter()
-            .filter_map(|(c, (_, p))| p.as_deref().map(|p| (c.as_str(), p)))
-            .collect();
+        let mut pairs: Vec<(&str, &str)> =
+            self.units.iter().filter_map(|(c, (_, p))| p.as_deref().map(|p| (c.as_str(), p))).collect();
         pairs.sort();
         Ok(df!(
             "code_2026" => pairs.iter().map(|p| p.0).collect::<Vec<_>>(),
@@ -123,11 +120,7 @@ impl NormalizationReport {
 
 /// Add a `code_2026` column to a staged frame with `code` and `line` columns; rows with an unknown
 /// code get a null `code_2026` and are listed in the report.
-pub fn remap(
-    df: DataFrame,
-    index: &CogIndex,
-    report: &mut NormalizationReport,
-) -> Result<DataFrame> {
+pub fn remap(df: DataFrame, index: &CogIndex, report: &mut NormalizationReport) -> Result<DataFrame> {
     let codes = df.column("code")?.str()?.clone();
     let lines = df.column("line")?.u32()?.clone();
     report.rows_read = df.height();
@@ -144,10 +137,7 @@ pub fn remap(
                 out.push(Some(to));
             }
             Resolution::Unknown => {
-                report.codes_unknown.push(UnknownCode {
-                    code: code.to_string(),
-                    line: line.unwrap_or(0),
-                });
+                report.codes_unknown.push(UnknownCode { code: code.to_string(), line: line.unwrap_or(0) });
                 out.push(None);
             }
         }
@@ -163,16 +153,8 @@ pub fn record_missing<'a>(
     expected: impl Iterator<Item = &'a str>,
     covered: &DataFrame,
 ) -> Result<()> {
-    let have: HashSet<&str> = covered
-        .column("code_2026")?
-        .str()?
-        .iter()
-        .flatten()
-        .collect();
-    report.communes_without_data = expected
-        .filter(|c| !have.contains(c))
-        .map(str::to_string)
-        .collect();
+    let have: HashSet<&str> = covered.column("code_2026")?.str()?.iter().flatten().collect();
+    report.communes_without_data = expected.filter(|c| !have.contains(c)).map(str::to_string).collect();
     report.communes_without_data.sort();
     Ok(())
 }

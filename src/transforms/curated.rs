@@ -38,34 +38,20 @@ pub(crate) fn in_france() -> Expr {
 /// Weighted mean of `value` by `weight`, ignoring rows where either is null.
 fn weighted_mean(value: &str, weight: &str) -> Expr {
     let ok = col(value).is_not_null().and(col(weight).is_not_null());
-    let num = when(ok.clone())
-        .then(col(value) * col(weight))
-        .otherwise(lit(NULL))
-        .sum();
+    let num = when(ok.clone()).then(col(value) * col(weight)).otherwise(lit(NULL)).sum();
     let den = when(ok).then(col(weight)).otherwise(lit(NULL)).sum();
-    when(den.clone().gt(lit(0.0)))
-        .then(num / den)
-        .otherwise(col(value).mean())
+    when(den.clone().gt(lit(0.0))).then(num / den).otherwise(col(value).mean())
 }
 
 /// Sum that stays null when every input is null (polars' sum gives 0).
 fn sum_or_null(c: &str) -> Expr {
-    when(col(c).count().gt(lit(0)))
-        .then(col(c).sum())
-        .otherwise(lit(NULL))
+    when(col(c).count().gt(lit(0))).then(col(c).sum()).otherwise(lit(NULL))
 }
 
 /// Aggregate per `code_2026`, then roll arrondissements municipaux up into their commune and
 /// append those commune rows. `aggs` must be re-applicable to its own output.
-pub(crate) fn aggregate_with_plm(
-    lf: LazyFrame,
-    aggs: &dyn Fn() -> Vec<Expr>,
-    index: &CogIndex,
-) -> Result<LazyFrame> {
-    let per_unit = lf
-        .filter(col("code_2026").is_not_null())
-        .group_by([col("code_2026")])
-        .agg(aggs());
+pub(crate) fn aggregate_with_plm(lf: LazyFrame, aggs: &dyn Fn() -> Vec<Expr>, index: &CogIndex) -> Result<LazyFrame> {
+    let per_unit = lf.filter(col("code_2026").is_not_null()).group_by([col("code_2026")]).agg(aggs());
     let plm = per_unit
         .clone()
         .join(
@@ -115,11 +101,7 @@ fn apl_frame(
         .filter(in_france().and(col("departement").neq(lit("976"))))
         .select([col("code")])
         .collect()?;
-    record_missing(
-        &mut rep,
-        expected.column("code")?.str()?.iter().flatten(),
-        &agg,
-    )?;
+    record_missing(&mut rep, expected.column("code")?.str()?.iter().flatten(), &agg)?;
     let y = millesime;
     let agg = agg
         .lazy()
@@ -134,11 +116,7 @@ fn apl_frame(
     Ok((agg, rep))
 }
 
-fn bpe_frame(
-    data: &DataDir,
-    index: &CogIndex,
-    units: &DataFrame,
-) -> Result<(DataFrame, NormalizationReport)> {
+fn bpe_frame(data: &DataDir, index: &CogIndex, units: &DataFrame) -> Result<(DataFrame, NormalizationReport)> {
     let mut rep = report_for(
         &bpe::META,
         "BPE 2020 covers metropolitan France and the DROM as whole communes; arrondissements municipaux have no figure",
@@ -156,26 +134,13 @@ fn bpe_frame(
         .filter(in_france().and(col("kind").eq(lit(UnitKind::Commune.as_str()))))
         .select([col("code")])
         .collect()?;
-    record_missing(
-        &mut rep,
-        expected.column("code")?.str()?.iter().flatten(),
-        &agg,
-    )?;
-    let agg = agg
-        .lazy()
-        .select([
-            col("code_2026").alias("code"),
-            col("gp_count").alias("gp_count_bpe2020"),
-        ])
-        .collect()?;
+    record_missing(&mut rep, expected.column("code")?.str()?.iter().flatten(), &agg)?;
+    let agg =
+        agg.lazy().select([col("code_2026").alias("code"), col("gp_count").alias("gp_count_bpe2020")]).collect()?;
     Ok((agg, rep))
 }
 
-fn area_frame(
-    data: &DataDir,
-    index: &CogIndex,
-    units: &DataFrame,
-) -> Result<(DataFrame, NormalizationReport)> {
+fn area_frame(data: &DataDir, index: &CogIndex, units: &DataFrame) -> Result<(DataFrame, NormalizationReport)> {
     let mut rep = report_for(
         &comparateur::META,
         "the comparateur covers metropolitan France and the DROM; Paris, Lyon and Marseille only by arrondissement (rolled up)",
@@ -189,34 +154,13 @@ fn area_frame(
         ]
     };
     let agg = aggregate_with_plm(staged.lazy(), &aggs, index)?.collect()?;
-    let expected = units
-        .clone()
-        .lazy()
-        .filter(in_france())
-        .select([col("code")])
-        .collect()?;
-    record_missing(
-        &mut rep,
-        expected.column("code")?.str()?.iter().flatten(),
-        &agg,
-    )?;
-    let agg = agg
-        .lazy()
-        .select([
-            col("code_2026").alias("code"),
-            col("area_km2"),
-            col("lat"),
-            col("lon"),
-        ])
-        .collect()?;
+    let expected = units.clone().lazy().filter(in_france()).select([col("code")]).collect()?;
+    record_missing(&mut rep, expected.column("code")?.str()?.iter().flatten(), &agg)?;
+    let agg = agg.lazy().select([col("code_2026").alias("code"), col("area_km2"), col("lat"), col("lon")]).collect()?;
     Ok((agg, rep))
 }
 
-fn boundary_frame(
-    data: &DataDir,
-    index: &CogIndex,
-    units: &DataFrame,
-) -> Result<(DataFrame, NormalizationReport)> {
+fn boundary_frame(data: &DataDir, index: &CogIndex, units: &DataFrame) -> Result<(DataFrame, NormalizationReport)> {
     let mut rep = report_for(
         &boundaries::META,
         "2018 boundaries cover metropolitan France and the DROM as whole communes; communes split off after 2018 have none",
@@ -232,10 +176,7 @@ fn boundary_frame(
         .lazy()
         .filter(col("code_2026").is_not_null())
         .group_by([col("code_2026")])
-        .agg([col("code")
-            .count()
-            .cast(DataType::UInt32)
-            .alias("boundary_parts_2018")])
+        .agg([col("code").count().cast(DataType::UInt32).alias("boundary_parts_2018")])
         .collect()?;
     let expected = units
         .clone()
@@ -243,23 +184,12 @@ fn boundary_frame(
         .filter(in_france().and(col("kind").eq(lit(UnitKind::Commune.as_str()))))
         .select([col("code")])
         .collect()?;
-    record_missing(
-        &mut rep,
-        expected.column("code")?.str()?.iter().flatten(),
-        &agg,
-    )?;
-    let agg = agg
-        .lazy()
-        .select([col("code_2026").alias("code"), col("boundary_parts_2018")])
-        .collect()?;
+    record_missing(&mut rep, expected.column("code")?.str()?.iter().flatten(), &agg)?;
+    let agg = agg.lazy().select([col("code_2026").alias("code"), col("boundary_parts_2018")]).collect()?;
     Ok((agg, rep))
 }
 
-fn bassin_vie_frame(
-    data: &DataDir,
-    index: &CogIndex,
-    units: &DataFrame,
-) -> Result<(DataFrame, NormalizationReport)> {
+fn bassin_vie_frame(data: &DataDir, index: &CogIndex, units: &DataFrame) -> Result<(DataFrame, NormalizationReport)> {
     let mut rep = report_for(
         &tagc::META,
         "the TAGC covers metropolitan France and the DROM as whole communes; arrondissements municipaux inherit their city's bassin de vie",
@@ -270,10 +200,7 @@ fn bassin_vie_frame(
     let agg = staged
         .lazy()
         .filter(col("code_2026").is_not_null())
-        .sort_by_exprs(
-            [col("code").neq(col("code_2026")), col("line")],
-            SortMultipleOptions::default(),
-        )
+        .sort_by_exprs([col("code").neq(col("code_2026")), col("line")], SortMultipleOptions::default())
         .group_by_stable([col("code_2026")])
         .agg([col("bv2022").first(), col("bv2022_name").first()])
         .collect()?;
@@ -283,11 +210,7 @@ fn bassin_vie_frame(
         .filter(in_france().and(col("kind").eq(lit(UnitKind::Commune.as_str()))))
         .select([col("code")])
         .collect()?;
-    record_missing(
-        &mut rep,
-        expected.column("code")?.str()?.iter().flatten(),
-        &agg,
-    )?;
+    record_missing(&mut rep, expected.column("code")?.str()?.iter().flatten(), &agg)?;
     let agg = agg.lazy().rename(["code_2026"], ["code"], true).collect()?;
     Ok((agg, rep))
 }
@@ -325,12 +248,7 @@ pub fn build(data: &DataDir, progress: &mut dyn FnMut(&str)) -> Result<Curated> 
 
     progress("joining");
     let left = |lf: LazyFrame, other: DataFrame| {
-        lf.join(
-            other.lazy(),
-            [col("code")],
-            [col("code")],
-            JoinArgs::new(JoinType::Left),
-        )
+        lf.join(other.lazy(), [col("code")], [col("code")], JoinArgs::new(JoinType::Left))
     };
     let mut lf = units.clone().lazy();
     for other in [apl23, apl22, bpe, area, bnd] {
@@ -341,12 +259,7 @@ pub fn build(data: &DataDir, progress: &mut dyn FnMut(&str)) -> Result<Curated> 
         .clone()
         .lazy()
         .select([col("code"), col("parent_code")])
-        .join(
-            bv.clone().lazy(),
-            [col("code")],
-            [col("code")],
-            JoinArgs::new(JoinType::Left),
-        )
+        .join(bv.clone().lazy(), [col("code")], [col("code")], JoinArgs::new(JoinType::Left))
         .join(
             bv.lazy().select([
                 col("code").alias("parent_code"),
@@ -395,18 +308,8 @@ pub fn build(data: &DataDir, progress: &mut dyn FnMut(&str)) -> Result<Curated> 
         ])
         .drop(cols(["boundary_parts_2018"]));
     let communes = super::fresh::apply(communes, &fresh)
-        .select(
-            crate::schema::COMMUNES
-                .iter()
-                .map(|c| col(c.name))
-                .collect::<Vec<_>>(),
-        )
+        .select(crate::schema::COMMUNES.iter().map(|c| col(c.name)).collect::<Vec<_>>())
         .sort(["code"], SortMultipleOptions::default())
         .collect()?;
-    Ok(Curated {
-        cog,
-        index,
-        communes,
-        reports,
-    })
+    Ok(Curated { cog, index, communes, reports })
 }

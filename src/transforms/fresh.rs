@@ -28,16 +28,10 @@ pub struct Fresh {
 }
 
 fn rel(data: &DataDir, p: &std::path::Path) -> String {
-    p.strip_prefix(&data.root)
-        .unwrap_or(p)
-        .display()
-        .to_string()
+    p.strip_prefix(&data.root).unwrap_or(p).display().to_string()
 }
 
-fn rpps_frame(
-    data: &DataDir,
-    index: &CogIndex,
-) -> Result<Option<(DataFrame, NormalizationReport, String)>> {
+fn rpps_frame(data: &DataDir, index: &CogIndex) -> Result<Option<(DataFrame, NormalizationReport, String)>> {
     let Some(path) = rpps::find(data) else {
         return Ok(None);
     };
@@ -50,23 +44,13 @@ fn rpps_frame(
         ),
     );
     rep.file = rel(data, &path);
-    let staged = counts
-        .frame()?
-        .lazy()
-        .select([col("code"), col("line"), col("gp_liberal")])
-        .collect()?;
+    let staged = counts.frame()?.lazy().select([col("code"), col("line"), col("gp_liberal")]).collect()?;
     let staged = remap(staged, index, &mut rep)?;
     let aggs = || vec![col("gp_liberal").sum().alias("gp_liberal")];
     let agg = aggregate_with_plm(staged.lazy(), &aggs, index)?
-        .select([
-            col("code_2026").alias("code"),
-            col("gp_liberal").alias("gp_count_rpps"),
-        ])
+        .select([col("code_2026").alias("code"), col("gp_liberal").alias("gp_count_rpps")])
         .collect()?;
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     Ok(Some((agg, rep, format!("RPPS ({name})"))))
 }
 
@@ -82,15 +66,8 @@ fn age_frame(
     let mut rep = report_for(&age::META, &format!("INSEE age structure, {census}"));
     rep.file = rel(data, &staged.path);
     let df = remap(staged.frame, index, &mut rep)?;
-    let names: Vec<&str> = std::iter::once("pop")
-        .chain(age::BANDS.iter().map(|(n, _)| *n))
-        .collect();
-    let aggs = || {
-        names
-            .iter()
-            .map(|n| col(*n).sum().alias(*n))
-            .collect::<Vec<_>>()
-    };
+    let names: Vec<&str> = std::iter::once("pop").chain(age::BANDS.iter().map(|(n, _)| *n)).collect();
+    let aggs = || names.iter().map(|n| col(*n).sum().alias(*n)).collect::<Vec<_>>();
     let agg = aggregate_with_plm(df.lazy(), &aggs, index)?.collect()?;
     let expected = units
         .clone()
@@ -98,15 +75,8 @@ fn age_frame(
         .filter(in_france().and(col("kind").eq(lit(UnitKind::Commune.as_str()))))
         .select([col("code")])
         .collect()?;
-    record_missing(
-        &mut rep,
-        expected.column("code")?.str()?.iter().flatten(),
-        &agg,
-    )?;
-    let mut sel = vec![
-        col("code_2026").alias("code"),
-        col("pop").alias("census_pop"),
-    ];
+    record_missing(&mut rep, expected.column("code")?.str()?.iter().flatten(), &agg)?;
+    let mut sel = vec![col("code_2026").alias("code"), col("pop").alias("census_pop")];
     sel.extend(age::BANDS.iter().map(|(n, _)| col(*n)));
     Ok(Some((agg.lazy().select(sel).collect()?, rep, census)))
 }
@@ -121,12 +91,8 @@ fn ald_frame(data: &DataDir) -> Result<(DataFrame, bool, Option<NormalizationRep
         )?;
         return Ok((empty, false, None));
     };
-    let masked: Vec<&String> = shares
-        .by_departement
-        .iter()
-        .filter(|(_, d)| d.share.is_none())
-        .map(|(k, _)| k)
-        .collect();
+    let masked: Vec<&String> =
+        shares.by_departement.iter().filter(|(_, d)| d.share.is_none()).map(|(k, _)| k).collect();
     let rep = report_for(
         &ald::META,
         &format!(
@@ -137,14 +103,7 @@ fn ald_frame(data: &DataDir) -> Result<(DataFrame, bool, Option<NormalizationRep
             if masked.is_empty() {
                 String::new()
             } else {
-                format!(
-                    ": {}",
-                    masked
-                        .iter()
-                        .map(|s| s.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )
+                format!(": {}", masked.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", "))
             }
         ),
     );
@@ -154,19 +113,17 @@ fn ald_frame(data: &DataDir) -> Result<(DataFrame, bool, Option<NormalizationRep
         share.push(d.share);
         year.push(d.year.clone());
         note.push(d.share.is_none().then(|| {
-            format!("the Assurance Maladie masks (NC) the figure of département {code} for {} (line {})", d.year, d.line)
+            format!(
+                "the Assurance Maladie masks (NC) the figure of département {code} for {} (line {})",
+                d.year, d.line
+            )
         }));
     }
     let frame = df!("departement" => dep, "ald_no_mt_share_dep" => share, "ald_year" => year, "ald_dep_note" => note)?;
     Ok((frame, true, Some(rep)))
 }
 
-pub fn build(
-    data: &DataDir,
-    index: &CogIndex,
-    units: &DataFrame,
-    progress: &mut dyn FnMut(&str),
-) -> Result<Fresh> {
+pub fn build(data: &DataDir, index: &CogIndex, units: &DataFrame, progress: &mut dyn FnMut(&str)) -> Result<Fresh> {
     let mut reports = Vec::new();
     let mut joins = Vec::new();
     progress("RPPS extraction (GPs), if present");
@@ -177,9 +134,7 @@ pub fn build(
             (src, true)
         }
         None => {
-            joins.push(
-                df!("code" => Vec::<String>::new(), "gp_count_rpps" => Vec::<Option<i64>>::new())?,
-            );
+            joins.push(df!("code" => Vec::<String>::new(), "gp_count_rpps" => Vec::<Option<i64>>::new())?);
             (GP_SOURCE_BPE.to_string(), false)
         }
     };
@@ -195,11 +150,7 @@ pub fn build(
                 Column::new("code".into(), Vec::<String>::new()),
                 Column::new("census_pop".into(), Vec::<Option<f64>>::new()),
             ];
-            cols.extend(
-                age::BANDS
-                    .iter()
-                    .map(|(n, _)| Column::new((*n).into(), Vec::<Option<f64>>::new())),
-            );
+            cols.extend(age::BANDS.iter().map(|(n, _)| Column::new((*n).into(), Vec::<Option<f64>>::new())));
             joins.push(DataFrame::new_infer_height(cols)?);
             None
         }
@@ -207,15 +158,7 @@ pub fn build(
     progress("Assurance Maladie ALD without médecin traitant, if present");
     let (ald, ald_present, rep) = ald_frame(data)?;
     reports.extend(rep);
-    Ok(Fresh {
-        joins,
-        ald,
-        gp_source,
-        rpps_used,
-        age_census,
-        ald_present,
-        reports,
-    })
+    Ok(Fresh { joins, ald, gp_source, rpps_used, age_census, ald_present, reports })
 }
 
 /// Join the fresh columns onto the units frame and derive their notes. Expects `gp_count_note`
@@ -223,19 +166,9 @@ pub fn build(
 pub fn apply(lf: LazyFrame, f: &Fresh) -> LazyFrame {
     let mut lf = lf;
     for j in &f.joins {
-        lf = lf.join(
-            j.clone().lazy(),
-            [col("code")],
-            [col("code")],
-            JoinArgs::new(JoinType::Left),
-        );
+        lf = lf.join(j.clone().lazy(), [col("code")], [col("code")], JoinArgs::new(JoinType::Left));
     }
-    lf = lf.join(
-        f.ald.clone().lazy(),
-        [col("departement")],
-        [col("departement")],
-        JoinArgs::new(JoinType::Left),
-    );
+    lf = lf.join(f.ald.clone().lazy(), [col("departement")], [col("departement")], JoinArgs::new(JoinType::Left));
     let null_str = || lit(NULL).cast(DataType::String);
     let is_com = col("zone").eq(lit("com"));
     // The RPPS is exhaustive: a commune of France without a GP row has no GP.
@@ -246,9 +179,7 @@ pub fn apply(lf: LazyFrame, f: &Fresh) -> LazyFrame {
                 .otherwise(lit(NULL).cast(DataType::Int64)),
             when(in_france())
                 .then(null_str())
-                .otherwise(lit(
-                    "RPPS counts of the collectivités d'outre-mer are not used",
-                ))
+                .otherwise(lit("RPPS counts of the collectivités d'outre-mer are not used"))
                 .alias("gp_count_note"),
         )
     } else {
@@ -265,9 +196,7 @@ pub fn apply(lf: LazyFrame, f: &Fresh) -> LazyFrame {
     let ald_missing = if f.ald_present {
         when(col("ald_dep_note").is_not_null())
             .then(col("ald_dep_note"))
-            .otherwise(lit(
-                "no figure for this département in the Assurance Maladie file",
-            ))
+            .otherwise(lit("no figure for this département in the Assurance Maladie file"))
     } else {
         lit("Assurance Maladie share of ALD patients without médecin traitant is not in the data folder (cpts-diag fetch ameli_ald_sans_mt)")
     };
@@ -276,14 +205,8 @@ pub fn apply(lf: LazyFrame, f: &Fresh) -> LazyFrame {
         lit(f.gp_source.clone()).alias("gp_source"),
         gp_note,
         lit(f.age_census.clone().unwrap_or_default()).alias("age_census"),
-        when(col("census_pop").is_not_null())
-            .then(null_str())
-            .otherwise(age_missing)
-            .alias("age_note"),
-        when(col("ald_no_mt_share_dep").is_not_null())
-            .then(null_str())
-            .otherwise(ald_missing)
-            .alias("ald_note"),
+        when(col("census_pop").is_not_null()).then(null_str()).otherwise(age_missing).alias("age_note"),
+        when(col("ald_no_mt_share_dep").is_not_null()).then(null_str()).otherwise(ald_missing).alias("ald_note"),
     ])
     .drop(cols(["ald_dep_note"]))
 }
