@@ -74,9 +74,38 @@ pub fn evaluate(units: &DataFrame, scope: Scope) -> Result<ScopeResult> {
             }
             None => None,
         };
+        let note = with_method(ind.id, &scope.kind, units, v.is_some(), note)?;
         values.push(Value { indicator: ind.id, value: v, note });
     }
     Ok(ScopeResult { scope, values })
+}
+
+/// Prefix the note with the source actually used and, for an estimate, its method.
+fn with_method(
+    id: &str,
+    scope_kind: &str,
+    units: &DataFrame,
+    has_value: bool,
+    note: Option<String>,
+) -> Result<Option<String>> {
+    let mut parts = Vec::new();
+    if has_value {
+        if let Some((c, what)) = indicators::source_column(id) {
+            if let Ok(s) = units.column(c).and_then(|c| c.str().cloned()) {
+                let mut seen: Vec<&str> = s.iter().flatten().filter(|v| !v.is_empty()).collect();
+                seen.sort_unstable();
+                seen.dedup();
+                if !seen.is_empty() {
+                    parts.push(format!("{what}: {}", seen.join(", ")));
+                }
+            }
+        }
+        if let Some(m) = indicators::method_note(id, scope_kind) {
+            parts.push(m.to_string());
+        }
+    }
+    parts.extend(note);
+    Ok((!parts.is_empty()).then(|| parts.join("; ")))
 }
 
 fn distinct(units: &DataFrame, code: &str, name: &str) -> Result<Vec<(String, String)>> {

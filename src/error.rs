@@ -59,8 +59,18 @@ pub enum Error {
     #[error("{0}")]
     Config(String),
 
+    /// Boxed: a download error carries URLs and would otherwise make every `Result` larger.
+    #[error("fetch: {0}")]
+    Fetch(Box<crate::fetch::FetchError>),
+
     #[error("polars: {0}")]
     Polars(#[from] polars::prelude::PolarsError),
+}
+
+impl From<crate::fetch::FetchError> for Error {
+    fn from(e: crate::fetch::FetchError) -> Self {
+        Error::Fetch(Box::new(e))
+    }
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

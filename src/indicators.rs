@@ -23,8 +23,10 @@ pub struct Indicator {
 const COG: &[&str] = &["cog_communes"];
 const AREA: &[&str] = &["insee_comparateur"];
 const POP_AREA: &[&str] = &["cog_communes", "insee_comparateur"];
-const BPE: &[&str] = &["bpe_nb_medg"];
-const POP_BPE: &[&str] = &["cog_communes", "bpe_nb_medg"];
+const BPE: &[&str] = &["bpe_nb_medg", "rpps"];
+const POP_BPE: &[&str] = &["cog_communes", "bpe_nb_medg", "rpps"];
+const AGE: &[&str] = &["insee_age"];
+const ALD: &[&str] = &["ameli_ald_sans_mt", "cog_communes"];
 const APL: &[&str] = &["drees_apl"];
 const POP_APL: &[&str] = &["cog_communes", "drees_apl"];
 
@@ -63,9 +65,9 @@ pub const INDICATORS: &[Indicator] = &[
     },
     Indicator {
         id: "gp_count",
-        label: "Médecins généralistes libéraux (BPE 2020)",
+        label: "Médecins généralistes libéraux",
         unit: "médecins",
-        definition: "Sum of BPE 2020 médecins généralistes libéraux (practice locations; a GP with two cabinets counts twice); unavailable if any unit has no BPE figure (arrondissements municipaux never do).",
+        definition: "From the RPPS extraction when the data folder has one: GPs (profession 10, savoir-faire SM54/SM53/SM26) with a libéral activity, each counted once per commune. Otherwise BPE 2020 médecins généralistes libéraux (practice locations; a GP with two cabinets counts twice), unavailable if any unit has no BPE figure (arrondissements municipaux never do). The note says which source was used.",
         sources: BPE,
         note_column: Some("gp_count_note"),
     },
@@ -73,7 +75,7 @@ pub const INDICATORS: &[Indicator] = &[
         id: "inhabitants_per_gp",
         label: "Habitants par médecin généraliste",
         unit: "habitants/médecin",
-        definition: "population / gp_count (population 2023, GPs 2020).",
+        definition: "population / gp_count (population 2023; GPs from the RPPS extraction, else BPE 2020).",
         sources: POP_BPE,
         note_column: Some("gp_count_note"),
     },
@@ -133,6 +135,70 @@ pub const INDICATORS: &[Indicator] = &[
         sources: POP_APL,
         note_column: Some("apl_note"),
     },
+    Indicator {
+        id: "population_0_14",
+        label: "Population de 0 à 14 ans",
+        unit: "habitants",
+        definition: "Sum of the INSEE census population aged 0-14 (base communale évolution et structure de la population; census year in the note).",
+        sources: AGE,
+        note_column: Some("age_note"),
+    },
+    Indicator {
+        id: "population_15_29",
+        label: "Population de 15 à 29 ans",
+        unit: "habitants",
+        definition: "As population_0_14, ages 15-29.",
+        sources: AGE,
+        note_column: Some("age_note"),
+    },
+    Indicator {
+        id: "population_30_44",
+        label: "Population de 30 à 44 ans",
+        unit: "habitants",
+        definition: "As population_0_14, ages 30-44.",
+        sources: AGE,
+        note_column: Some("age_note"),
+    },
+    Indicator {
+        id: "population_45_59",
+        label: "Population de 45 à 59 ans",
+        unit: "habitants",
+        definition: "As population_0_14, ages 45-59.",
+        sources: AGE,
+        note_column: Some("age_note"),
+    },
+    Indicator {
+        id: "population_60_74",
+        label: "Population de 60 à 74 ans",
+        unit: "habitants",
+        definition: "As population_0_14, ages 60-74.",
+        sources: AGE,
+        note_column: Some("age_note"),
+    },
+    Indicator {
+        id: "population_75_plus",
+        label: "Population de 75 ans et plus",
+        unit: "habitants",
+        definition: "As population_0_14, ages 75 and over.",
+        sources: AGE,
+        note_column: Some("age_note"),
+    },
+    Indicator {
+        id: "share_75_plus",
+        label: "Part des 75 ans et plus",
+        unit: "%",
+        definition: "100 × population aged 75+ / census population, over the units that have the age structure (same census for both).",
+        sources: AGE,
+        note_column: Some("age_note"),
+    },
+    Indicator {
+        id: "ald_without_mt_share",
+        label: "Part des patients en ALD sans médecin traitant",
+        unit: "%",
+        definition: "Assurance Maladie (data.ameli.fr, patients-longueduree-annuelle), latest year. Published by département only: for a département it is the published figure; for the territory, a région or France it is an ESTIMATE, the mean of the shares of the départements its communes belong to weighted by the population of those communes (populations légales 2023), not a measurement.",
+        sources: ALD,
+        note_column: Some("ald_note"),
+    },
 ];
 
 pub const APL_THRESHOLD: f64 = 2.5;
@@ -162,8 +228,61 @@ fn population() -> Expr {
     f("population").sum()
 }
 
+/// RPPS when the build had an extraction (`gp_count_rpps` filled), else BPE 2020.
 fn gp_count() -> Expr {
-    complete_sum("gp_count_bpe2020")
+    when(col("gp_count_rpps").count().gt(lit(0)))
+        .then(complete_sum("gp_count_rpps"))
+        .otherwise(complete_sum("gp_count_bpe2020"))
+}
+
+/// Sum over the units that have a figure; null when none has.
+fn sum_present(c: &str) -> Expr {
+    when(col(c).count().gt(lit(0))).then(f(c).sum()).otherwise(null_f64())
+}
+
+fn weighted_by_population(c: &str) -> Expr {
+    let has = col(c).is_not_null();
+    let den = when(has.clone()).then(f("population")).otherwise(null_f64()).sum();
+    let num = when(has).then(f(c) * f("population")).otherwise(null_f64()).sum();
+    when(den.clone().gt(lit(0.0))).then(num / den).otherwise(null_f64())
+}
+
+/// Short name of the GP source of a set of units (`RPPS` or `BPE 2020`), for titles.
+pub fn gp_source_short(units: &DataFrame) -> &'static str {
+    let rpps = units
+        .column("gp_source")
+        .ok()
+        .and_then(|c| c.str().ok().and_then(|s| s.get(0).map(|v| v.starts_with("RPPS"))))
+        .unwrap_or(false);
+    if rpps {
+        "RPPS"
+    } else {
+        "BPE 2020"
+    }
+}
+
+/// Column of the curated table naming, per unit, the source or vintage actually used by an
+/// indicator, and how the note introduces it.
+pub fn source_column(id: &str) -> Option<(&'static str, &'static str)> {
+    match id {
+        "gp_count" | "inhabitants_per_gp" | "gp_per_100k" => Some(("gp_source", "source")),
+        "population_0_14" | "population_15_29" | "population_30_44" | "population_45_59" | "population_60_74"
+        | "population_75_plus" | "share_75_plus" => Some(("age_census", "census")),
+        "ald_without_mt_share" => Some(("ald_year", "year")),
+        _ => None,
+    }
+}
+
+/// How a value was obtained when it is not a plain measurement of the scope, written next to
+/// the number in every output.
+pub fn method_note(id: &str, scope_kind: &str) -> Option<&'static str> {
+    match (id, scope_kind) {
+        ("ald_without_mt_share", "departement") => Some("measured: the département's published figure"),
+        ("ald_without_mt_share", _) => Some(
+            "ESTIMATE, not a measurement: mean of the published shares of the départements of its communes, weighted by the population of those communes",
+        ),
+        _ => None,
+    }
 }
 
 fn area() -> Expr {
@@ -207,6 +326,14 @@ pub fn expr(id: &str) -> Expr {
         "population_apl_below_2_5" => population_apl_below(),
         "share_population_apl_below_2_5" => ratio(population_apl_below() * lit(100.0), population_with_apl()),
         "apl_population_coverage" => ratio(population_with_apl() * lit(100.0), population()),
+        "population_0_14" => sum_present("pop_0_14"),
+        "population_15_29" => sum_present("pop_15_29"),
+        "population_30_44" => sum_present("pop_30_44"),
+        "population_45_59" => sum_present("pop_45_59"),
+        "population_60_74" => sum_present("pop_60_74"),
+        "population_75_plus" => sum_present("pop_75p"),
+        "share_75_plus" => ratio(sum_present("pop_75p") * lit(100.0), sum_present("census_pop")),
+        "ald_without_mt_share" => weighted_by_population("ald_no_mt_share_dep"),
         other => panic!("unknown indicator {other}: add it to INDICATORS"),
     };
     e.alias(id)

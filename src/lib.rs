@@ -12,6 +12,7 @@ pub mod batch;
 pub mod cli;
 pub mod diagnose;
 pub mod error;
+pub mod fetch;
 pub mod geo;
 pub mod indicators;
 pub mod schema;

@@ -55,6 +55,20 @@ pub const COMMUNES: &[ColumnDoc] = &[
     c("gp_count_note", "string", "", "why gp_count_bpe2020 is null"),
     c("apl_note", "string", "", "why apl_mg_2023 is null"),
     c("area_note", "string", "", "why area_km2 is null"),
+    c("gp_count_rpps", "int64", "médecins", "GPs (profession 10, savoir-faire SM54/SM53/SM26) with a libéral activity in the unit, distinct practitioners, RPPS extraction; null when no extraction was in the data folder"),
+    c("gp_source", "string", "", "source of the GP indicators: `RPPS (<extraction file>)` when present, else `BPE 2020`"),
+    c("census_pop", "float64", "habitants", "census population of the INSEE age-structure file (denominator of the age shares)"),
+    c("pop_0_14", "float64", "habitants", "population aged 0-14, INSEE census (see age_census)"),
+    c("pop_15_29", "float64", "habitants", "population aged 15-29"),
+    c("pop_30_44", "float64", "habitants", "population aged 30-44"),
+    c("pop_45_59", "float64", "habitants", "population aged 45-59"),
+    c("pop_60_74", "float64", "habitants", "population aged 60-74"),
+    c("pop_75p", "float64", "habitants", "population aged 75 or more"),
+    c("age_census", "string", "", "census of the age columns (`RP 2022`); empty when the file is absent"),
+    c("age_note", "string", "", "why the age columns are null"),
+    c("ald_no_mt_share_dep", "float64", "%", "share of the ALD patients without a médecin traitant in the unit's DÉPARTEMENT (data.ameli.fr; no commune figure exists)"),
+    c("ald_year", "string", "", "year of ald_no_mt_share_dep"),
+    c("ald_note", "string", "", "why ald_no_mt_share_dep is null"),
 ];
 
 /// A territory's `indicators.parquet`: long format, one row per (scope, indicator).
@@ -167,6 +181,8 @@ pub const BATCH_NOTES: &[ColumnDoc] = &[
     c("gp_count_note", "string", "", "reasons, with unit counts, why some units have no BPE figure; gp_count, inhabitants_per_gp and gp_per_100k are null when an arrondissement lacks one, else partial"),
     c("apl_note", "string", "", "reasons, with unit counts, why some units have no APL 2023; APL indicators cover the other units"),
     c("area_note", "string", "", "reasons, with unit counts, why some units have no area; area_km2 and density are null when an arrondissement lacks one, else partial"),
+    c("age_note", "string", "", "reasons, with unit counts, why some units have no INSEE age structure (file absent, or commune missing from it)"),
+    c("ald_note", "string", "", "reasons, with unit counts, why some units have no département share of ALD patients without médecin traitant"),
 ];
 
 /// Partitioned tables drop their partition column from the files: it lives in the folder name.

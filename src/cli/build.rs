@@ -27,6 +27,10 @@ pub fn build_curated_with(data: &DataDir, opts: &curated::Options, progress: &mu
     let c = curated::build_with(data, opts, &mut |s| progress.step(s))?;
     for r in &c.reports {
         progress.say(&format!("  {}", r.one_line()));
+        // The fetched sources' notes carry what was not attributed (RPPS without commune) or masked.
+        if ["rpps", "insee_age", "ameli_ald_sans_mt"].contains(&r.source.as_str()) {
+            progress.say(&format!("    {}", r.coverage_note));
+        }
     }
     let remapped: usize = c.reports.iter().map(|r| r.codes_remapped.len()).sum();
     let unknown: usize = c.reports.iter().map(|r| r.codes_unknown.len()).sum();
@@ -40,9 +44,12 @@ pub fn build_curated_with(data: &DataDir, opts: &curated::Options, progress: &mu
 }
 
 pub fn write_curated(out: &Path, c: &Curated) -> Result<Vec<PathBuf>> {
-    let prov = Provenance::new(sources::all());
+    write_curated_with(out, c, &Provenance::new(sources::all()))
+}
+
+pub fn write_curated_with(out: &Path, c: &Curated, prov: &Provenance) -> Result<Vec<PathBuf>> {
     let p = out.join(COMMUNES_FILE);
-    parquet::write(&p, &mut c.communes.clone(), &prov, schema::COMMUNES)?;
+    parquet::write(&p, &mut c.communes.clone(), prov, schema::COMMUNES)?;
     let r = out.join(REPORT_FILE);
     write_json(&r, &serde_json::json!({ "provenance": prov, "sources": c.reports }))?;
     Ok(vec![p, r])
@@ -51,7 +58,12 @@ pub fn write_curated(out: &Path, c: &Curated) -> Result<Vec<PathBuf>> {
 pub fn run(data: &DataDir, args: &Args, progress: &mut Progress) -> Result<()> {
     let c = build_curated(data, progress)?;
     progress.step("writing Parquet");
-    let written = write_curated(&args.out, &c)?;
+    // Files fetched by `cpts-diag fetch` carry their lock (URLs, sha256, dates) into the outputs.
+    let prov = Provenance::new(sources::all()).with_fetch_lock(&data.root)?;
+    if prov.fetch_lock.is_some() {
+        progress.say(&format!("provenance: {}", data.root.join(crate::fetch::LOCK_FILE).display()));
+    }
+    let written = write_curated_with(&args.out, &c, &prov)?;
     for p in written {
         progress.say(&format!("wrote {}", p.display()));
     }

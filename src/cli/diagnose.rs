@@ -136,11 +136,12 @@ pub fn run(data: &DataDir, args: &Args, progress: &mut Progress) -> Result<()> {
     let s = d.territory();
     let fmt = |id: &str, dec: usize| s.value(id).map_or("n.d.".to_string(), |v| format!("{v:.dec$}"));
     progress.say(&format!(
-        "{}: {} communes, {} inhabitants, {} GPs (BPE 2020), APL 2023 {}, ACI {}",
+        "{}: {} communes, {} inhabitants, {} GPs ({}), APL 2023 {}, ACI {}",
         d.territory.name,
         fmt("communes_count", 0),
         fmt("population", 0),
         fmt("gp_count", 0),
+        crate::indicators::gp_source_short(&d.units),
         fmt("apl_mg", 3),
         d.aci.as_ref().map_or("n.d.".to_string(), |a| match a.inhabitants_to_next_band {
             Some(n) => format!("{} ({n} inhabitants to the next band)", a.label),

@@ -11,6 +11,7 @@ use crate::sources::{DataDir, DATA_DIR_ENV, DEFAULT_DATA_DIR};
 pub mod batch;
 pub mod build;
 pub mod diagnose;
+pub mod fetch;
 pub mod map;
 
 #[derive(Debug, Parser)]
@@ -32,6 +33,8 @@ pub enum Command {
     Build(build::Args),
     /// Diagnose one territory: indicators, communes, summary and chart.
     Diagnose(diagnose::Args),
+    /// Download the published files of data/sources.toml into data/raw (see docs/fetch.md).
+    Fetch(fetch::Args),
     /// Draw the APL, GP-density and population maps of a département or a territory.
     Map(map::Args),
     /// Every indicator for every unit of a level (commune, EPCI, bassin de vie, département,
@@ -70,6 +73,9 @@ impl Progress {
             }
         }
     }
+    pub fn is_quiet(&self) -> bool {
+        self.quiet
+    }
     pub fn say(&mut self, line: &str) {
         self.finish_step();
         if !self.quiet {
@@ -99,5 +105,6 @@ pub fn run(cli: Cli) -> crate::Result<()> {
                 Ok(())
             }
         },
+        Command::Fetch(a) => fetch::run(&a, &mut progress),
     }
 }

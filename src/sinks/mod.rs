@@ -24,6 +24,9 @@ pub struct Provenance {
     pub tool: &'static str,
     pub tool_version: &'static str,
     pub sources: Vec<SourceMeta>,
+    /// `fetch.lock.json` of the data folder, when the files were fetched by `cpts-diag fetch`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fetch_lock: Option<serde_json::Value>,
 }
 
 impl Provenance {
@@ -32,7 +35,14 @@ impl Provenance {
             tool: "cpts-diag",
             tool_version: env!("CARGO_PKG_VERSION"),
             sources: sources.into_iter().cloned().collect(),
+            fetch_lock: None,
         }
+    }
+
+    /// Record the data folder's fetch lock, if there is one.
+    pub fn with_fetch_lock(mut self, data_root: &Path) -> Result<Self> {
+        self.fetch_lock = crate::fetch::lock::read_for_provenance(data_root)?;
+        Ok(self)
     }
 }
 

@@ -150,7 +150,7 @@ pub fn chart_panels(d: &Diagnosis) -> Vec<Panel> {
     };
     vec![
         Panel {
-            title: "Médecins généralistes pour 100 000 hab. (BPE 2020)".into(),
+            title: format!("Médecins généralistes pour 100 000 hab. ({})", indicators::gp_source_short(&d.units)),
             bars: bars("gp_per_100k"),
             decimals: 1,
             reference: None,

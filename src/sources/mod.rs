@@ -8,11 +8,14 @@ use serde::Serialize;
 
 use crate::error::{Error, Result};
 
+pub mod age;
+pub mod ald;
 pub mod apl;
 pub mod boundaries;
 pub mod bpe;
 pub mod comparateur;
 pub mod decoupage;
+pub mod rpps;
 pub mod table;
 pub mod tagc;
 
@@ -82,5 +85,8 @@ pub fn all() -> Vec<&'static SourceMeta> {
         &apl::META,
         &bpe::META,
         &tagc::META,
+        &rpps::META,
+        &age::META,
+        &ald::META,
     ]
 }

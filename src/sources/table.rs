@@ -178,7 +178,12 @@ fn split_header(line: &str, delim: u8) -> Vec<String> {
 /// `key_column` when split on one of `;`, `,`, tab, `|`; lines above it are preamble.
 /// Every column in `required` must be present.
 pub fn read_delimited(path: &Path, key_column: &str, required: &[&str]) -> Result<RawTable> {
-    let text = read_text(path)?;
+    parse_delimited(path, &read_text(path)?, key_column, required)
+}
+
+/// [`read_delimited`] on text already read (e.g. a zip member); `path` names it in errors.
+pub fn parse_delimited(path: &Path, text: &str, key_column: &str, required: &[&str]) -> Result<RawTable> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut offset = 0usize;
     let mut found = None;
     let mut first_line_fields: Option<Vec<String>> = None;

@@ -21,7 +21,7 @@ pub struct Curated {
     pub reports: Vec<NormalizationReport>,
 }
 
-fn report_for(meta: &SourceMeta, note: &str) -> NormalizationReport {
+pub(crate) fn report_for(meta: &SourceMeta, note: &str) -> NormalizationReport {
     NormalizationReport {
         source: meta.id.to_string(),
         file: meta.file.to_string(),
@@ -37,7 +37,7 @@ fn record_expected(rep: &mut NormalizationReport, units: &DataFrame, filter: Exp
     record_missing(rep, expected.column("code")?.str()?.iter().flatten(), agg)
 }
 
-fn in_france() -> Expr {
+pub(crate) fn in_france() -> Expr {
     col("zone").eq(lit("metro")).or(col("zone").eq(lit("drom")))
 }
 
@@ -56,7 +56,7 @@ fn sum_or_null(c: &str) -> Expr {
 
 /// Aggregate per `code_2026`, then roll arrondissements municipaux up into their commune and
 /// append those commune rows. `aggs` must be re-applicable to its own output.
-fn aggregate_with_plm(lf: LazyFrame, aggs: &dyn Fn() -> Vec<Expr>, index: &CogIndex) -> Result<LazyFrame> {
+pub(crate) fn aggregate_with_plm(lf: LazyFrame, aggs: &dyn Fn() -> Vec<Expr>, index: &CogIndex) -> Result<LazyFrame> {
     let per_unit = lf.filter(col("code_2026").is_not_null()).group_by([col("code_2026")]).agg(aggs());
     let plm = per_unit
         .clone()
@@ -270,6 +270,9 @@ pub fn build_with(data: &DataDir, opts: &Options, progress: &mut dyn FnMut(&str)
         df!("code" => none.clone(), "bv2022" => none.clone(), "bv2022_name" => none)?
     };
 
+    let fresh = super::fresh::build(data, &index, &units, progress)?;
+    reports.extend(fresh.reports.iter().cloned());
+
     progress("joining");
     let left = |lf: LazyFrame, other: DataFrame| {
         lf.join(other.lazy(), [col("code")], [col("code")], JoinArgs::new(JoinType::Left))
@@ -340,7 +343,9 @@ pub fn build_with(data: &DataDir, opts: &Options, progress: &mut dyn FnMut(&str)
                 .otherwise(lit("no comparateur row for this code (commune created or re-created after COG 2024)"))
                 .alias("area_note"),
         ])
-        .drop(cols(["boundary_parts_2018"]))
+        .drop(cols(["boundary_parts_2018"]));
+    let communes = super::fresh::apply(communes, &fresh)
+        .select(crate::schema::COMMUNES.iter().map(|c| col(c.name)).collect::<Vec<_>>())
         .sort(["code"], SortMultipleOptions::default())
         .collect()?;
     Ok(Curated { cog, index, communes, reports })

@@ -3,3 +3,4 @@
 
 pub mod cog;
 pub mod curated;
+pub mod fresh;
