@@ -3,25 +3,14 @@
 //! (communes ≥ 2 000 inhabitants) through a small adapter to the INSEE layout.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::Path;
+
+use common::Scratch;
 
 use cpts_diag::sources::table::read_delimited;
 use cpts_diag::sources::{age, ald, DataDir};
-
-struct Scratch(PathBuf);
-impl Scratch {
-    fn new(name: &str) -> Scratch {
-        let p = std::env::temp_dir().join(format!("cpts-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&p);
-        std::fs::create_dir_all(&p).unwrap();
-        Scratch(p)
-    }
-}
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 /// An INSEE-shaped zip: the data CSV with two census years and a `meta_` dictionary.
 pub fn age_zip(path: &Path) {

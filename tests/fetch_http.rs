@@ -4,7 +4,11 @@
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
+mod common;
+
 use std::path::{Path, PathBuf};
+
+use common::Scratch;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -130,22 +134,6 @@ fn handle(mut stream: TcpStream, reply: &Reply, seen: &Mutex<Vec<String>>) {
         Reply::Silent(d) => std::thread::sleep(*d),
     }
     let _ = stream.shutdown(std::net::Shutdown::Both);
-}
-
-/// A scratch cache folder, removed at the end of the test.
-struct Scratch(PathBuf);
-impl Scratch {
-    fn new(name: &str) -> Scratch {
-        let p = std::env::temp_dir().join(format!("cpts-fetch-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&p);
-        std::fs::create_dir_all(&p).unwrap();
-        Scratch(p)
-    }
-}
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }
 
 fn source(url: &str, file: &str, unpack: &[&str]) -> Source {

@@ -23,6 +23,21 @@ pub fn temp_dir(tag: &str) -> PathBuf {
     d
 }
 
+/// A scratch folder removed when the test ends (pass or fail).
+pub struct Scratch(pub PathBuf);
+
+impl Scratch {
+    pub fn new(name: &str) -> Scratch {
+        Scratch(temp_dir(name))
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
 /// The real data folder, or `None` with a visible SKIP line when it is absent.
 pub fn real_data(test: &str) -> Option<DataDir> {
     let d = DataDir::from_env();
