@@ -61,15 +61,51 @@ pub enum Error {
 
     /// Boxed: a download error carries URLs and would otherwise make every `Result` larger.
     #[error("fetch: {0}")]
-    Fetch(Box<crate::fetch::FetchError>),
+    Fetch(Box<FetchError>),
 
     #[error("polars: {0}")]
     Polars(#[from] polars::prelude::PolarsError),
 }
 
-impl From<crate::fetch::FetchError> for Error {
-    fn from(e: crate::fetch::FetchError) -> Self {
+impl From<FetchError> for Error {
+    fn from(e: FetchError) -> Self {
         Error::Fetch(Box::new(e))
+    }
+}
+
+/// A download failure. Defined here, below every module, so that `Error` can carry it without
+/// this bottom layer importing `fetch`.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum FetchError {
+    #[error("{url}: HTTP {status} (not found; not retried, cached file left untouched)")]
+    NotFound { url: String, status: u16 },
+    #[error("{url}: HTTP {status}")]
+    Status { url: String, status: u16 },
+    #[error("{url}: {message}")]
+    Transport { url: String, message: String },
+    #[error(
+        "{url}: body cut short: {got} of {expected} bytes announced by Content-Length (partial download discarded)"
+    )]
+    Truncated { url: String, expected: u64, got: u64 },
+    #[error("{}: {message}", path.display())]
+    Io { path: PathBuf, message: String },
+    #[error("{}: {message}", path.display())]
+    Archive { path: PathBuf, message: String },
+    #[error("{source_id}: {message}")]
+    Unavailable { source_id: String, message: String },
+}
+
+impl FetchError {
+    pub fn io(path: &Path, e: std::io::Error) -> Self {
+        FetchError::Io { path: path.to_path_buf(), message: e.to_string() }
+    }
+    /// Worth another attempt: server errors, throttling, transport failures, cut bodies.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            FetchError::Status { status, .. } => *status >= 500 || *status == 429 || *status == 408,
+            FetchError::Transport { .. } | FetchError::Truncated { .. } => true,
+            _ => false,
+        }
     }
 }
 

@@ -8,6 +8,7 @@
 
 pub mod aci;
 pub mod advice;
+pub mod atomic;
 pub mod batch;
 pub mod cli;
 pub mod diagnose;
@@ -15,6 +16,9 @@ pub mod error;
 pub mod fetch;
 pub mod geo;
 pub mod indicators;
+pub mod level;
+pub mod pipeline;
+pub mod progress;
 pub mod schema;
 pub mod sinks;
 pub mod sources;

@@ -194,8 +194,8 @@ fn leak(s: String) -> &'static str {
 
 /// The declared columns of the batch table of `level`: keys, every indicator of
 /// `indicators::INDICATORS` (float64), the ACI columns, the note columns. Built once per level.
-pub fn batch(level: crate::batch::Level) -> &'static [ColumnDoc] {
-    use crate::batch::Level;
+pub fn batch(level: crate::level::Level) -> &'static [ColumnDoc] {
+    use crate::level::Level;
     use std::sync::OnceLock;
     static TABLES: [OnceLock<Vec<ColumnDoc>>; 6] =
         [OnceLock::new(), OnceLock::new(), OnceLock::new(), OnceLock::new(), OnceLock::new(), OnceLock::new()];
@@ -229,7 +229,7 @@ pub fn batch(level: crate::batch::Level) -> &'static [ColumnDoc] {
 }
 
 /// The columns of one file of a partitioned batch table: the table's, less the partition column.
-pub fn batch_partitioned(level: crate::batch::Level) -> Vec<ColumnDoc> {
+pub fn batch_partitioned(level: crate::level::Level) -> Vec<ColumnDoc> {
     batch(level).iter().filter(|c| c.name != PARTITION_COLUMN).cloned().collect()
 }
 
@@ -249,7 +249,7 @@ pub fn tables() -> Vec<(String, String, String, Vec<ColumnDoc>)> {
             INDICATORS_LONG.to_vec(),
         ),
     ];
-    for level in crate::batch::Level::ALL {
+    for level in crate::level::Level::ALL {
         v.push((
             format!("batch/{}", level.id()),
             format!("`reports/batch/{0}.parquet` and `reports/batch/{0}.csv` (batch --level {0})", level.id()),

@@ -2,8 +2,9 @@ use std::path::PathBuf;
 
 use crate::aci::Grid;
 use crate::batch::{self, BatchTable, Level};
-use crate::cli::{build, Progress};
+use crate::cli::Progress;
 use crate::error::Result;
+use crate::pipeline;
 use crate::sinks::{batch as out, parquet};
 use crate::sources::decoupage::Cog;
 use crate::sources::DataDir;
@@ -43,7 +44,7 @@ pub fn run(data: &DataDir, args: &Args, progress: &mut Progress) -> Result<()> {
         Some(p) => Grid::load(p)?,
         None => Grid::embedded(),
     };
-    let processed = args.processed.join(build::COMMUNES_FILE);
+    let processed = args.processed.join(pipeline::COMMUNES_FILE);
     let mut cog = None;
     let curated = if args.from_raw {
         let opts = curated::Options {
@@ -51,7 +52,7 @@ pub fn run(data: &DataDir, args: &Args, progress: &mut Progress) -> Result<()> {
             boundaries: false,
             bassins_de_vie: args.level.iter().any(|l| matches!(l, Level::Commune | Level::BassinDeVie)),
         };
-        let c = build::build_curated_with(data, &opts, progress)?;
+        let c = pipeline::build_curated_with(data, &opts, progress)?;
         cog = Some(c.cog);
         c.communes
     } else if processed.is_file() {
@@ -59,7 +60,7 @@ pub fn run(data: &DataDir, args: &Args, progress: &mut Progress) -> Result<()> {
         parquet::read(&processed)?
     } else {
         progress.say(&format!("{} not found: building the curated tables in memory", processed.display()));
-        let c = build::build_curated(data, progress)?;
+        let c = pipeline::build_curated(data, progress)?;
         cog = Some(c.cog);
         c.communes
     };
@@ -76,7 +77,7 @@ pub fn run(data: &DataDir, args: &Args, progress: &mut Progress) -> Result<()> {
                 let index = CogIndex::new(cog);
                 let specs = batch::load_territory_specs(&args.territories)?;
                 let geography = if specs.iter().any(|(_, s)| s.polygon.is_some()) {
-                    crate::cli::diagnose::load_geography(data, &index, progress)?
+                    pipeline::load_geography(data, &index, progress)?
                 } else {
                     None
                 };

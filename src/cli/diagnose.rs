@@ -2,13 +2,12 @@ use std::path::PathBuf;
 
 use crate::aci::Grid;
 use crate::advice;
-use crate::cli::{build, Progress};
+use crate::cli::Progress;
 use crate::diagnose;
 use crate::error::{Error, Result};
-use crate::geo::Geography;
+use crate::pipeline;
 use crate::schema;
 use crate::sinks::{parquet, territory as out};
-use crate::sources::boundaries;
 use crate::sources::decoupage::Cog;
 use crate::sources::DataDir;
 use crate::territory::{self, TerritorySpec};
@@ -39,28 +38,6 @@ pub struct Args {
     pub no_geo: bool,
 }
 
-/// The national boundaries in COG 2026, or `None` (with a visible line) when the file is absent.
-pub fn load_geography(data: &DataDir, index: &CogIndex, progress: &mut Progress) -> Result<Option<Geography>> {
-    if !data.exists(boundaries::META.file) {
-        progress.say(&format!(
-            "warning: {} not found in {}: no maps, neighbours or sizing advice",
-            boundaries::META.file,
-            data.root.display()
-        ));
-        return Ok(None);
-    }
-    progress.step("reading commune boundaries (IGN 2018)");
-    let g = Geography::load(data, index)?;
-    if !g.unknown_codes.is_empty() {
-        progress.say(&format!(
-            "warning: {} boundary codes unknown to COG 2026, not drawn: {}",
-            g.unknown_codes.len(),
-            g.unknown_codes.join(", ")
-        ));
-    }
-    Ok(Some(g))
-}
-
 fn slug(s: &str) -> String {
     let s: String = s.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' }).collect();
     s.split('-').filter(|p| !p.is_empty()).collect::<Vec<_>>().join("-")
@@ -76,7 +53,7 @@ pub fn run(data: &DataDir, args: &Args, progress: &mut Progress) -> Result<()> {
         Some(p) => Grid::load(p)?,
         None => Grid::embedded(),
     };
-    let processed = args.processed.join(build::COMMUNES_FILE);
+    let processed = args.processed.join(pipeline::COMMUNES_FILE);
     // A curated table from another version of the tool may lack columns: rebuild rather than
     // compute on a stale shape.
     let stored = if processed.is_file() {
@@ -97,12 +74,12 @@ pub fn run(data: &DataDir, args: &Args, progress: &mut Progress) -> Result<()> {
     let (cog, curated) = match stored {
         Some(df) => (Cog::load(data)?, df),
         None => {
-            let c = build::build_curated(data, progress)?;
+            let c = pipeline::build_curated(data, progress)?;
             (c.cog, c.communes)
         }
     };
     let index = CogIndex::new(&cog);
-    let geography = if args.no_geo { None } else { load_geography(data, &index, progress)? };
+    let geography = if args.no_geo { None } else { pipeline::load_geography(data, &index, progress)? };
     progress.step("resolving territory");
     let ctx = territory::Context { curated: Some(&curated), geography: geography.as_ref() };
     let t = territory::resolve_in(&spec, &cog, &index, ctx)?;

@@ -5,10 +5,10 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use crate::cli::diagnose::load_geography;
-use crate::cli::{build, Progress};
+use crate::cli::Progress;
 use crate::diagnose::select_units;
 use crate::error::{Error, Result};
+use crate::pipeline;
 use crate::sinks::map::{self, Theme};
 use crate::sinks::{parquet, report};
 use crate::sources::decoupage::{Cog, UnitKind};
@@ -33,17 +33,17 @@ pub struct Args {
 }
 
 pub fn run(data: &DataDir, args: &Args, progress: &mut Progress) -> Result<()> {
-    let processed = args.processed.join(build::COMMUNES_FILE);
+    let processed = args.processed.join(pipeline::COMMUNES_FILE);
     let (cog, curated) = if processed.is_file() {
         progress.step(&format!("reading {}", processed.display()));
         (Cog::load(data)?, parquet::read(&processed)?)
     } else {
         progress.say(&format!("{} not found: building the curated tables in memory", processed.display()));
-        let c = build::build_curated(data, progress)?;
+        let c = pipeline::build_curated(data, progress)?;
         (c.cog, c.communes)
     };
     let index = CogIndex::new(&cog);
-    let geography = load_geography(data, &index, progress)?.ok_or_else(|| {
+    let geography = pipeline::load_geography(data, &index, progress)?.ok_or_else(|| {
         Error::Config("map needs the commune boundaries (geo/communes-france-2018.geojson.gz)".into())
     })?;
     let (name, codes, stem) = match (&args.departement, &args.territory) {

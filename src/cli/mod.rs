@@ -2,7 +2,6 @@
 //! the work is in the library.
 
 use std::path::PathBuf;
-use std::time::Instant;
 
 use clap::{Parser, Subcommand};
 
@@ -13,6 +12,8 @@ pub mod build;
 pub mod diagnose;
 pub mod fetch;
 pub mod map;
+
+pub use crate::progress::Progress;
 
 #[derive(Debug, Parser)]
 #[command(name = "cpts-diag", version, about = "Diagnostic territorial of a CPTS from official open data")]
@@ -49,45 +50,6 @@ pub struct SchemaArgs {
     /// Write the Markdown to this file instead of stdout.
     #[arg(long, short)]
     pub out: Option<PathBuf>,
-}
-
-/// Progress on stderr, one line per step with its duration; silent with --quiet.
-pub struct Progress {
-    quiet: bool,
-    start: Instant,
-    step: Option<(String, Instant)>,
-}
-
-impl Progress {
-    pub fn new(quiet: bool) -> Self {
-        Progress { quiet, start: Instant::now(), step: None }
-    }
-    pub fn step(&mut self, what: &str) {
-        self.finish_step();
-        self.step = Some((what.to_string(), Instant::now()));
-    }
-    fn finish_step(&mut self) {
-        if let Some((what, t)) = self.step.take() {
-            if !self.quiet {
-                eprintln!("  {what} … {:.2} s", t.elapsed().as_secs_f64());
-            }
-        }
-    }
-    pub fn is_quiet(&self) -> bool {
-        self.quiet
-    }
-    pub fn say(&mut self, line: &str) {
-        self.finish_step();
-        if !self.quiet {
-            eprintln!("{line}");
-        }
-    }
-    pub fn done(&mut self, what: &str) {
-        self.finish_step();
-        if !self.quiet {
-            eprintln!("{what} in {:.2} s", self.start.elapsed().as_secs_f64());
-        }
-    }
 }
 
 pub fn run(cli: Cli) -> crate::Result<()> {

@@ -8,8 +8,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
+use crate::atomic::write_json;
 use crate::error::{Error, Result};
-use crate::sinks::write_json;
 
 pub const LOCK_FILE: &str = "fetch.lock.json";
 

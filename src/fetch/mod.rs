@@ -15,45 +15,12 @@ pub mod lock;
 pub mod manifest;
 pub mod unpack;
 
+pub use crate::error::FetchError;
 pub use lock::{Lock, LockEntry, LOCK_FILE};
 pub use manifest::{Manifest, Source};
 
 /// Default destination of `fetch`, and the folder to give `build --data-dir`.
 pub const DEFAULT_DEST: &str = "data/raw";
-
-#[derive(Debug, Clone, thiserror::Error)]
-pub enum FetchError {
-    #[error("{url}: HTTP {status} (not found; not retried, cached file left untouched)")]
-    NotFound { url: String, status: u16 },
-    #[error("{url}: HTTP {status}")]
-    Status { url: String, status: u16 },
-    #[error("{url}: {message}")]
-    Transport { url: String, message: String },
-    #[error(
-        "{url}: body cut short: {got} of {expected} bytes announced by Content-Length (partial download discarded)"
-    )]
-    Truncated { url: String, expected: u64, got: u64 },
-    #[error("{}: {message}", path.display())]
-    Io { path: PathBuf, message: String },
-    #[error("{}: {message}", path.display())]
-    Archive { path: PathBuf, message: String },
-    #[error("{source_id}: {message}")]
-    Unavailable { source_id: String, message: String },
-}
-
-impl FetchError {
-    pub fn io(path: &Path, e: std::io::Error) -> Self {
-        FetchError::Io { path: path.to_path_buf(), message: e.to_string() }
-    }
-    /// Worth another attempt: server errors, throttling, transport failures, cut bodies.
-    pub fn is_retryable(&self) -> bool {
-        match self {
-            FetchError::Status { status, .. } => *status >= 500 || *status == 429 || *status == 408,
-            FetchError::Transport { .. } | FetchError::Truncated { .. } => true,
-            _ => false,
-        }
-    }
-}
 
 pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()

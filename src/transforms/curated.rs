@@ -9,9 +9,10 @@
 use polars::prelude::*;
 
 use super::cog::{record_missing, remap, CogIndex, NormalizationReport};
+use super::common::{aggregate_with_plm, in_france, report_for, sum_or_null, weighted_mean};
 use crate::error::Result;
 use crate::sources::decoupage::{Cog, UnitKind};
-use crate::sources::{apl, boundaries, bpe, comparateur, tagc, DataDir, SourceMeta};
+use crate::sources::{apl, boundaries, bpe, comparateur, tagc, DataDir};
 
 pub struct Curated {
     pub cog: Cog,
@@ -21,63 +22,10 @@ pub struct Curated {
     pub reports: Vec<NormalizationReport>,
 }
 
-pub(crate) fn report_for(meta: &SourceMeta, note: &str) -> NormalizationReport {
-    NormalizationReport {
-        source: meta.id.to_string(),
-        file: meta.file.to_string(),
-        geography: meta.geography.to_string(),
-        coverage_note: note.to_string(),
-        ..Default::default()
-    }
-}
-
 /// List in the report the units selected by `filter` that `agg` has no row for.
 fn record_expected(rep: &mut NormalizationReport, units: &DataFrame, filter: Expr, agg: &DataFrame) -> Result<()> {
     let expected = units.clone().lazy().filter(filter).select([col("code")]).collect()?;
     record_missing(rep, expected.column("code")?.str()?.iter().flatten(), agg)
-}
-
-pub(crate) fn in_france() -> Expr {
-    col("zone").eq(lit("metro")).or(col("zone").eq(lit("drom")))
-}
-
-/// Weighted mean of `value` by `weight`, ignoring rows where either is null.
-fn weighted_mean(value: &str, weight: &str) -> Expr {
-    let ok = col(value).is_not_null().and(col(weight).is_not_null());
-    let num = when(ok.clone()).then(col(value) * col(weight)).otherwise(lit(NULL)).sum();
-    let den = when(ok).then(col(weight)).otherwise(lit(NULL)).sum();
-    when(den.clone().gt(lit(0.0))).then(num / den).otherwise(col(value).mean())
-}
-
-/// Sum that stays null when every input is null (polars' sum gives 0).
-fn sum_or_null(c: &str) -> Expr {
-    when(col(c).count().gt(lit(0))).then(col(c).sum()).otherwise(lit(NULL))
-}
-
-/// Aggregate per `code_2026`, then roll arrondissements municipaux up into their commune and
-/// append those commune rows. `aggs` must be re-applicable to its own output.
-pub(crate) fn aggregate_with_plm(lf: LazyFrame, aggs: &dyn Fn() -> Vec<Expr>, index: &CogIndex) -> Result<LazyFrame> {
-    let per_unit = lf.filter(col("code_2026").is_not_null()).group_by([col("code_2026")]).agg(aggs());
-    let plm = per_unit
-        .clone()
-        .join(
-            index.arrondissements_frame()?.lazy(),
-            [col("code_2026")],
-            [col("code_2026")],
-            JoinArgs::new(JoinType::Inner),
-        )
-        .drop(cols(["code_2026"]))
-        .rename(["parent_code"], ["code_2026"], true)
-        .group_by([col("code_2026")])
-        .agg(aggs());
-    // A source that has both the parent and its arrondissements keeps the parent's own row.
-    let plm = plm.join(
-        per_unit.clone().select([col("code_2026")]),
-        [col("code_2026")],
-        [col("code_2026")],
-        JoinArgs::new(JoinType::Anti),
-    );
-    Ok(concat([per_unit, plm], UnionArgs::default())?)
 }
 
 fn apl_frame(

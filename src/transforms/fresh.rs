@@ -6,7 +6,7 @@
 use polars::prelude::*;
 
 use super::cog::{record_missing, remap, CogIndex, NormalizationReport};
-use super::curated::{aggregate_with_plm, in_france, report_for};
+use super::common::{aggregate_with_plm, in_france, report_for};
 use crate::error::Result;
 use crate::sources::decoupage::UnitKind;
 use crate::sources::{age, ald, rpps, DataDir};

@@ -2,5 +2,6 @@
 //! national tables (`curated`).
 
 pub mod cog;
+pub mod common;
 pub mod curated;
 pub mod fresh;

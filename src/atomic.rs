@@ -1,0 +1,63 @@
+//! Atomic file writes (temp file in the same folder, fsync, rename): a run killed mid-write never
+//! leaves a truncated file behind. Below both `sinks` and `fetch`, which write through it.
+
+use std::io::Write;
+use std::path::Path;
+
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+
+/// Write `path` atomically with whatever `fill` writes.
+pub fn atomic_write(path: &Path, fill: impl FnOnce(&mut std::fs::File) -> Result<()>) -> Result<()> {
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    let result = (|| {
+        let mut f = std::fs::File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
+        fill(&mut f)?;
+        f.flush().map_err(|e| Error::io(&tmp, e))?;
+        f.sync_all().map_err(|e| Error::io(&tmp, e))?;
+        std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+pub fn write_bytes(path: &Path, bytes: &[u8]) -> Result<()> {
+    atomic_write(path, |f| f.write_all(bytes).map_err(|e| Error::io(path, e)))
+}
+
+pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
+    let mut text =
+        serde_json::to_string_pretty(value).map_err(|e| Error::Config(format!("{}: {e}", path.display())))?;
+    text.push('\n');
+    write_bytes(path, text.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failed_write_leaves_the_previous_file_and_no_temp_file() {
+        let dir = std::env::temp_dir().join(format!("cpts-diag-atomic-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("table.parquet");
+        write_bytes(&path, b"good old content").unwrap();
+        // A writer that dies half-way, as a killed run would.
+        let r = atomic_write(&path, |f| {
+            f.write_all(b"half a ne").unwrap();
+            Err(Error::Config("killed".into()))
+        });
+        assert!(r.is_err());
+        assert_eq!(std::fs::read(&path).unwrap(), b"good old content");
+        let names: Vec<String> =
+            std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+        assert_eq!(names, ["table.parquet"]);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
