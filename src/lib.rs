@@ -20,6 +20,7 @@ pub mod level;
 pub mod pipeline;
 pub mod progress;
 pub mod schema;
+pub mod snapshot;
 pub mod sinks;
 pub mod sources;
 pub mod territory;
