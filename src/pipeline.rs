@@ -212,8 +212,9 @@ impl SnapshotInfo {
 }
 
 pub fn snapshot_info() -> Result<SnapshotInfo> {
-    serde_json::from_str(snapshot::INFO)
-        .map_err(|e| Error::Config(format!("{SNAPSHOT_DIR}/{SNAPSHOT_INFO_FILE}: {e} (run `cpts-diag build --snapshot`)")))
+    serde_json::from_str(snapshot::INFO).map_err(|e| {
+        Error::Config(format!("{SNAPSHOT_DIR}/{SNAPSHOT_INFO_FILE}: {e} (run `cpts-diag build --snapshot`)"))
+    })
 }
 
 /// Write the snapshot folder: the `build` outputs that `diagnose`, `batch` and `map` need, and
