@@ -47,6 +47,8 @@ pub struct Diagnosis {
     /// The territory first, then its départements, régions and France.
     pub scopes: Vec<ScopeResult>,
     pub aci: Option<Placement>,
+    /// Scenarios and GP placement (docs/access.md); `None` when not asked for.
+    pub what_if: Option<crate::access::WhatIf>,
 }
 
 impl Diagnosis {
@@ -161,5 +163,5 @@ pub fn diagnose(curated: &DataFrame, territory: Territory, grid: &Grid) -> Resul
         Scope { kind: "france".into(), code: "FR".into(), name: "France (métropole et DROM)".into() },
     )?);
     let aci = scopes[0].value("population").map(|p| grid.place(p.round() as i64));
-    Ok(Diagnosis { territory, units, scopes, aci })
+    Ok(Diagnosis { territory, units, scopes, aci, what_if: None })
 }

@@ -6,6 +6,7 @@
 //! (band sizing) → `sinks` (Parquet, JSON, charts, maps, report, GeoJSON). `cli` holds one module
 //! per subcommand; `main.rs` only parses arguments.
 
+pub mod access;
 pub mod aci;
 pub mod advice;
 pub mod atomic;

@@ -85,6 +85,29 @@ pub const INDICATORS_LONG: &[ColumnDoc] = &[
     c("vintage", "string", "", "vintages of the sources"),
 ];
 
+/// `reports/access/communes.parquet` (`cpts-diag access`): the calibrated model beside DREES.
+pub const ACCESS_COMMUNES: &[ColumnDoc] = &[
+    c("code", "string", "", "INSEE code, COG 2026 (commune, or arrondissement municipal for Paris, Lyon, Marseille)"),
+    c("name", "string", "", "official name"),
+    c("departement", "string", "", "département code"),
+    c("gps", "float64", "médecins", "GPs in the model: RPPS when present, else BPE 2020; arrondissements: population share of their city's BPE count"),
+    c("demand", "float64", "habitants standardisés", "DREES standardised population 2021 (the model's demand)"),
+    c("apl_model", "float64", "consultations/an/habitant standardisé", "E2SFCA model APL with the calibrated parameters (docs/access.md)"),
+    c("apl_drees", "float64", "consultations/an/habitant standardisé", "DREES APL to GPs 2023"),
+    c("residual", "float64", "consultations/an/habitant standardisé", "apl_model − apl_drees"),
+];
+
+/// A territory's `scenarios.parquet` (diagnose with `[[scenario]]` or `--add-gps`).
+pub const SCENARIOS: &[ColumnDoc] = &[
+    c("scenario", "string", "", "scenario name"),
+    c("code", "string", "", "INSEE code, COG 2026 (territory units, then units outside it whose APL moves)"),
+    c("apl_mg_baseline", "float64", "consultations/an/habitant standardisé", "DREES APL to GPs 2023"),
+    c("apl_mg_scenario", "float64", "consultations/an/habitant standardisé", "DREES APL 2023 plus the model's change (scenario minus baseline)"),
+    c("delta", "float64", "consultations/an/habitant standardisé", "apl_mg_scenario − apl_mg_baseline"),
+    c("population", "float64", "habitants", "population municipale, millésime 2023"),
+    c("in_territory", "bool", "", "the unit belongs to the territory (false: a neighbour the change spills over to)"),
+];
+
 /// Key and context columns of each batch table, before the indicator columns.
 pub const BATCH_COMMUNE_KEYS: &[ColumnDoc] = &[
     c("code", "string", "", "INSEE code, COG 2026 (commune or arrondissement municipal): the unit of this table"),
@@ -247,6 +270,18 @@ pub fn tables() -> Vec<(String, String, String, Vec<ColumnDoc>)> {
             "`reports/<territory>/indicators.parquet` (diagnose)".to_string(),
             "long format, one row per (scope, indicator)".to_string(),
             INDICATORS_LONG.to_vec(),
+        ),
+        (
+            "scenarios".to_string(),
+            "`reports/<territory>/scenarios.parquet` (diagnose with scenarios)".to_string(),
+            "one row per (scenario, unit)".to_string(),
+            SCENARIOS.to_vec(),
+        ),
+        (
+            "access".to_string(),
+            "`reports/access/communes.parquet` (access)".to_string(),
+            "one row per unit of the accessibility model".to_string(),
+            ACCESS_COMMUNES.to_vec(),
         ),
     ];
     for level in crate::level::Level::ALL {

@@ -46,9 +46,24 @@ pub struct TerritorySpec {
     /// Codes removed after the lists above are expanded.
     #[serde(default)]
     pub exclude: Vec<String>,
+    /// What-if scenarios (`[[scenario]]`): GPs added or removed, see docs/access.md.
+    #[serde(default, rename = "scenario")]
+    pub scenarios: Vec<ScenarioSpec>,
     /// Folder the TOML file was read from (relative paths are read from there).
     #[serde(skip)]
     pub base_dir: Option<PathBuf>,
+}
+
+/// One `[[scenario]]` of a territory file: GPs added to or removed from units (any unit, inside
+/// the territory or not). Counts are signed here so that a negative one can be refused by name.
+#[derive(Debug, Clone, Deserialize, Default, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ScenarioSpec {
+    pub name: String,
+    #[serde(default)]
+    pub add_gps: std::collections::BTreeMap<String, i64>,
+    #[serde(default)]
+    pub remove_gps: std::collections::BTreeMap<String, i64>,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]

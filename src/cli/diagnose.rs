@@ -34,6 +34,12 @@ pub struct Args {
     /// Skip the commune boundaries: no maps, neighbours, advice or GeoJSON.
     #[arg(long)]
     pub no_geo: bool,
+    /// A quick scenario: GPs added per unit, `28061=2` (a negative count removes), comma-separated.
+    #[arg(long, allow_hyphen_values = true)]
+    pub add_gps: Option<String>,
+    /// How many added GPs the placement plan of the report places (0: none).
+    #[arg(long, default_value_t = 5)]
+    pub place_gps: usize,
 }
 
 fn slug(s: &str) -> String {
@@ -61,7 +67,33 @@ pub fn run(data: &DataDir, args: &Args, progress: &mut Progress) -> Result<()> {
         progress.say(&format!("warning: {w}"));
     }
     progress.step("computing indicators");
-    let d = diagnose::diagnose(&curated, t, &grid)?;
+    let mut d = diagnose::diagnose(&curated, t, &grid)?;
+    let mut scenarios = spec.scenarios.clone();
+    if let Some(text) = &args.add_gps {
+        scenarios.push(crate::access::scenario::parse_cli(text)?);
+    }
+    if !scenarios.is_empty() || args.place_gps > 0 {
+        progress.step("what-if accessibility (scenarios, GP placement)");
+        match crate::access::what_if(&curated, &d.territory.codes, &scenarios, args.place_gps) {
+            Ok(w) => {
+                for o in &w.scenarios {
+                    progress.say(&format!(
+                        "scenario \"{}\": APL {:.3} -> {:.3}, population under 2.5 {:.0} -> {:.0}, {} commune(s) crossing 2.5",
+                        o.name,
+                        o.apl_mg_baseline,
+                        o.apl_mg,
+                        o.population_apl_below_2_5_baseline,
+                        o.population_apl_below_2_5,
+                        o.communes_crossing.len()
+                    ));
+                }
+                d.what_if = Some(w);
+            }
+            // Scenarios asked for must run; the placement plan alone is a bonus.
+            Err(e) if scenarios.is_empty() => progress.say(&format!("warning: no GP placement plan: {e}")),
+            Err(e) => return Err(e),
+        }
+    }
     let dir = args.out.clone().unwrap_or_else(|| {
         let stem = args
             .territory

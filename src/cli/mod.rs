@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 
 use crate::sources::{DataDir, DATA_DIR_ENV, DEFAULT_DATA_DIR};
 
+pub mod access;
 pub mod batch;
 pub mod build;
 pub mod diagnose;
@@ -41,6 +42,9 @@ pub enum Command {
     /// Every indicator for every unit of a level (commune, EPCI, bassin de vie, département,
     /// région, territory files) in one pass: reports/batch/<level>.parquet and .csv.
     Batch(batch::Args),
+    /// What-if accessibility: calibrate the E2SFCA model on DREES APL 2023 and write
+    /// reports/access/communes.parquet, calibration.json and a residual map (docs/access.md).
+    Access(access::Args),
     /// Print (or write) docs/schema.md: every output table, column, type, unit and definition.
     Schema(SchemaArgs),
 }
@@ -60,6 +64,7 @@ pub fn run(cli: Cli) -> crate::Result<()> {
         Command::Diagnose(a) => diagnose::run(&data, &a, &mut progress),
         Command::Map(a) => map::run(&data, &a, &mut progress),
         Command::Batch(a) => batch::run(&data, &a, &mut progress),
+        Command::Access(a) => access::run(&data, &a, &mut progress),
         Command::Schema(a) => match a.out {
             Some(p) => crate::sinks::write_bytes(&p, crate::schema::markdown().as_bytes()),
             None => {

@@ -30,6 +30,8 @@ pub struct MapUnit<'a> {
     pub population: Option<i64>,
     pub gp_per_10k: Option<f64>,
     pub apl: Option<f64>,
+    /// A signed difference for the what-if maps (`Theme::Residual`, `Theme::Change`).
+    pub change: Option<f64>,
 }
 
 #[derive(Debug, Clone)]
@@ -51,6 +53,10 @@ pub enum Theme {
     Apl,
     GpDensity,
     Population,
+    /// Model APL minus DREES APL (calibration check of `cpts-diag access`).
+    Residual,
+    /// Change of APL a scenario makes.
+    Change,
 }
 
 struct Class {
@@ -75,6 +81,8 @@ impl Theme {
             Theme::Apl => "map_apl",
             Theme::GpDensity => "map_gp_density",
             Theme::Population => "map_population",
+            Theme::Residual => "map_residual",
+            Theme::Change => "map_change",
         }
     }
 
@@ -83,6 +91,8 @@ impl Theme {
             Theme::Apl => "APL aux médecins généralistes 2023 (DREES)",
             Theme::GpDensity => "Médecins généralistes libéraux pour 10 000 habitants (BPE 2020)",
             Theme::Population => "Population municipale (millésime 2023)",
+            Theme::Residual => "APL du modèle moins APL DREES 2023",
+            Theme::Change => "Variation de l'APL du scénario",
         }
     }
 
@@ -91,6 +101,7 @@ impl Theme {
             Theme::Apl => "consultations/an/habitant standardisé",
             Theme::GpDensity => "médecins pour 10 000 hab.",
             Theme::Population => "habitants",
+            Theme::Residual | Theme::Change => "consultations/an/habitant standardisé",
         }
     }
 
@@ -119,6 +130,21 @@ impl Theme {
                 c("1 000 à 5 000", (117, 107, 177), 5000.0),
                 c("5 000 et plus", (84, 39, 143), f64::INFINITY),
             ],
+            Theme::Residual => vec![
+                c("moins de -1", (178, 24, 43), -1.0),
+                c("-1 à -0,3", (239, 138, 98), -0.3),
+                c("-0,3 à 0,3", (247, 247, 247), 0.3),
+                c("0,3 à 1", (103, 169, 207), 1.0),
+                c("1 et plus", (33, 102, 172), f64::INFINITY),
+            ],
+            // Unchanged units get their own neutral class: a scenario reaches 20 minutes only.
+            Theme::Change => vec![
+                c("baisse de 0,3 ou plus", (178, 24, 43), -0.3),
+                c("baisse de moins de 0,3", (239, 138, 98), -1e-9),
+                c("inchangée", (247, 247, 247), 1e-9),
+                c("hausse de moins de 0,3", (103, 169, 207), 0.3),
+                c("hausse de 0,3 ou plus", (33, 102, 172), f64::INFINITY),
+            ],
         }
     }
 
@@ -127,6 +153,7 @@ impl Theme {
             Theme::Apl => u.apl,
             Theme::GpDensity => u.gp_per_10k,
             Theme::Population => u.population.map(|p| p as f64),
+            Theme::Residual | Theme::Change => u.change,
         }
     }
 }
@@ -413,6 +440,7 @@ mod tests {
                     population: Some(1000 * (i as i64 + 1)),
                     gp_per_10k: if i == 0 { None } else { Some(i as f64 * 4.0) },
                     apl: Some(1.0 + i as f64),
+                    change: None,
                 })
                 .collect(),
             outline: Some(outline),

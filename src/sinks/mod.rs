@@ -9,6 +9,7 @@ use serde::Serialize;
 use crate::error::Result;
 use crate::sources::SourceMeta;
 
+pub mod access;
 pub mod batch;
 pub mod chart;
 pub mod geojson;

@@ -368,6 +368,153 @@ figure{margin:14px 0}figure svg{width:100%;height:auto;border:1px solid #dde4ea}
 .muted{color:#5a6a7a;font-size:.85em}";
 
 /// The report as one self-contained HTML page.
+/// A report section as text: title, paragraphs, one table.
+struct Section {
+    title: String,
+    paras: Vec<String>,
+    head: Vec<&'static str>,
+    /// Right-aligned from this column on.
+    num_from: usize,
+    rows: Vec<Vec<String>>,
+}
+
+fn signed(v: f64, decimals: usize) -> String {
+    let s = fr_num(Some(v), decimals);
+    if v > 0.0 {
+        format!("+{s}")
+    } else {
+        s
+    }
+}
+
+/// "Où un médecin de plus aide le plus" and "Scénarios", from the model (docs/access.md).
+fn what_if_sections(input: &ReportInput) -> Vec<Section> {
+    let Some(w) = &input.d.what_if else { return Vec::new() };
+    let mut out = Vec::new();
+    let method = format!(
+        "Modèle E2SFCA calé sur l'APL DREES 2023 (vitesse {} km/h, détour {}, {} consultations par médecin) ; \
+         l'APL d'un scénario est l'APL DREES 2023 plus la variation calculée par le modèle. Les effets débordent \
+         sur les communes voisines hors du territoire (jusqu'à 20 minutes). Voir docs/access.md.",
+        fr_num(Some(w.params.speed_kmh), 0),
+        fr_num(Some(w.params.detour), 1),
+        fr_num(Some(w.params.consultations_per_gp), 0)
+    );
+    if let Some(p) = &w.placement {
+        let mut paras = vec![format!(
+            "Plan de recrutement (missions « accès aux soins » et « attractivité ») : les {} médecins ajoutés un à un \
+             là où ils font passer le plus d'habitants à 2,5 ou plus, puis où ils relèvent le plus l'APL du territoire \
+             (APL pondéré {} ; {} habitants sous 2,5).",
+            p.greedy.len(),
+            fr_num(Some(p.apl_mg_baseline), 2),
+            fr_int(p.population_apl_below_2_5_baseline.round() as i64)
+        )];
+        let best: Vec<String> = p
+            .by_apl_gain
+            .iter()
+            .take(3)
+            .map(|c| format!("{} ({})", c.name, signed(c.apl_gain, 3)))
+            .collect();
+        paras.push(format!("Un seul médecin de plus : meilleurs gains d'APL du territoire à {}.", best.join(", ")));
+        paras.push(method.clone());
+        out.push(Section {
+            title: "Où un médecin de plus aide le plus".into(),
+            paras,
+            head: vec!["Médecin ajouté", "Commune", "Habitants passés à 2,5 ou plus (cumul)", "APL pondéré du territoire"],
+            num_from: 2,
+            rows: p
+                .greedy
+                .iter()
+                .enumerate()
+                .map(|(k, g)| {
+                    vec![
+                        format!("{}", k + 1),
+                        format!("{} ({})", g.name, g.code),
+                        fr_int(g.lifted_total.round() as i64),
+                        fr_num(Some(g.apl_mg), 2),
+                    ]
+                })
+                .collect(),
+        });
+    }
+    if !w.scenarios.is_empty() {
+        let mut rows = Vec::new();
+        let mut paras = Vec::new();
+        for o in &w.scenarios {
+            rows.push(vec![
+                o.name.clone(),
+                o.gp_changes.iter().map(|(c, g)| format!("{c} : {}", signed(*g, 0))).collect::<Vec<_>>().join(", "),
+                format!("{} → {}", fr_num(Some(o.apl_mg_baseline), 2), fr_num(Some(o.apl_mg), 2)),
+                format!(
+                    "{} → {}",
+                    fr_int(o.population_apl_below_2_5_baseline.round() as i64),
+                    fr_int(o.population_apl_below_2_5.round() as i64)
+                ),
+                format!("{}", o.outside_units_changed),
+            ]);
+            if !o.communes_crossing.is_empty() {
+                let list: Vec<String> = o
+                    .communes_crossing
+                    .iter()
+                    .map(|c| {
+                        format!(
+                            "{} ({}{}, {} → {})",
+                            c.name,
+                            if c.direction == "up" { "passe au-dessus de 2,5" } else { "passe sous 2,5" },
+                            if c.in_territory { "" } else { ", hors territoire" },
+                            fr_num(Some(c.apl_before), 2),
+                            fr_num(Some(c.apl_after), 2)
+                        )
+                    })
+                    .collect();
+                paras.push(format!("« {} » : {}.", o.name, list.join(" ; ")));
+            }
+        }
+        paras.push(method);
+        out.push(Section {
+            title: "Scénarios".into(),
+            paras,
+            head: vec!["Scénario", "Médecins", "APL pondéré", "Habitants sous 2,5", "Communes voisines touchées"],
+            num_from: 2,
+            rows,
+        });
+    }
+    out
+}
+
+fn html_section(h: &mut String, s: &Section) {
+    let _ = writeln!(h, "<h2>{}</h2>", esc(&s.title));
+    for p in &s.paras {
+        let _ = writeln!(h, "<p>{}</p>", esc(p));
+    }
+    h.push_str("<table><thead><tr>");
+    for (i, c) in s.head.iter().enumerate() {
+        let _ = write!(h, "<th{}>{}</th>", if i >= s.num_from { " class=\"num\"" } else { "" }, esc(c));
+    }
+    h.push_str("</tr></thead><tbody>\n");
+    for r in &s.rows {
+        h.push_str("<tr>");
+        for (i, c) in r.iter().enumerate() {
+            let _ = write!(h, "<td{}>{}</td>", if i >= s.num_from { " class=\"num\"" } else { "" }, esc(c));
+        }
+        h.push_str("</tr>\n");
+    }
+    h.push_str("</tbody></table>\n");
+}
+
+fn markdown_section(m: &mut String, s: &Section) {
+    let _ = writeln!(m, "## {}\n", s.title);
+    for p in &s.paras {
+        let _ = writeln!(m, "{p}\n");
+    }
+    let _ = writeln!(m, "| {} |", s.head.join(" | "));
+    let align: Vec<&str> = (0..s.head.len()).map(|i| if i >= s.num_from { "---:" } else { "---" }).collect();
+    let _ = writeln!(m, "|{}|", align.join("|"));
+    for r in &s.rows {
+        let _ = writeln!(m, "| {} |", r.join(" | "));
+    }
+    m.push('\n');
+}
+
 pub fn html(input: &ReportInput) -> String {
     let d = input.d;
     let mut h = String::new();
@@ -453,6 +600,10 @@ pub fn html(input: &ReportInput) -> String {
             }
             h.push_str("</tbody></table>\n<p class=\"muted\">Lignes en rouge : APL 2023 inférieur à 2,5.</p>\n");
         }
+    }
+
+    for sec in what_if_sections(input) {
+        html_section(&mut h, &sec);
     }
 
     h.push_str("<h2>Géographie du territoire</h2>\n");
@@ -604,6 +755,9 @@ pub fn markdown(input: &ReportInput) -> String {
             );
         }
         m.push('\n');
+    }
+    for sec in what_if_sections(input) {
+        markdown_section(&mut m, &sec);
     }
     m.push_str("## Géographie du territoire\n\n");
     for line in geometry_lines(input) {

@@ -115,6 +115,12 @@ pub fn summary(d: &Diagnosis, grid: &Grid) -> Json {
         notes.insert("aci_band".into(), json!("unavailable: the territory's population is unknown"));
     }
     m.insert("notes".into(), Json::Object(notes));
+    if let Some(w) = &d.what_if {
+        // Per scenario: name, apl_mg, population_apl_below_2_5, communes_crossing (docs/access.md).
+        m.insert("scenarios".into(), json!(w.scenarios));
+        m.insert("gp_placement".into(), json!(w.placement));
+        m.insert("access_model".into(), json!({"params": w.params, "not_modelled": w.not_modelled}));
+    }
     m.insert("communes".into(), json!(d.territory.codes));
     m.insert("warnings".into(), json!(d.territory.warnings));
     let pick = |kind: &str| d.scopes.iter().filter(|s| s.scope.kind == kind).map(scope_object).collect::<Vec<_>>();
@@ -192,6 +198,7 @@ pub fn map_spec<'a>(
                 population: u.population.map(|p| p.round() as i64),
                 gp_per_10k: u.gp_per_10k,
                 apl: u.apl,
+                change: None,
             });
         }
     }
@@ -229,6 +236,18 @@ pub fn write_all_with(dir: &Path, d: &Diagnosis, grid: &Grid, around: Option<&Su
             written.push(p);
             maps.push((theme.title().to_string(), svg, file));
         }
+        if let Some(w) = &d.what_if {
+            for (k, o) in w.scenarios.iter().enumerate() {
+                let title = format!("Scénario « {} » : variation de l'APL", o.name);
+                let mut spec = map_spec(&title, &s.geometry, &members, &others, 6);
+                let values: std::collections::HashMap<String, f64> =
+                    o.rows.iter().map(|r| (r.code.clone(), r.delta)).collect();
+                let stem = format!("map_scenario_{}", k + 1);
+                let (svg, w) = super::access::write_value_map(dir, &stem, &mut spec, &values, Theme::Change)?;
+                written.extend(w);
+                maps.push((title, svg, format!("{stem}.svg")));
+            }
+        }
         let p = dir.join("advice.json");
         write_json(&p, &json!({ "geometry": s.geometry, "advice": s.advice }))?;
         written.push(p);
@@ -265,6 +284,20 @@ pub fn write_all_with(dir: &Path, d: &Diagnosis, grid: &Grid, around: Option<&Su
     Ok(written)
 }
 
+pub fn scenarios_frame(w: &crate::access::WhatIf) -> Result<DataFrame> {
+    let rows: Vec<(&str, &crate::access::scenario::Row)> =
+        w.scenarios.iter().flat_map(|o| o.rows.iter().map(move |r| (o.name.as_str(), r))).collect();
+    Ok(df!(
+        "scenario" => rows.iter().map(|(n, _)| *n).collect::<Vec<_>>(),
+        "code" => rows.iter().map(|(_, r)| r.code.as_str()).collect::<Vec<_>>(),
+        "apl_mg_baseline" => rows.iter().map(|(_, r)| r.baseline).collect::<Vec<_>>(),
+        "apl_mg_scenario" => rows.iter().map(|(_, r)| r.scenario).collect::<Vec<_>>(),
+        "delta" => rows.iter().map(|(_, r)| r.delta).collect::<Vec<_>>(),
+        "population" => rows.iter().map(|(_, r)| r.population).collect::<Vec<_>>(),
+        "in_territory" => rows.iter().map(|(_, r)| r.in_territory).collect::<Vec<_>>(),
+    )?)
+}
+
 fn write_base(dir: &Path, d: &Diagnosis, grid: &Grid) -> Result<Vec<PathBuf>> {
     std::fs::create_dir_all(dir).map_err(|e| crate::error::Error::io(dir, e))?;
     let prov = Provenance::new(sources::all());
@@ -281,6 +314,12 @@ fn write_base(dir: &Path, d: &Diagnosis, grid: &Grid) -> Result<Vec<PathBuf>> {
     let p = dir.join("summary.json");
     write_json(&p, &summary(d, grid))?;
     written.push(p);
+
+    if let Some(w) = d.what_if.as_ref().filter(|w| !w.scenarios.is_empty()) {
+        let p = dir.join("scenarios.parquet");
+        parquet::write(&p, &mut scenarios_frame(w)?, &prov, schema::SCENARIOS)?;
+        written.push(p);
+    }
 
     let title = format!("{} : offre de médecine générale comparée", d.territory.name);
     let panels = chart_panels(d);

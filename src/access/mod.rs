@@ -1,0 +1,269 @@
+//! What-if accessibility to GPs: an E2SFCA model of the DREES APL over COG 2026 units (communes,
+//! and arrondissements for Paris, Lyon and Marseille), calibrated against DREES APL 2023, used to
+//! move the DREES level by the change a scenario makes (add or remove GPs), and to find where
+//! added GPs help a territory most. Method and what differs from DREES: docs/access.md.
+
+pub mod calibrate;
+pub mod e2sfca;
+pub mod network;
+pub mod scenario;
+
+use std::collections::HashMap;
+
+use polars::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use network::Network;
+
+/// Model parameters. Only `detour / speed` shapes travel times; `detour` is stated, the speed is
+/// calibrated.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Params {
+    /// Road distance over great-circle distance.
+    pub detour: f64,
+    /// Mean road speed, km/h.
+    pub speed_kmh: f64,
+    /// Consultations and visits a year per GP (the DREES counts each GP's activity, with floors
+    /// and caps; the model has counts only).
+    pub consultations_per_gp: f64,
+}
+
+/// `data/reference/access.toml`: the parameters `cpts-diag access` calibrated.
+pub const REFERENCE: &str = include_str!("../../data/reference/access.toml");
+
+impl Params {
+    /// The calibrated parameters shipped with the tool.
+    pub fn reference() -> Params {
+        toml::from_str(REFERENCE).expect("data/reference/access.toml is checked by the tests")
+    }
+
+    pub fn to_toml(&self) -> String {
+        format!(
+            "# Calibrated parameters of the what-if accessibility model (docs/access.md), used by `diagnose`\n\
+             # for scenarios and GP placement. Written by `cpts-diag access --write-reference\n\
+             # data/reference/access.toml` from DREES APL 2023; a real-data test checks that a fresh\n\
+             # calibration gives these values.\n\
+             detour = {:?}\nspeed_kmh = {:?}\nconsultations_per_gp = {:?}\n",
+            self.detour, self.speed_kmh, self.consultations_per_gp
+        )
+    }
+
+    pub fn minutes_per_km(&self) -> f64 {
+        60.0 * self.detour / self.speed_kmh
+    }
+
+    /// Great-circle radius of the last decay band.
+    pub fn radius_km(&self) -> f64 {
+        e2sfca::MAX_MINUTES / self.minutes_per_km()
+    }
+}
+
+/// Stated road detour factor (great-circle to road distance), the usual order of magnitude for
+/// French rural roads; the calibration moves the speed, which has the same effect.
+pub const DETOUR: f64 = 1.3;
+
+/// The model's units: rows of the curated table that DREES gives an APL 2023 and that have a
+/// centre; Paris, Lyon and Marseille by arrondissement, as DREES does.
+#[derive(Debug, Clone, Default)]
+pub struct Units {
+    pub code: Vec<String>,
+    pub name: Vec<String>,
+    pub lat: Vec<f64>,
+    pub lon: Vec<f64>,
+    /// DREES standardised population (the demand).
+    pub demand: Vec<f64>,
+    /// Population municipale (threshold counts, as DREES advises).
+    pub population: Vec<f64>,
+    /// GPs: RPPS when present, else BPE 2020; arrondissements get a population share of their
+    /// city's BPE count (fractional).
+    pub gps: Vec<f64>,
+    pub apl_drees: Vec<f64>,
+    pub epci: Vec<Option<String>>,
+    pub departement: Vec<String>,
+    pub index: HashMap<String, usize>,
+    /// Units of the curated table left out of the model, with why (code, reason).
+    pub left_out: Vec<(String, String)>,
+    /// GPs of left-out units (their supply is not in the model).
+    pub gps_left_out: f64,
+}
+
+fn str_col(df: &DataFrame, name: &str) -> Result<Vec<Option<String>>> {
+    Ok(df.column(name)?.str()?.iter().map(|v| v.map(str::to_string)).collect())
+}
+
+fn f64_col(df: &DataFrame, name: &str) -> Result<Vec<Option<f64>>> {
+    let c = df.column(name)?.cast(&DataType::Float64)?;
+    Ok(c.f64()?.iter().collect())
+}
+
+impl Units {
+    /// From the curated national table (schema [`crate::schema::COMMUNES`]).
+    pub fn from_curated(curated: &DataFrame) -> Result<Units> {
+        let code = str_col(curated, "code")?;
+        let name = str_col(curated, "name")?;
+        let kind = str_col(curated, "kind")?;
+        let parent = str_col(curated, "parent_code")?;
+        let dep = str_col(curated, "departement")?;
+        let epci = str_col(curated, "epci")?;
+        let pop = f64_col(curated, "population")?;
+        let apl = f64_col(curated, "apl_mg_2023")?;
+        let pop_std = f64_col(curated, "apl_pop_std_2023")?;
+        let bpe = f64_col(curated, "gp_count_bpe2020")?;
+        let rpps = f64_col(curated, "gp_count_rpps")?;
+        let lat = f64_col(curated, "lat")?;
+        let lon = f64_col(curated, "lon")?;
+        let n = code.len();
+        let gp_of = |i: usize| rpps[i].or(bpe[i]);
+        // Paris, Lyon and Marseille: the city row is replaced by its arrondissements, whose
+        // BPE count (none) is the city's split by population share.
+        let mut arr_pop: HashMap<&str, f64> = HashMap::new();
+        for i in 0..n {
+            if kind[i].as_deref() == Some("arrondissement") {
+                if let Some(p) = parent[i].as_deref() {
+                    *arr_pop.entry(p).or_default() += pop[i].unwrap_or(0.0);
+                }
+            }
+        }
+        let row_of: HashMap<&str, usize> =
+            code.iter().enumerate().filter_map(|(i, c)| c.as_deref().map(|c| (c, i))).collect();
+        let mut u = Units::default();
+        for i in 0..n {
+            let Some(c) = code[i].clone() else { continue };
+            if arr_pop.contains_key(c.as_str()) {
+                continue;
+            }
+            let gps = match (gp_of(i), kind[i].as_deref(), parent[i].as_deref()) {
+                (Some(g), _, _) => g,
+                (None, Some("arrondissement"), Some(p)) => {
+                    let city = row_of.get(p).and_then(|&r| gp_of(r)).unwrap_or(0.0);
+                    let total = arr_pop.get(p).copied().unwrap_or(0.0);
+                    if total > 0.0 {
+                        city * pop[i].unwrap_or(0.0) / total
+                    } else {
+                        0.0
+                    }
+                }
+                _ => 0.0,
+            };
+            let reason = match (apl[i], pop_std[i], lat[i], lon[i]) {
+                (Some(_), Some(_), Some(_), Some(_)) => None,
+                (None, _, _, _) | (_, None, _, _) => Some("no DREES APL 2023 (Mayotte, COM, uninhabited or re-created commune)"),
+                _ => Some("no centre (commune absent from the comparateur de territoires 2024)"),
+            };
+            if let Some(r) = reason {
+                u.gps_left_out += gps;
+                u.left_out.push((c, r.to_string()));
+                continue;
+            }
+            u.index.insert(c.clone(), u.code.len());
+            u.code.push(c);
+            u.name.push(name[i].clone().unwrap_or_default());
+            u.lat.push(lat[i].unwrap_or_default());
+            u.lon.push(lon[i].unwrap_or_default());
+            u.demand.push(pop_std[i].unwrap_or_default());
+            u.population.push(pop[i].unwrap_or(0.0));
+            u.gps.push(gps);
+            u.apl_drees.push(apl[i].unwrap_or_default());
+            u.epci.push(epci[i].clone());
+            u.departement.push(dep[i].clone().unwrap_or_default());
+        }
+        if u.code.is_empty() {
+            return Err(Error::Config("the curated table has no unit with a DREES APL 2023 and a centre".into()));
+        }
+        Ok(u)
+    }
+
+    pub fn len(&self) -> usize {
+        self.code.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.code.is_empty()
+    }
+}
+
+/// The model on its units: neighbour lists within 20 minutes, decay weights, the demand each
+/// supply point sees, and the baseline APL.
+#[derive(Debug, Clone)]
+pub struct Model {
+    pub units: Units,
+    pub params: Params,
+    pub net: Network,
+    pub weights: Vec<f64>,
+    pub seen: Vec<f64>,
+    pub baseline: Vec<f64>,
+}
+
+impl Model {
+    pub fn new(units: Units, params: Params) -> Model {
+        let net = Network::build(&units.lat, &units.lon, params.radius_km());
+        Model::on_network(units, params, net)
+    }
+
+    /// On a network built for a radius at least `params.radius_km()`.
+    pub fn on_network(units: Units, params: Params, net: Network) -> Model {
+        let weights = e2sfca::weights(&net, params.minutes_per_km());
+        let seen = e2sfca::demand_seen(&net, &weights, &units.demand);
+        let supply: Vec<f64> = units.gps.iter().map(|g| g * params.consultations_per_gp).collect();
+        let baseline = e2sfca::accessibility(&net, &weights, &supply, &seen);
+        Model { units, params, net, weights, seen, baseline }
+    }
+
+    /// Full recomputation of the APL for other GP counts (one per unit).
+    pub fn apl_with(&self, gps: &[f64]) -> Vec<f64> {
+        let supply: Vec<f64> = gps.iter().map(|g| g * self.params.consultations_per_gp).collect();
+        e2sfca::accessibility(&self.net, &self.weights, &supply, &self.seen)
+    }
+
+    /// The change of APL that GP changes (unit index, GPs added, negative for removed) make, as
+    /// (unit index, change) for every unit within 20 minutes of a change. Demand does not move
+    /// with supply, so only the supply ratios of the changed units move: `ΔA_i = Σ_j w_ij ΔS_j / D_j`.
+    pub fn delta(&self, changes: &[(usize, f64)]) -> Vec<(usize, f64)> {
+        let mut acc: HashMap<usize, f64> = HashMap::new();
+        for &(j, dg) in changes {
+            if self.seen[j] <= 0.0 || dg == 0.0 {
+                continue;
+            }
+            let r = dg * self.params.consultations_per_gp / self.seen[j];
+            // The network is symmetric: row j lists every i that sees j, with w_ij = w_ji.
+            for e in self.net.row(j) {
+                if self.weights[e] > 0.0 {
+                    *acc.entry(self.net.neighbour[e] as usize).or_default() += self.weights[e] * r;
+                }
+            }
+        }
+        let mut v: Vec<(usize, f64)> = acc.into_iter().collect();
+        v.sort_unstable_by_key(|&(i, _)| i);
+        v
+    }
+}
+
+/// What `diagnose` adds with the model: scenario outcomes and the placement of added GPs.
+#[derive(Debug, Clone, Serialize)]
+pub struct WhatIf {
+    pub params: Params,
+    pub scenarios: Vec<scenario::Outcome>,
+    pub placement: Option<scenario::Placement>,
+    /// Territory codes the model has no unit for (no DREES APL, or a city modelled by arrondissement).
+    pub not_modelled: Vec<String>,
+}
+
+/// Scenarios and placement of `k` GPs for the territory `codes`, with the reference parameters.
+pub fn what_if(
+    curated: &DataFrame,
+    codes: &[String],
+    specs: &[crate::territory::ScenarioSpec],
+    k: usize,
+) -> Result<WhatIf> {
+    let model = Model::new(Units::from_curated(curated)?, Params::reference());
+    let (inside, not_modelled) = scenario::members(&model, codes);
+    let mut scenarios = Vec::new();
+    for s in specs {
+        let c = scenario::check(&model, s)?;
+        scenarios.push(scenario::evaluate(&model, &inside, &c));
+    }
+    let placement = (k > 0 && !inside.is_empty()).then(|| scenario::place(&model, &inside, k));
+    Ok(WhatIf { params: model.params, scenarios, placement, not_modelled })
+}
