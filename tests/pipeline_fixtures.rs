@@ -185,3 +185,79 @@ fn unavailable_summary_numbers_are_null_with_a_reason() {
     assert!(s["notes"]["gp_count"].as_str().unwrap().contains("arrondissement"));
     assert_eq!(s["population"], 3000);
 }
+
+/// Scenarios on the made-up folder: its communes lie more than 20 minutes apart, so a GP serves
+/// its own commune only and every change can be worked out by hand: ΔA = ΔGPs × c / P_std.
+#[test]
+fn scenarios_and_placement_by_hand() {
+    use cpts_diag::access::{self, Params};
+    use cpts_diag::territory::ScenarioSpec;
+    let c = curated();
+    let mut d = diag(&c, TerritorySpec { name: "CC".into(), epci: vec!["200000001".into()], ..Default::default() });
+    let spec: TerritorySpec = toml::from_str(
+        r#"
+name = "CC"
+epci = ["200000001"]
+[[scenario]]
+name = "deux de plus à Beta"
+add_gps = { "28002" = 2 }
+[[scenario]]
+name = "départ à Beta"
+remove_gps = { "28002" = 3 }
+"#,
+    )
+    .unwrap();
+    assert_eq!(spec.scenarios.len(), 2);
+    let cpg = Params::reference().consultations_per_gp;
+    let w = access::what_if(&c.communes, &d.territory.codes, &spec.scenarios, 2).unwrap();
+    let add = &w.scenarios[0];
+    let beta = add.rows.iter().find(|r| r.code == "28002").unwrap();
+    assert!((beta.delta - 2.0 * cpg / 3000.0).abs() < 1e-12, "{beta:?}");
+    assert!((beta.scenario - (3.0 + 2.0 * cpg / 3000.0)).abs() < 1e-12);
+    assert!(add.rows.iter().filter(|r| r.code != "28002").all(|r| r.delta == 0.0));
+    let want = (2.4 * 1000.0 + (3.0 + 2.0 * cpg / 3000.0) * 3000.0 + 1.0 * 500.0) / 4500.0;
+    assert!((add.apl_mg - want).abs() < 1e-12, "{} vs {want}", add.apl_mg);
+    assert_eq!((add.population_apl_below_2_5_baseline, add.population_apl_below_2_5), (1500.0, 1500.0));
+    // Removing Beta's 3 GPs leaves it nothing: its APL falls by its whole model supply.
+    let rm = &w.scenarios[1];
+    let beta = rm.rows.iter().find(|r| r.code == "28002").unwrap();
+    assert!((beta.delta + 3.0 * cpg / 3000.0).abs() < 1e-12);
+    assert_eq!(rm.communes_crossing.len(), 1);
+    assert_eq!((rm.communes_crossing[0].code.as_str(), rm.communes_crossing[0].direction), ("28002", "down"));
+    // Two added GPs lift both communes under 2.5 (Alpha 2.4, Gamma 1.0): 1 500 inhabitants.
+    let p = w.placement.as_ref().unwrap();
+    assert_eq!(p.greedy.len(), 2);
+    assert_eq!(p.greedy[1].lifted_total, 1500.0);
+    let mut picked: Vec<&str> = p.greedy.iter().map(|g| g.code.as_str()).collect();
+    picked.sort_unstable();
+    assert_eq!(picked, ["28001", "28003"]);
+
+    // Paris's BPE count (5) is split between its arrondissements by population share.
+    let u = access::Units::from_curated(&c.communes).unwrap();
+    let (a, b) = (u.gps[u.index["75101"]], u.gps[u.index["75102"]]);
+    assert!((a + b - 5.0).abs() < 1e-12);
+    assert!(!u.index.contains_key("75056"));
+
+    // Errors name the scenario and the code.
+    let bad = |s: ScenarioSpec| access::what_if(&c.communes, &d.territory.codes, &[s], 0).unwrap_err().to_string();
+    let e = bad(ScenarioSpec { name: "trop".into(), remove_gps: [("28003".into(), 1)].into(), ..Default::default() });
+    assert!(e.contains("\"trop\"") && e.contains("28003") && e.contains("which has 0"), "{e}");
+    let e = bad(ScenarioSpec { name: "x".into(), add_gps: [("99999".into(), 1)].into(), ..Default::default() });
+    assert!(e.contains("unknown code \"99999\""), "{e}");
+
+    // Outputs: scenarios.parquet with its declared schema, `scenarios` in summary.json.
+    d.what_if = Some(w);
+    let dir = common::Scratch::new("scenarios");
+    cpts_diag::sinks::territory::write_all(&dir.0, &d, &Grid::embedded()).unwrap();
+    let df = parquet::read(&dir.0.join("scenarios.parquet")).unwrap();
+    assert_eq!(df.height(), 6);
+    let names: Vec<&str> = df.get_column_names().iter().map(|s| s.as_str()).collect();
+    assert_eq!(names, ["scenario", "code", "apl_mg_baseline", "apl_mg_scenario", "delta", "population", "in_territory"]);
+    let s: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.0.join("summary.json")).unwrap()).unwrap();
+    let s0 = &s["scenarios"][0];
+    assert_eq!(s0["name"], "deux de plus à Beta");
+    assert!((s0["apl_mg"].as_f64().unwrap() - want).abs() < 1e-12);
+    assert_eq!(s0["population_apl_below_2_5"], 1500.0);
+    assert_eq!(s["scenarios"][1]["communes_crossing"][0]["code"], "28002");
+}

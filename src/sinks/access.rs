@@ -71,12 +71,13 @@ pub fn write_value_map(
 }
 
 /// The inputs and result of the model on the units of département `dep` alone (their own
-/// catchments, nothing from outside), as CSV for `scripts/access_crosscheck.py`: `units.csv`
+/// catchments, nothing from outside; `all`: every unit), as CSV for `scripts/access_crosscheck.py`: `units.csv`
 /// (code, demand, supply), `cost.csv` (origin, destination, minutes, every pair within 20 min,
-/// both directions and self-pairs), `model.csv` (code, apl).
+/// both directions and self-pairs), `model.csv` (code, apl), `timing.json` (seconds the model took:
+/// neighbour search and both steps, on this machine).
 pub fn export_case(dir: &Path, full: &Model, dep: &str) -> Result<Vec<PathBuf>> {
     std::fs::create_dir_all(dir).map_err(|e| crate::error::Error::io(dir, e))?;
-    let idx: Vec<usize> = (0..full.units.len()).filter(|&i| full.units.departement[i] == dep).collect();
+    let idx: Vec<usize> = (0..full.units.len()).filter(|&i| dep == "all" || full.units.departement[i] == dep).collect();
     let u = &full.units;
     let mut sub = crate::access::Units::default();
     for &i in &idx {
@@ -92,7 +93,10 @@ pub fn export_case(dir: &Path, full: &Model, dep: &str) -> Result<Vec<PathBuf>> 
         sub.epci.push(u.epci[i].clone());
         sub.departement.push(u.departement[i].clone());
     }
+    // Timed as the benchmark's "national model": neighbour search and both steps.
+    let t = std::time::Instant::now();
     let m = Model::new(sub, full.params);
+    let model_s = t.elapsed().as_secs_f64();
     let mpk = m.params.minutes_per_km();
     let mut units = String::from("code,demand,supply\n");
     for i in 0..m.units.len() {
@@ -116,7 +120,16 @@ pub fn export_case(dir: &Path, full: &Model, dep: &str) -> Result<Vec<PathBuf>> 
     for i in 0..m.units.len() {
         out.push_str(&format!("{},{:?}\n", m.units.code[i], m.baseline[i]));
     }
+    let timing = serde_json::json!({
+        "units": m.units.len(),
+        "pairs": m.weights.iter().filter(|&&w| w > 0.0).count(),
+        "model_seconds": model_s,
+        "build_profile": if cfg!(debug_assertions) { "dev" } else { "release" },
+    });
     let mut written = Vec::new();
+    let p = dir.join("timing.json");
+    write_json(&p, &timing)?;
+    written.push(p);
     for (name, text) in [("units.csv", units), ("cost.csv", cost), ("model.csv", out)] {
         let p = dir.join(name);
         write_bytes(&p, text.as_bytes())?;
