@@ -102,7 +102,12 @@ pub const SCENARIOS: &[ColumnDoc] = &[
     c("scenario", "string", "", "scenario name"),
     c("code", "string", "", "INSEE code, COG 2026 (territory units, then units outside it whose APL moves)"),
     c("apl_mg_baseline", "float64", "consultations/an/habitant standardisé", "DREES APL to GPs 2023"),
-    c("apl_mg_scenario", "float64", "consultations/an/habitant standardisé", "DREES APL 2023 plus the model's change (scenario minus baseline)"),
+    c(
+        "apl_mg_scenario",
+        "float64",
+        "consultations/an/habitant standardisé",
+        "DREES APL 2023 plus the model's change (scenario minus baseline)",
+    ),
     c("delta", "float64", "consultations/an/habitant standardisé", "apl_mg_scenario − apl_mg_baseline"),
     c("population", "float64", "habitants", "population municipale, millésime 2023"),
     c("in_territory", "bool", "", "the unit belongs to the territory (false: a neighbour the change spills over to)"),

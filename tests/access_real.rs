@@ -164,3 +164,17 @@ fn scenario_errors_name_the_code() {
     let e = bad(ScenarioSpec { name: "x".into(), add_gps: [("75056".into(), 1)].into(), ..Default::default() });
     assert!(e.contains("arrondissement"), "{e}");
 }
+
+#[test]
+fn shipped_reference_parameters_are_the_calibration() {
+    let (_, cal) = calibrated("shipped_reference_parameters_are_the_calibration");
+    let r = cpts_diag::access::Params::reference();
+    assert_eq!((r.detour, r.speed_kmh), (cal.params.detour, cal.params.speed_kmh));
+    assert!(
+        (r.consultations_per_gp - cal.params.consultations_per_gp).abs() < 1e-6,
+        "data/reference/access.toml is stale: run `cpts-diag access --write-reference data/reference/access.toml` ({} vs {})",
+        r.consultations_per_gp,
+        cal.params.consultations_per_gp
+    );
+    assert_eq!(toml::from_str::<cpts_diag::access::Params>(&cal.params.to_toml()).unwrap(), cal.params);
+}

@@ -252,9 +252,11 @@ remove_gps = { "28002" = 3 }
     let df = parquet::read(&dir.0.join("scenarios.parquet")).unwrap();
     assert_eq!(df.height(), 6);
     let names: Vec<&str> = df.get_column_names().iter().map(|s| s.as_str()).collect();
-    assert_eq!(names, ["scenario", "code", "apl_mg_baseline", "apl_mg_scenario", "delta", "population", "in_territory"]);
-    let s: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(dir.0.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(
+        names,
+        ["scenario", "code", "apl_mg_baseline", "apl_mg_scenario", "delta", "population", "in_territory"]
+    );
+    let s: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.0.join("summary.json")).unwrap()).unwrap();
     let s0 = &s["scenarios"][0];
     assert_eq!(s0["name"], "deux de plus à Beta");
     assert!((s0["apl_mg"].as_f64().unwrap() - want).abs() < 1e-12);

@@ -107,10 +107,10 @@ fn fit(level: &str, model: &[f64], drees: &[f64]) -> LevelFit {
 /// Model and DREES averaged per group with the standardised population as weight.
 fn grouped(units: &Units, model: &[f64], key: impl Fn(usize) -> Option<String>) -> (Vec<f64>, Vec<f64>) {
     let mut g: BTreeMap<String, [f64; 3]> = BTreeMap::new();
-    for i in 0..units.len() {
+    for (i, &m) in model.iter().enumerate() {
         if let Some(k) = key(i) {
             let e = g.entry(k).or_default();
-            e[0] += units.demand[i] * model[i];
+            e[0] += units.demand[i] * m;
             e[1] += units.demand[i] * units.apl_drees[i];
             e[2] += units.demand[i];
         }
@@ -132,9 +132,9 @@ pub fn levels(units: &Units, model: &[f64]) -> Vec<LevelFit> {
 /// population: `argmin_c Σ P (DREES − c·a)²`.
 pub fn scale(units: &Units, unit_apl: &[f64]) -> f64 {
     let (mut num, mut den) = (0.0, 0.0);
-    for i in 0..units.len() {
-        num += units.demand[i] * unit_apl[i] * units.apl_drees[i];
-        den += units.demand[i] * unit_apl[i] * unit_apl[i];
+    for ((&p, &a), &d) in units.demand.iter().zip(unit_apl).zip(&units.apl_drees) {
+        num += p * a * d;
+        den += p * a * a;
     }
     num / den
 }

@@ -27,9 +27,7 @@ pub fn weights(net: &Network, minutes_per_km: f64) -> Vec<f64> {
 
 /// Step 1, the demand each supply point sees: `D_j = Σ_k w_jk P_k`.
 pub fn demand_seen(net: &Network, w: &[f64], demand: &[f64]) -> Vec<f64> {
-    (0..net.len())
-        .map(|j| net.row(j).map(|e| w[e] * demand[net.neighbour[e] as usize]).sum())
-        .collect()
+    (0..net.len()).map(|j| net.row(j).map(|e| w[e] * demand[net.neighbour[e] as usize]).sum()).collect()
 }
 
 /// Step 2, accessibility: `A_i = Σ_j w_ij S_j / D_j` (a supply point that no demand sees adds
@@ -57,7 +55,12 @@ mod tests {
     #[test]
     fn two_units_worked_by_hand() {
         // A (1 000 people, 2 GPs) and B (3 000 people, none) 12 minutes apart (weight 2/3).
-        let net = Network { offsets: vec![0, 2, 4], neighbour: vec![0, 1, 0, 1], km: vec![0.0, 12.0, 12.0, 0.0], radius_km: 20.0 };
+        let net = Network {
+            offsets: vec![0, 2, 4],
+            neighbour: vec![0, 1, 0, 1],
+            km: vec![0.0, 12.0, 12.0, 0.0],
+            radius_km: 20.0,
+        };
         let w = weights(&net, 1.0);
         let seen = demand_seen(&net, &w, &[1000.0, 3000.0]);
         assert_eq!(seen, vec![1000.0 + 2000.0, 3000.0 + 2000.0 / 3.0]);

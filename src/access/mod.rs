@@ -149,7 +149,9 @@ impl Units {
             };
             let reason = match (apl[i], pop_std[i], lat[i], lon[i]) {
                 (Some(_), Some(_), Some(_), Some(_)) => None,
-                (None, _, _, _) | (_, None, _, _) => Some("no DREES APL 2023 (Mayotte, COM, uninhabited or re-created commune)"),
+                (None, _, _, _) | (_, None, _, _) => {
+                    Some("no DREES APL 2023 (Mayotte, COM, uninhabited or re-created commune)")
+                }
                 _ => Some("no centre (commune absent from the comparateur de territoires 2024)"),
             };
             if let Some(r) = reason {

@@ -38,9 +38,8 @@ impl Network {
         // A cube as wide as the chord of the radius: all neighbours lie in the 27 cubes around.
         let chord = 2.0 * (radius_km / (2.0 * EARTH_RADIUS_KM)).min(std::f64::consts::FRAC_PI_2).sin();
         let cell = chord.max(1e-9);
-        let key = |p: &[f64; 3]| {
-            [(p[0] / cell).floor() as i64, (p[1] / cell).floor() as i64, (p[2] / cell).floor() as i64]
-        };
+        let key =
+            |p: &[f64; 3]| [(p[0] / cell).floor() as i64, (p[1] / cell).floor() as i64, (p[2] / cell).floor() as i64];
         let mut grid: HashMap<[i64; 3], Vec<u32>> = HashMap::new();
         for (i, p) in xyz.iter().enumerate() {
             grid.entry(key(p)).or_default().push(i as u32);

@@ -30,7 +30,9 @@ pub fn check(model: &Model, spec: &ScenarioSpec) -> Result<Checked> {
                 } else {
                     ""
                 };
-                return Err(err(format!("{field}: unknown code \"{code}\": not a COG 2026 unit with a DREES APL 2023{hint}")));
+                return Err(err(format!(
+                    "{field}: unknown code \"{code}\": not a COG 2026 unit with a DREES APL 2023{hint}"
+                )));
             };
             if n < 0 {
                 return Err(err(format!("{field}: negative count {n} for \"{code}\" (use add_gps or remove_gps)")));

@@ -408,18 +408,19 @@ fn what_if_sections(input: &ReportInput) -> Vec<Section> {
             fr_num(Some(p.apl_mg_baseline), 2),
             fr_int(p.population_apl_below_2_5_baseline.round() as i64)
         )];
-        let best: Vec<String> = p
-            .by_apl_gain
-            .iter()
-            .take(3)
-            .map(|c| format!("{} ({})", c.name, signed(c.apl_gain, 3)))
-            .collect();
+        let best: Vec<String> =
+            p.by_apl_gain.iter().take(3).map(|c| format!("{} ({})", c.name, signed(c.apl_gain, 3))).collect();
         paras.push(format!("Un seul médecin de plus : meilleurs gains d'APL du territoire à {}.", best.join(", ")));
         paras.push(method.clone());
         out.push(Section {
             title: "Où un médecin de plus aide le plus".into(),
             paras,
-            head: vec!["Médecin ajouté", "Commune", "Habitants passés à 2,5 ou plus (cumul)", "APL pondéré du territoire"],
+            head: vec![
+                "Médecin ajouté",
+                "Commune",
+                "Habitants passés à 2,5 ou plus (cumul)",
+                "APL pondéré du territoire",
+            ],
             num_from: 2,
             rows: p
                 .greedy
