@@ -44,6 +44,10 @@ def section_of(path):
     m = re.search(r"batch/([a-z-]+)\.parquet$", p)
     if m:
         return f"batch/{m.group(1)}"
+    if re.search(r"access/communes\.parquet$", p):
+        return "access"
+    if path.name == "scenarios.parquet":
+        return "scenarios"
     if path.name in ("communes.parquet", "indicators.parquet"):
         return path.stem
     return None

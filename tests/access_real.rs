@@ -178,3 +178,53 @@ fn shipped_reference_parameters_are_the_calibration() {
     );
     assert_eq!(toml::from_str::<cpts_diag::access::Params>(&cal.params.to_toml()).unwrap(), cal.params);
 }
+
+/// The CLI on the built-in snapshot (the README's bare-clone path): the example's scenarios from
+/// its TOML, one more from `--add-gps`, and an unknown code refused with exit code 2.
+#[test]
+fn diagnose_cli_writes_scenarios() {
+    use clap::Parser;
+    use cpts_diag::cli::{run, Cli};
+    let tmp = common::Scratch::new("access-cli");
+    let nowhere = tmp.0.join("no-data").display().to_string();
+    let processed = tmp.0.join("no-processed").display().to_string();
+    let out = tmp.0.join("report").display().to_string();
+    let territory = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("data/territories/grand-chateaudun.toml")
+        .display()
+        .to_string();
+    let base = [
+        "cpts-diag",
+        "--quiet",
+        "--data-dir",
+        &nowhere,
+        "diagnose",
+        "--territory",
+        &territory,
+        "--processed",
+        &processed,
+        "--out",
+        &out,
+    ];
+    let mut args = base.to_vec();
+    args.extend(["--add-gps", "28061=1,28088=-1"]);
+    run(Cli::try_parse_from(args).unwrap()).unwrap();
+    let s: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(tmp.0.join("report/summary.json")).unwrap()).unwrap();
+    let names: Vec<&str> = s["scenarios"].as_array().unwrap().iter().map(|o| o["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["2 médecins de plus à Brou", "départs en retraite à Cloyes", "--add-gps 28061=1,28088=-1"]);
+    let brou = &s["scenarios"][0];
+    assert!(brou["apl_mg"].as_f64().unwrap() > s["apl_mg"].as_f64().unwrap(), "{brou}");
+    assert!(brou["population_apl_below_2_5"].as_f64().unwrap() <= s["population_apl_below_2_5"].as_f64().unwrap());
+    assert_eq!(s["gp_placement"]["greedy"].as_array().unwrap().len(), 5);
+    let df = cpts_diag::sinks::parquet::read(&tmp.0.join("report/scenarios.parquet")).unwrap();
+    assert!(df.height() >= 3 * 23);
+    let md = std::fs::read_to_string(tmp.0.join("report/report.md")).unwrap();
+    assert!(md.contains("## Scénarios") && md.contains("## Où un médecin de plus aide le plus"), "{md}");
+
+    let mut args = base.to_vec();
+    args.extend(["--add-gps", "28999=1"]);
+    let e = run(Cli::try_parse_from(args).unwrap()).unwrap_err();
+    assert!(e.to_string().contains("28999"), "{e}");
+    assert_eq!(e.exit_code(), 2);
+}

@@ -77,13 +77,7 @@ pub fn run(data: &DataDir, args: &Args, progress: &mut Progress) -> Result<()> {
         let others: Vec<String> = g.neighbours.iter().map(|n| n.code.clone()).collect();
         let others = report::unit_facts(&select_units(&curated, &others)?)?;
         let name = cog.departements.iter().find(|d| &d.code == dep).map_or(dep.clone(), |d| d.name.clone());
-        let mut spec = crate::sinks::territory::map_spec(
-            &format!("{name} ({dep}) : APL du modèle moins APL DREES 2023"),
-            &g,
-            &members,
-            &others,
-            8,
-        );
+        let mut spec = crate::sinks::territory::map_spec(&format!("{name} ({dep})"), &g, &members, &others, 8);
         let residual: HashMap<String, f64> = model
             .units
             .code

@@ -239,7 +239,8 @@ pub fn write_all_with(dir: &Path, d: &Diagnosis, grid: &Grid, around: Option<&Su
         if let Some(w) = &d.what_if {
             for (k, o) in w.scenarios.iter().enumerate() {
                 let title = format!("Scénario « {} » : variation de l'APL", o.name);
-                let mut spec = map_spec(&title, &s.geometry, &members, &others, 6);
+                let head = format!("{}, scénario « {} »", d.territory.name, o.name);
+                let mut spec = map_spec(&head, &s.geometry, &members, &others, 6);
                 let values: std::collections::HashMap<String, f64> =
                     o.rows.iter().map(|r| (r.code.clone(), r.delta)).collect();
                 let stem = format!("map_scenario_{}", k + 1);
