@@ -250,6 +250,9 @@ pub struct WhatIf {
     pub placement: Option<scenario::Placement>,
     /// Territory codes the model has no unit for (no DREES APL, or a city modelled by arrondissement).
     pub not_modelled: Vec<String>,
+    /// Wall-clock seconds: national model (units, neighbour lists, both steps), then the placement.
+    #[serde(skip)]
+    pub seconds: (f64, f64),
 }
 
 /// Scenarios and placement of `k` GPs for the territory `codes`, with the reference parameters.
@@ -259,13 +262,17 @@ pub fn what_if(
     specs: &[crate::territory::ScenarioSpec],
     k: usize,
 ) -> Result<WhatIf> {
+    let t = std::time::Instant::now();
     let model = Model::new(Units::from_curated(curated)?, Params::reference());
+    let model_s = t.elapsed().as_secs_f64();
     let (inside, not_modelled) = scenario::members(&model, codes);
     let mut scenarios = Vec::new();
     for s in specs {
         let c = scenario::check(&model, s)?;
         scenarios.push(scenario::evaluate(&model, &inside, &c));
     }
+    let t = std::time::Instant::now();
     let placement = (k > 0 && !inside.is_empty()).then(|| scenario::place(&model, &inside, k));
-    Ok(WhatIf { params: model.params, scenarios, placement, not_modelled })
+    let place_s = t.elapsed().as_secs_f64();
+    Ok(WhatIf { params: model.params, scenarios, placement, not_modelled, seconds: (model_s, place_s) })
 }

@@ -76,6 +76,16 @@ pub fn run(data: &DataDir, args: &Args, progress: &mut Progress) -> Result<()> {
         progress.step("what-if accessibility (scenarios, GP placement)");
         match crate::access::what_if(&curated, &d.territory.codes, &scenarios, args.place_gps) {
             Ok(w) => {
+                if let Some(p) = &w.placement {
+                    progress.say(&format!(
+                        "GP placement: {} GPs placed greedily in {:.3} s (national model in {:.3} s); first at {} ({})",
+                        p.greedy.len(),
+                        w.seconds.1,
+                        w.seconds.0,
+                        p.greedy.first().map_or("-", |g| g.name.as_str()),
+                        p.greedy.first().map_or("-", |g| g.code.as_str()),
+                    ));
+                }
                 for o in &w.scenarios {
                     progress.say(&format!(
                         "scenario \"{}\": APL {:.3} -> {:.3}, population under 2.5 {:.0} -> {:.0}, {} commune(s) crossing 2.5",
