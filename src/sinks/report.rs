@@ -462,8 +462,8 @@ fn what_if_sections(input: &ReportInput) -> Vec<Section> {
                             c.name,
                             if c.direction == "up" { "passe au-dessus de 2,5" } else { "passe sous 2,5" },
                             if c.in_territory { "" } else { ", hors territoire" },
-                            fr_num(Some(c.apl_before), 2),
-                            fr_num(Some(c.apl_after), 2)
+                            fr_num(Some(c.apl_before), 3),
+                            fr_num(Some(c.apl_after), 3)
                         )
                     })
                     .collect();
