@@ -85,8 +85,14 @@ pub fn run(data: &DataDir, args: &Args, progress: &mut Progress) -> Result<()> {
             .enumerate()
             .map(|(i, c)| (c.clone(), model.baseline[i] - model.units.apl_drees[i]))
             .collect();
-        let (_, w) =
-            out::write_value_map(&args.out, &format!("map_residual_{dep}"), &mut spec, &residual, Theme::Residual)?;
+        let (_, w) = out::write_value_map(
+            &args.out,
+            &format!("map_residual_{dep}"),
+            &mut spec,
+            &residual,
+            None,
+            Theme::Residual,
+        )?;
         written.extend(w);
     }
     for p in written {

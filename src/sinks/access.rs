@@ -52,16 +52,18 @@ pub fn write_model(dir: &Path, m: &Model, cal: &Calibration) -> Result<Vec<PathB
     Ok(vec![p, j])
 }
 
-/// A map of signed values (`Theme::Residual` or `Theme::Change`) as `<stem>.svg` and `.png`.
+/// A map of signed values (`Theme::Residual` or `Theme::Change`) as `<stem>.svg` and `.png`;
+/// units without a value get `default` (a scenario leaves units beyond 20 minutes unchanged).
 pub fn write_value_map(
     dir: &Path,
     stem: &str,
     spec: &mut MapSpec,
     values: &HashMap<String, f64>,
+    default: Option<f64>,
     theme: Theme,
 ) -> Result<(String, Vec<PathBuf>)> {
     for u in &mut spec.units {
-        u.change = values.get(&u.code).copied();
+        u.change = values.get(&u.code).copied().or(default);
     }
     let p = dir.join(format!("{stem}.svg"));
     let svg = map::write_svg(&p, spec, theme)?;

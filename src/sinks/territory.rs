@@ -244,7 +244,8 @@ pub fn write_all_with(dir: &Path, d: &Diagnosis, grid: &Grid, around: Option<&Su
                 let values: std::collections::HashMap<String, f64> =
                     o.rows.iter().map(|r| (r.code.clone(), r.delta)).collect();
                 let stem = format!("map_scenario_{}", k + 1);
-                let (svg, w) = super::access::write_value_map(dir, &stem, &mut spec, &values, Theme::Change)?;
+                let (svg, w) =
+                    super::access::write_value_map(dir, &stem, &mut spec, &values, Some(0.0), Theme::Change)?;
                 written.extend(w);
                 maps.push((title, svg, format!("{stem}.svg")));
             }
