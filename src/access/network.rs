@@ -16,6 +16,11 @@ pub fn great_circle_km(lat1: f64, lon1: f64, lat2: f64, lon2: f64) -> f64 {
     2.0 * EARTH_RADIUS_KM * h.sqrt().min(1.0).asin()
 }
 
+/// Great-circle distance in km from the chord between two points of the unit sphere.
+fn chord_km(chord: f64) -> f64 {
+    2.0 * EARTH_RADIUS_KM * (chord / 2.0).min(1.0).asin()
+}
+
 fn unit_vector(lat: f64, lon: f64) -> [f64; 3] {
     let (p, l) = (lat.to_radians(), lon.to_radians());
     [p.cos() * l.cos(), p.cos() * l.sin(), p.sin()]
@@ -38,6 +43,8 @@ impl Network {
         // A cube as wide as the chord of the radius: all neighbours lie in the 27 cubes around.
         let chord = 2.0 * (radius_km / (2.0 * EARTH_RADIUS_KM)).min(std::f64::consts::FRAC_PI_2).sin();
         let cell = chord.max(1e-9);
+        // A hair wider than the radius: the exact test is on the distance below.
+        let chord2 = (chord * (1.0 + 1e-9)).powi(2);
         let key =
             |p: &[f64; 3]| [(p[0] / cell).floor() as i64, (p[1] / cell).floor() as i64, (p[2] / cell).floor() as i64];
         let mut grid: HashMap<[i64; 3], Vec<u32>> = HashMap::new();
@@ -50,7 +57,8 @@ impl Network {
         let mut row: Vec<(u32, f64)> = Vec::new();
         for i in 0..n {
             row.clear();
-            let k = key(&xyz[i]);
+            let p = &xyz[i];
+            let k = key(p);
             for dx in -1..=1 {
                 for dy in -1..=1 {
                     for dz in -1..=1 {
@@ -58,13 +66,15 @@ impl Network {
                             continue;
                         };
                         for &j in cands {
-                            let d = if j as usize == i {
-                                0.0
-                            } else {
-                                great_circle_km(lat[i], lon[i], lat[j as usize], lon[j as usize])
-                            };
-                            if d <= radius_km {
-                                row.push((j, d));
+                            let q = &xyz[j as usize];
+                            let c2 = (p[0] - q[0]).powi(2) + (p[1] - q[1]).powi(2) + (p[2] - q[2]).powi(2);
+                            // The chord gives the great-circle distance exactly (2R·asin(c/2)):
+                            // cheaper than the haversine, and only for pairs that pass.
+                            if c2 <= chord2 {
+                                let d = if j as usize == i { 0.0 } else { chord_km(c2.sqrt()) };
+                                if d <= radius_km {
+                                    row.push((j, d));
+                                }
                             }
                         }
                     }

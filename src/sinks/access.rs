@@ -74,7 +74,7 @@ pub fn write_value_map(
 
 /// The inputs and result of the model on the units of département `dep` alone (their own
 /// catchments, nothing from outside; `all`: every unit), as CSV for `scripts/access_crosscheck.py`: `units.csv`
-/// (code, demand, supply), `cost.csv` (origin, destination, minutes, every pair within 20 min,
+/// (code, demand, supply, lat, lon), `cost.csv` (origin, destination, minutes, every pair within 20 min,
 /// both directions and self-pairs), `model.csv` (code, apl), `timing.json` (seconds the model took:
 /// neighbour search and both steps, on this machine).
 pub fn export_case(dir: &Path, full: &Model, dep: &str) -> Result<Vec<PathBuf>> {
@@ -100,13 +100,15 @@ pub fn export_case(dir: &Path, full: &Model, dep: &str) -> Result<Vec<PathBuf>> 
     let m = Model::new(sub, full.params);
     let model_s = t.elapsed().as_secs_f64();
     let mpk = m.params.minutes_per_km();
-    let mut units = String::from("code,demand,supply\n");
+    let mut units = String::from("code,demand,supply,lat,lon\n");
     for i in 0..m.units.len() {
         units.push_str(&format!(
-            "{},{:?},{:?}\n",
+            "{},{:?},{:?},{:?},{:?}\n",
             m.units.code[i],
             m.units.demand[i],
-            m.units.gps[i] * m.params.consultations_per_gp
+            m.units.gps[i] * m.params.consultations_per_gp,
+            m.units.lat[i],
+            m.units.lon[i]
         ));
     }
     let mut cost = String::from("origin,destination,minutes\n");
