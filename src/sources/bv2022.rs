@@ -42,6 +42,7 @@ pub fn find(data: &DataDir) -> Option<PathBuf> {
     find_latest(&dir, XLSX_PATTERN).or_else(|| ZIP_PATTERNS.iter().find_map(|p| find_latest(&dir, p)))
 }
 
+#[derive(Debug)]
 pub struct Staged {
     /// `code`, `bv2022`, `bv2022_name`, `line` (the spreadsheet row).
     pub frame: DataFrame,
