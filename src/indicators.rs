@@ -21,8 +21,8 @@ pub struct Indicator {
 }
 
 const COG: &[&str] = &["cog_communes"];
-const AREA: &[&str] = &["insee_comparateur"];
-const POP_AREA: &[&str] = &["cog_communes", "insee_comparateur"];
+const AREA: &[&str] = &["insee_comparateur", "comparateur_rcarlier"];
+const POP_AREA: &[&str] = &["cog_communes", "insee_comparateur", "comparateur_rcarlier"];
 const BPE: &[&str] = &["bpe_nb_medg", "rpps"];
 const POP_BPE: &[&str] = &["cog_communes", "bpe_nb_medg", "rpps"];
 const AGE: &[&str] = &["insee_age"];

@@ -247,7 +247,8 @@ fn fetch_from_publishers_then_build_then_diagnose() {
     }
 
     // Every unit: population, APL 2023, area and bassin de vie equal the build on ../shared/data.
-    let (a, b) = (figures(&fresh.join("processed/communes.parquet")), figures(&reference.join("processed/communes.parquet")));
+    let (a, b) =
+        (figures(&fresh.join("processed/communes.parquet")), figures(&reference.join("processed/communes.parquet")));
     assert_eq!(a.len(), b.len());
     let differ: Vec<_> = a.iter().filter(|(k, v)| b.get(*k) != Some(*v)).take(5).map(|(k, v)| (k, v, &b[k])).collect();
     assert!(differ.is_empty(), "units whose figures differ from the ../shared/data build: {differ:?}");
@@ -259,7 +260,15 @@ fn fetch_from_publishers_then_build_then_diagnose() {
     assert_eq!(sa["population"].as_f64(), Some(39_574.0));
     assert_eq!(sa["aci_band"], 1);
     assert_eq!(sa["aci_inhabitants_to_next_band"], 426);
-    for k in ["population", "apl_mg", "apl_mg_2022", "area_km2", "density_per_km2", "aci_band", "aci_inhabitants_to_next_band"] {
+    for k in [
+        "population",
+        "apl_mg",
+        "apl_mg_2022",
+        "area_km2",
+        "density_per_km2",
+        "aci_band",
+        "aci_inhabitants_to_next_band",
+    ] {
         assert_eq!(sa[k], sb[k], "{k}");
     }
     assert!(sa["area_km2"].as_f64().unwrap() > 0.0);
@@ -267,7 +276,8 @@ fn fetch_from_publishers_then_build_then_diagnose() {
     assert_eq!(sa["gp_count"].as_f64(), Some(1.0));
     assert!(sa["notes"]["gp_count"].as_str().unwrap().contains("source: RPPS"), "{}", sa["notes"]["gp_count"]);
     let report = json(&fresh.join("processed/normalization_report.json"));
-    let sources: Vec<&str> = report["sources"].as_array().unwrap().iter().map(|r| r["source"].as_str().unwrap()).collect();
+    let sources: Vec<&str> =
+        report["sources"].as_array().unwrap().iter().map(|r| r["source"].as_str().unwrap()).collect();
     assert!(sources.contains(&"insee_bv2022") && sources.contains(&"insee_comparateur"), "{sources:?}");
     assert!(!sources.contains(&"insee_tagc_bv2022") && !sources.contains(&"bpe_nb_medg"), "{sources:?}");
     eprintln!("served from the local publishers' site: {}", served.join(", "));

@@ -42,7 +42,8 @@ fn bv2022_found_in_a_data_folder_unpacked_or_not() {
     std::fs::copy(fixture("bv2022/BV2022_au_01-01-2024.zip"), dir.join("BV2022_composition_communale.zip")).unwrap();
     let a = bv2022::load(&data).unwrap().unwrap();
     // …and the member `fetch` unpacks beside it, which is preferred.
-    let bytes = cpts_diag::sources::table::zip_member(&dir.join("BV2022_composition_communale.zip"), "*.xlsx").unwrap().0;
+    let bytes =
+        cpts_diag::sources::table::zip_member(&dir.join("BV2022_composition_communale.zip"), "*.xlsx").unwrap().0;
     std::fs::write(dir.join("BV2022_au_01-01-2024.xlsx"), bytes).unwrap();
     let b = bv2022::load(&data).unwrap().unwrap();
     assert!(b.path.ends_with("BV2022_au_01-01-2024.xlsx"), "{}", b.path.display());
@@ -74,7 +75,8 @@ fn comparateur_prefers_insee_then_the_compile() {
     let tmp = Scratch::new("comparateur");
     let data = DataDir::new(&tmp.0);
     assert!(comparateur::load_any(&data).unwrap().is_none());
-    let compile = "insee_com,commune,commune_type,lat,lng,superficie_km2,population_2021\n28001,Alpha,COM,48.1,1.2,99,1000\n";
+    let compile =
+        "insee_com,commune,commune_type,lat,lng,superficie_km2,population_2021\n28001,Alpha,COM,48.1,1.2,99,1000\n";
     common::write_gz(&tmp.0.join(comparateur::META_RCARLIER.file), compile);
     let st = comparateur::load_any(&data).unwrap().unwrap();
     assert_eq!(st.meta.id, "comparateur_rcarlier");

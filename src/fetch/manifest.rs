@@ -155,7 +155,9 @@ mod tests {
             let unpacked = m.sources.iter().any(|s| {
                 s.file.starts_with(dir)
                     && s.unpack.iter().any(|u| {
-                        u == name || crate::fetch::unpack::glob_match(u, name) || crate::fetch::unpack::glob_match(name, u)
+                        u == name
+                            || crate::fetch::unpack::glob_match(u, name)
+                            || crate::fetch::unpack::glob_match(name, u)
                     })
             });
             assert!(

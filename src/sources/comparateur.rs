@@ -144,10 +144,9 @@ pub fn load_insee_file(path: &std::path::Path) -> Result<DataFrame> {
     };
     let (c_code, c_area) = (t.column("CODGEO")?, t.column("SUPERF")?);
     let c_name = t.column("LIBGEO").ok();
-    let c_pop = t
-        .headers
-        .iter()
-        .position(|h| h.len() == 7 && h.starts_with('P') && h.ends_with("_POP") && h[1..3].bytes().all(|b| b.is_ascii_digit()));
+    let c_pop = t.headers.iter().position(|h| {
+        h.len() == 7 && h.starts_with('P') && h.ends_with("_POP") && h[1..3].bytes().all(|b| b.is_ascii_digit())
+    });
     let mut seen: HashMap<String, u64> = HashMap::new();
     let (mut code, mut kind, mut name, mut area, mut pop, mut line) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());

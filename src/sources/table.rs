@@ -269,7 +269,13 @@ pub fn read_xlsx(path: &Path, sheet: &str, key_column: &str, required: &[&str]) 
 }
 
 /// [`read_xlsx`] on a workbook held in memory (e.g. a zip member); `label` names it in errors.
-pub fn read_xlsx_bytes(label: &Path, bytes: Vec<u8>, sheet: &str, key_column: &str, required: &[&str]) -> Result<RawTable> {
+pub fn read_xlsx_bytes(
+    label: &Path,
+    bytes: Vec<u8>,
+    sheet: &str,
+    key_column: &str,
+    required: &[&str],
+) -> Result<RawTable> {
     let wb = calamine::open_workbook_auto_from_rs(std::io::Cursor::new(bytes))
         .map_err(|e| Error::data(Location::file(label), format!("cannot open workbook: {e}")))?;
     xlsx_table(wb, label, sheet, key_column, required)

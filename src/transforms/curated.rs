@@ -89,11 +89,7 @@ pub fn unavailable(what: &str, fetch_id: &str) -> String {
 
 /// Areas and centres: INSEE's comparateur, else the rcarlier compile, else `None` (null columns
 /// with a note naming the fetch).
-fn area_frame(
-    data: &DataDir,
-    index: &CogIndex,
-    units: &DataFrame,
-) -> Result<Option<(DataFrame, NormalizationReport)>> {
+fn area_frame(data: &DataDir, index: &CogIndex, units: &DataFrame) -> Result<Option<(DataFrame, NormalizationReport)>> {
     let Some(st) = comparateur::load_any(data)? else {
         return Ok(None);
     };

@@ -31,33 +31,56 @@ pub fn workbook(sheets: &[(&str, Vec<Vec<String>>)]) -> Vec<u8> {
     let overrides: String = (1..=sheets.len())
         .map(|i| format!(r#"<Override PartName="/xl/worksheets/sheet{i}.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>"#))
         .collect();
-    put(&mut z, "[Content_Types].xml", &format!(
-        r#"{head}<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>{overrides}</Types>"#
-    ));
-    put(&mut z, "_rels/.rels", &format!(
-        r#"{head}<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/></Relationships>"#
-    ));
+    put(
+        &mut z,
+        "[Content_Types].xml",
+        &format!(
+            r#"{head}<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>{overrides}</Types>"#
+        ),
+    );
+    put(
+        &mut z,
+        "_rels/.rels",
+        &format!(
+            r#"{head}<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/></Relationships>"#
+        ),
+    );
     let list: String = sheets
         .iter()
         .enumerate()
         .map(|(i, (n, _))| format!(r#"<sheet name="{}" sheetId="{}" r:id="rId{}"/>"#, esc(n), i + 1, i + 1))
         .collect();
-    put(&mut z, "xl/workbook.xml", &format!(
-        r#"{head}<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets>{list}</sheets></workbook>"#
-    ));
+    put(
+        &mut z,
+        "xl/workbook.xml",
+        &format!(
+            r#"{head}<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets>{list}</sheets></workbook>"#
+        ),
+    );
     let rels: String = (1..=sheets.len())
         .map(|i| format!(r#"<Relationship Id="rId{i}" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet{i}.xml"/>"#))
         .collect();
-    put(&mut z, "xl/_rels/workbook.xml.rels", &format!(
-        r#"{head}<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">{rels}</Relationships>"#
-    ));
+    put(
+        &mut z,
+        "xl/_rels/workbook.xml.rels",
+        &format!(
+            r#"{head}<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">{rels}</Relationships>"#
+        ),
+    );
     for (i, (_, rows)) in sheets.iter().enumerate() {
-        let mut x = format!(r#"{head}<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>"#);
+        let mut x = format!(
+            r#"{head}<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>"#
+        );
         for (r, row) in rows.iter().enumerate() {
             x.push_str(&format!(r#"<row r="{}">"#, r + 1));
             for (c, v) in row.iter().enumerate() {
                 if !v.is_empty() {
-                    x.push_str(&format!(r#"<c r="{}{}" t="inlineStr"><is><t>{}</t></is></c>"#, column(c), r + 1, esc(v)));
+                    x.push_str(&format!(
+                        r#"<c r="{}{}" t="inlineStr"><is><t>{}</t></is></c>"#,
+                        column(c),
+                        r + 1,
+                        esc(v)
+                    ));
                 }
             }
             x.push_str("</row>");
