@@ -187,8 +187,8 @@ mod tests {
         }
         // The sources the issue names.
         for (id, required) in [
-            ("etalab_communes", true),
-            ("etalab_arrondissements_municipaux", true),
+            ("contours_communes_cog2026", true),
+            ("contours_arrondissements_cog2026", true),
             ("rpps", true),
             ("insee_bv2022", true),
             ("bpe_nb_medg", false),
