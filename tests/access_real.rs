@@ -207,18 +207,20 @@ fn diagnose_cli_writes_scenarios() {
         &out,
     ];
     let mut args = base.to_vec();
-    args.extend(["--add-gps", "28061=1,28088=-1"]);
+    args.extend(["--add-gps", "28061=1,28103=-3"]);
     run(Cli::try_parse_from(args).unwrap()).unwrap();
     let s: serde_json::Value =
         serde_json::from_slice(&std::fs::read(tmp.0.join("report/summary.json")).unwrap()).unwrap();
     let names: Vec<&str> = s["scenarios"].as_array().unwrap().iter().map(|o| o["name"].as_str().unwrap()).collect();
-    assert_eq!(names, ["2 médecins de plus à Brou", "départs en retraite à Cloyes", "--add-gps 28061=1,28088=-1"]);
+    assert_eq!(names, ["2 médecins de plus à Brou", "--add-gps 28061=1,28103=-3"]);
     let brou = &s["scenarios"][0];
     assert!(brou["apl_mg"].as_f64().unwrap() > s["apl_mg"].as_f64().unwrap(), "{brou}");
     assert!(brou["population_apl_below_2_5"].as_f64().unwrap() <= s["population_apl_below_2_5"].as_f64().unwrap());
     assert_eq!(s["gp_placement"]["greedy"].as_array().unwrap().len(), 5);
     let df = cpts_diag::sinks::parquet::read(&tmp.0.join("report/scenarios.parquet")).unwrap();
-    assert!(df.height() >= 3 * 23);
+    assert!(df.height() >= 2 * 23);
+    let retire = &s["scenarios"][1];
+    assert!(retire["apl_mg"].as_f64().unwrap() < s["apl_mg"].as_f64().unwrap(), "{retire}");
     let md = std::fs::read_to_string(tmp.0.join("report/report.md")).unwrap();
     assert!(md.contains("## Scénarios") && md.contains("## Où un médecin de plus aide le plus"), "{md}");
 
