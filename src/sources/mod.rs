@@ -15,6 +15,7 @@ pub mod boundaries;
 pub mod bpe;
 pub mod comparateur;
 pub mod decoupage;
+pub mod populations_legales;
 pub mod rpps;
 pub mod table;
 pub mod tagc;
@@ -80,6 +81,7 @@ pub fn all() -> Vec<&'static SourceMeta> {
     vec![
         &decoupage::COMMUNES,
         &decoupage::EPCI,
+        &populations_legales::META,
         &comparateur::META,
         &boundaries::META,
         &apl::META,
