@@ -209,6 +209,7 @@ pub const BATCH_ACI: &[ColumnDoc] = &[
 
 /// Why figures are missing, per curated note column, for every batch table.
 pub const BATCH_NOTES: &[ColumnDoc] = &[
+    c("population_totale_note", "string", "", "reasons, with unit counts, why some units have no population totale (arrondissements municipaux, communes outside any EPCI, COM); population_totale is null when an arrondissement lacks one, else partial"),
     c("gp_count_note", "string", "", "reasons, with unit counts, why some units have no BPE figure; gp_count, inhabitants_per_gp and gp_per_100k are null when an arrondissement lacks one, else partial"),
     c("apl_note", "string", "", "reasons, with unit counts, why some units have no APL 2023; APL indicators cover the other units"),
     c("area_note", "string", "", "reasons, with unit counts, why some units have no area; area_km2 and density are null when an arrondissement lacks one, else partial"),
