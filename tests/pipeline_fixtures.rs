@@ -202,7 +202,9 @@ fn population_totale_from_dgcl_is_labelled_with_its_millesime() {
     assert!(close(row_f64(df, "28001", "population_totale"), 1010.0));
     assert!(close(row_f64(df, "28001", "population_comptee_a_part"), 1010.0 - 990.0));
     assert!(close(row_f64(df, "28001", "population_totale_millesime"), 2022.0));
-    assert!(row_str(df, "28001", "population_totale_vintage").unwrap().contains("millésime 2022, not the millésime 2023"));
+    assert!(row_str(df, "28001", "population_totale_vintage")
+        .unwrap()
+        .contains("millésime 2022, not the millésime 2023"));
     assert!(close(row_f64(df, "75056", "population_totale"), 3100.0));
     // The DGCL lists Paris whole; the COM is in no EPCI.
     assert_eq!(row_f64(df, "75101", "population_totale"), None);
@@ -241,7 +243,10 @@ fn insee_populations_legales_file_parses_and_wins_over_dgcl() {
     assert!(close(row_f64(df, "28001", "population_totale"), 1025.0));
     assert!(close(row_f64(df, "28001", "population_comptee_a_part"), 25.0));
     assert!(close(row_f64(df, "28001", "population_totale_millesime"), 2023.0));
-    assert_eq!(row_str(df, "28001", "population_totale_vintage").as_deref(), Some("INSEE populations légales millésime 2023"));
+    assert_eq!(
+        row_str(df, "28001", "population_totale_vintage").as_deref(),
+        Some("INSEE populations légales millésime 2023")
+    );
     // A commune the file lacks keeps the DGCL figure, labelled as such.
     assert!(close(row_f64(df, "28003", "population_totale"), 505.0));
     assert!(close(row_f64(df, "28003", "population_totale_millesime"), 2022.0));

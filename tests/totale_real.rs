@@ -118,7 +118,10 @@ fn batch_epci_finds_every_epci_whose_band_differs_in_the_dgcl_file() {
         .collect()
         .unwrap()
         .height();
-    println!("EPCIs changing band: {} within the DGCL millésime 2022, {mixed} between municipale 2023 and totale 2022", found.len());
+    println!(
+        "EPCIs changing band: {} within the DGCL millésime 2022, {mixed} between municipale 2023 and totale 2022",
+        found.len()
+    );
     let vintage = common::batch_fixture::str_at(&t.frame, "epci", "200069961", "population_totale_vintage").unwrap();
     assert!(vintage.contains("millésime 2022"), "{vintage}");
 }
@@ -153,7 +156,8 @@ fn eure_et_loir_totale_is_the_sum_of_its_communes_totale() {
     assert!(get("75056", "population_totale").is_some());
     assert_eq!(get("75113", "population_totale"), None);
     let all = communes_of(&c.communes, cpts_diag::diagnose::france_filter()).unwrap();
-    let sum_communes: f64 = all.column("population_totale").unwrap().cast(&DataType::Float64).unwrap().f64().unwrap().sum().unwrap();
+    let sum_communes: f64 =
+        all.column("population_totale").unwrap().cast(&DataType::Float64).unwrap().f64().unwrap().sum().unwrap();
     let fr = evaluate(&all, Scope { kind: "france".into(), code: "FR".into(), name: String::new() }).unwrap();
     assert_eq!(fr.value("population_totale"), Some(sum_communes));
     // The 4 islands outside any EPCI make France's figure partial, and say so.
