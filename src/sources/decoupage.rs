@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use polars::prelude::*;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::{DataDir, SourceMeta};
 use crate::error::{Error, Location, Result};
@@ -49,7 +49,8 @@ pub const EPCI: SourceMeta = SourceMeta {
 const DEPARTEMENTS_FILE: &str = "population/decoupage-administratif-6.0.0/departements.json";
 const REGIONS_FILE: &str = "population/decoupage-administratif-6.0.0/regions.json";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum UnitKind {
     Commune,
     /// Arrondissement municipal of Paris, Lyon or Marseille.
@@ -66,7 +67,7 @@ impl UnitKind {
 }
 
 /// A current territorial unit: a commune actuelle or an arrondissement municipal.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Unit {
     pub code: String,
     pub name: String,
@@ -80,16 +81,17 @@ pub struct Unit {
     pub anciens_codes: Vec<String>,
     pub epci: Option<String>,
     /// DGCL population totale and municipale ([`DGCL_MILLESIME`]) of a commune member of an EPCI.
+    #[serde(default)]
     pub dgcl: Option<DgclPopulation>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct DgclPopulation {
     pub totale: i64,
     pub municipale: i64,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Epci {
     pub code: String,
     pub name: String,
@@ -97,7 +99,7 @@ pub struct Epci {
     pub members: Vec<String>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Area {
     pub code: String,
     pub name: String,
@@ -105,7 +107,7 @@ pub struct Area {
 }
 
 /// The COG 2026 reference.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Cog {
     pub units: Vec<Unit>,
     pub epcis: Vec<Epci>,
