@@ -206,9 +206,9 @@ fn totale_frame(
     let from_insee = col("insee_totale").is_not_null();
     let from_dgcl = col("dgcl_totale").is_not_null();
     let lacking = if has_insee_file {
-        "neither INSEE's populations légales file nor"
+        "INSEE's populations légales file has no row for it and"
     } else {
-        "INSEE's populations légales file is absent and"
+        "INSEE's populations légales file is not in the data folder and"
     };
     let frame = units
         .clone()
@@ -238,12 +238,12 @@ fn totale_frame(
             when(from_insee.or(from_dgcl))
                 .then(lit(NULL).cast(DataType::String))
                 .when(col("kind").eq(lit(UnitKind::Arrondissement.as_str())))
-                .then(lit(format!("{lacking} the DGCL (which lists Paris, Lyon and Marseille whole) gives a population totale per arrondissement municipal")))
+                .then(lit(format!("{lacking} the DGCL lists Paris, Lyon and Marseille whole: no population totale per arrondissement municipal")))
                 .when(col("zone").eq(lit("com")))
-                .then(lit(format!("{lacking} the DGCL EPCI file covers the collectivités d'outre-mer: no population totale")))
+                .then(lit(format!("{lacking} the DGCL EPCI file does not cover the collectivités d'outre-mer: no population totale")))
                 .when(col("epci").is_null())
-                .then(lit(format!("{lacking} the DGCL EPCI file covers this commune (outside any EPCI): no population totale")))
-                .otherwise(lit(format!("{lacking} the DGCL EPCI file has a population totale for this code")))
+                .then(lit(format!("{lacking} the DGCL EPCI file has no figure for a commune outside any EPCI: no population totale")))
+                .otherwise(lit(format!("{lacking} the DGCL EPCI file has no figure for this code: no population totale")))
                 .alias("population_totale_note"),
         ])
         .collect()?;
