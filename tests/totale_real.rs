@@ -170,3 +170,20 @@ fn eure_et_loir_totale_is_the_sum_of_its_communes_totale() {
     let note = fr.get("population_totale").unwrap().note.clone().unwrap();
     assert!(note.contains("partial") && note.contains("outside any EPCI"), "{note}");
 }
+
+#[test]
+fn population_option_is_offered_on_diagnose_and_batch_and_checked() {
+    use clap::Parser;
+    use cpts_diag::cli::{Cli, Command};
+    let parse = |args: &[&str]| Cli::try_parse_from(std::iter::once("cpts-diag").chain(args.iter().copied()));
+    match parse(&["diagnose", "--communes", "28088", "--population", "municipale"]).unwrap().command {
+        Command::Diagnose(a) => assert_eq!(a.population, Some(Basis::Municipale)),
+        other => panic!("{other:?}"),
+    }
+    match parse(&["batch", "--level", "epci", "--population", "totale"]).unwrap().command {
+        Command::Batch(a) => assert_eq!(a.population, Some(Basis::Totale)),
+        other => panic!("{other:?}"),
+    }
+    let e = parse(&["diagnose", "--communes", "28088", "--population", "légale"]).unwrap_err().to_string();
+    assert!(e.contains("municipale") && e.contains("totale"), "{e}");
+}

@@ -159,6 +159,12 @@ mod tests {
     }
 
     #[test]
+    fn a_missing_column_is_named_with_the_header() {
+        let e = parse("REG;DEP;COM;PMUN;PTOT\n24;28;28001;100;100\n").unwrap_err().to_string();
+        assert!(e.contains("PCAP") && e.contains("donnees_communes.csv:1"), "{e}");
+    }
+
+    #[test]
     fn a_totale_that_is_not_the_sum_is_an_error_naming_line_and_column() {
         let e = parse("REG;DEP;COM;PMUN;PCAP;PTOT\n24;28;28001;100;5;106\n").unwrap_err().to_string();
         assert!(e.contains("donnees_communes.csv:2") && e.contains("\"PTOT\"") && e.contains("106"), "{e}");
