@@ -172,7 +172,10 @@ impl Units {
             u.departement.push(dep[i].clone().unwrap_or_default());
         }
         if u.code.is_empty() {
-            return Err(Error::Config("the curated table has no unit with a DREES APL 2023 and a centre".into()));
+            return Err(Error::Config(
+                "unavailable: the curated table has no unit with both a DREES APL 2023 and a centre (comparateur de territoires)"
+                    .into(),
+            ));
         }
         Ok(u)
     }
@@ -262,8 +265,18 @@ pub fn what_if(
     specs: &[crate::territory::ScenarioSpec],
     k: usize,
 ) -> Result<WhatIf> {
+    what_if_on(Units::from_curated(curated)?, codes, specs, k)
+}
+
+/// [`what_if`] on units already read (the caller tells an absent source from a bad scenario).
+pub fn what_if_on(
+    units: Units,
+    codes: &[String],
+    specs: &[crate::territory::ScenarioSpec],
+    k: usize,
+) -> Result<WhatIf> {
     let t = std::time::Instant::now();
-    let model = Model::new(Units::from_curated(curated)?, Params::reference());
+    let model = Model::new(units, Params::reference());
     let model_s = t.elapsed().as_secs_f64();
     let (inside, not_modelled) = scenario::members(&model, codes);
     let mut scenarios = Vec::new();

@@ -79,8 +79,17 @@ pub fn run(data: &DataDir, args: &Args, progress: &mut Progress) -> Result<()> {
     }
     if !scenarios.is_empty() || args.place_gps > 0 {
         progress.step("what-if accessibility (scenarios, GP placement)");
-        match crate::access::what_if(&curated, &d.territory.codes, &scenarios, args.place_gps) {
-            Ok(w) => {
+        // Without the APL or the unit centres there is no model: say so, as for any absent source.
+        let result = match crate::access::Units::from_curated(&curated) {
+            Ok(units) => Some(crate::access::what_if_on(units, &d.territory.codes, &scenarios, args.place_gps)),
+            Err(e) => {
+                progress.say(&format!("warning: no scenarios or GP placement: {e}"));
+                None
+            }
+        };
+        match result.transpose() {
+            Ok(None) => {}
+            Ok(Some(w)) => {
                 if let Some(p) = &w.placement {
                     progress.say(&format!(
                         "GP placement: {} GPs placed greedily in {:.3} s (national model in {:.3} s); first at {} ({})",
