@@ -35,7 +35,8 @@ impl Profession {
     /// Does an activity row with these codes belong to this profession?
     pub fn matches(&self, profession: &[u8], savoir_faire: &[u8]) -> bool {
         self.rpps_professions.iter().any(|c| c.as_bytes() == profession)
-            && (self.rpps_savoir_faire.is_empty() || self.rpps_savoir_faire.iter().any(|c| c.as_bytes() == savoir_faire))
+            && (self.rpps_savoir_faire.is_empty()
+                || self.rpps_savoir_faire.iter().any(|c| c.as_bytes() == savoir_faire))
     }
 }
 
@@ -61,7 +62,8 @@ impl Professions {
     pub fn embedded() -> &'static Professions {
         static P: OnceLock<Professions> = OnceLock::new();
         P.get_or_init(|| {
-            Professions::parse(EMBEDDED, "data/reference/professions.toml").expect("the embedded table is valid (tested)")
+            Professions::parse(EMBEDDED, "data/reference/professions.toml")
+                .expect("the embedded table is valid (tested)")
         })
     }
 

@@ -124,7 +124,11 @@ fn malformed_lines_and_bom_are_reported() {
 fn a_wrong_header_names_the_missing_column() {
     let err = rpps::count_reader(std::io::Cursor::new(b"a;b;c\n1;2;3\n".to_vec()), Path::new("x.txt")).unwrap_err();
     let m = err.to_string();
-    assert!(m.contains("x.txt:1") && m.contains("Identification nationale PP") && m.contains("pipe") || m.contains("Identification nationale PP"), "{m}");
+    assert!(
+        m.contains("x.txt:1") && m.contains("Identification nationale PP") && m.contains("pipe")
+            || m.contains("Identification nationale PP"),
+        "{m}"
+    );
     // Neither | nor ; in the header: the message says which layouts are read.
     let err = rpps::count_reader(std::io::Cursor::new(b"just one column\n".to_vec()), Path::new("y.txt")).unwrap_err();
     assert!(err.to_string().contains("pipe-separated (|)"), "{err}");

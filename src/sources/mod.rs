@@ -13,6 +13,7 @@ pub mod ald;
 pub mod apl;
 pub mod boundaries;
 pub mod bpe;
+pub mod cartosante;
 pub mod comparateur;
 pub mod decoupage;
 pub mod rpps;
@@ -88,5 +89,6 @@ pub fn all() -> Vec<&'static SourceMeta> {
         &rpps::META,
         &age::META,
         &ald::META,
+        &cartosante::META,
     ]
 }

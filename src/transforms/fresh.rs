@@ -44,7 +44,11 @@ fn rpps_frame(data: &DataDir, index: &CogIndex) -> Result<Option<(DataFrame, Nor
         ),
     );
     rep.file = rel(data, &path);
-    let staged = counts.frame()?.lazy().select([col("code"), col("line"), col("rpps_gp_liberal").alias("gp_liberal")]).collect()?;
+    let staged = counts
+        .frame()?
+        .lazy()
+        .select([col("code"), col("line"), col("rpps_gp_liberal").alias("gp_liberal")])
+        .collect()?;
     let staged = remap(staged, index, &mut rep)?;
     let aggs = || vec![col("gp_liberal").sum().alias("gp_liberal")];
     let agg = aggregate_with_plm(staged.lazy(), &aggs, index)?
