@@ -47,7 +47,7 @@ pub fn write_curated(out: &Path, c: &Curated) -> Result<Vec<PathBuf>> {
 
 pub fn write_curated_with(out: &Path, c: &Curated, prov: &Provenance) -> Result<Vec<PathBuf>> {
     let p = out.join(COMMUNES_FILE);
-    parquet::write(&p, &mut c.communes.clone(), prov, schema::COMMUNES)?;
+    parquet::write(&p, &mut c.communes.clone(), prov, &schema::COMMUNES)?;
     let r = out.join(REPORT_FILE);
     write_json(&r, &serde_json::json!({ "provenance": prov, "sources": c.reports }))?;
     Ok(vec![p, r])

@@ -59,7 +59,7 @@ pub fn run(data: &DataDir, args: &Args, progress: &mut Progress) -> Result<()> {
     let stored = if processed.is_file() {
         progress.step(&format!("reading {}", processed.display()));
         let df = parquet::read(&processed)?;
-        match parquet::check_schema(&processed, &df, schema::COMMUNES) {
+        match parquet::check_schema(&processed, &df, &schema::COMMUNES) {
             Ok(()) => Some(df),
             Err(e) => {
                 progress

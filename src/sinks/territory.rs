@@ -275,7 +275,7 @@ fn write_base(dir: &Path, d: &Diagnosis, grid: &Grid) -> Result<Vec<PathBuf>> {
     written.push(p);
 
     let p = dir.join("communes.parquet");
-    parquet::write(&p, &mut d.units.clone(), &prov, schema::COMMUNES)?;
+    parquet::write(&p, &mut d.units.clone(), &prov, &schema::COMMUNES)?;
     written.push(p);
 
     let p = dir.join("summary.json");
