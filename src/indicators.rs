@@ -229,6 +229,9 @@ fn leak(s: String) -> &'static str {
 /// The method written next to every CartoSanté figure of a scope.
 pub const CARTOSANTE_METHOD: &str = "ESTIMATE at bassin-de-vie level, not a measurement of the scope: mean of the CartoSanté densities of the bassins de vie 2022 of its communes, weighted by the population of those communes (populations légales 2023); a bassin de vie that reaches beyond the scope weighs by its communes inside it only";
 
+/// The same method, in French, for the report.
+pub const CARTOSANTE_METHOD_FR: &str = "estimation à l'échelle des bassins de vie, pas une mesure du territoire : moyenne des densités publiées par CartoSanté pour les bassins de vie 2022 de ses communes, pondérée par la population de ces communes (populations légales 2023) ; un bassin de vie qui déborde du territoire ne pèse que par ses communes du territoire";
+
 /// Ids of the indicators of one profession.
 pub struct ProfessionIds {
     pub count: String,
