@@ -18,6 +18,8 @@ pub struct Profession {
     pub key: String,
     /// French label, plural, as founders read it.
     pub label: String,
+    /// A few words for a chart panel.
+    pub short_label: String,
     /// TRE_G15 codes of `Code profession`; empty when the RPPS does not list it (pharmacies).
     #[serde(default)]
     pub rpps_professions: Vec<String>,
@@ -26,6 +28,14 @@ pub struct Profession {
     pub rpps_savoir_faire: Vec<String>,
     /// Header of the CartoSanté column of its density per 10 000 inhabitants.
     pub cartosante_column: Option<String>,
+}
+
+impl Profession {
+    /// The year CartoSanté writes at the end of the column header (`… lib. 2024`).
+    pub fn cartosante_year(&self) -> Option<&str> {
+        let last = self.cartosante_column.as_deref()?.rsplit(' ').next()?;
+        (last.len() == 4 && last.bytes().all(|b| b.is_ascii_digit())).then_some(last)
+    }
 }
 
 impl Profession {
@@ -144,15 +154,15 @@ mod tests {
 
     #[test]
     fn overlapping_or_malformed_entries_are_refused() {
-        let two = "[[profession]]\nkey = \"a\"\nlabel = \"A\"\nrpps_professions = [\"60\"]\n\
-                   [[profession]]\nkey = \"b\"\nlabel = \"B\"\nrpps_professions = [\"60\"]\n";
+        let two = "[[profession]]\nkey = \"a\"\nlabel = \"A\"\nshort_label = \"A\"\nrpps_professions = [\"60\"]\n\
+                   [[profession]]\nkey = \"b\"\nlabel = \"B\"\nshort_label = \"B\"\nrpps_professions = [\"60\"]\n";
         assert!(Professions::parse(two, "t").unwrap_err().to_string().contains("matches both"));
-        let split = "[[profession]]\nkey = \"a\"\nlabel = \"A\"\nrpps_professions = [\"10\"]\nrpps_savoir_faire = [\"SM54\"]\n\
-                     [[profession]]\nkey = \"b\"\nlabel = \"B\"\nrpps_professions = [\"10\"]\nrpps_savoir_faire = [\"SM40\"]\n";
+        let split = "[[profession]]\nkey = \"a\"\nlabel = \"A\"\nshort_label = \"A\"\nrpps_professions = [\"10\"]\nrpps_savoir_faire = [\"SM54\"]\n\
+                     [[profession]]\nkey = \"b\"\nlabel = \"B\"\nshort_label = \"B\"\nrpps_professions = [\"10\"]\nrpps_savoir_faire = [\"SM40\"]\n";
         assert_eq!(Professions::parse(split, "t").unwrap().list.len(), 2);
-        let bad = "[[profession]]\nkey = \"A b\"\nlabel = \"A\"\nrpps_professions = [\"60\"]\n";
+        let bad = "[[profession]]\nkey = \"A b\"\nlabel = \"A\"\nshort_label = \"A\"\nrpps_professions = [\"60\"]\n";
         assert!(Professions::parse(bad, "t").is_err());
-        let nothing = "[[profession]]\nkey = \"a\"\nlabel = \"A\"\n";
+        let nothing = "[[profession]]\nkey = \"a\"\nlabel = \"A\"\nshort_label = \"A\"\n";
         assert!(Professions::parse(nothing, "t").is_err());
     }
 }

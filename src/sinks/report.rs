@@ -89,6 +89,7 @@ pub fn unit_facts(units: &DataFrame) -> Result<Vec<UnitFacts>> {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ProfessionRow {
     pub label: String,
+    pub short_label: String,
     /// `RPPS`, `CartoSanté` or empty when no source had a figure.
     pub source: String,
     /// Extraction file or millésime of the source; how to get it when absent.
@@ -124,6 +125,7 @@ pub fn profession_rows(d: &Diagnosis) -> Vec<ProfessionRow> {
         let note_of = |id: &str| t.get(id).and_then(|v| v.note.clone());
         let mut row = ProfessionRow {
             label: p.label.clone(),
+            short_label: p.short_label.clone(),
             source: String::new(),
             date: String::new(),
             method: None,
@@ -146,7 +148,7 @@ pub fn profession_rows(d: &Diagnosis) -> Vec<ProfessionRow> {
             row.rezone_hidden_practitioners = t.value(&ids.rezone_hidden_practitioners);
         } else if p.cartosante_column.is_some() && t.value(&ids.cartosante_per_10k).is_some() {
             row.source = "CartoSanté".into();
-            row.date = format!("{}, libéraux", sources::cartosante::META.vintage);
+            row.date = p.cartosante_year().unwrap_or(sources::cartosante::META.vintage).to_string();
             row.method = Some(
                 "estimation par bassin de vie : densités publiées des bassins de vie des communes, pondérées par la population du territoire dans chacun".into(),
             );
@@ -174,7 +176,7 @@ pub fn scope_short(s: &crate::diagnose::ScopeResult) -> String {
 
 fn source_cell(r: &ProfessionRow) -> String {
     match r.source.as_str() {
-        "" => "aucune source dans le dossier de données".into(),
+        "" => "non disponible (voir sous le tableau)".into(),
         src => format!("{src} ({})", r.date),
     }
 }
@@ -214,7 +216,13 @@ fn profession_notes(rows: &[ProfessionRow]) -> Vec<String> {
             }
         }
     }
-    v.extend(absent.into_iter().map(|n| format!("Non disponible : {n}")));
+    for n in absent {
+        if n.contains("cpts-diag fetch rpps") {
+            v.push("Effectifs, densités RPPS et communes masquées par Rézone non disponibles : le dossier de données n'a pas d'extraction RPPS (health/rpps/PS_LibreAcces_Personne_activite_*.txt) ; `cpts-diag fetch rpps` la télécharge. Ce ne sont pas des zéros.".into());
+        } else {
+            v.push(format!("Non disponible : {n}"));
+        }
+    }
     v
 }
 

@@ -177,7 +177,7 @@ pub fn profession_panels(d: &Diagnosis) -> Vec<Panel> {
         .into_iter()
         .filter(|r| r.density.iter().any(Option::is_some))
         .map(|r| Panel {
-            title: format!("{} ({})", r.label.split(" (").next().unwrap_or(&r.label), r.source),
+            title: if r.source == "RPPS" { r.short_label.clone() } else { format!("{} *", r.short_label) },
             bars: d
                 .scopes
                 .iter()
@@ -283,7 +283,14 @@ pub fn write_all_with(dir: &Path, d: &Diagnosis, grid: &Grid, around: Option<&Su
 
     let panels = profession_panels(d);
     if !panels.is_empty() {
-        let title = format!("{} : professionnels de premier recours pour 10 000 habitants", d.territory.name);
+        let rows = report::profession_rows(d);
+        let (rpps, cs) = (rows.iter().any(|r| r.source == "RPPS"), rows.iter().any(|r| r.source == "CartoSanté"));
+        let title = match (rpps, cs) {
+            (true, true) => "Premier recours pour 10 000 hab. (RPPS ; * CartoSanté, estimation par bassin de vie)",
+            (false, _) => "Premier recours pour 10 000 hab. (* CartoSanté, estimation par bassin de vie)",
+            (true, false) => "Premier recours pour 10 000 habitants (RPPS)",
+        }
+        .to_string();
         let p = dir.join(report::PROFESSIONS_CHART);
         let svg = chart::render_svg(&title, &panels)
             .map_err(|e| crate::error::Error::Config(format!("{}: {e}", p.display())))?;
