@@ -199,7 +199,7 @@ pub const BATCH_NOTES: &[ColumnDoc] = &[
 pub fn profession_columns() -> Vec<ColumnDoc> {
     let professions = crate::professions::Professions::embedded();
     let mut v = vec![
-        c("rpps_source", "string", "", "RPPS extraction the profession counts come from (`RPPS (<file>)`, layout); empty when none was in the data folder"),
+        c("rpps_source", "string", "", "RPPS extraction the profession counts come from (`RPPS (<file>)`; its layout is in normalization_report.json); empty when none was in the data folder"),
         c("rpps_note", "string", "", "why the rpps_*_total counts are null (no RPPS extraction in the data folder: `cpts-diag fetch rpps`; collectivités d'outre-mer)"),
         c("rpps_mode_note", "string", "", "why the rpps_*_liberal and rpps_*_salaried counts are null (as rpps_note, or an extraction layout without `Code mode exercice`)"),
     ];

@@ -139,7 +139,8 @@ pub fn profession_rows(d: &Diagnosis) -> Vec<ProfessionRow> {
         };
         if p.in_rpps() && t.value(&ids.count).is_some() {
             row.source = "RPPS".into();
-            row.date = rpps_file.clone().unwrap_or_default();
+            let file = rpps_file.clone().unwrap_or_default();
+            row.date = file.strip_prefix("RPPS (").and_then(|f| f.strip_suffix(')')).unwrap_or(&file).to_string();
             row.count = t.value(&ids.count);
             row.liberal = t.value(&ids.liberal);
             row.salaried = t.value(&ids.salaried);

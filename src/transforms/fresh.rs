@@ -89,7 +89,7 @@ fn rpps_frame(data: &DataDir, index: &CogIndex) -> Result<Option<(DataFrame, Nor
     out.push(gp.alias("gp_count_rpps"));
     let agg = aggregate_with_plm(staged.lazy(), &aggs, index)?.select(out).collect()?;
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    Ok(Some((agg, rep, format!("RPPS ({name}; layout {})", stats.layout.name()), counts.has_mode)))
+    Ok(Some((agg, rep, format!("RPPS ({name})"), counts.has_mode)))
 }
 
 /// `bv2022`-keyed: `cartosante_<key>_per_10k` and `cs_<key>_why` (reason of a null) for every
