@@ -22,6 +22,7 @@ pub mod professions;
 pub mod progress;
 pub mod schema;
 pub mod sinks;
+pub mod snapshot;
 pub mod sources;
 pub mod territory;
 pub mod transforms;
