@@ -78,7 +78,7 @@ const FIXED: &[Indicator] = &[
         id: "gp_count",
         label: "Médecins généralistes libéraux",
         unit: "médecins",
-        definition: "From the RPPS extraction when the data folder has one: GPs (profession 10, savoir-faire SM54/SM53/SM26) with a libéral activity, each counted once per commune. Otherwise BPE 2020 médecins généralistes libéraux (practice locations; a GP with two cabinets counts twice), unavailable if any unit has no BPE figure (arrondissements municipaux never do). The note says which source was used.",
+        definition: "From the RPPS extraction when the data folder has one whose layout gives the mode of exercise: GPs (profession 10, savoir-faire SM54/SM53/SM26) with a libéral activity, each counted once per commune. Otherwise BPE 2020 médecins généralistes libéraux (practice locations; a GP with two cabinets counts twice), unavailable if any unit has no BPE figure (arrondissements municipaux never do). The note says which source was used.",
         sources: BPE,
         note_column: Some("gp_count_note"),
     },
