@@ -20,6 +20,8 @@ pub const CARTOSANTE_ABSENT: &str = "the CartoSanté export by bassin de vie is 
 
 /// Value of `gp_source` when the BPE is used.
 pub const GP_SOURCE_BPE: &str = "BPE 2020";
+/// Value of `gp_source` when the data folder has neither the RPPS nor the BPE.
+pub const GP_SOURCE_NONE: &str = "none";
 
 /// Columns added to the units frame, with their reports.
 pub struct Fresh {
@@ -192,7 +194,14 @@ fn ald_frame(data: &DataDir) -> Result<(DataFrame, bool, Option<NormalizationRep
     Ok((frame, true, Some(rep)))
 }
 
-pub fn build(data: &DataDir, index: &CogIndex, units: &DataFrame, progress: &mut dyn FnMut(&str)) -> Result<Fresh> {
+/// `bpe_present`: whether the historical BPE is there to fall back on when the RPPS is absent.
+pub fn build(
+    data: &DataDir,
+    index: &CogIndex,
+    units: &DataFrame,
+    bpe_present: bool,
+    progress: &mut dyn FnMut(&str),
+) -> Result<Fresh> {
     let mut reports = Vec::new();
     let mut joins = Vec::new();
     progress("RPPS extraction (every profession), if present");
@@ -201,7 +210,8 @@ pub fn build(data: &DataDir, index: &CogIndex, units: &DataFrame, progress: &mut
             joins.push(df);
             reports.push(rep);
             // Without the mode there is no libéral GP count: the GP indicators stay on the BPE.
-            let gp_source = if has_mode { src.clone() } else { GP_SOURCE_BPE.to_string() };
+            let fallback = if bpe_present { GP_SOURCE_BPE } else { GP_SOURCE_NONE };
+            let gp_source = if has_mode { src.clone() } else { fallback.to_string() };
             (gp_source, has_mode, Some((src, has_mode)))
         }
         None => {
@@ -209,7 +219,7 @@ pub fn build(data: &DataDir, index: &CogIndex, units: &DataFrame, progress: &mut
             cols.extend(rpps_columns().into_iter().map(|n| Column::new(n.into(), Vec::<Option<i64>>::new())));
             cols.push(Column::new("gp_count_rpps".into(), Vec::<Option<i64>>::new()));
             joins.push(DataFrame::new_infer_height(cols)?);
-            (GP_SOURCE_BPE.to_string(), false, None)
+            ((if bpe_present { GP_SOURCE_BPE } else { GP_SOURCE_NONE }).to_string(), false, None)
         }
     };
     progress("INSEE age structure, if present");
