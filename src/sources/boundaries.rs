@@ -372,6 +372,10 @@ pub fn polygon_problem(p: &Polygon<f64>) -> Option<&'static str> {
 }
 
 fn ring_problem(r: &LineString<f64>) -> Option<&'static str> {
+    // Repeated consecutive positions (rounding to 5 decimals leaves thousands) are harmless.
+    let mut pts = r.0.clone();
+    pts.dedup();
+    let r = &LineString(pts);
     let n = r.0.len().saturating_sub(1);
     if n < 3 {
         return None;
