@@ -43,8 +43,10 @@ pub fn build_curated_with(data: &DataDir, opts: &curated::Options, progress: &mu
                 c["chartres_28085"]["insee_km2"],
             ));
             if let Some(list) = c["largest_differences"].as_array().filter(|l| !l.is_empty()) {
-                let codes: Vec<String> =
-                    list.iter().map(|o| format!("{} ({:+} %)", o["code"].as_str().unwrap_or("?"), o["difference_pct"])).collect();
+                let codes: Vec<String> = list
+                    .iter()
+                    .map(|o| format!("{} ({:+} %)", o["code"].as_str().unwrap_or("?"), o["difference_pct"]))
+                    .collect();
                 progress.say(&format!(
                     "warning: {} polygons differ from INSEE's area by more than half (probably not the whole commune): {}",
                     c["units_over_50_pct"],

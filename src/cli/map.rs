@@ -43,13 +43,14 @@ pub fn run(data: &DataDir, args: &Args, progress: &mut Progress) -> Result<()> {
         (c.cog, c.communes)
     };
     let index = CogIndex::new(&cog);
-    let geography = pipeline::load_geography_from(data, Some(&args.processed), &index, progress)?.0.ok_or_else(|| {
-        Error::Config(format!(
-            "map needs the commune boundaries ({} from `build`, or {} in the data folder)",
-            pipeline::GEOMETRY_FILE,
-            crate::sources::boundaries::META.file
-        ))
-    })?;
+    let geography =
+        pipeline::load_geography_from(data, Some(&args.processed), &index, progress)?.0.ok_or_else(|| {
+            Error::Config(format!(
+                "map needs the commune boundaries ({} from `build`, or {} in the data folder)",
+                pipeline::GEOMETRY_FILE,
+                crate::sources::boundaries::META.file
+            ))
+        })?;
     let (name, codes, stem) = match (&args.departement, &args.territory) {
         (Some(dep), _) => {
             let codes: Vec<String> = cog

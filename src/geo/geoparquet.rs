@@ -22,8 +22,13 @@ pub const VERSION: &str = "1.1.0";
 /// The table and its `geo` metadata (JSON), ready for a Parquet writer.
 pub fn frame(g: &Geography) -> Result<(DataFrame, String)> {
     let n = g.units.len();
-    let (mut code, mut name, mut kind, mut note, mut geom) =
-        (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
+    let (mut code, mut name, mut kind, mut note, mut geom) = (
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+    );
     let mut bbox: Option<geo::Rect<f64>> = None;
     let mut units: Vec<&super::Unit> = g.units.iter().collect();
     units.sort_by(|a, b| a.code.cmp(&b.code));
@@ -66,8 +71,8 @@ pub fn read_bytes(bytes: &[u8], index: &CogIndex, label: &str) -> Result<Geograp
         .as_ref()
         .and_then(|kv| kv.iter().find(|k| k.key == GEO_KEY).and_then(|k| k.value.clone()))
         .ok_or_else(|| Error::data(here(), "no `geo` metadata: not a GeoParquet file"))?;
-    let meta: serde_json::Value = serde_json::from_str(&geo_meta)
-        .map_err(|e| Error::data(here(), format!("`geo` metadata is not JSON: {e}")))?;
+    let meta: serde_json::Value =
+        serde_json::from_str(&geo_meta).map_err(|e| Error::data(here(), format!("`geo` metadata is not JSON: {e}")))?;
     let primary = meta["primary_column"].as_str().unwrap_or("geometry").to_string();
     let encoding = meta["columns"][&primary]["encoding"].as_str().unwrap_or("");
     if !meta["version"].as_str().is_some_and(|v| v.starts_with("1.")) || !encoding.eq_ignore_ascii_case("wkb") {
@@ -84,7 +89,8 @@ pub fn read_bytes(bytes: &[u8], index: &CogIndex, label: &str) -> Result<Geograp
     let geoms = df.column(&primary).and_then(|c| c.binary().cloned()).map_err(|e| col_err(&primary, e))?;
     let mut rows = Vec::with_capacity(df.height());
     for i in 0..df.height() {
-        let row_err = |c: &str, m: String| Error::data(Location::at(std::path::Path::new(label), i as u64 + 1).col(c), m);
+        let row_err =
+            |c: &str, m: String| Error::data(Location::at(std::path::Path::new(label), i as u64 + 1).col(c), m);
         let code = codes.get(i).ok_or_else(|| row_err("code", "null code".into()))?.to_string();
         let shape = match geoms.get(i) {
             Some(b) => wkb::decode(b).map_err(|m| row_err(&primary, format!("{code}: invalid WKB: {m}")))?,

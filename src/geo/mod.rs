@@ -84,9 +84,11 @@ pub struct Border {
 }
 
 fn bbox_of<'a>(shapes: impl IntoIterator<Item = &'a MultiPolygon<f64>>) -> Rect<f64> {
-    shapes.into_iter().filter_map(|s| s.bounding_rect()).reduce(union_rect).unwrap_or_else(|| {
-        Rect::new(Coord { x: f64::NAN, y: f64::NAN }, Coord { x: f64::NAN, y: f64::NAN })
-    })
+    shapes
+        .into_iter()
+        .filter_map(|s| s.bounding_rect())
+        .reduce(union_rect)
+        .unwrap_or_else(|| Rect::new(Coord { x: f64::NAN, y: f64::NAN }, Coord { x: f64::NAN, y: f64::NAN }))
 }
 
 fn union_rect(a: Rect<f64>, b: Rect<f64>) -> Rect<f64> {
@@ -194,12 +196,17 @@ impl Geography {
             });
         }
         let by_code = units.iter().enumerate().map(|(i, u)| (u.code.clone(), i)).collect::<HashMap<_, _>>();
-        let dropped = notes.into_iter().filter(|(c, _)| !by_code.contains_key(c)).map(|(c, v)| (c, v.join("; "))).collect();
+        let dropped =
+            notes.into_iter().filter(|(c, _)| !by_code.contains_key(c)).map(|(c, v)| (c, v.join("; "))).collect();
         Geography { units, by_code, unknown_codes, warnings: b.warnings, dropped, origin }
     }
 
     /// Built from finished shapes (one valid shape per unit, as GeoParquet stores them).
-    pub(crate) fn from_shapes(rows: Vec<(String, String, Option<String>, MultiPolygon<f64>)>, index: &CogIndex, origin: String) -> Geography {
+    pub(crate) fn from_shapes(
+        rows: Vec<(String, String, Option<String>, MultiPolygon<f64>)>,
+        index: &CogIndex,
+        origin: String,
+    ) -> Geography {
         let mut units = Vec::with_capacity(rows.len());
         let mut unknown_codes = Vec::new();
         for (code, name, note, shape) in rows {
@@ -280,11 +287,8 @@ impl Geography {
         if u.ready {
             return Some(u.parts[0].clone());
         }
-        let fixed: Vec<MultiPolygon<f64>> = u
-            .parts
-            .iter()
-            .map(|s| if boundaries::is_valid_shape(s) { s.clone() } else { repair(s) })
-            .collect();
+        let fixed: Vec<MultiPolygon<f64>> =
+            u.parts.iter().map(|s| if boundaries::is_valid_shape(s) { s.clone() } else { repair(s) }).collect();
         if fixed.len() == 1 {
             return fixed.into_iter().next();
         }
@@ -347,7 +351,11 @@ impl Geography {
                     match seg_unit.get(&seg_key(a, b)) {
                         Some(&j) if j != i => {
                             let uj = self.units[j].code.as_str();
-                            let k = if ui < uj { (ui.to_string(), uj.to_string()) } else { (uj.to_string(), ui.to_string()) };
+                            let k = if ui < uj {
+                                (ui.to_string(), uj.to_string())
+                            } else {
+                                (uj.to_string(), ui.to_string())
+                            };
                             *lengths.entry(k).or_default() += haversine_km(a, b);
                         }
                         Some(_) => {}

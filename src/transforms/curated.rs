@@ -207,6 +207,9 @@ fn area_comparison(communes: &DataFrame) -> Result<serde_json::Value> {
         let (Some(a), Some(b), None) = (insee.get(i), bnd.get(i), note.get(i)) else {
             continue;
         };
+        if a <= 0.0 {
+            continue;
+        }
         let pct = (b - a) / a * 100.0;
         rel.push(pct.abs());
         if pct.abs() > OUTLIER_PCT {
