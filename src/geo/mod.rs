@@ -53,9 +53,27 @@ pub struct Unit {
     parts: Vec<MultiPolygon<f64>>,
     /// Whether `parts` is one valid shape as is.
     ready: bool,
+    /// The valid shape when `parts` is not one (read from GeoParquet, which stores both).
+    fixed: Option<MultiPolygon<f64>>,
     pub bbox: Rect<f64>,
     /// What was repaired or dropped while reading (the warnings' text), if anything.
     pub note: Option<String>,
+}
+
+/// A row of the GeoParquet table.
+pub(crate) struct StoredUnit {
+    pub code: String,
+    pub name: String,
+    pub note: Option<String>,
+    /// Valid shape.
+    pub shape: MultiPolygon<f64>,
+    /// The rings as published, when the valid shape differs from them (for adjacency).
+    pub published: Option<MultiPolygon<f64>>,
+}
+
+/// The published rings of a unit as one shape, when they are not its valid shape.
+pub(crate) fn published_if_repaired(u: &Unit) -> Option<MultiPolygon<f64>> {
+    (!u.ready).then(|| MultiPolygon(u.parts.iter().flat_map(|p| p.0.iter().cloned()).collect()))
 }
 
 /// The national boundaries, indexed by COG 2026 code. Load once per run.
@@ -191,6 +209,7 @@ impl Geography {
                 source_codes: feats.iter().map(|f| f.code.clone()).collect(),
                 parts,
                 ready,
+                fixed: None,
                 note: notes.get(&code).map(|v| v.join("; ")),
                 code,
             });
@@ -202,14 +221,10 @@ impl Geography {
     }
 
     /// Built from finished shapes (one valid shape per unit, as GeoParquet stores them).
-    pub(crate) fn from_shapes(
-        rows: Vec<(String, String, Option<String>, MultiPolygon<f64>)>,
-        index: &CogIndex,
-        origin: String,
-    ) -> Geography {
+    pub(crate) fn from_shapes(rows: Vec<StoredUnit>, index: &CogIndex, origin: String) -> Geography {
         let mut units = Vec::with_capacity(rows.len());
         let mut unknown_codes = Vec::new();
-        for (code, name, note, shape) in rows {
+        for StoredUnit { code, name, note, shape, published } in rows {
             let kind = match index.kind(&code) {
                 Some(UnitKind::Arrondissement) => BoundaryKind::Arrondissement,
                 Some(UnitKind::Commune) => BoundaryKind::Commune,
@@ -224,8 +239,9 @@ impl Geography {
                 kind,
                 parent: index.parent(&code).map(str::to_string),
                 source_codes: vec![code.clone()],
-                parts: vec![shape],
-                ready: true,
+                ready: published.is_none(),
+                parts: vec![published.unwrap_or_else(|| shape.clone())],
+                fixed: Some(shape),
                 note,
                 code,
             });
@@ -286,6 +302,9 @@ impl Geography {
         let u = self.unit(code)?;
         if u.ready {
             return Some(u.parts[0].clone());
+        }
+        if let Some(f) = &u.fixed {
+            return Some(f.clone());
         }
         let fixed: Vec<MultiPolygon<f64>> =
             u.parts.iter().map(|s| if boundaries::is_valid_shape(s) { s.clone() } else { repair(s) }).collect();

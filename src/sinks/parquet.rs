@@ -93,3 +93,8 @@ pub fn read(path: &Path) -> Result<DataFrame> {
     let f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
     Ok(ParquetReader::new(f).finish()?)
 }
+
+/// Read a Parquet file held in memory (the embedded snapshot).
+pub fn read_bytes(bytes: &[u8]) -> Result<DataFrame> {
+    Ok(ParquetReader::new(std::io::Cursor::new(bytes)).finish()?)
+}

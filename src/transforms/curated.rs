@@ -227,7 +227,6 @@ fn area_comparison(communes: &DataFrame) -> Result<serde_json::Value> {
     outliers.sort_by(|x, y| y.0.abs().total_cmp(&x.0.abs()).then_with(|| x.1.cmp(y.1)));
     let shown: Vec<serde_json::Value> = outliers
         .iter()
-        .take(20)
         .map(|(pct, c, a, b)| serde_json::json!({ "code": c, "insee_km2": a, "boundaries_km2": (b * 100.0).round() / 100.0, "difference_pct": (pct * 10.0).round() / 10.0 }))
         .collect();
     let q = |p: f64| rel.get(((rel.len() as f64 - 1.0) * p).round() as usize).map(|v| (v * 100.0).round() / 100.0);
