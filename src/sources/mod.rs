@@ -16,6 +16,7 @@ pub mod bpe;
 pub mod bv2022;
 pub mod comparateur;
 pub mod decoupage;
+pub mod populations_legales;
 pub mod rpps;
 pub mod table;
 pub mod tagc;
@@ -89,6 +90,7 @@ pub fn all() -> Vec<&'static SourceMeta> {
     vec![
         &decoupage::COMMUNES,
         &decoupage::EPCI,
+        &populations_legales::META,
         &comparateur::META,
         &comparateur::META_RCARLIER,
         &boundaries::META,
