@@ -47,11 +47,14 @@ pub struct SourceMeta {
 #[derive(Debug, Clone)]
 pub struct DataDir {
     pub root: PathBuf,
+    /// Boundary files to read instead of the default COG 2026 ones (`--boundaries`): an older
+    /// vintage, or Etalab's own files.
+    pub boundaries: Vec<PathBuf>,
 }
 
 impl DataDir {
     pub fn new(root: impl Into<PathBuf>) -> Self {
-        DataDir { root: root.into() }
+        DataDir { root: root.into(), boundaries: Vec::new() }
     }
 
     /// The data folder from the environment or the documented default.
@@ -73,6 +76,11 @@ impl DataDir {
         }
     }
 
+    pub fn with_boundaries(mut self, files: Vec<PathBuf>) -> Self {
+        self.boundaries = files;
+        self
+    }
+
     pub fn exists(&self, rel: &str) -> bool {
         self.root.join(rel).is_file()
     }
@@ -87,6 +95,7 @@ pub fn all() -> Vec<&'static SourceMeta> {
         &comparateur::META,
         &comparateur::META_RCARLIER,
         &boundaries::META,
+        &boundaries::ARRONDISSEMENTS,
         &apl::META,
         &bpe::META,
         &bv2022::META,
