@@ -166,13 +166,16 @@ pub fn load_geography_from(
         return Ok((Some(g), warned));
     }
     if !boundaries::available(data) {
+        // A bare clone or an installed binary: the COG 2026 boundaries of the built-in snapshot.
         progress.say(&format!(
-            "warning: {} not found in {}: no maps, neighbours or sizing advice (cpts-diag fetch {})",
+            "{} not found in {}: commune boundaries from the built-in snapshot (COG 2026)",
             boundaries::META.file,
-            data.root.display(),
-            boundaries::META.id
+            data.root.display()
         ));
-        return Ok((None, 1));
+        progress.step("reading commune boundaries (built-in snapshot)");
+        let g = Geography::from_geoparquet_bytes(snapshot::GEOMETRY, index)?;
+        let warned = unknown_warning(&g.unknown_codes, progress);
+        return Ok((Some(g), warned));
     }
     progress.step("reading commune boundaries (GeoJSON)");
     let g = Geography::load(data, index)?;
@@ -280,9 +283,12 @@ pub fn load_inputs(processed: &Path, data: &DataDir, progress: &mut Progress) ->
         snapshot_info()?.vintages_line()
     ));
     progress.step("reading the built-in snapshot");
+    let communes = parquet::read_bytes(snapshot::COMMUNES)?;
+    // Only a binary built from a stale data/snapshot/ can fail here; tests/snapshot.rs prevents it.
+    parquet::check_schema(&Path::new(SNAPSHOT_DIR).join(COMMUNES_FILE), &communes, &schema::COMMUNES)?;
     Ok(Inputs {
         cog: read_cog(snapshot::COG, Path::new(SNAPSHOT_DIR).join(COG_FILE).as_path())?,
-        communes: parquet::read_bytes(snapshot::COMMUNES)?,
+        communes,
         origin: Origin::Snapshot,
     })
 }
