@@ -1,6 +1,8 @@
 //! Declared schemas of every output table: name, type, unit, definition. Writers refuse a frame
 //! that drifts from its declaration, and `docs/schema.md` is generated from these lists.
 
+use std::sync::LazyLock;
+
 use crate::sinks::parquet::ColumnDoc;
 
 const fn c(name: &'static str, dtype: &'static str, unit: &'static str, definition: &'static str) -> ColumnDoc {
@@ -8,8 +10,15 @@ const fn c(name: &'static str, dtype: &'static str, unit: &'static str, definiti
 }
 
 /// `data/processed/communes.parquet` and a territory's `communes.parquet`: one row per COG 2026
-/// unit (commune actuelle or arrondissement municipal).
-pub const COMMUNES: &[ColumnDoc] = &[
+/// unit (commune actuelle or arrondissement municipal): the fixed columns, then one group per
+/// profession of `data/reference/professions.toml` ([`profession_columns`]).
+pub static COMMUNES: LazyLock<Vec<ColumnDoc>> = LazyLock::new(|| {
+    let mut v = COMMUNES_FIXED.to_vec();
+    v.extend(profession_columns());
+    v
+});
+
+const COMMUNES_FIXED: &[ColumnDoc] = &[
     c("code", "string", "", "INSEE code, COG 2026 (commune or arrondissement municipal)"),
     c("name", "string", "", "official name"),
     c("kind", "string", "", "`commune` or `arrondissement` (municipal, Paris/Lyon/Marseille)"),
@@ -46,20 +55,36 @@ pub const COMMUNES: &[ColumnDoc] = &[
         "médecins",
         "médecins généralistes libéraux, BPE 2020 (null for arrondissements: BPE counts the whole city)",
     ),
-    c("area_km2", "float64", "km²", "INSEE area (SUPERF of the base du comparateur de territoires; else the rcarlier compile of it)"),
-    c("lat", "float64", "degrés WGS84", "commune centre latitude (area-weighted for merged communes; INSEE publishes none, so null unless the rcarlier compile is the area source)"),
-    c("lon", "float64", "degrés WGS84", "commune centre longitude"),
+    c(
+        "area_km2",
+        "float64",
+        "km²",
+        "INSEE area (SUPERF of the base du comparateur de territoires; else the rcarlier compile of it); where INSEE has none, area_km2_boundaries (area_note says so)",
+    ),
+    c(
+        "area_km2_boundaries",
+        "float64",
+        "km²",
+        "geodesic area (WGS84 ellipsoid) of the unit's polygons in the commune boundaries (COG 2026, simplified); null without polygon",
+    ),
+    c(
+        "lat",
+        "float64",
+        "degrés WGS84",
+        "commune centre latitude: INSEE's where the area source has one (area-weighted for merged communes), else the centroid of the boundary polygon",
+    ),
+    c("lon", "float64", "degrés WGS84", "commune centre longitude (same rule as lat)"),
     c("bv2022", "string", "", "bassin de vie 2022 (code of its pole commune; arrondissements get their city's)"),
     c("bv2022_name", "string", "", "bassin de vie 2022 name"),
     c(
-        "has_boundary_2018",
+        "has_boundary",
         "bool",
         "",
-        "a 2018 IGN polygon exists for this unit (false: split off after 2018, arrondissement, or COM)",
+        "the commune boundaries have a polygon for this unit (false: boundary changed recently, or COM; null when the boundaries were not read)",
     ),
     c("gp_count_note", "string", "", "why gp_count_bpe2020 is null"),
     c("apl_note", "string", "", "why apl_mg_2023 is null"),
-    c("area_note", "string", "", "why area_km2 is null"),
+    c("area_note", "string", "", "why area_km2 is null, or that it comes from the boundaries"),
     c("gp_count_rpps", "int64", "médecins", "GPs (profession 10, savoir-faire SM54/SM53/SM26) with a libéral activity in the unit, distinct practitioners, RPPS extraction; null when no extraction was in the data folder"),
     c("gp_source", "string", "", "source of the GP indicators: `RPPS (<extraction file>)` when present, else `BPE 2020`"),
     c("census_pop", "float64", "habitants", "census population of the INSEE age-structure file (denominator of the age shares)"),
@@ -74,6 +99,26 @@ pub const COMMUNES: &[ColumnDoc] = &[
     c("ald_no_mt_share_dep", "float64", "%", "share of the ALD patients without a médecin traitant in the unit's DÉPARTEMENT (data.ameli.fr; no commune figure exists)"),
     c("ald_year", "string", "", "year of ald_no_mt_share_dep"),
     c("ald_note", "string", "", "why ald_no_mt_share_dep is null"),
+];
+
+/// `geometry.parquet`: GeoParquet 1.1 (see `geo::geoparquet`).
+pub const GEOMETRY: &[ColumnDoc] = &[
+    c("code", "string", "", "COG 2026 code of the commune or arrondissement municipal"),
+    c("name", "string", "", "name in the boundaries file"),
+    c("kind", "string", "", "`commune` or `arrondissement`"),
+    c("note", "string", "", "what was repaired when reading the boundaries (e.g. a self-intersecting ring), else null"),
+    c(
+        "geometry",
+        "binary",
+        "WKB, lon/lat WGS84 (OGC:CRS84)",
+        "MultiPolygon, valid (repaired with the even-odd rule where the published ring was not); GeoParquet 1.1 primary column",
+    ),
+    c(
+        "geometry_published",
+        "binary",
+        "WKB, lon/lat WGS84",
+        "the rings as published when `geometry` differs from them (repaired, or dissolved from an older vintage), for shared-border adjacency; null elsewhere",
+    ),
 ];
 
 /// A territory's `indicators.parquet`: long format, one row per (scope, indicator).
@@ -245,6 +290,83 @@ pub const BATCH_NOTES: &[ColumnDoc] = &[
     c("ald_note", "string", "", "reasons, with unit counts, why some units have no département share of ALD patients without médecin traitant"),
 ];
 
+/// Curated columns of the professions: RPPS counts (when the table gives RPPS codes) and the
+/// CartoSanté density of the unit's bassin de vie (when it names a CartoSanté column).
+pub fn profession_columns() -> Vec<ColumnDoc> {
+    let professions = crate::professions::Professions::embedded();
+    let mut v = vec![
+        c("rpps_source", "string", "", "RPPS extraction the profession counts come from (`RPPS (<file>)`; its layout is in normalization_report.json); empty when none was in the data folder"),
+        c("rpps_note", "string", "", "why the rpps_*_total counts are null (no RPPS extraction in the data folder: `cpts-diag fetch rpps`; collectivités d'outre-mer)"),
+        c("rpps_mode_note", "string", "", "why the rpps_*_liberal and rpps_*_salaried counts are null (as rpps_note, or an extraction layout without `Code mode exercice`)"),
+    ];
+    for p in professions.rpps() {
+        let codes = p.rpps_professions.join(", ");
+        let sf = if p.rpps_savoir_faire.is_empty() {
+            String::new()
+        } else {
+            format!(", savoir-faire {}", p.rpps_savoir_faire.join("/"))
+        };
+        v.push(c(
+            leak(format!("rpps_{}_total", p.key)),
+            "int64",
+            "professionnels",
+            leak(format!("{} (RPPS profession {codes}{sf}) practising in the unit, each practitioner counted once per unit whatever their number of activities there; a city's row counts its arrondissements' practitioners once; 0 when none (the RPPS is exhaustive); null without an extraction (see rpps_note)", p.label)),
+        ));
+        v.push(c(
+            leak(format!("rpps_{}_liberal", p.key)),
+            "int64",
+            "professionnels",
+            leak(format!("{} with at least one libéral activity (`Code mode exercice` L) in the unit; null when the extraction has no mode (see rpps_mode_note)", p.label)),
+        ));
+        v.push(c(
+            leak(format!("rpps_{}_salaried", p.key)),
+            "int64",
+            "professionnels",
+            leak(format!("{} with at least one salaried activity (`Code mode exercice` S) in the unit; a practitioner with both modes counts in both", p.label)),
+        ));
+    }
+    for p in professions.cartosante() {
+        let column = p.cartosante_column.as_deref().unwrap_or_default();
+        v.push(c(
+            leak(format!("cartosante_{}_per_10k", p.key)),
+            "float64",
+            "pour 10 000 hab.",
+            leak(format!("{} : CartoSanté « {column} » of the unit's BASSIN DE VIE 2022 (published per bassin de vie only, the same for every commune of it; not a commune figure)", p.label)),
+        ));
+        v.push(c(
+            leak(format!("cartosante_{}_note", p.key)),
+            "string",
+            "",
+            leak(format!("why cartosante_{}_per_10k is null (export absent, bassin de vie without a row, value masked by the publisher)", p.key)),
+        ));
+    }
+    v
+}
+
+fn profession_batch_notes() -> Vec<ColumnDoc> {
+    let mut v = vec![
+        c("rpps_note", "string", "", "reasons, with unit counts, why some units have no RPPS profession counts"),
+        c(
+            "rpps_mode_note",
+            "string",
+            "",
+            "reasons, with unit counts, why some units have no libéral/salarié RPPS counts",
+        ),
+    ];
+    for p in crate::professions::Professions::embedded().cartosante() {
+        v.push(c(
+            leak(format!("cartosante_{}_note", p.key)),
+            "string",
+            "",
+            leak(format!(
+                "reasons, with unit counts, why some units have no CartoSanté density of {}",
+                p.label.to_lowercase()
+            )),
+        ));
+    }
+    v
+}
+
 /// Partitioned tables drop their partition column from the files: it lives in the folder name.
 pub const PARTITION_COLUMN: &str = "region";
 
@@ -253,7 +375,8 @@ fn leak(s: String) -> &'static str {
 }
 
 /// The declared columns of the batch table of `level`: keys, every indicator of
-/// `indicators::INDICATORS` (float64), the ACI columns, the note columns. Built once per level.
+/// `indicators::INDICATORS` (float64), the ACI columns, the note columns (fixed, then the
+/// professions'). Built once per level.
 pub fn batch(level: crate::level::Level) -> &'static [ColumnDoc] {
     use crate::level::Level;
     use std::sync::OnceLock;
@@ -269,7 +392,7 @@ pub fn batch(level: crate::level::Level) -> &'static [ColumnDoc] {
     };
     TABLES[i].get_or_init(|| {
         let mut v = keys.to_vec();
-        for ind in crate::indicators::INDICATORS {
+        for ind in crate::indicators::INDICATORS.iter() {
             let srcs: Vec<String> = crate::sources::all()
                 .into_iter()
                 .filter(|s| ind.sources.contains(&s.id))
@@ -284,6 +407,7 @@ pub fn batch(level: crate::level::Level) -> &'static [ColumnDoc] {
         }
         v.extend_from_slice(BATCH_ACI);
         v.extend_from_slice(BATCH_NOTES);
+        v.extend(profession_batch_notes());
         v
     })
 }
@@ -300,7 +424,13 @@ pub fn tables() -> Vec<(String, String, String, Vec<ColumnDoc>)> {
             "communes".to_string(),
             "`data/processed/communes.parquet` (build), `reports/<territory>/communes.parquet` (diagnose)".to_string(),
             "one row per COG 2026 unit (commune actuelle or arrondissement municipal)".to_string(),
-            COMMUNES.to_vec(),
+            COMMUNES.clone(),
+        ),
+        (
+            "geometry".to_string(),
+            "`data/processed/geometry.parquet` (build; GeoParquet 1.1, `geo` metadata: WKB, MultiPolygon, CRS omitted = OGC:CRS84)".to_string(),
+            "one row per COG 2026 unit with a polygon (communes, Paris/Lyon/Marseille whole, and the 45 arrondissements municipaux), sorted by code".to_string(),
+            GEOMETRY.to_vec(),
         ),
         (
             "indicators".to_string(),
@@ -351,7 +481,7 @@ pub fn markdown() -> String {
          column list in the key-value metadata `cpts_diag.columns` (JSON) and its sources with their \
          vintages in `cpts_diag.provenance`; writers refuse a frame that drifts from its declaration.\n\n\
          Types are polars' names: `string` (Parquet BYTE_ARRAY UTF8; DuckDB VARCHAR), `float64` (DOUBLE), \
-         `int64` (BIGINT), `bool` (BOOLEAN). A null value has its reason in the matching `*_note` column.\n",
+         `int64` (BIGINT), `bool` (BOOLEAN), `binary` (BYTE_ARRAY; DuckDB BLOB, or GEOMETRY with the spatial extension). A null value has its reason in the matching `*_note` column.\n",
     );
     for (id, paths, row, cols) in tables() {
         s.push_str(&format!(

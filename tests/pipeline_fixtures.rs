@@ -68,8 +68,9 @@ fn normalization_report_lists_every_remap() {
     assert_eq!(apl.codes_remapped.get("28901").map(String::as_str), Some("28001"));
     assert!(apl.codes_unknown.is_empty());
     assert!(apl.communes_without_data.is_empty(), "{:?}", apl.communes_without_data);
-    let geo = c.reports.iter().find(|r| r.source == "ign_communes_2018").unwrap();
-    assert_eq!(geo.codes_remapped.len(), 1);
+    // Current boundaries are in COG 2026: nothing to remap, arrondissements included.
+    let geo = c.reports.iter().find(|r| r.source == "contours_communes_cog2026").unwrap();
+    assert!(geo.codes_remapped.is_empty() && geo.communes_without_data.is_empty(), "{geo:?}");
     assert!(apl.one_line().contains("1 former codes remapped, 0 unknown"));
 }
 
@@ -148,7 +149,7 @@ fn outputs_are_written_with_schema_and_provenance() {
 
     let communes = parquet::read(&dir.join("communes.parquet")).unwrap();
     assert_eq!(communes.height(), 3);
-    parquet::check_schema(&dir.join("communes.parquet"), &communes, cpts_diag::schema::COMMUNES).unwrap();
+    parquet::check_schema(&dir.join("communes.parquet"), &communes, &cpts_diag::schema::COMMUNES).unwrap();
 
     let s: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("summary.json")).unwrap()).unwrap();
     for key in [
@@ -361,9 +362,11 @@ fn optional_sources_absent_say_unavailable_with_the_fetch_id() {
     let n = row_str(df, "28001", "gp_count_note").unwrap();
     assert!(n.starts_with("unavailable:") && n.contains("(cpts-diag fetch rpps)"), "{n}");
     assert_eq!(row_str(df, "28001", "gp_source").as_deref(), Some("none"));
-    assert_eq!(row_f64(df, "28001", "area_km2"), None);
+    // Without INSEE's areas, the boundaries give them, and the note says so and how to fetch INSEE's.
+    let from_boundaries = row_f64(df, "28001", "area_km2_boundaries").unwrap();
+    assert_eq!(row_f64(df, "28001", "area_km2"), Some(from_boundaries));
     let n = row_str(df, "75101", "area_note").unwrap();
-    assert!(n.starts_with("unavailable:") && n.contains("(cpts-diag fetch insee_comparateur)"), "{n}");
+    assert!(n.contains("from the commune boundaries") && n.contains("(cpts-diag fetch insee_comparateur)"), "{n}");
     assert_eq!(df.column("bv2022").unwrap().null_count(), df.height());
     let sources: Vec<&str> = c.reports.iter().map(|r| r.source.as_str()).collect();
     assert!(

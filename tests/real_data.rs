@@ -83,7 +83,7 @@ fn every_old_code_is_remapped_none_unknown() {
         ("drees_apl_2023", 68),
         ("drees_apl_2022", 81),
         ("bpe_nb_medg", 102),
-        ("ign_communes_2018", 493),
+        ("contours_communes_cog2026", 0),
         ("comparateur_rcarlier", 68),
         ("insee_tagc_bv2022", 68),
     ] {
@@ -92,12 +92,37 @@ fn every_old_code_is_remapped_none_unknown() {
     }
     assert_eq!(r("drees_apl_2023").rows_read, 34_954);
     assert_eq!(r("bpe_nb_medg").rows_read, 34_965);
-    assert_eq!(r("ign_communes_2018").rows_read, 35_357);
-    // Communes split off after 2018 have no polygon, and are listed.
-    let missing = &r("ign_communes_2018").communes_without_data;
-    for code in ["14666", "15031", "85165"] {
-        assert!(missing.iter().any(|m| m == code), "{code} missing from {missing:?}");
-    }
+    // The current boundaries: 34 867 communes and 45 arrondissements; the 8 communes without
+    // polygon (SOURCES.md §8a) are listed.
+    let b = r("contours_communes_cog2026");
+    assert_eq!(b.rows_read, 34_867 + 45);
+    assert_eq!(b.communes_without_data, ["12218", "14581", "15031", "15035", "15047", "15171", "49126", "69114"]);
+}
+
+#[test]
+fn boundary_areas_are_set_against_insee_for_eure_et_loir_and_chartres() {
+    let Some(c) = curated("boundary_areas_are_set_against_insee_for_eure_et_loir_and_chartres") else { return };
+    let rep = c.reports.iter().find(|r| r.source == "contours_communes_cog2026").unwrap();
+    let cmp = rep.comparison.as_ref().unwrap();
+    eprintln!("{cmp:#}");
+    let chartres = &cmp["chartres_28085"];
+    assert_eq!(chartres["insee_km2"].as_f64(), Some(16.85));
+    // Simplified polygons: close to INSEE's figure, not equal to it.
+    let b = chartres["boundaries_km2"].as_f64().unwrap();
+    assert!((b - 16.85).abs() / 16.85 < 0.05, "Chartres {b} km²");
+    let d28 = &cmp["departement_28"];
+    assert!(d28["difference_pct"].as_f64().unwrap().abs() < 1.0, "{d28}");
+    assert!(cmp["france"]["units_compared"].as_u64().unwrap() > 34_000);
+    // The polygon of Hesdin-la-Forêt is old Hesdin's alone (see tests/geo_real.rs): flagged.
+    let flagged: Vec<&str> =
+        cmp["largest_differences"].as_array().unwrap().iter().filter_map(|o| o["code"].as_str()).collect();
+    assert!(flagged.contains(&"62447"), "{flagged:?}");
+    // INSEE's area stays the reference; every unit with a polygon has its boundary area.
+    let df = &c.communes;
+    let i = df.column("code").unwrap().str().unwrap().iter().position(|c| c == Some("28085")).unwrap();
+    assert_eq!(df.column("area_km2").unwrap().f64().unwrap().get(i), Some(16.85));
+    let with_polygon = df.column("has_boundary").unwrap().bool().unwrap().iter().filter(|b| *b == Some(true)).count();
+    assert_eq!(with_polygon, 34_867 + 45);
 }
 
 #[test]
@@ -203,4 +228,53 @@ fn statistiques_locales_export_is_read_with_its_quirks() {
     }
     assert_eq!(na, 17, "Mayotte rows are N/A");
     assert_eq!(dep28, 431_575.0);
+}
+
+/// CartoSanté 2024 by bassin de vie, through the curated table and the indicators: a commune
+/// carries its bassin de vie's published density; a bassin de vie of the batch gets the published
+/// value back; any other scope is an estimate with its method. Without an RPPS extraction the
+/// profession counts are unavailable, with the command that brings one, never 0.
+#[test]
+fn first_line_professions_on_the_real_data() {
+    let Some(c) = curated("first_line_professions_on_the_real_data") else { return };
+    let get = |code: &str, column: &str| -> Option<f64> {
+        let row = c.communes.clone().lazy().filter(col("code").eq(lit(code))).collect().unwrap();
+        row.column(column).unwrap().f64().unwrap().get(0)
+    };
+    // Anet (28007) and Bonneval (28051) are the pole communes of their bassins de vie.
+    assert_eq!(get("28007", "cartosante_gp_per_10k"), Some(3.7), "CartoSanté: BV Anet GP density 2024");
+    assert_eq!(get("28051", "cartosante_gp_per_10k"), Some(2.8), "CartoSanté: BV Bonneval GP density 2024");
+    assert_eq!(get("28051", "cartosante_midwife_per_10k"), Some(0.0));
+
+    let grid = Grid::embedded();
+    let bv = cpts_diag::batch::compute(&c.communes, cpts_diag::batch::Level::BassinDeVie, &grid).unwrap();
+    // The population-weighted mean of one published value is that value (to rounding).
+    let at = |code: &str, column: &str| common::batch_fixture::f64_at(&bv.frame, "bv2022", code, column).unwrap();
+    assert!((at("28007", "cartosante_gp_per_10k") - 3.7).abs() < 1e-9);
+    assert!((at("28051", "cartosante_gp_per_10k") - 2.8).abs() < 1e-9);
+    assert!((at("28051", "cartosante_nurse_per_10k") - 11.3).abs() < 1e-9);
+
+    // Grand Châteaudun: an estimate between its bassins de vie's densities, labelled as such.
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data/territories/grand-chateaudun.toml");
+    let index = CogIndex::new(&c.cog);
+    let t = resolve(&TerritorySpec::load(&path).unwrap(), &c.cog, &index).unwrap();
+    let units = cpts_diag::diagnose::select_units(&c.communes, &t.codes).unwrap();
+    let d = diagnose(&c.communes, t, &grid).unwrap();
+    let s = d.territory();
+    let v = s.value("cartosante_gp_per_10k").unwrap();
+    let bvs = units.column("cartosante_gp_per_10k").unwrap().f64().unwrap();
+    assert!(bvs.min().unwrap() <= v && v <= bvs.max().unwrap(), "{v} within its bassins de vie");
+    assert!(s
+        .get("cartosante_gp_per_10k")
+        .unwrap()
+        .note
+        .as_deref()
+        .unwrap()
+        .contains("ESTIMATE at bassin-de-vie level"));
+    // No RPPS in the data folder: unavailable, with the way to get it.
+    for id in ["rpps_nurse_count", "rpps_nurse_per_10k", "rpps_physio_rezone_hidden_communes"] {
+        let x = s.get(id).unwrap();
+        assert_eq!(x.value, None, "{id}");
+        assert!(x.note.as_deref().unwrap().contains("cpts-diag fetch rpps"), "{id}: {:?}", x.note);
+    }
 }

@@ -14,6 +14,7 @@ pub mod apl;
 pub mod boundaries;
 pub mod bpe;
 pub mod bv2022;
+pub mod cartosante;
 pub mod comparateur;
 pub mod decoupage;
 pub mod populations_legales;
@@ -46,11 +47,14 @@ pub struct SourceMeta {
 #[derive(Debug, Clone)]
 pub struct DataDir {
     pub root: PathBuf,
+    /// Boundary files to read instead of the default COG 2026 ones (`--boundaries`): an older
+    /// vintage, or Etalab's own files.
+    pub boundaries: Vec<PathBuf>,
 }
 
 impl DataDir {
     pub fn new(root: impl Into<PathBuf>) -> Self {
-        DataDir { root: root.into() }
+        DataDir { root: root.into(), boundaries: Vec::new() }
     }
 
     /// The data folder from the environment or the documented default.
@@ -72,6 +76,11 @@ impl DataDir {
         }
     }
 
+    pub fn with_boundaries(mut self, files: Vec<PathBuf>) -> Self {
+        self.boundaries = files;
+        self
+    }
+
     pub fn exists(&self, rel: &str) -> bool {
         self.root.join(rel).is_file()
     }
@@ -86,6 +95,7 @@ pub fn all() -> Vec<&'static SourceMeta> {
         &comparateur::META,
         &comparateur::META_RCARLIER,
         &boundaries::META,
+        &boundaries::ARRONDISSEMENTS,
         &apl::META,
         &bpe::META,
         &bv2022::META,
@@ -93,5 +103,6 @@ pub fn all() -> Vec<&'static SourceMeta> {
         &rpps::META,
         &age::META,
         &ald::META,
+        &cartosante::META,
     ]
 }
