@@ -27,7 +27,8 @@ pub const META: SourceMeta = SourceMeta {
 const REQUIRED: [&str; 7] = ["insee_com", "commune", "commune_type", "lat", "lng", "superficie_km2", "population_2021"];
 
 /// One row per COM or ARM code. Columns: `code`, `kind` (`COM`/`ARM`), `name`, `area_km2`,
-/// `lat`, `lon`, `population_2021`, `line` (first line of that code).
+/// `lat`, `lon`, `population_2021`, `line` (first line of that code), `masked` (cells masked by
+/// the publisher, see [`super::contract`]).
 pub fn load(data: &DataDir) -> Result<DataFrame> {
     load_file(&data.file(META.file)?)
 }
@@ -35,6 +36,8 @@ pub fn load(data: &DataDir) -> Result<DataFrame> {
 pub fn load_file(path: &std::path::Path) -> Result<DataFrame> {
     let t = read_delimited(path, "insee_com", &REQUIRED)?;
     let [c_code, c_name, c_type, c_lat, c_lng, c_area, c_pop] = REQUIRED.map(|c| t.column(c).expect("checked"));
+    let checked = super::contract::check(&t, &super::contract::COMPARATEUR, |_, _| false)?;
+    let mut masked = Vec::new();
     let mut seen: HashMap<String, usize> = HashMap::new();
     let mut code = Vec::new();
     let mut kind = Vec::new();
@@ -76,9 +79,10 @@ pub fn load_file(path: &std::path::Path) -> Result<DataFrame> {
         lon.push(opt(t.number(row, c_lng)?));
         pop.push(opt(t.number(row, c_pop)?));
         line.push(row.line as u32);
+        masked.push(checked.masked_at(row));
     }
     Ok(df!(
         "code" => code, "kind" => kind, "name" => name, "area_km2" => area,
-        "lat" => lat, "lon" => lon, "population_2021" => pop, "line" => line,
+        "lat" => lat, "lon" => lon, "population_2021" => pop, "line" => line, "masked" => masked,
     )?)
 }

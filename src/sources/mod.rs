@@ -14,6 +14,7 @@ pub mod apl;
 pub mod boundaries;
 pub mod bpe;
 pub mod comparateur;
+pub mod contract;
 pub mod decoupage;
 pub mod rpps;
 pub mod table;

@@ -97,6 +97,9 @@ pub struct NormalizationReport {
     pub communes_without_data: Vec<String>,
     /// Why some units are not expected in this source (scope of the source).
     pub coverage_note: String,
+    /// The source's data contract and what it found (`None` for sources without one yet).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub contract: Option<crate::sources::contract::ContractReport>,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -12,7 +12,13 @@ use super::cog::{record_missing, remap, CogIndex, NormalizationReport};
 use super::common::{aggregate_with_plm, in_france, report_for, sum_or_null, weighted_mean};
 use crate::error::Result;
 use crate::sources::decoupage::{Cog, UnitKind};
+use crate::sources::contract::{self, Contract};
 use crate::sources::{apl, boundaries, bpe, comparateur, tagc, DataDir};
+
+/// Note of a unit whose BPE count is masked by the publisher (indicators block on its prefix).
+pub const GP_MASKED_NOTE: &str = "masked by the publisher (BPE 2020 nb_medg: NS, NC or secret statistique)";
+/// Note of a unit whose area is masked by the publisher.
+pub const AREA_MASKED_NOTE: &str = "masked by the publisher (comparateur superficie_km2: NS, NC or secret statistique)";
 
 pub struct Curated {
     pub cog: Cog,
@@ -22,10 +28,37 @@ pub struct Curated {
     pub reports: Vec<NormalizationReport>,
 }
 
-/// List in the report the units selected by `filter` that `agg` has no row for.
-fn record_expected(rep: &mut NormalizationReport, units: &DataFrame, filter: Expr, agg: &DataFrame) -> Result<()> {
+/// List in the report the units selected by `filter` that `agg` has no row for; returns how many
+/// units were expected.
+fn record_expected(rep: &mut NormalizationReport, units: &DataFrame, filter: Expr, agg: &DataFrame) -> Result<usize> {
     let expected = units.clone().lazy().filter(filter).select([col("code")]).collect()?;
-    record_missing(rep, expected.column("code")?.str()?.iter().flatten(), agg)
+    record_missing(rep, expected.column("code")?.str()?.iter().flatten(), agg)?;
+    Ok(expected.height())
+}
+
+/// The source's file and contract: coverage is checked and the contract's result reported.
+struct Checked<'a> {
+    contract: &'a Contract,
+    /// Relative to the data folder, as in the report.
+    file: &'static str,
+    path: std::path::PathBuf,
+}
+
+impl<'a> Checked<'a> {
+    fn new(contract: &'a Contract, data: &DataDir, file: &'static str) -> Self {
+        Checked { contract, file, path: data.root.join(file) }
+    }
+
+    fn finish(&self, rep: &mut NormalizationReport, staged: &DataFrame, expected: usize) -> Result<()> {
+        self.contract.check_coverage(&self.path, expected, rep.communes_without_data.len())?;
+        rep.contract = Some(self.contract.report(staged));
+        Ok(())
+    }
+}
+
+/// Any cell of the row masked by its publisher (the staged frame's `masked` column).
+fn any_masked() -> Expr {
+    col("masked").is_not_null().any(true)
 }
 
 fn apl_frame(
@@ -33,12 +66,14 @@ fn apl_frame(
     index: &CogIndex,
     units: &DataFrame,
     millesime: i32,
+    checked: &Checked,
 ) -> Result<(DataFrame, NormalizationReport)> {
     let mut rep = report_for(
         &apl::META,
         "APL covers metropolitan France and the DROM except Mayotte; Paris, Lyon and Marseille are published by arrondissement and rolled up",
     );
     rep.source = format!("{}_{millesime}", apl::META.id);
+    rep.file = checked.file.to_string();
     let staged = remap(staged, index, &mut rep)?;
     let aggs = || {
         vec![
@@ -48,8 +83,9 @@ fn apl_frame(
             col("pop_total").sum().alias("pop_total"),
         ]
     };
-    let agg = aggregate_with_plm(staged.lazy(), &aggs, index)?.collect()?;
-    record_expected(&mut rep, units, in_france().and(col("departement").neq(lit("976"))), &agg)?;
+    let agg = aggregate_with_plm(staged.clone().lazy(), &aggs, index)?.collect()?;
+    let expected = record_expected(&mut rep, units, in_france().and(col("departement").neq(lit("976"))), &agg)?;
+    checked.finish(&mut rep, &staged, expected)?;
     let y = millesime;
     let agg = agg
         .lazy()
@@ -64,21 +100,36 @@ fn apl_frame(
     Ok((agg, rep))
 }
 
-fn bpe_frame(staged: DataFrame, index: &CogIndex, units: &DataFrame) -> Result<(DataFrame, NormalizationReport)> {
+fn bpe_frame(
+    staged: DataFrame,
+    index: &CogIndex,
+    units: &DataFrame,
+    checked: &Checked,
+) -> Result<(DataFrame, NormalizationReport)> {
     let mut rep = report_for(
         &bpe::META,
         "BPE 2020 covers metropolitan France and the DROM as whole communes; arrondissements municipaux have no figure",
     );
+    rep.file = checked.file.to_string();
     let staged = remap(staged, index, &mut rep)?;
+    // A commune with a masked part has no count: a sum over the other parts would be too low.
     let agg = staged
+        .clone()
         .lazy()
         .filter(col("code_2026").is_not_null())
         .group_by([col("code_2026")])
-        .agg([sum_or_null("gp_count").alias("gp_count")])
+        .agg([
+            when(any_masked()).then(lit(NULL).cast(DataType::Int64)).otherwise(sum_or_null("gp_count")).alias("gp_count"),
+            any_masked().alias("gp_masked"),
+        ])
         .collect()?;
-    record_expected(&mut rep, units, in_france().and(col("kind").eq(lit(UnitKind::Commune.as_str()))), &agg)?;
-    let agg =
-        agg.lazy().select([col("code_2026").alias("code"), col("gp_count").alias("gp_count_bpe2020")]).collect()?;
+    let expected =
+        record_expected(&mut rep, units, in_france().and(col("kind").eq(lit(UnitKind::Commune.as_str()))), &agg)?;
+    checked.finish(&mut rep, &staged, expected)?;
+    let agg = agg
+        .lazy()
+        .select([col("code_2026").alias("code"), col("gp_count").alias("gp_count_bpe2020"), col("gp_masked")])
+        .collect()?;
     Ok((agg, rep))
 }
 
@@ -87,17 +138,23 @@ fn area_frame(data: &DataDir, index: &CogIndex, units: &DataFrame) -> Result<(Da
         &comparateur::META,
         "the comparateur covers metropolitan France and the DROM; Paris, Lyon and Marseille only by arrondissement (rolled up)",
     );
+    let checked = Checked::new(&contract::COMPARATEUR, data, comparateur::META.file);
     let staged = remap(comparateur::load(data)?, index, &mut rep)?;
     let aggs = || {
         vec![
-            col("area_km2").sum().alias("area_km2"),
+            when(any_masked()).then(lit(NULL).cast(DataType::Float64)).otherwise(col("area_km2").sum()).alias("area_km2"),
+            any_masked().alias("masked"),
             weighted_mean("lat", "area_km2").alias("lat"),
             weighted_mean("lon", "area_km2").alias("lon"),
         ]
     };
-    let agg = aggregate_with_plm(staged.lazy(), &aggs, index)?.collect()?;
-    record_expected(&mut rep, units, in_france(), &agg)?;
-    let agg = agg.lazy().select([col("code_2026").alias("code"), col("area_km2"), col("lat"), col("lon")]).collect()?;
+    let agg = aggregate_with_plm(staged.clone().lazy(), &aggs, index)?.collect()?;
+    let expected = record_expected(&mut rep, units, in_france(), &agg)?;
+    checked.finish(&mut rep, &staged, expected)?;
+    let agg = agg
+        .lazy()
+        .select([col("code_2026").alias("code"), col("area_km2"), col("lat"), col("lon"), col("masked").alias("area_masked")])
+        .collect()?;
     Ok((agg, rep))
 }
 
@@ -129,17 +186,21 @@ fn bassin_vie_frame(data: &DataDir, index: &CogIndex, units: &DataFrame) -> Resu
         &tagc::META,
         "the TAGC covers metropolitan France and the DROM as whole communes; arrondissements municipaux inherit their city's bassin de vie",
     );
+    let checked = Checked::new(&contract::TAGC, data, tagc::META.file);
     let staged = remap(tagc::load(data)?, index, &mut rep)?;
     // Communes merged since 2024 take the bassin de vie of the part that kept its code (the
     // chef-lieu), else of the first part listed.
     let agg = staged
+        .clone()
         .lazy()
         .filter(col("code_2026").is_not_null())
         .sort_by_exprs([col("code").neq(col("code_2026")), col("line")], SortMultipleOptions::default())
         .group_by_stable([col("code_2026")])
         .agg([col("bv2022").first(), col("bv2022_name").first()])
         .collect()?;
-    record_expected(&mut rep, units, in_france().and(col("kind").eq(lit(UnitKind::Commune.as_str()))), &agg)?;
+    let expected =
+        record_expected(&mut rep, units, in_france().and(col("kind").eq(lit(UnitKind::Commune.as_str()))), &agg)?;
+    checked.finish(&mut rep, &staged, expected)?;
     let agg = agg.lazy().rename(["code_2026"], ["code"], true).collect()?;
     Ok((agg, rep))
 }
@@ -190,11 +251,22 @@ pub fn build_with(data: &DataDir, opts: &Options, progress: &mut dyn FnMut(&str)
         (s23, s22, bpe::load(data)?)
     };
     progress("normalizing APL and BPE to COG 2026");
-    let (apl23, r) = apl_frame(staged23, &index, &units, 2023)?;
+    let (apl_checked, bpe_checked) = if opts.derived_csv {
+        (
+            Checked::new(&contract::APL_CSV, data, apl::DERIVED_FILE),
+            Checked::new(&contract::BPE, data, bpe::DERIVED_FILE),
+        )
+    } else {
+        (
+            Checked::new(&contract::APL_XLSX, data, apl::META.file),
+            Checked::new(&contract::BPE, data, bpe::META.file),
+        )
+    };
+    let (apl23, r) = apl_frame(staged23, &index, &units, 2023, &apl_checked)?;
     reports.push(r);
-    let (apl22, r) = apl_frame(staged22, &index, &units, 2022)?;
+    let (apl22, r) = apl_frame(staged22, &index, &units, 2022, &apl_checked)?;
     reports.push(r);
-    let (bpe, r) = bpe_frame(staged_bpe, &index, &units)?;
+    let (bpe, r) = bpe_frame(staged_bpe, &index, &units, &bpe_checked)?;
     reports.push(r);
     progress("INSEE comparateur (area, centre)");
     let (area, r) = area_frame(data, &index, &units)?;
@@ -268,6 +340,8 @@ pub fn build_with(data: &DataDir, opts: &Options, progress: &mut dyn FnMut(&str)
             has_boundary.alias("has_boundary_2018"),
             when(col("gp_count_bpe2020").is_not_null())
                 .then(lit(NULL).cast(DataType::String))
+                .when(col("gp_masked").fill_null(false))
+                .then(lit(GP_MASKED_NOTE))
                 .when(col("kind").eq(lit("arrondissement")))
                 .then(lit("BPE 2020 counts Paris, Lyon and Marseille as whole communes, not per arrondissement"))
                 .when(is_com.clone())
@@ -286,12 +360,14 @@ pub fn build_with(data: &DataDir, opts: &Options, progress: &mut dyn FnMut(&str)
                 .alias("apl_note"),
             when(col("area_km2").is_not_null())
                 .then(lit(NULL).cast(DataType::String))
+                .when(col("area_masked").fill_null(false))
+                .then(lit(AREA_MASKED_NOTE))
                 .when(is_com)
                 .then(lit("the comparateur de territoires does not cover the collectivités d'outre-mer"))
                 .otherwise(lit("no comparateur row for this code (commune created or re-created after COG 2024)"))
                 .alias("area_note"),
         ])
-        .drop(cols(["boundary_parts_2018"]));
+        .drop(cols(["boundary_parts_2018", "gp_masked", "area_masked"]));
     let communes = super::fresh::apply(communes, &fresh)
         .select(crate::schema::COMMUNES.iter().map(|c| col(c.name)).collect::<Vec<_>>())
         .sort(["code"], SortMultipleOptions::default())
