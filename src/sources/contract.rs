@@ -287,9 +287,10 @@ pub fn check(t: &RawTable, contract: &Contract, skip: impl Fn(usize, &RawRow) ->
                 });
                 continue;
             }
-            if raw.is_empty() {
+            // Empty or a "not available" marker (`N/A - résultat non disponible`): no value.
+            if raw.is_empty() || (rule.kind != Kind::Text && parse_number(raw) == Ok(Num::Missing)) {
                 if rule.required && !rule.except.iter().any(|e| *e == key_text()) {
-                    return Err(Error::data(at(), format!("value is missing for {}", key_text())));
+                    return Err(Error::data(at(), format!("value is missing for {} (\"{raw}\")", key_text())));
                 }
                 continue;
             }
@@ -301,6 +302,11 @@ pub fn check(t: &RawTable, contract: &Contract, skip: impl Fn(usize, &RawRow) ->
                     }
                 }
                 Kind::Number | Kind::Integer => {
+                    let v = match parse_number(raw) {
+                        Ok(Num::Value(v)) => v,
+                        Ok(Num::Missing) => continue, // handled above
+                        Err(m) => return Err(Error::data(at(), m)),
+                    };
                     if rule.plain_decimal && raw.contains(|c: char| c == ',' || c.is_whitespace()) {
                         return Err(Error::data(
                             at(),
@@ -310,13 +316,8 @@ pub fn check(t: &RawTable, contract: &Contract, skip: impl Fn(usize, &RawRow) ->
                             ),
                         ));
                     }
-                    let v = match parse_number(raw) {
-                        Ok(Num::Value(v)) => v,
-                        Ok(Num::Missing) => continue,
-                        Err(m) => return Err(Error::data(at(), m)),
-                    };
                     if rule.kind == Kind::Integer && v.fract() != 0.0 {
-                        return Err(Error::data(at(), format!("{raw} is not a whole number")));
+                        return Err(Error::data(at(), format!("{raw} is not a count (a whole number is expected)")));
                     }
                     let out = rule.min.is_some_and(|m| v < m)
                         || rule.max.is_some_and(|m| v > m)

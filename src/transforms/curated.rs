@@ -56,9 +56,15 @@ impl<'a> Checked<'a> {
     }
 }
 
-/// Any cell of the row masked by its publisher (the staged frame's `masked` column).
+/// The staged `masked` column (which cells) as a flag, so that aggregations re-apply to their
+/// own output (arrondissements rolled up).
+fn masked_flag(lf: LazyFrame) -> LazyFrame {
+    lf.with_column(col("masked").is_not_null().alias("masked"))
+}
+
+/// Any part of the unit masked by its publisher.
 fn any_masked() -> Expr {
-    col("masked").is_not_null().any(true)
+    col("masked").any(true)
 }
 
 fn apl_frame(
@@ -113,9 +119,7 @@ fn bpe_frame(
     rep.file = checked.file.to_string();
     let staged = remap(staged, index, &mut rep)?;
     // A commune with a masked part has no count: a sum over the other parts would be too low.
-    let agg = staged
-        .clone()
-        .lazy()
+    let agg = masked_flag(staged.clone().lazy())
         .filter(col("code_2026").is_not_null())
         .group_by([col("code_2026")])
         .agg([
@@ -148,7 +152,7 @@ fn area_frame(data: &DataDir, index: &CogIndex, units: &DataFrame) -> Result<(Da
             weighted_mean("lon", "area_km2").alias("lon"),
         ]
     };
-    let agg = aggregate_with_plm(staged.clone().lazy(), &aggs, index)?.collect()?;
+    let agg = aggregate_with_plm(masked_flag(staged.clone().lazy()), &aggs, index)?.collect()?;
     let expected = record_expected(&mut rep, units, in_france(), &agg)?;
     checked.finish(&mut rep, &staged, expected)?;
     let agg = agg
