@@ -44,7 +44,7 @@ pub struct ColumnRule {
     /// Not null: neither empty nor masked.
     #[serde(default)]
     pub required: bool,
-    /// Key values (of the first key column) exempt from `required`: documented exceptions.
+    /// Key values exempt from `required`: documented exceptions.
     #[serde(default)]
     pub except: Vec<String>,
     pub min: Option<f64>,
@@ -269,7 +269,9 @@ pub fn check(t: &RawTable, contract: &Contract, skip: impl Fn(usize, &RawRow) ->
         if skip(n, row) || !contract.applies(t, row)? {
             continue;
         }
-        let key_text = || key_cols.first().map(|(i, _)| t.text(row, *i).to_string()).unwrap_or_default();
+        // The row's key, to name the unit in messages ("2023, 28088").
+        let key_text = || key_cols.iter().map(|(i, _)| t.text(row, *i)).collect::<Vec<_>>().join(", ");
+        let excepted = |rule: &ColumnRule| key_cols.iter().any(|(i, _)| rule.except.iter().any(|e| e == t.text(row, *i)));
         for (rule, i) in &cols {
             let raw = t.text(row, *i);
             let at = || t.location(row, *i);
@@ -289,7 +291,7 @@ pub fn check(t: &RawTable, contract: &Contract, skip: impl Fn(usize, &RawRow) ->
             }
             // Empty or a "not available" marker (`N/A - résultat non disponible`): no value.
             if raw.is_empty() || (rule.kind != Kind::Text && parse_number(raw) == Ok(Num::Missing)) {
-                if rule.required && !rule.except.iter().any(|e| *e == key_text()) {
+                if rule.required && !excepted(rule) {
                     return Err(Error::data(at(), format!("value is missing for {} (\"{raw}\")", key_text())));
                 }
                 continue;
