@@ -297,7 +297,7 @@ fn negative_area_or_count_is_an_error() {
     else {
         return;
     };
-    assert_bad_input(build(&m.data), &["column \"superficie_km2\"", "-28.41 for 28088 is out of range", "> 0"]);
+    assert_bad_input(build(&m.data), &["column \"superficie_km2\"", "-28.41 for 28088, 28200 is out of range", "> 0"]);
     let Some(m) = mutated("negative_bpe", BPE_CSV, |t| edit_line(&t, BPE_CHATEAUDUN, |l| set_field(l, 3, "-8"))) else {
         return;
     };
