@@ -46,6 +46,7 @@ pub fn write_curated(out: &Path, c: &Curated) -> Result<Vec<PathBuf>> {
 }
 
 pub fn write_curated_with(out: &Path, c: &Curated, prov: &Provenance) -> Result<Vec<PathBuf>> {
+    crate::atomic::clean_temp_leftovers(out);
     let p = out.join(COMMUNES_FILE);
     parquet::write(&p, &mut c.communes.clone(), prov, schema::COMMUNES)?;
     let r = out.join(REPORT_FILE);
