@@ -29,6 +29,14 @@ pub fn build_curated_with(data: &DataDir, opts: &curated::Options, progress: &mu
         if ["rpps", "insee_age", "ameli_ald_sans_mt"].contains(&r.source.as_str()) {
             progress.say(&format!("    {}", r.coverage_note));
         }
+        if let Some(k) = r.contract.as_ref().filter(|k| k.masked_rows > 0) {
+            progress.say(&format!(
+                "warning: {}: {} rows with values {}, left null; indicators over them are unavailable (lines in {REPORT_FILE})",
+                r.source,
+                k.masked_rows,
+                crate::sources::contract::MASKED_REASON
+            ));
+        }
     }
     let remapped: usize = c.reports.iter().map(|r| r.codes_remapped.len()).sum();
     let unknown: usize = c.reports.iter().map(|r| r.codes_unknown.len()).sum();

@@ -346,6 +346,7 @@ fn masked_values_are_null_and_the_indicators_depending_on_them_unavailable() {
     let bpe_rep = c.reports.iter().find(|r| r.source == bpe::META.id).unwrap();
     let k = bpe_rep.contract.as_ref().unwrap();
     assert_eq!(k.masked_rows, 1);
+    assert_eq!((k.masked[0].code.as_str(), k.masked[0].cells.as_str()), ("28088", "nb_medg=NS"));
     assert!(k.status.contains("masked by the publisher"), "{}", k.status);
 
     // Every indicator depending on them is unavailable, with the reason; nothing computed over a

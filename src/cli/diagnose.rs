@@ -141,6 +141,8 @@ pub fn run(data: &DataDir, args: &Args, progress: &mut Progress) -> Result<()> {
     for p in written {
         progress.say(&format!("wrote {}", p.display()));
     }
-    progress.done(&format!("diagnosed with {} warning(s)", d.territory.warnings.len()));
+    // Every warning printed counts (territory, cache, geometry), not only the territory's.
+    let warnings = progress.warnings();
+    progress.done(&format!("diagnosed with {warnings} warning(s)"));
     Ok(())
 }

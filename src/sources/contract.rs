@@ -143,6 +143,15 @@ pub struct ContractReport {
     pub rows: usize,
     /// Rows holding a value masked by the publisher, left null.
     pub masked_rows: usize,
+    /// Those rows: code, line in the file, and which cells (`column=value`).
+    pub masked: Vec<MaskedRow>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct MaskedRow {
+    pub code: String,
+    pub line: u32,
+    pub cells: String,
 }
 
 impl Contract {
@@ -186,7 +195,21 @@ impl Contract {
 
     /// The report of a staged frame that passed (its `masked` column counts masked rows).
     pub fn report(&self, staged: &polars::prelude::DataFrame) -> ContractReport {
-        let masked_rows = staged.column("masked").map(|c| c.len() - c.null_count()).unwrap_or(0);
+        let mut masked = Vec::new();
+        if let (Ok(m), Ok(code), Ok(line)) = (staged.column("masked"), staged.column("code"), staged.column("line")) {
+            if let (Ok(m), Ok(code), Ok(line)) = (m.str(), code.str(), line.u32()) {
+                for ((m, c), l) in m.iter().zip(code.iter()).zip(line.iter()) {
+                    if let Some(m) = m {
+                        masked.push(MaskedRow {
+                            code: c.unwrap_or_default().to_string(),
+                            line: l.unwrap_or_default(),
+                            cells: m.to_string(),
+                        });
+                    }
+                }
+            }
+        }
+        let masked_rows = masked.len();
         ContractReport {
             contract: self.source.clone(),
             status: if masked_rows > 0 {
@@ -197,6 +220,7 @@ impl Contract {
             checks: self.checks(),
             rows: staged.height(),
             masked_rows,
+            masked,
         }
     }
 
