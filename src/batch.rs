@@ -271,7 +271,9 @@ impl std::fmt::Display for BadTerritory {
 
 /// Every territory file of `dir` read on its own: the good specs (id, file, spec) and the files
 /// that are not valid territory files.
-pub fn read_territory_specs(dir: &Path) -> Result<(Vec<(String, std::path::PathBuf, TerritorySpec)>, Vec<BadTerritory>)> {
+pub fn read_territory_specs(
+    dir: &Path,
+) -> Result<(Vec<(String, std::path::PathBuf, TerritorySpec)>, Vec<BadTerritory>)> {
     let entries = std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
     let mut paths: Vec<std::path::PathBuf> = entries
         .filter_map(|e| e.ok().map(|e| e.path()))

@@ -3,9 +3,9 @@
 //! definition and the sources it rests on. The same expressions serve one territory
 //! (`select`) and every unit of a level at once (`group_by(...).agg`).
 
+use crate::sources::contract::MASKED_REASON;
 use polars::prelude::*;
 use serde::Serialize;
-use crate::sources::contract::MASKED_REASON;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Indicator {

@@ -212,7 +212,8 @@ fn duplicated_apl_row_is_an_error_not_a_merged_commune() {
 
 #[test]
 fn apl_out_of_range_or_french_formatted_is_an_error() {
-    let Some(m) = mutated("apl_negative", APL_CSV, |t| edit_line(&t, APL_2023_CHATEAUDUN, |l| set_field(l, 3, "-3.007")))
+    let Some(m) =
+        mutated("apl_negative", APL_CSV, |t| edit_line(&t, APL_2023_CHATEAUDUN, |l| set_field(l, 3, "-3.007")))
     else {
         return;
     };
@@ -303,8 +304,7 @@ fn negative_area_or_count_is_an_error() {
     };
     assert_bad_input(build(&m.data), &["column \"nb_medg\"", "-8 for 28088 is out of range"]);
     // Same contract, another column: a latitude off the globe.
-    let Some(m) = mutated("bad_lat", COMPARATEUR, |t| edit_line(&t, "28085,", |l| set_field(l, 8, "148.44")))
-    else {
+    let Some(m) = mutated("bad_lat", COMPARATEUR, |t| edit_line(&t, "28085,", |l| set_field(l, 8, "148.44"))) else {
         return;
     };
     assert_bad_input(build(&m.data), &["column \"lat\"", "148.44 for 28085 is out of range"]);
@@ -378,7 +378,10 @@ fn xlsx_duplicated_rows_and_out_of_range_values_are_errors() {
     let e = apl::load_file(&p, 2023).unwrap_err();
     assert_eq!(e.exit_code(), 2);
     let msg = e.to_string();
-    assert!(msg.contains("apl.xlsx:17: column \"Code commune INSEE\"") && msg.contains("(28002) repeats line 13"), "{msg}");
+    assert!(
+        msg.contains("apl.xlsx:17: column \"Code commune INSEE\"") && msg.contains("(28002) repeats line 13"),
+        "{msg}"
+    );
 
     let mut rows = common::APL_ROWS.to_vec();
     rows[3].2 = -3.007;
@@ -387,7 +390,10 @@ fn xlsx_duplicated_rows_and_out_of_range_values_are_errors() {
     assert!(msg.contains("column \"APL aux médecins généralistes\": -3.007 for 28003 is out of range"), "{msg}");
 
     let p = dir.0.join("bpe.xlsx");
-    common::write_bpe_xlsx(&p, &[("28001", "Alpha", Some(1.0)), ("28002", "Beta", Some(2.0)), ("28001", "Alpha", Some(1.0))]);
+    common::write_bpe_xlsx(
+        &p,
+        &[("28001", "Alpha", Some(1.0)), ("28002", "Beta", Some(2.0)), ("28001", "Alpha", Some(1.0))],
+    );
     let msg = bpe::load_file(&p).unwrap_err().to_string();
     assert!(msg.contains("bpe.xlsx:8: column \"codgeo\"") && msg.contains("(28001) repeats line 6"), "{msg}");
 }
@@ -396,8 +402,11 @@ fn xlsx_duplicated_rows_and_out_of_range_values_are_errors() {
 fn fixture_masked_cells_are_listed_in_the_staged_frame() {
     let dir = common::Scratch::new("masked_fixture");
     let p = dir.0.join("bpe.csv");
-    std::fs::write(&p, "codgeo,libgeo,an,nb_medg\n28001,Alpha,2020,3\n28002,Beta,2020,NC\n28003,Gamma,2020,N/A - secret statistique\n")
-        .unwrap();
+    std::fs::write(
+        &p,
+        "codgeo,libgeo,an,nb_medg\n28001,Alpha,2020,3\n28002,Beta,2020,NC\n28003,Gamma,2020,N/A - secret statistique\n",
+    )
+    .unwrap();
     let df = bpe::load_derived_file(&p).unwrap();
     let masked: Vec<Option<&str>> = df.column("masked").unwrap().str().unwrap().iter().collect();
     assert_eq!(masked, vec![None, Some("nb_medg=NC"), Some("nb_medg=N/A - secret statistique")]);
@@ -439,8 +448,11 @@ fn fixture_cog_reference_checks() {
     let dec = data.root.join("population/decoupage-administratif-6.0.0");
     // A commune whose département is not listed.
     let deps = std::fs::read_to_string(dec.join("departements.json")).unwrap();
-    std::fs::write(dec.join("departements.json"), deps.replace("{\"code\":\"28\",\"nom\":\"Dép Test\",\"region\":\"24\"},", ""))
-        .unwrap();
+    std::fs::write(
+        dec.join("departements.json"),
+        deps.replace("{\"code\":\"28\",\"nom\":\"Dép Test\",\"region\":\"24\"},", ""),
+    )
+    .unwrap();
     let e = decoupage::Cog::load(&data).unwrap_err();
     assert_eq!(e.exit_code(), 2);
     assert!(e.to_string().contains("département 28 of commune 28001 is not listed"), "{e}");

@@ -110,7 +110,9 @@ fn lower_case_corsica_code_is_read_with_a_warning() {
     );
     common::write_gz(&p, &json);
     let dep = data.root.join("population/decoupage-administratif-6.0.0/departements.json");
-    let deps = std::fs::read_to_string(&dep).unwrap().replace("\n]", ",{\"code\":\"2A\",\"nom\":\"Corse-du-Sud\",\"region\":\"94\"}\n]");
+    let deps = std::fs::read_to_string(&dep)
+        .unwrap()
+        .replace("\n]", ",{\"code\":\"2A\",\"nom\":\"Corse-du-Sud\",\"region\":\"94\"}\n]");
     std::fs::write(&dep, deps).unwrap();
     let reg = data.root.join("population/decoupage-administratif-6.0.0/regions.json");
     let regs = std::fs::read_to_string(&reg).unwrap().replace("]", ",{\"code\":\"94\",\"nom\":\"Corse\"}]");

@@ -82,8 +82,7 @@ pub fn run(data: &DataDir, args: &Args, progress: &mut Progress) -> Result<()> {
                 } else {
                     None
                 };
-                let (list, unresolved) =
-                    batch::resolve_territories(specs, cog, &index, &curated, geography.as_ref());
+                let (list, unresolved) = batch::resolve_territories(specs, cog, &index, &curated, geography.as_ref());
                 bad.extend(unresolved);
                 for b in &bad {
                     progress.say(&format!("error: {b}"));

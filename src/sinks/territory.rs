@@ -279,7 +279,8 @@ fn is_diagnosis_output(name: &str) -> bool {
         "report.md",
     ];
     FIXED.contains(&name)
-        || ((name.starts_with("map_") || name.starts_with("chart_")) && (name.ends_with(".svg") || name.ends_with(".png")))
+        || ((name.starts_with("map_") || name.starts_with("chart_"))
+            && (name.ends_with(".svg") || name.ends_with(".png")))
 }
 
 /// A run owns its output folder: outputs of an earlier run that this one did not rewrite (the

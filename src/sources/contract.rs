@@ -128,9 +128,9 @@ pub struct Checked {
 impl Checked {
     /// `column=value` of the masked cells of a row, for the staged frame's `masked` column.
     pub fn masked_at(&self, row: &RawRow) -> Option<String> {
-        self.masked.get(&row.line).map(|cells| {
-            cells.iter().map(|m| format!("{}={}", m.column, m.value)).collect::<Vec<_>>().join("; ")
-        })
+        self.masked
+            .get(&row.line)
+            .map(|cells| cells.iter().map(|m| format!("{}={}", m.column, m.value)).collect::<Vec<_>>().join("; "))
     }
 }
 
@@ -295,7 +295,8 @@ pub fn check(t: &RawTable, contract: &Contract, skip: impl Fn(usize, &RawRow) ->
         }
         // The row's key, to name the unit in messages ("2023, 28088").
         let key_text = || key_cols.iter().map(|(i, _)| t.text(row, *i)).collect::<Vec<_>>().join(", ");
-        let excepted = |rule: &ColumnRule| key_cols.iter().any(|(i, _)| rule.except.iter().any(|e| e == t.text(row, *i)));
+        let excepted =
+            |rule: &ColumnRule| key_cols.iter().any(|(i, _)| rule.except.iter().any(|e| e == t.text(row, *i)));
         for (rule, i) in &cols {
             let raw = t.text(row, *i);
             let at = || t.location(row, *i);
@@ -418,14 +419,9 @@ pub fn json_table(path: &Path, text: &str, objects: &[serde_json::Value]) -> Raw
             }
         }
     }
-    let starts: Vec<u64> = text
-        .lines()
-        .enumerate()
-        .filter(|(_, l)| l.trim_start().starts_with('{'))
-        .map(|(i, _)| i as u64 + 1)
-        .collect();
-    let lines: Vec<u64> =
-        if starts.len() == objects.len() { starts } else { (1..=objects.len() as u64).collect() };
+    let starts: Vec<u64> =
+        text.lines().enumerate().filter(|(_, l)| l.trim_start().starts_with('{')).map(|(i, _)| i as u64 + 1).collect();
+    let lines: Vec<u64> = if starts.len() == objects.len() { starts } else { (1..=objects.len() as u64).collect() };
     let rows = objects
         .iter()
         .zip(lines)
@@ -441,14 +437,7 @@ pub fn json_table(path: &Path, text: &str, objects: &[serde_json::Value]) -> Raw
                 .collect(),
         })
         .collect();
-    RawTable {
-        path: path.to_path_buf(),
-        headers,
-        header_line: 1,
-        delimiter: None,
-        ends_with_newline: true,
-        rows,
-    }
+    RawTable { path: path.to_path_buf(), headers, header_line: 1, delimiter: None, ends_with_newline: true, rows }
 }
 
 /// Reference check: every member belongs to at most one group (a commune in one EPCI).
@@ -492,6 +481,58 @@ pub fn check_listed<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn table(headers: &[&str], rows: &[&[&str]], delimited: bool, newline: bool) -> RawTable {
+        RawTable {
+            path: "t.xlsx".into(),
+            headers: headers.iter().map(|h| h.to_string()).collect(),
+            header_line: 5,
+            delimiter: delimited.then_some(b','),
+            ends_with_newline: newline,
+            rows: rows
+                .iter()
+                .enumerate()
+                .map(|(i, r)| RawRow { line: 6 + i as u64, cells: r.iter().map(|c| c.to_string()).collect() })
+                .collect(),
+        }
+    }
+
+    const H: [&str; 4] = ["codgeo", "libgeo", "an", "nb_medg"];
+
+    fn err(t: &RawTable) -> String {
+        check(t, &BPE, |_, _| false).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn one_rule_catches_its_fault_in_any_row_and_any_format() {
+        // A workbook cell typed as text in a French locale.
+        let t = table(&H, &[&["28001", "A", "2020", "3"], &["28002", "B", "2020", "1 234,5"]], false, true);
+        assert!(err(&t).contains("t.xlsx:7: column \"nb_medg\": \"1 234,5\" is written with a decimal comma"));
+        let t = table(&H, &[&["28001", "A", "2020", "-1"]], false, true);
+        assert!(err(&t).contains("-1 for 28001 is out of range (contract: >= 0)"), "{}", err(&t));
+        // The key compares codes as codes: `1001` is `01001`.
+        let t = table(&H, &[&["01001", "A", "2020", "1"], &["1001", "A", "2020", "1"]], true, true);
+        assert!(err(&t).contains("(codgeo) = (01001) repeats line 6"), "{}", err(&t));
+        // A delimited file without its final newline is cut; a workbook has none to check.
+        let rows: &[&[&str]] = &[&["28001", "A", "2020", "10"]];
+        assert!(
+            err(&table(&H, rows, true, false)).contains("t.xlsx:6: the file ends inside this line (last value \"10\"")
+        );
+        check(&table(&H, rows, false, false), &BPE, |_, _| false).unwrap();
+        // Masked: listed per row, not an error in an optional column.
+        let t = table(&H, &[&["28001", "A", "2020", "NS"], &["28002", "B", "2020", "2"]], true, true);
+        let c = check(&t, &BPE, |_, _| false).unwrap();
+        assert_eq!(c.masked_at(&t.rows[0]).as_deref(), Some("nb_medg=NS"));
+        assert_eq!(c.masked_at(&t.rows[1]), None);
+    }
+
+    #[test]
+    fn coverage_below_the_contract_is_an_error() {
+        assert!(BPE.check_coverage(Path::new("b.csv"), 1000, 40).is_ok());
+        let e = BPE.check_coverage(Path::new("b.csv"), 1000, 600).unwrap_err();
+        assert_eq!(e.exit_code(), 2);
+        assert!(e.to_string().contains("covers only 400 of the 1000 communes"), "{e}");
+    }
 
     #[test]
     fn every_contract_parses_and_names_its_source() {

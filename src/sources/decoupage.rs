@@ -152,7 +152,8 @@ fn parse_checked<T: for<'de> Deserialize<'de>>(path: &Path, contract: &super::co
         .into_iter()
         .zip(&table.rows)
         .map(|(v, row)| {
-            serde_json::from_value(v).map_err(|e| Error::data(Location::at(path, row.line), format!("invalid object: {e}")))
+            serde_json::from_value(v)
+                .map_err(|e| Error::data(Location::at(path, row.line), format!("invalid object: {e}")))
         })
         .collect()
 }

@@ -151,7 +151,10 @@ pub fn read_text(path: &Path) -> Result<String> {
     if path.extension().is_some_and(|e| e == "gz") {
         // A cut or corrupt gzip stream is bad input (exit 2), not an I/O failure.
         flate2::read::GzDecoder::new(file).read_to_end(&mut bytes).map_err(|e| {
-            Error::data(Location::file(path), format!("gzip stream cut short or corrupt ({e}); download the file again"))
+            Error::data(
+                Location::file(path),
+                format!("gzip stream cut short or corrupt ({e}); download the file again"),
+            )
         })?;
     } else {
         std::io::BufReader::new(file).read_to_end(&mut bytes).map_err(|e| Error::io(path, e))?;
@@ -321,7 +324,8 @@ pub fn read_xlsx(path: &Path, sheet: &str, key_column: &str, required: &[&str]) 
             detail: format!("(no header row with it in the first {MAX_PREAMBLE} rows of sheet \"{sheet}\")"),
         });
     };
-    let table = RawTable { path: path.to_path_buf(), headers, header_line, delimiter: None, ends_with_newline: true, rows };
+    let table =
+        RawTable { path: path.to_path_buf(), headers, header_line, delimiter: None, ends_with_newline: true, rows };
     for c in required {
         table.column(c)?;
     }

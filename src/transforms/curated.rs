@@ -11,8 +11,8 @@ use polars::prelude::*;
 use super::cog::{record_missing, remap, CogIndex, NormalizationReport};
 use super::common::{aggregate_with_plm, in_france, report_for, sum_or_null, weighted_mean};
 use crate::error::Result;
-use crate::sources::decoupage::{Cog, UnitKind};
 use crate::sources::contract::{self, Contract};
+use crate::sources::decoupage::{Cog, UnitKind};
 use crate::sources::{apl, boundaries, bpe, comparateur, tagc, DataDir};
 
 /// Note of a unit whose BPE count is masked by the publisher (indicators block on its prefix).
@@ -123,7 +123,10 @@ fn bpe_frame(
         .filter(col("code_2026").is_not_null())
         .group_by([col("code_2026")])
         .agg([
-            when(any_masked()).then(lit(NULL).cast(DataType::Int64)).otherwise(sum_or_null("gp_count")).alias("gp_count"),
+            when(any_masked())
+                .then(lit(NULL).cast(DataType::Int64))
+                .otherwise(sum_or_null("gp_count"))
+                .alias("gp_count"),
             any_masked().alias("gp_masked"),
         ])
         .collect()?;
@@ -146,7 +149,10 @@ fn area_frame(data: &DataDir, index: &CogIndex, units: &DataFrame) -> Result<(Da
     let staged = remap(comparateur::load(data)?, index, &mut rep)?;
     let aggs = || {
         vec![
-            when(any_masked()).then(lit(NULL).cast(DataType::Float64)).otherwise(col("area_km2").sum()).alias("area_km2"),
+            when(any_masked())
+                .then(lit(NULL).cast(DataType::Float64))
+                .otherwise(col("area_km2").sum())
+                .alias("area_km2"),
             any_masked().alias("masked"),
             weighted_mean("lat", "area_km2").alias("lat"),
             weighted_mean("lon", "area_km2").alias("lon"),
@@ -157,7 +163,13 @@ fn area_frame(data: &DataDir, index: &CogIndex, units: &DataFrame) -> Result<(Da
     checked.finish(&mut rep, &staged, expected)?;
     let agg = agg
         .lazy()
-        .select([col("code_2026").alias("code"), col("area_km2"), col("lat"), col("lon"), col("masked").alias("area_masked")])
+        .select([
+            col("code_2026").alias("code"),
+            col("area_km2"),
+            col("lat"),
+            col("lon"),
+            col("masked").alias("area_masked"),
+        ])
         .collect()?;
     Ok((agg, rep))
 }
@@ -261,10 +273,7 @@ pub fn build_with(data: &DataDir, opts: &Options, progress: &mut dyn FnMut(&str)
             Checked::new(&contract::BPE, data, bpe::DERIVED_FILE),
         )
     } else {
-        (
-            Checked::new(&contract::APL_XLSX, data, apl::META.file),
-            Checked::new(&contract::BPE, data, bpe::META.file),
-        )
+        (Checked::new(&contract::APL_XLSX, data, apl::META.file), Checked::new(&contract::BPE, data, bpe::META.file))
     };
     let (apl23, r) = apl_frame(staged23, &index, &units, 2023, &apl_checked)?;
     reports.push(r);
