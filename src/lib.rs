@@ -21,6 +21,7 @@ pub mod pipeline;
 pub mod progress;
 pub mod schema;
 pub mod sinks;
+pub mod snapshot;
 pub mod sources;
 pub mod territory;
 pub mod transforms;

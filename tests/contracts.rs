@@ -307,7 +307,7 @@ fn negative_area_or_count_is_an_error() {
     let Some(m) = mutated("bad_lat", COMPARATEUR, |t| edit_line(&t, "28085,", |l| set_field(l, 8, "148.44"))) else {
         return;
     };
-    assert_bad_input(build(&m.data), &["column \"lat\"", "148.44 for 28085 is out of range"]);
+    assert_bad_input(build(&m.data), &["column \"lat\"", "148.44 for 28085, 28000 is out of range"]);
 }
 
 /// The Grand Châteaudun example diagnosed on a curated table.

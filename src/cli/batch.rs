@@ -5,8 +5,7 @@ use crate::batch::{self, BatchTable, Level};
 use crate::cli::Progress;
 use crate::error::{Error, Result};
 use crate::pipeline;
-use crate::sinks::{batch as out, parquet};
-use crate::sources::decoupage::Cog;
+use crate::sinks::batch as out;
 use crate::sources::DataDir;
 use crate::transforms::cog::CogIndex;
 use crate::transforms::curated;
@@ -44,25 +43,17 @@ pub fn run(data: &DataDir, args: &Args, progress: &mut Progress) -> Result<()> {
         Some(p) => Grid::load(p)?,
         None => Grid::embedded(),
     };
-    let processed = args.processed.join(pipeline::COMMUNES_FILE);
-    let mut cog = None;
-    let curated = if args.from_raw {
+    let (cog, curated) = if args.from_raw {
         let opts = curated::Options {
             derived_csv: true,
             boundaries: false,
             bassins_de_vie: args.level.iter().any(|l| matches!(l, Level::Commune | Level::BassinDeVie)),
         };
         let c = pipeline::build_curated_with(data, &opts, progress)?;
-        cog = Some(c.cog);
-        c.communes
-    } else if processed.is_file() {
-        progress.step(&format!("reading {}", processed.display()));
-        parquet::read(&processed)?
+        (c.cog, c.communes)
     } else {
-        progress.say(&format!("{} not found: building the curated tables in memory", processed.display()));
-        let c = pipeline::build_curated(data, progress)?;
-        cog = Some(c.cog);
-        c.communes
+        let i = pipeline::load_inputs(&args.processed, data, progress)?;
+        (i.cog, i.communes)
     };
     let mut bad_territories: Vec<batch::BadTerritory> = Vec::new();
     let mut levels = args.level.clone();
@@ -71,18 +62,14 @@ pub fn run(data: &DataDir, args: &Args, progress: &mut Progress) -> Result<()> {
         progress.step(&format!("{}: computing", level.id()));
         let table: BatchTable = match level {
             Level::Territories => {
-                if cog.is_none() {
-                    cog = Some(Cog::load(data)?);
-                }
-                let cog = cog.as_ref().expect("loaded above");
-                let index = CogIndex::new(cog);
+                let index = CogIndex::new(&cog);
                 let (specs, mut bad) = batch::read_territory_specs(&args.territories)?;
                 let geography = if specs.iter().any(|(_, _, s)| s.polygon.is_some()) {
                     pipeline::load_geography(data, &index, progress)?
                 } else {
                     None
                 };
-                let (list, unresolved) = batch::resolve_territories(specs, cog, &index, &curated, geography.as_ref());
+                let (list, unresolved) = batch::resolve_territories(specs, &cog, &index, &curated, geography.as_ref());
                 bad.extend(unresolved);
                 for b in &bad {
                     progress.say(&format!("error: {b}"));

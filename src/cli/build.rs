@@ -1,27 +1,37 @@
 use std::path::PathBuf;
 
 use crate::error::Result;
-use crate::pipeline::{build_curated, write_curated_with};
+use crate::pipeline::{self, build_curated, write_curated_with};
 use crate::progress::Progress;
 use crate::sinks::Provenance;
 use crate::sources::{self, DataDir};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Output folder of the curated tables.
-    #[arg(long, default_value = "data/processed")]
-    pub out: PathBuf,
+    /// Output folder of the curated tables (default: data/processed, or data/snapshot with --snapshot).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Regenerate the national snapshot that the binary embeds (data/snapshot/; commit it, then rebuild).
+    #[arg(long)]
+    pub snapshot: bool,
 }
 
 pub fn run(data: &DataDir, args: &Args, progress: &mut Progress) -> Result<()> {
     let c = build_curated(data, progress)?;
     progress.step("writing Parquet");
-    // Files fetched by `cpts-diag fetch` carry their lock (URLs, sha256, dates) into the outputs.
-    let prov = Provenance::new(sources::all()).with_fetch_lock(&data.root)?;
-    if prov.fetch_lock.is_some() {
-        progress.say(&format!("provenance: {}", data.root.join(crate::fetch::LOCK_FILE).display()));
-    }
-    let written = write_curated_with(&args.out, &c, &prov)?;
+    let written = if args.snapshot {
+        // No fetch lock in the snapshot: it must be the same bytes wherever it is rebuilt.
+        let out = args.out.clone().unwrap_or_else(|| PathBuf::from(pipeline::SNAPSHOT_DIR));
+        pipeline::write_snapshot(&out, &c)?
+    } else {
+        // Files fetched by `cpts-diag fetch` carry their lock (URLs, sha256, dates) into the outputs.
+        let prov = Provenance::new(sources::all()).with_fetch_lock(&data.root)?;
+        if prov.fetch_lock.is_some() {
+            progress.say(&format!("provenance: {}", data.root.join(crate::fetch::LOCK_FILE).display()));
+        }
+        let out = args.out.clone().unwrap_or_else(|| PathBuf::from("data/processed"));
+        write_curated_with(&out, &c, &prov)?
+    };
     for p in written {
         progress.say(&format!("wrote {}", p.display()));
     }

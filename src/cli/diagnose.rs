@@ -6,9 +6,7 @@ use crate::cli::Progress;
 use crate::diagnose;
 use crate::error::{Error, Result};
 use crate::pipeline;
-use crate::schema;
-use crate::sinks::{parquet, territory as out};
-use crate::sources::decoupage::Cog;
+use crate::sinks::territory as out;
 use crate::sources::DataDir;
 use crate::territory::{self, TerritorySpec};
 use crate::transforms::cog::CogIndex;
@@ -53,31 +51,7 @@ pub fn run(data: &DataDir, args: &Args, progress: &mut Progress) -> Result<()> {
         Some(p) => Grid::load(p)?,
         None => Grid::embedded(),
     };
-    let processed = args.processed.join(pipeline::COMMUNES_FILE);
-    // A curated table from another version of the tool may lack columns: rebuild rather than
-    // compute on a stale shape.
-    let stored = if processed.is_file() {
-        progress.step(&format!("reading {}", processed.display()));
-        let df = parquet::read(&processed)?;
-        match parquet::check_schema(&processed, &df, schema::COMMUNES) {
-            Ok(()) => Some(df),
-            Err(e) => {
-                progress
-                    .say(&format!("warning: {e}\n  rebuilding the curated tables in memory (run `cpts-diag build`)"));
-                None
-            }
-        }
-    } else {
-        progress.say(&format!("{} not found: building the curated tables in memory", processed.display()));
-        None
-    };
-    let (cog, curated) = match stored {
-        Some(df) => (Cog::load(data)?, df),
-        None => {
-            let c = pipeline::build_curated(data, progress)?;
-            (c.cog, c.communes)
-        }
-    };
+    let pipeline::Inputs { cog, communes: curated, .. } = pipeline::load_inputs(&args.processed, data, progress)?;
     let index = CogIndex::new(&cog);
     let geography = if args.no_geo { None } else { pipeline::load_geography(data, &index, progress)? };
     progress.step("resolving territory");

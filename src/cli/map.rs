@@ -10,8 +10,8 @@ use crate::diagnose::select_units;
 use crate::error::{Error, Result};
 use crate::pipeline;
 use crate::sinks::map::{self, Theme};
-use crate::sinks::{parquet, report};
-use crate::sources::decoupage::{Cog, UnitKind};
+use crate::sinks::report;
+use crate::sources::decoupage::UnitKind;
 use crate::sources::DataDir;
 use crate::territory::{self, TerritorySpec};
 use crate::transforms::cog::CogIndex;
@@ -33,15 +33,7 @@ pub struct Args {
 }
 
 pub fn run(data: &DataDir, args: &Args, progress: &mut Progress) -> Result<()> {
-    let processed = args.processed.join(pipeline::COMMUNES_FILE);
-    let (cog, curated) = if processed.is_file() {
-        progress.step(&format!("reading {}", processed.display()));
-        (Cog::load(data)?, parquet::read(&processed)?)
-    } else {
-        progress.say(&format!("{} not found: building the curated tables in memory", processed.display()));
-        let c = pipeline::build_curated(data, progress)?;
-        (c.cog, c.communes)
-    };
+    let pipeline::Inputs { cog, communes: curated, .. } = pipeline::load_inputs(&args.processed, data, progress)?;
     let index = CogIndex::new(&cog);
     let geography = pipeline::load_geography(data, &index, progress)?.ok_or_else(|| {
         Error::Config("map needs the commune boundaries (geo/communes-france-2018.geojson.gz)".into())

@@ -86,3 +86,8 @@ pub fn read(path: &Path) -> Result<DataFrame> {
         )
     })
 }
+
+/// Read a Parquet file held in memory (the embedded snapshot).
+pub fn read_bytes(bytes: &[u8]) -> Result<DataFrame> {
+    Ok(ParquetReader::new(std::io::Cursor::new(bytes)).finish()?)
+}

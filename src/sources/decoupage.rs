@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use polars::prelude::*;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::{DataDir, SourceMeta};
 use crate::error::{Error, Location, Result};
@@ -41,7 +41,8 @@ pub const EPCI: SourceMeta = SourceMeta {
 const DEPARTEMENTS_FILE: &str = "population/decoupage-administratif-6.0.0/departements.json";
 const REGIONS_FILE: &str = "population/decoupage-administratif-6.0.0/regions.json";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum UnitKind {
     Commune,
     /// Arrondissement municipal of Paris, Lyon or Marseille.
@@ -58,7 +59,7 @@ impl UnitKind {
 }
 
 /// A current territorial unit: a commune actuelle or an arrondissement municipal.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Unit {
     pub code: String,
     pub name: String,
@@ -73,7 +74,7 @@ pub struct Unit {
     pub epci: Option<String>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Epci {
     pub code: String,
     pub name: String,
@@ -81,7 +82,7 @@ pub struct Epci {
     pub members: Vec<String>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Area {
     pub code: String,
     pub name: String,
@@ -89,7 +90,7 @@ pub struct Area {
 }
 
 /// The COG 2026 reference.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Cog {
     pub units: Vec<Unit>,
     pub epcis: Vec<Epci>,

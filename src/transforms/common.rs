@@ -37,7 +37,7 @@ pub fn sum_or_null(c: &str) -> Expr {
 /// Aggregate per `code_2026`, then roll arrondissements municipaux up into their commune and
 /// append those commune rows. `aggs` must be re-applicable to its own output.
 pub fn aggregate_with_plm(lf: LazyFrame, aggs: &dyn Fn() -> Vec<Expr>, index: &CogIndex) -> Result<LazyFrame> {
-    let per_unit = lf.filter(col("code_2026").is_not_null()).group_by([col("code_2026")]).agg(aggs());
+    let per_unit = lf.filter(col("code_2026").is_not_null()).group_by_stable([col("code_2026")]).agg(aggs());
     let plm = per_unit
         .clone()
         .join(
@@ -46,9 +46,12 @@ pub fn aggregate_with_plm(lf: LazyFrame, aggs: &dyn Fn() -> Vec<Expr>, index: &C
             [col("code_2026")],
             JoinArgs::new(JoinType::Inner),
         )
+        // Float sums depend on the order of their terms, and a parallel join's output order is
+        // not fixed: sort so that a rebuild gives the same bits (the snapshot test compares bytes).
+        .sort(["code_2026"], SortMultipleOptions::default())
         .drop(cols(["code_2026"]))
         .rename(["parent_code"], ["code_2026"], true)
-        .group_by([col("code_2026")])
+        .group_by_stable([col("code_2026")])
         .agg(aggs());
     // A source that has both the parent and its arrondissements keeps the parent's own row.
     let plm = plm.join(

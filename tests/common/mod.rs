@@ -243,3 +243,20 @@ pub fn fixture_data(tag: &str) -> DataDir {
     write_gz(&p("population/insee_tagc_communes_cog2024_bv2022.csv.gz"), TAGC_CSV);
     DataDir::new(root)
 }
+
+/// The curated national table built from the real data folder, or, where that folder is absent
+/// (a bare clone), the snapshot embedded in the binary, which is that same build (a test in
+/// tests/snapshot.rs keeps them equal). Reports are empty on the snapshot.
+pub fn curated_or_snapshot(test: &str) -> cpts_diag::transforms::curated::Curated {
+    use cpts_diag::transforms::{cog::CogIndex, curated};
+    match real_data(test) {
+        Some(d) => curated::build(&d, &mut |_| {}).expect("the real data builds"),
+        None => {
+            let _ = writeln!(std::io::stderr(), "{test}: on the built-in snapshot");
+            let cog = cpts_diag::pipeline::read_cog(cpts_diag::snapshot::COG, Path::new("snapshot")).unwrap();
+            let communes = cpts_diag::sinks::parquet::read_bytes(cpts_diag::snapshot::COMMUNES).unwrap();
+            let index = CogIndex::new(&cog);
+            curated::Curated { cog, index, communes, reports: Vec::new() }
+        }
+    }
+}

@@ -1,0 +1,11 @@
+//! The national snapshot built into the binary: the curated tables that `cpts-diag build --snapshot`
+//! writes to `data/snapshot/` from the current vintages. It lets `diagnose`, `batch` and `map` run on
+//! a machine with no published files at all (a bare clone, `cargo install --path .` run from any
+//! folder). A real-data test rebuilds it and fails if the committed files differ.
+
+/// The curated national table (`communes.parquet` of `build`).
+pub const COMMUNES: &[u8] = include_bytes!("../data/snapshot/communes.parquet");
+/// The COG 2026 reference the table was built on (`cog.json.gz`).
+pub const COG: &[u8] = include_bytes!("../data/snapshot/cog.json.gz");
+/// Sources and vintages (`snapshot.json`).
+pub const INFO: &str = include_str!("../data/snapshot/snapshot.json");
