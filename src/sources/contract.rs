@@ -162,7 +162,13 @@ impl Contract {
             v.push(format!("key ({}) unique", self.key.join(", ")));
         }
         for c in &self.columns {
-            let mut parts = vec![format!("{:?}", c.kind).to_lowercase()];
+            let kind = match c.kind {
+                Kind::Text => "text",
+                Kind::Number => "number",
+                Kind::Integer => "integer (a count)",
+                Kind::CommuneCode => "commune code",
+            };
+            let mut parts = vec![kind.to_string()];
             if c.required {
                 parts.push(if c.except.is_empty() {
                     "required".to_string()

@@ -250,7 +250,15 @@ pub fn build_with(data: &DataDir, opts: &Options, progress: &mut dyn FnMut(&str)
     let cog = Cog::load(data)?;
     let index = CogIndex::new(&cog);
     let units = cog.units_frame()?;
-    let mut reports = Vec::new();
+    // The reference itself: its contract passed in `Cog::load`; reported like the others.
+    let mut cog_rep = report_for(
+        &crate::sources::decoupage::COMMUNES,
+        "the COG 2026 reference: every other source is normalized to its units",
+    );
+    cog_rep.rows_read = units.height();
+    cog_rep.rows_current = units.height();
+    cog_rep.contract = Some(contract::COG_COMMUNES.report(&units));
+    let mut reports = vec![cog_rep];
 
     let (staged23, staged22, staged_bpe) = if opts.derived_csv {
         progress("DREES APL 2023 and 2022 (derived CSV)");
