@@ -269,11 +269,12 @@ impl std::fmt::Display for BadTerritory {
     }
 }
 
-/// Every territory file of `dir` read on its own: the good specs (id, file, spec) and the files
-/// that are not valid territory files.
-pub fn read_territory_specs(
-    dir: &Path,
-) -> Result<(Vec<(String, std::path::PathBuf, TerritorySpec)>, Vec<BadTerritory>)> {
+/// A territory file read: its id (file stem), path and spec.
+pub type SpecFile = (String, std::path::PathBuf, TerritorySpec);
+
+/// Every territory file of `dir` read on its own: the good specs and the files that are not valid
+/// territory files.
+pub fn read_territory_specs(dir: &Path) -> Result<(Vec<SpecFile>, Vec<BadTerritory>)> {
     let entries = std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
     let mut paths: Vec<std::path::PathBuf> = entries
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -296,7 +297,7 @@ pub fn read_territory_specs(
 
 /// Resolve each spec on its own; a territory that does not resolve is reported by its file.
 pub fn resolve_territories(
-    specs: Vec<(String, std::path::PathBuf, TerritorySpec)>,
+    specs: Vec<SpecFile>,
     cog: &Cog,
     index: &CogIndex,
     curated: &DataFrame,
