@@ -415,6 +415,16 @@ fn fixture_masked_cells_are_listed_in_the_staged_frame() {
     std::fs::write(&p, "codgeo,libgeo,an,nb_medg\nNS,Alpha,2020,3\n").unwrap();
     let msg = bpe::load_derived_file(&p).unwrap_err().to_string();
     assert!(msg.contains("bpe.csv:2: column \"codgeo\": \"NS\" (masked by the publisher)"), "{msg}");
+    // An APL under 65 masked would leave a territory average over the other communes: an error.
+    let p = dir.0.join("apl.csv");
+    std::fs::write(
+        &p,
+        "millesime,code_commune_insee,commune,apl_mg,apl_mg_moins_65ans,population_standardisee,population_totale\n\
+         2023,28001,Alpha,2.5,NS,800.5,790\n",
+    )
+    .unwrap();
+    let msg = apl::load_derived_file(&p, &[2023]).unwrap_err().to_string();
+    assert!(msg.contains("apl.csv:2: column \"apl_mg_moins_65ans\": \"NS\" (masked by the publisher)"), "{msg}");
     // The comparateur's area: masked is null and listed, "NS" included.
     let p = dir.0.join("comparateur.csv");
     let text = common::comparateur_csv(common::COMPARATEUR_HEADER).replace("48.7,1.7,15.0", "48.7,1.7,NS");
