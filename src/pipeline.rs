@@ -101,9 +101,10 @@ pub fn write_curated_with(out: &Path, c: &Curated, prov: &Provenance) -> Result<
 pub fn load_geography(data: &DataDir, index: &CogIndex, progress: &mut Progress) -> Result<Option<Geography>> {
     if !data.exists(boundaries::META.file) {
         progress.say(&format!(
-            "warning: {} not found in {}: no maps, neighbours or sizing advice",
+            "warning: {} not found in {}: no maps, neighbours or sizing advice (cpts-diag fetch {})",
             boundaries::META.file,
-            data.root.display()
+            data.root.display(),
+            boundaries::META.id
         ));
         return Ok(None);
     }

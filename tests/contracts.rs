@@ -440,7 +440,7 @@ fn fixture_build_reports_each_contract() {
     let data = common::fixture_data("contract_report");
     let c = curated::build(&data, &mut |_| {}).unwrap();
     for id in
-        ["cog_communes", "drees_apl_2023", "drees_apl_2022", "bpe_nb_medg", "insee_comparateur", "insee_tagc_bv2022"]
+        ["cog_communes", "drees_apl_2023", "drees_apl_2022", "bpe_nb_medg", "comparateur_rcarlier", "insee_tagc_bv2022"]
     {
         let r = c.reports.iter().find(|r| r.source == id).unwrap_or_else(|| panic!("{id}"));
         let k = r.contract.as_ref().unwrap_or_else(|| panic!("{id}: no contract result"));

@@ -102,7 +102,8 @@ contracts! {
     APL_XLSX = "drees_apl_xlsx.toml";
     APL_CSV = "drees_apl_csv.toml";
     BPE = "bpe_nb_medg.toml";
-    COMPARATEUR = "insee_comparateur.toml";
+    COMPARATEUR = "comparateur_rcarlier.toml";
+    COMPARATEUR_INSEE = "insee_comparateur.toml";
     TAGC = "insee_tagc_bv2022.toml";
 }
 

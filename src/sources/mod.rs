@@ -13,6 +13,7 @@ pub mod ald;
 pub mod apl;
 pub mod boundaries;
 pub mod bpe;
+pub mod bv2022;
 pub mod comparateur;
 pub mod contract;
 pub mod decoupage;
@@ -82,9 +83,11 @@ pub fn all() -> Vec<&'static SourceMeta> {
         &decoupage::COMMUNES,
         &decoupage::EPCI,
         &comparateur::META,
+        &comparateur::META_RCARLIER,
         &boundaries::META,
         &apl::META,
         &bpe::META,
+        &bv2022::META,
         &tagc::META,
         &rpps::META,
         &age::META,

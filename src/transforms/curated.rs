@@ -13,7 +13,7 @@ use super::common::{aggregate_with_plm, in_france, report_for, sum_or_null, weig
 use crate::error::Result;
 use crate::sources::contract::{self, Contract};
 use crate::sources::decoupage::{Cog, UnitKind};
-use crate::sources::{apl, boundaries, bpe, comparateur, tagc, DataDir};
+use crate::sources::{apl, boundaries, bpe, bv2022, comparateur, tagc, DataDir};
 
 /// Note of a unit whose BPE count is masked by the publisher (indicators block on its prefix).
 pub const GP_MASKED_NOTE: &str = "masked by the publisher (BPE 2020 nb_medg: NS, NC or secret statistique)";
@@ -40,13 +40,13 @@ fn record_expected(rep: &mut NormalizationReport, units: &DataFrame, filter: Exp
 struct Checked<'a> {
     contract: &'a Contract,
     /// Relative to the data folder, as in the report.
-    file: &'static str,
+    file: String,
     path: std::path::PathBuf,
 }
 
 impl<'a> Checked<'a> {
-    fn new(contract: &'a Contract, data: &DataDir, file: &'static str) -> Self {
-        Checked { contract, file, path: data.root.join(file) }
+    fn new(contract: &'a Contract, data: &DataDir, file: &str) -> Self {
+        Checked { contract, file: file.to_string(), path: data.root.join(file) }
     }
 
     fn finish(&self, rep: &mut NormalizationReport, staged: &DataFrame, expected: usize) -> Result<()> {
@@ -79,7 +79,7 @@ fn apl_frame(
         "APL covers metropolitan France and the DROM except Mayotte; Paris, Lyon and Marseille are published by arrondissement and rolled up",
     );
     rep.source = format!("{}_{millesime}", apl::META.id);
-    rep.file = checked.file.to_string();
+    rep.file = checked.file.clone();
     let staged = remap(staged, index, &mut rep)?;
     let aggs = || {
         vec![
@@ -116,7 +116,7 @@ fn bpe_frame(
         &bpe::META,
         "BPE 2020 covers metropolitan France and the DROM as whole communes; arrondissements municipaux have no figure",
     );
-    rep.file = checked.file.to_string();
+    rep.file = checked.file.clone();
     let staged = remap(staged, index, &mut rep)?;
     // A commune with a masked part has no count: a sum over the other parts would be too low.
     let agg = masked_flag(staged.clone().lazy())
@@ -140,13 +140,28 @@ fn bpe_frame(
     Ok((agg, rep))
 }
 
-fn area_frame(data: &DataDir, index: &CogIndex, units: &DataFrame) -> Result<(DataFrame, NormalizationReport)> {
+/// Why a figure is null when its source is absent from the data folder.
+pub fn unavailable(what: &str, fetch_id: &str) -> String {
+    format!("unavailable: {what} not in the data folder (cpts-diag fetch {fetch_id})")
+}
+
+/// Areas and centres: INSEE's comparateur, else the rcarlier compile, else `None` (null columns
+/// with a note naming the fetch).
+fn area_frame(data: &DataDir, index: &CogIndex, units: &DataFrame) -> Result<Option<(DataFrame, NormalizationReport)>> {
+    let Some(st) = comparateur::load_any(data)? else {
+        return Ok(None);
+    };
     let mut rep = report_for(
-        &comparateur::META,
+        st.meta,
         "the comparateur covers metropolitan France and the DROM; Paris, Lyon and Marseille only by arrondissement (rolled up)",
     );
-    let checked = Checked::new(&contract::COMPARATEUR, data, comparateur::META.file);
-    let staged = remap(comparateur::load(data)?, index, &mut rep)?;
+    rep.file = st.path.strip_prefix(&data.root).unwrap_or(&st.path).display().to_string();
+    let checked = Checked::new(
+        if st.meta.id == comparateur::META.id { &contract::COMPARATEUR_INSEE } else { &contract::COMPARATEUR },
+        data,
+        &rep.file,
+    );
+    let staged = remap(st.frame, index, &mut rep)?;
     let aggs = || {
         vec![
             when(any_masked())
@@ -171,7 +186,7 @@ fn area_frame(data: &DataDir, index: &CogIndex, units: &DataFrame) -> Result<(Da
             col("masked").alias("area_masked"),
         ])
         .collect()?;
-    Ok((agg, rep))
+    Ok(Some((agg, rep)))
 }
 
 fn boundary_frame(data: &DataDir, index: &CogIndex, units: &DataFrame) -> Result<(DataFrame, NormalizationReport)> {
@@ -197,15 +212,37 @@ fn boundary_frame(data: &DataDir, index: &CogIndex, units: &DataFrame) -> Result
     Ok((agg, rep))
 }
 
-fn bassin_vie_frame(data: &DataDir, index: &CogIndex, units: &DataFrame) -> Result<(DataFrame, NormalizationReport)> {
-    let mut rep = report_for(
-        &tagc::META,
-        "the TAGC covers metropolitan France and the DROM as whole communes; arrondissements municipaux inherit their city's bassin de vie",
-    );
-    let checked = Checked::new(&contract::TAGC, data, tagc::META.file);
-    let staged = remap(tagc::load(data)?, index, &mut rep)?;
-    // Communes merged since 2024 take the bassin de vie of the part that kept its code (the
-    // chef-lieu), else of the first part listed.
+/// Bassins de vie: INSEE's BV2022 file, else the TAGC compile, else `None`.
+fn bassin_vie_frame(
+    data: &DataDir,
+    index: &CogIndex,
+    units: &DataFrame,
+) -> Result<Option<(DataFrame, NormalizationReport)>> {
+    // INSEE's BV2022 workbook has no contract yet; the TAGC compile has one.
+    let mut checked = None;
+    let (staged, mut rep) = if let Some(st) = bv2022::load(data)? {
+        let mut rep = report_for(
+            &bv2022::META,
+            "INSEE BV2022 covers metropolitan France and the DROM as whole communes; arrondissements municipaux inherit their city's bassin de vie",
+        );
+        rep.file = st.path.strip_prefix(&data.root).unwrap_or(&st.path).display().to_string();
+        if let Some(cog) = st.cog {
+            rep.geography = format!("{cog} (Paris, Lyon, Marseille entiers)");
+        }
+        (st.frame, rep)
+    } else if data.exists(tagc::META.file) {
+        let rep = report_for(
+            &tagc::META,
+            "the TAGC covers metropolitan France and the DROM as whole communes; arrondissements municipaux inherit their city's bassin de vie",
+        );
+        checked = Some(Checked::new(&contract::TAGC, data, tagc::META.file));
+        (tagc::load(data)?, rep)
+    } else {
+        return Ok(None);
+    };
+    let staged = remap(staged, index, &mut rep)?;
+    // Communes merged since the file's COG take the bassin de vie of the part that kept its code
+    // (the chef-lieu), else of the first part listed.
     let agg = staged
         .clone()
         .lazy()
@@ -216,9 +253,11 @@ fn bassin_vie_frame(data: &DataDir, index: &CogIndex, units: &DataFrame) -> Resu
         .collect()?;
     let expected =
         record_expected(&mut rep, units, in_france().and(col("kind").eq(lit(UnitKind::Commune.as_str()))), &agg)?;
-    checked.finish(&mut rep, &staged, expected)?;
+    if let Some(checked) = checked {
+        checked.finish(&mut rep, &staged, expected)?;
+    }
     let agg = agg.lazy().rename(["code_2026"], ["code"], true).collect()?;
-    Ok((agg, rep))
+    Ok(Some((agg, rep)))
 }
 
 /// What a build reads. The default reads every published original; the lean build of
@@ -264,15 +303,17 @@ pub fn build_with(data: &DataDir, opts: &Options, progress: &mut dyn FnMut(&str)
         progress("DREES APL 2023 and 2022 (derived CSV)");
         let mut v = apl::load_derived(data, &[2023, 2022])?;
         let (s22, s23) = (v.pop().expect("two millésimes"), v.pop().expect("two millésimes"));
-        progress("BPE 2020 GPs (derived CSV)");
-        (s23, s22, bpe::load_derived(data)?)
+        progress("BPE 2020 GPs (derived CSV), if present");
+        let b = if data.exists(bpe::DERIVED_FILE) { Some(bpe::load_derived(data)?) } else { None };
+        (s23, s22, b)
     } else {
         progress("DREES APL 2023");
         let s23 = apl::load(data, 2023)?;
         progress("DREES APL 2022");
         let s22 = apl::load(data, 2022)?;
-        progress("BPE 2020 GPs");
-        (s23, s22, bpe::load(data)?)
+        progress("BPE 2020 GPs (historical), if present");
+        let b = if data.exists(bpe::META.file) { Some(bpe::load(data)?) } else { None };
+        (s23, s22, b)
     };
     progress("normalizing APL and BPE to COG 2026");
     let (apl_checked, bpe_checked) = if opts.derived_csv {
@@ -287,12 +328,40 @@ pub fn build_with(data: &DataDir, opts: &Options, progress: &mut dyn FnMut(&str)
     reports.push(r);
     let (apl22, r) = apl_frame(staged22, &index, &units, 2022, &apl_checked)?;
     reports.push(r);
-    let (bpe, r) = bpe_frame(staged_bpe, &index, &units, &bpe_checked)?;
-    reports.push(r);
-    progress("INSEE comparateur (area, centre)");
-    let (area, r) = area_frame(data, &index, &units)?;
-    reports.push(r);
-    let bnd = if opts.boundaries {
+    let bpe_present = staged_bpe.is_some();
+    let bpe = match staged_bpe {
+        Some(b) => {
+            let (bpe, r) = bpe_frame(b, &index, &units, &bpe_checked)?;
+            reports.push(r);
+            bpe
+        }
+        None => df!(
+            "code" => Vec::<String>::new(),
+            "gp_count_bpe2020" => Vec::<Option<i64>>::new(),
+            "gp_masked" => Vec::<Option<bool>>::new(),
+        )?,
+    };
+    progress("INSEE comparateur (area, centre), if present");
+    let area_present;
+    let area = match area_frame(data, &index, &units)? {
+        Some((area, r)) => {
+            reports.push(r);
+            area_present = true;
+            area
+        }
+        None => {
+            area_present = false;
+            df!(
+                "code" => Vec::<String>::new(),
+                "area_km2" => Vec::<Option<f64>>::new(),
+                "lat" => Vec::<Option<f64>>::new(),
+                "lon" => Vec::<Option<f64>>::new(),
+                "area_masked" => Vec::<Option<bool>>::new(),
+            )?
+        }
+    };
+    // The 2018 boundaries are historical: read only when the data folder has them.
+    let bnd = if opts.boundaries && data.exists(boundaries::META.file) {
         progress("IGN 2018 commune boundaries");
         let (bnd, r) = boundary_frame(data, &index, &units)?;
         reports.push(r);
@@ -301,17 +370,27 @@ pub fn build_with(data: &DataDir, opts: &Options, progress: &mut dyn FnMut(&str)
         None
     };
 
-    let bv = if opts.bassins_de_vie {
-        progress("INSEE TAGC bassins de vie 2022");
-        let (bv, r) = bassin_vie_frame(data, &index, &units)?;
-        reports.push(r);
-        bv
-    } else {
+    let none = || -> Result<DataFrame> {
         let none: Vec<String> = Vec::new();
-        df!("code" => none.clone(), "bv2022" => none.clone(), "bv2022_name" => none)?
+        Ok(df!("code" => none.clone(), "bv2022" => none.clone(), "bv2022_name" => none)?)
+    };
+    let bv = if opts.bassins_de_vie {
+        progress("INSEE bassins de vie 2022 (BV2022, else the TAGC), if present");
+        match bassin_vie_frame(data, &index, &units)? {
+            Some((bv, r)) => {
+                reports.push(r);
+                bv
+            }
+            None => {
+                progress(&unavailable("bassins de vie 2022", "insee_bv2022"));
+                none()?
+            }
+        }
+    } else {
+        none()?
     };
 
-    let fresh = super::fresh::build(data, &index, &units, progress)?;
+    let fresh = super::fresh::build(data, &index, &units, bpe_present, progress)?;
     reports.extend(fresh.reports.iter().cloned());
 
     progress("joining");
@@ -359,7 +438,9 @@ pub fn build_with(data: &DataDir, opts: &Options, progress: &mut dyn FnMut(&str)
     let communes = lf
         .with_columns([
             has_boundary.alias("has_boundary_2018"),
-            when(col("gp_count_bpe2020").is_not_null())
+            when(lit(!bpe_present))
+                .then(lit(unavailable("GP counts (RPPS extraction, or the historical BPE 2020)", "rpps")))
+                .when(col("gp_count_bpe2020").is_not_null())
                 .then(lit(NULL).cast(DataType::String))
                 .when(col("gp_masked").fill_null(false))
                 .then(lit(GP_MASKED_NOTE))
@@ -379,7 +460,9 @@ pub fn build_with(data: &DataDir, opts: &Options, progress: &mut dyn FnMut(&str)
                 .then(lit("uninhabited commune: DREES publishes no APL"))
                 .otherwise(lit("no APL 2023 row for this code (commune created or re-created after COG 2023)"))
                 .alias("apl_note"),
-            when(col("area_km2").is_not_null())
+            when(lit(!area_present))
+                .then(lit(unavailable("commune areas (INSEE comparateur de territoires)", "insee_comparateur")))
+                .when(col("area_km2").is_not_null())
                 .then(lit(NULL).cast(DataType::String))
                 .when(col("area_masked").fill_null(false))
                 .then(lit(AREA_MASKED_NOTE))
