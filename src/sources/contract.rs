@@ -389,7 +389,7 @@ pub fn check(t: &RawTable, contract: &Contract, skip: impl Fn(usize, &RawRow) ->
                     t.location(row, key_cols[0].0),
                     format!(
                         "({}) = ({}) repeats line {first}: a duplicated row would be counted twice (contract: key unique)",
-                        contract.key.join(", "),
+                        key_cols.iter().map(|(i, _)| t.headers[*i].as_str()).collect::<Vec<_>>().join(", "),
                         key.join(", ")
                     ),
                 ));
