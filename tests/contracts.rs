@@ -363,7 +363,10 @@ fn masked_values_are_null_and_the_indicators_depending_on_them_unavailable() {
     // The département too: one masked commune makes its GP count unknown, not 8 lower.
     let dep = &d.scopes[1];
     assert_eq!(dep.value("gp_count"), None);
-    assert_eq!(d.aci.unwrap().taille, 1, "the band depends on population only");
+    // The band depends on populations only: the embedded grid counts the population totale
+    // (DGCL 2022: 40 648, taille 2, as in real_data.rs), unchanged by the masked values.
+    let aci = d.aci.unwrap();
+    assert_eq!((aci.taille, aci.inhabitants_to_next_band), (2, Some(80_000 - 40_648)));
 }
 
 // ---- fixtures for the workbooks (xlsx): same contracts as their CSV re-encodings ----
