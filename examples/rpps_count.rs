@@ -9,6 +9,6 @@ fn main() {
     });
     println!("{}", stats.one_line());
     println!("{} commune codes", counts.communes.len());
-    let gp: u32 = counts.values.iter().map(|v| v[0].0).sum();
+    let gp: u32 = counts.values.iter().map(|v| v[0].0).sum(); // "gp" is the first profession of the table
     println!("GP (practitioner, commune) pairs: {gp}");
 }

@@ -42,7 +42,7 @@ pub struct BatchTable {
 /// Note columns of the curated table that explain missing figures, in indicator order.
 pub fn note_columns() -> Vec<&'static str> {
     let mut v: Vec<&'static str> = Vec::new();
-    for i in INDICATORS {
+    for i in INDICATORS.iter() {
         if let Some(n) = i.note_column {
             if !v.contains(&n) {
                 v.push(n);

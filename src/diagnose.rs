@@ -68,7 +68,7 @@ impl Diagnosis {
 pub fn evaluate(units: &DataFrame, scope: Scope) -> Result<ScopeResult> {
     let row = units.clone().lazy().select(indicators::all_exprs()).collect()?;
     let mut values = Vec::with_capacity(INDICATORS.len());
-    for ind in INDICATORS {
+    for ind in INDICATORS.iter() {
         let v = row.column(ind.id)?.f64()?.get(0).filter(|v| v.is_finite());
         let note = match ind.note_column {
             Some(c) => {

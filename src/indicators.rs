@@ -3,9 +3,13 @@
 //! definition and the sources it rests on. The same expressions serve one territory
 //! (`select`) and every unit of a level at once (`group_by(...).agg`).
 
+use std::sync::LazyLock;
+
 use crate::sources::contract::MASKED_REASON;
 use polars::prelude::*;
 use serde::Serialize;
+
+use crate::professions::Professions;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Indicator {
@@ -32,7 +36,14 @@ const ALD: &[&str] = &["ameli_ald_sans_mt", "cog_communes"];
 const APL: &[&str] = &["drees_apl"];
 const POP_APL: &[&str] = &["cog_communes", "drees_apl"];
 
-pub const INDICATORS: &[Indicator] = &[
+/// Every indicator: the fixed ones, then the professions' ([`profession_indicators`]).
+pub static INDICATORS: LazyLock<Vec<Indicator>> = LazyLock::new(|| {
+    let mut v = FIXED.to_vec();
+    v.extend(profession_indicators());
+    v
+});
+
+const FIXED: &[Indicator] = &[
     Indicator {
         id: "communes_count",
         label: "Nombre de communes",
@@ -85,7 +96,7 @@ pub const INDICATORS: &[Indicator] = &[
         id: "gp_count",
         label: "Médecins généralistes libéraux",
         unit: "médecins",
-        definition: "From the RPPS extraction when the data folder has one: GPs (profession 10, savoir-faire SM54/SM53/SM26) with a libéral activity, each counted once per commune. Otherwise BPE 2020 médecins généralistes libéraux (practice locations; a GP with two cabinets counts twice), unavailable if any unit has no BPE figure (arrondissements municipaux never do). The note says which source was used.",
+        definition: "From the RPPS extraction when the data folder has one whose layout gives the mode of exercise: GPs (profession 10, savoir-faire SM54/SM53/SM26) with a libéral activity, each counted once per commune. Otherwise BPE 2020 médecins généralistes libéraux (practice locations; a GP with two cabinets counts twice), unavailable if any unit has no BPE figure (arrondissements municipaux never do). The note says which source was used.",
         sources: BPE,
         note_column: Some("gp_count_note"),
     },
@@ -221,6 +232,152 @@ pub const INDICATORS: &[Indicator] = &[
 
 pub const APL_THRESHOLD: f64 = 2.5;
 
+/// Rézone CPTS shows a profession in a commune only from this many members: below it (1 to 5),
+/// the commune's figure is hidden (0 is shown as 0: nobody to protect).
+pub const REZONE_SHOWN_FROM: i64 = 6;
+
+const RPPS: &[&str] = &["rpps"];
+const POP_RPPS: &[&str] = &["cog_communes", "rpps"];
+const CARTOSANTE: &[&str] = &["cartosante_bv", "cog_communes"];
+
+fn leak(s: String) -> &'static str {
+    Box::leak(s.into_boxed_str())
+}
+
+/// The method written next to every CartoSanté figure of a scope.
+pub const CARTOSANTE_METHOD: &str = "ESTIMATE at bassin-de-vie level, not a measurement of the scope: mean of the CartoSanté densities of the bassins de vie 2022 of its communes, weighted by the population of those communes (populations légales 2023); a bassin de vie that reaches beyond the scope weighs by its communes inside it only";
+
+/// The same method, in French, for the report.
+pub const CARTOSANTE_METHOD_FR: &str = "estimation à l'échelle des bassins de vie, pas une mesure du territoire : moyenne des densités publiées par CartoSanté pour les bassins de vie 2022 de ses communes, pondérée par la population de ces communes (populations légales 2023) ; un bassin de vie qui déborde du territoire ne pèse que par ses communes du territoire";
+
+/// Ids of the indicators of one profession.
+pub struct ProfessionIds {
+    pub count: String,
+    pub liberal: String,
+    pub salaried: String,
+    pub per_10k: String,
+    pub rezone_hidden_communes: String,
+    pub rezone_hidden_practitioners: String,
+    pub cartosante_per_10k: String,
+}
+
+pub fn profession_ids(key: &str) -> ProfessionIds {
+    ProfessionIds {
+        count: format!("rpps_{key}_count"),
+        liberal: format!("rpps_{key}_liberal"),
+        salaried: format!("rpps_{key}_salaried"),
+        per_10k: format!("rpps_{key}_per_10k"),
+        rezone_hidden_communes: format!("rpps_{key}_rezone_hidden_communes"),
+        rezone_hidden_practitioners: format!("rpps_{key}_rezone_hidden_practitioners"),
+        cartosante_per_10k: format!("cartosante_{key}_per_10k"),
+    }
+}
+
+/// One group of indicators per profession of `data/reference/professions.toml`: RPPS count,
+/// libéral, salarié, density and Rézone-hidden communes where the table gives RPPS codes; the
+/// CartoSanté bassin-de-vie estimate where it names a CartoSanté column.
+fn profession_indicators() -> Vec<Indicator> {
+    let mut v = Vec::new();
+    for p in &Professions::embedded().list {
+        let ids = profession_ids(&p.key);
+        let label = p.label.as_str();
+        let lower = label.to_lowercase();
+        if p.in_rpps() {
+            let total = format!("rpps_{}_total", p.key);
+            v.extend([
+                Indicator {
+                    id: leak(ids.count),
+                    label: leak(format!("{label} (RPPS)")),
+                    unit: "professionnels",
+                    definition: leak(format!("Sum over the scope's units of {total}: {lower} of the RPPS extraction, each practitioner counted once per commune (a practitioner practising in two communes of the scope counts in each), all modes of exercise.")),
+                    sources: RPPS,
+                    note_column: Some("rpps_note"),
+                },
+                Indicator {
+                    id: leak(ids.liberal),
+                    label: leak(format!("{label} libéraux (RPPS)")),
+                    unit: "professionnels",
+                    definition: leak(format!("Sum of rpps_{}_liberal: {lower} with a libéral activity (`Code mode exercice` L), once per commune. Unavailable when the extraction has no mode of exercise.", p.key)),
+                    sources: RPPS,
+                    note_column: Some("rpps_mode_note"),
+                },
+                Indicator {
+                    id: leak(ids.salaried),
+                    label: leak(format!("{label} salariés (RPPS)")),
+                    unit: "professionnels",
+                    definition: leak(format!("Sum of rpps_{}_salaried: {lower} with a salaried activity (`Code mode exercice` S), once per commune; a practitioner with both modes is in both counts.", p.key)),
+                    sources: RPPS,
+                    note_column: Some("rpps_mode_note"),
+                },
+                Indicator {
+                    id: leak(ids.per_10k),
+                    label: leak(format!("{label} pour 10 000 habitants (RPPS)")),
+                    unit: "professionnels/10 000 hab.",
+                    definition: leak(format!("10 000 × rpps_{}_count / population (populations légales 2023).", p.key)),
+                    sources: POP_RPPS,
+                    note_column: Some("rpps_note"),
+                },
+                Indicator {
+                    id: leak(ids.rezone_hidden_communes),
+                    label: leak(format!("Communes où Rézone masque les {lower}")),
+                    unit: "communes",
+                    definition: leak(format!("Number of the scope's units (communes, or arrondissements municipaux where the scope is drawn on them) where {total} is between 1 and {}: Rézone CPTS hides a profession in a commune with fewer than {REZONE_SHOWN_FROM} members, so these are the communes whose {lower} founders do not see there (a commune with none shows 0 and is not counted).", REZONE_SHOWN_FROM - 1)),
+                    sources: RPPS,
+                    note_column: Some("rpps_note"),
+                },
+                Indicator {
+                    id: leak(ids.rezone_hidden_practitioners),
+                    label: leak(format!("{label} dans les communes masquées par Rézone")),
+                    unit: "professionnels",
+                    definition: leak(format!("Sum of {total} over the units counted by rpps_{}_rezone_hidden_communes.", p.key)),
+                    sources: RPPS,
+                    note_column: Some("rpps_note"),
+                },
+            ]);
+        }
+        if let Some(column) = &p.cartosante_column {
+            v.push(Indicator {
+                id: leak(ids.cartosante_per_10k),
+                label: leak(format!("{label} libéraux pour 10 000 hab. (CartoSanté, estimation par bassin de vie)")),
+                unit: "pour 10 000 hab.",
+                definition: leak(format!("CartoSanté « {column} », published per bassin de vie 2022. For a bassin de vie (batch level bassin-de-vie): the published value. For any other scope: {CARTOSANTE_METHOD}.")),
+                sources: CARTOSANTE,
+                note_column: Some(leak(format!("cartosante_{}_note", p.key))),
+            });
+        }
+    }
+    v
+}
+
+/// The expression of a profession indicator, if `id` is one.
+fn profession_expr(id: &str) -> Option<Expr> {
+    for p in &Professions::embedded().list {
+        let ids = profession_ids(&p.key);
+        let total = format!("rpps_{}_total", p.key);
+        let hidden = || col(total.as_str()).gt_eq(lit(1)).and(col(total.as_str()).lt(lit(REZONE_SHOWN_FROM)));
+        let any = || col(total.as_str()).count().gt(lit(0));
+        let e = if id == ids.count {
+            sum_present(&total)
+        } else if id == ids.liberal {
+            sum_present(&format!("rpps_{}_liberal", p.key))
+        } else if id == ids.salaried {
+            sum_present(&format!("rpps_{}_salaried", p.key))
+        } else if id == ids.per_10k {
+            ratio(sum_present(&total) * lit(10_000.0), population())
+        } else if id == ids.rezone_hidden_communes {
+            when(any()).then(hidden().cast(DataType::Float64).sum()).otherwise(null_f64())
+        } else if id == ids.rezone_hidden_practitioners {
+            when(any()).then(when(hidden()).then(f(&total)).otherwise(lit(0.0)).sum()).otherwise(null_f64())
+        } else if id == ids.cartosante_per_10k {
+            weighted_by_population(&ids.cartosante_per_10k)
+        } else {
+            continue;
+        };
+        return Some(e);
+    }
+    None
+}
+
 pub fn get(id: &str) -> Option<&'static Indicator> {
     INDICATORS.iter().find(|i| i.id == id)
 }
@@ -288,6 +445,7 @@ pub fn source_column(id: &str) -> Option<(&'static str, &'static str)> {
         | "population_75_plus" | "share_75_plus" => Some(("age_census", "census")),
         "ald_without_mt_share" => Some(("ald_year", "year")),
         "population_totale" | "population_comptee_a_part" => Some(("population_totale_vintage", "source")),
+        _ if id.starts_with("rpps_") => Some(("rpps_source", "source")),
         _ => None,
     }
 }
@@ -300,6 +458,7 @@ pub fn method_note(id: &str, scope_kind: &str) -> Option<&'static str> {
         ("ald_without_mt_share", _) => Some(
             "ESTIMATE, not a measurement: mean of the published shares of the départements of its communes, weighted by the population of those communes",
         ),
+        (_, _) if id.starts_with("cartosante_") => Some(CARTOSANTE_METHOD),
         _ => None,
     }
 }
@@ -355,7 +514,7 @@ pub fn expr(id: &str) -> Expr {
         "population_75_plus" => sum_present("pop_75p"),
         "share_75_plus" => ratio(sum_present("pop_75p") * lit(100.0), sum_present("census_pop")),
         "ald_without_mt_share" => weighted_by_population("ald_no_mt_share_dep"),
-        other => panic!("unknown indicator {other}: add it to INDICATORS"),
+        other => profession_expr(other).unwrap_or_else(|| panic!("unknown indicator {other}: add it to INDICATORS")),
     };
     e.alias(id)
 }

@@ -18,6 +18,7 @@ pub mod geo;
 pub mod indicators;
 pub mod level;
 pub mod pipeline;
+pub mod professions;
 pub mod progress;
 pub mod schema;
 pub mod sinks;

@@ -89,7 +89,7 @@ pub fn write_curated(out: &Path, c: &Curated) -> Result<Vec<PathBuf>> {
 pub fn write_curated_with(out: &Path, c: &Curated, prov: &Provenance) -> Result<Vec<PathBuf>> {
     crate::atomic::clean_temp_leftovers(out);
     let p = out.join(COMMUNES_FILE);
-    parquet::write(&p, &mut c.communes.clone(), prov, schema::COMMUNES)?;
+    parquet::write(&p, &mut c.communes.clone(), prov, &schema::COMMUNES)?;
     let r = out.join(REPORT_FILE);
     write_json(&r, &serde_json::json!({ "provenance": prov, "sources": c.reports }))?;
     let g = out.join(COG_FILE);
@@ -151,7 +151,7 @@ fn read_stored(processed: &Path, data: &DataDir, progress: &mut Progress) -> Res
     let df = parquet::read(&path)?;
     // A curated table from another version of the tool may lack columns: rebuild rather than
     // compute on a stale shape.
-    if let Err(e) = parquet::check_schema(&path, &df, schema::COMMUNES) {
+    if let Err(e) = parquet::check_schema(&path, &df, &schema::COMMUNES) {
         progress.say(&format!("warning: {e}\n  not used: run `cpts-diag build` again"));
         return Ok(None);
     }

@@ -1,6 +1,8 @@
 //! Declared schemas of every output table: name, type, unit, definition. Writers refuse a frame
 //! that drifts from its declaration, and `docs/schema.md` is generated from these lists.
 
+use std::sync::LazyLock;
+
 use crate::sinks::parquet::ColumnDoc;
 
 const fn c(name: &'static str, dtype: &'static str, unit: &'static str, definition: &'static str) -> ColumnDoc {
@@ -8,8 +10,15 @@ const fn c(name: &'static str, dtype: &'static str, unit: &'static str, definiti
 }
 
 /// `data/processed/communes.parquet` and a territory's `communes.parquet`: one row per COG 2026
-/// unit (commune actuelle or arrondissement municipal).
-pub const COMMUNES: &[ColumnDoc] = &[
+/// unit (commune actuelle or arrondissement municipal): the fixed columns, then one group per
+/// profession of `data/reference/professions.toml` ([`profession_columns`]).
+pub static COMMUNES: LazyLock<Vec<ColumnDoc>> = LazyLock::new(|| {
+    let mut v = COMMUNES_FIXED.to_vec();
+    v.extend(profession_columns());
+    v
+});
+
+const COMMUNES_FIXED: &[ColumnDoc] = &[
     c("code", "string", "", "INSEE code, COG 2026 (commune or arrondissement municipal)"),
     c("name", "string", "", "official name"),
     c("kind", "string", "", "`commune` or `arrondissement` (municipal, Paris/Lyon/Marseille)"),
@@ -217,6 +226,83 @@ pub const BATCH_NOTES: &[ColumnDoc] = &[
     c("ald_note", "string", "", "reasons, with unit counts, why some units have no département share of ALD patients without médecin traitant"),
 ];
 
+/// Curated columns of the professions: RPPS counts (when the table gives RPPS codes) and the
+/// CartoSanté density of the unit's bassin de vie (when it names a CartoSanté column).
+pub fn profession_columns() -> Vec<ColumnDoc> {
+    let professions = crate::professions::Professions::embedded();
+    let mut v = vec![
+        c("rpps_source", "string", "", "RPPS extraction the profession counts come from (`RPPS (<file>)`; its layout is in normalization_report.json); empty when none was in the data folder"),
+        c("rpps_note", "string", "", "why the rpps_*_total counts are null (no RPPS extraction in the data folder: `cpts-diag fetch rpps`; collectivités d'outre-mer)"),
+        c("rpps_mode_note", "string", "", "why the rpps_*_liberal and rpps_*_salaried counts are null (as rpps_note, or an extraction layout without `Code mode exercice`)"),
+    ];
+    for p in professions.rpps() {
+        let codes = p.rpps_professions.join(", ");
+        let sf = if p.rpps_savoir_faire.is_empty() {
+            String::new()
+        } else {
+            format!(", savoir-faire {}", p.rpps_savoir_faire.join("/"))
+        };
+        v.push(c(
+            leak(format!("rpps_{}_total", p.key)),
+            "int64",
+            "professionnels",
+            leak(format!("{} (RPPS profession {codes}{sf}) practising in the unit, each practitioner counted once per unit whatever their number of activities there; a city's row counts its arrondissements' practitioners once; 0 when none (the RPPS is exhaustive); null without an extraction (see rpps_note)", p.label)),
+        ));
+        v.push(c(
+            leak(format!("rpps_{}_liberal", p.key)),
+            "int64",
+            "professionnels",
+            leak(format!("{} with at least one libéral activity (`Code mode exercice` L) in the unit; null when the extraction has no mode (see rpps_mode_note)", p.label)),
+        ));
+        v.push(c(
+            leak(format!("rpps_{}_salaried", p.key)),
+            "int64",
+            "professionnels",
+            leak(format!("{} with at least one salaried activity (`Code mode exercice` S) in the unit; a practitioner with both modes counts in both", p.label)),
+        ));
+    }
+    for p in professions.cartosante() {
+        let column = p.cartosante_column.as_deref().unwrap_or_default();
+        v.push(c(
+            leak(format!("cartosante_{}_per_10k", p.key)),
+            "float64",
+            "pour 10 000 hab.",
+            leak(format!("{} : CartoSanté « {column} » of the unit's BASSIN DE VIE 2022 (published per bassin de vie only, the same for every commune of it; not a commune figure)", p.label)),
+        ));
+        v.push(c(
+            leak(format!("cartosante_{}_note", p.key)),
+            "string",
+            "",
+            leak(format!("why cartosante_{}_per_10k is null (export absent, bassin de vie without a row, value masked by the publisher)", p.key)),
+        ));
+    }
+    v
+}
+
+fn profession_batch_notes() -> Vec<ColumnDoc> {
+    let mut v = vec![
+        c("rpps_note", "string", "", "reasons, with unit counts, why some units have no RPPS profession counts"),
+        c(
+            "rpps_mode_note",
+            "string",
+            "",
+            "reasons, with unit counts, why some units have no libéral/salarié RPPS counts",
+        ),
+    ];
+    for p in crate::professions::Professions::embedded().cartosante() {
+        v.push(c(
+            leak(format!("cartosante_{}_note", p.key)),
+            "string",
+            "",
+            leak(format!(
+                "reasons, with unit counts, why some units have no CartoSanté density of {}",
+                p.label.to_lowercase()
+            )),
+        ));
+    }
+    v
+}
+
 /// Partitioned tables drop their partition column from the files: it lives in the folder name.
 pub const PARTITION_COLUMN: &str = "region";
 
@@ -225,7 +311,8 @@ fn leak(s: String) -> &'static str {
 }
 
 /// The declared columns of the batch table of `level`: keys, every indicator of
-/// `indicators::INDICATORS` (float64), the ACI columns, the note columns. Built once per level.
+/// `indicators::INDICATORS` (float64), the ACI columns, the note columns (fixed, then the
+/// professions'). Built once per level.
 pub fn batch(level: crate::level::Level) -> &'static [ColumnDoc] {
     use crate::level::Level;
     use std::sync::OnceLock;
@@ -241,7 +328,7 @@ pub fn batch(level: crate::level::Level) -> &'static [ColumnDoc] {
     };
     TABLES[i].get_or_init(|| {
         let mut v = keys.to_vec();
-        for ind in crate::indicators::INDICATORS {
+        for ind in crate::indicators::INDICATORS.iter() {
             let srcs: Vec<String> = crate::sources::all()
                 .into_iter()
                 .filter(|s| ind.sources.contains(&s.id))
@@ -256,6 +343,7 @@ pub fn batch(level: crate::level::Level) -> &'static [ColumnDoc] {
         }
         v.extend_from_slice(BATCH_ACI);
         v.extend_from_slice(BATCH_NOTES);
+        v.extend(profession_batch_notes());
         v
     })
 }
@@ -272,7 +360,7 @@ pub fn tables() -> Vec<(String, String, String, Vec<ColumnDoc>)> {
             "communes".to_string(),
             "`data/processed/communes.parquet` (build), `reports/<territory>/communes.parquet` (diagnose)".to_string(),
             "one row per COG 2026 unit (commune actuelle or arrondissement municipal)".to_string(),
-            COMMUNES.to_vec(),
+            COMMUNES.clone(),
         ),
         (
             "indicators".to_string(),

@@ -26,7 +26,7 @@ fn readme_lists_every_source_file_and_module() {
 #[test]
 fn every_indicator_names_known_sources_and_a_unit() {
     let ids: Vec<&str> = cpts_diag::sources::all().iter().map(|s| s.id).collect();
-    for i in INDICATORS {
+    for i in INDICATORS.iter() {
         assert!(!i.unit.is_empty() && !i.definition.is_empty(), "{}", i.id);
         for s in i.sources {
             assert!(ids.contains(s), "{} cites unknown source {s}", i.id);

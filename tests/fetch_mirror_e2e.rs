@@ -88,6 +88,13 @@ fn fetch_from_mirror_then_build_then_diagnose() {
     assert!(sum["notes"]["share_75_plus"].as_str().unwrap().contains("cpts-diag fetch insee_age"));
     assert!(sum["ald_without_mt_share"].is_null());
     let bpe_gp = sum["gp_count"].as_i64().unwrap();
+    // No RPPS yet: the professions' counts are unavailable with the way to get them, never 0.
+    assert!(sum["rpps_nurse_count"].is_null());
+    assert!(sum["notes"]["rpps_nurse_count"].as_str().unwrap().contains("cpts-diag fetch rpps"));
+    assert!(sum["rpps_physio_rezone_hidden_communes"].is_null());
+    // CartoSanté is in the mirror: its bassin-de-vie estimate is there, labelled.
+    assert!(sum["cartosante_nurse_per_10k"].as_f64().unwrap() > 0.0);
+    assert!(sum["notes"]["cartosante_nurse_per_10k"].as_str().unwrap().contains("ESTIMATE"));
 
     // Add the optional sources as `fetch` would lay them out, and rebuild.
     let rpps_dir = raw.join("health/rpps");
@@ -116,6 +123,15 @@ fn fetch_from_mirror_then_build_then_diagnose() {
     assert_eq!(get("75112", "gp_count_rpps"), Some(1));
     assert_eq!(get("75056", "gp_count_rpps"), Some(1));
     assert_eq!(get("28134", "gp_count_rpps"), Some(0));
+    // Every profession, libéral and salarié apart; a commune without any is 0 (the RPPS is exhaustive).
+    assert_eq!(get("28088", "rpps_nurse_total"), Some(1));
+    assert_eq!(get("28088", "rpps_nurse_liberal"), Some(0));
+    assert_eq!(get("28088", "rpps_nurse_salaried"), Some(1));
+    assert_eq!(get("28088", "rpps_physio_total"), Some(1));
+    assert_eq!(get("28088", "rpps_gp_total"), Some(2), "the bénévole counts in the total only");
+    assert_eq!(get("28085", "rpps_nurse_total"), Some(2));
+    assert_eq!(get("28134", "rpps_nurse_total"), Some(0));
+    assert_eq!(get("75056", "rpps_gp_total"), Some(1));
     let report = json(&processed.join("normalization_report.json"));
     let rpps_rep = report["sources"].as_array().unwrap().iter().find(|r| r["source"] == "rpps").unwrap();
     assert!(
@@ -130,6 +146,25 @@ fn fetch_from_mirror_then_build_then_diagnose() {
         .as_str()
         .unwrap()
         .contains("source: RPPS (PS_LibreAcces_Personne_activite_202611200000.txt)"));
+    // Professions: Châteaudun is the territory's only commune with practitioners in the fixture.
+    assert_eq!(sum["rpps_nurse_count"].as_f64(), Some(1.0));
+    assert_eq!(sum["rpps_nurse_liberal"].as_f64(), Some(0.0));
+    assert_eq!(sum["rpps_nurse_salaried"].as_f64(), Some(1.0));
+    assert_eq!(sum["rpps_physio_count"].as_f64(), Some(1.0));
+    assert_eq!(sum["rpps_dentist_count"].as_f64(), Some(0.0));
+    // Rézone would hide Châteaudun's GPs (2) and its physiotherapist (1).
+    assert_eq!(sum["rpps_gp_rezone_hidden_communes"].as_f64(), Some(1.0));
+    assert_eq!(sum["rpps_gp_rezone_hidden_practitioners"].as_f64(), Some(2.0));
+    assert_eq!(sum["rpps_physio_rezone_hidden_communes"].as_f64(), Some(1.0));
+    assert_eq!(sum["rpps_dentist_rezone_hidden_communes"].as_f64(), Some(0.0));
+    let per = sum["rpps_nurse_per_10k"].as_f64().unwrap();
+    assert!((per - 10_000.0 / 39_574.0).abs() < 1e-9, "{per}");
+    let report = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(report.contains("## Offre de soins de premier recours"));
+    assert!(
+        report.contains("| Infirmiers | RPPS (PS_LibreAcces_Personne_activite_202611200000.txt) |"),
+        "the source and date of each profession"
+    );
     // Age: only Châteaudun and Brou are in the fixture: a partial sum, said so.
     assert_eq!(sum["population_75_plus"].as_f64(), Some(2300.0));
     assert!((sum["share_75_plus"].as_f64().unwrap() - 100.0 * 2300.0 / 16000.0).abs() < 1e-9);

@@ -148,7 +148,7 @@ fn outputs_are_written_with_schema_and_provenance() {
 
     let communes = parquet::read(&dir.join("communes.parquet")).unwrap();
     assert_eq!(communes.height(), 3);
-    parquet::check_schema(&dir.join("communes.parquet"), &communes, cpts_diag::schema::COMMUNES).unwrap();
+    parquet::check_schema(&dir.join("communes.parquet"), &communes, &cpts_diag::schema::COMMUNES).unwrap();
 
     let s: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("summary.json")).unwrap()).unwrap();
     for key in [

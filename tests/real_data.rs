@@ -204,3 +204,52 @@ fn statistiques_locales_export_is_read_with_its_quirks() {
     assert_eq!(na, 17, "Mayotte rows are N/A");
     assert_eq!(dep28, 431_575.0);
 }
+
+/// CartoSanté 2024 by bassin de vie, through the curated table and the indicators: a commune
+/// carries its bassin de vie's published density; a bassin de vie of the batch gets the published
+/// value back; any other scope is an estimate with its method. Without an RPPS extraction the
+/// profession counts are unavailable, with the command that brings one, never 0.
+#[test]
+fn first_line_professions_on_the_real_data() {
+    let Some(c) = curated("first_line_professions_on_the_real_data") else { return };
+    let get = |code: &str, column: &str| -> Option<f64> {
+        let row = c.communes.clone().lazy().filter(col("code").eq(lit(code))).collect().unwrap();
+        row.column(column).unwrap().f64().unwrap().get(0)
+    };
+    // Anet (28007) and Bonneval (28051) are the pole communes of their bassins de vie.
+    assert_eq!(get("28007", "cartosante_gp_per_10k"), Some(3.7), "CartoSanté: BV Anet GP density 2024");
+    assert_eq!(get("28051", "cartosante_gp_per_10k"), Some(2.8), "CartoSanté: BV Bonneval GP density 2024");
+    assert_eq!(get("28051", "cartosante_midwife_per_10k"), Some(0.0));
+
+    let grid = Grid::embedded();
+    let bv = cpts_diag::batch::compute(&c.communes, cpts_diag::batch::Level::BassinDeVie, &grid).unwrap();
+    // The population-weighted mean of one published value is that value (to rounding).
+    let at = |code: &str, column: &str| common::batch_fixture::f64_at(&bv.frame, "bv2022", code, column).unwrap();
+    assert!((at("28007", "cartosante_gp_per_10k") - 3.7).abs() < 1e-9);
+    assert!((at("28051", "cartosante_gp_per_10k") - 2.8).abs() < 1e-9);
+    assert!((at("28051", "cartosante_nurse_per_10k") - 11.3).abs() < 1e-9);
+
+    // Grand Châteaudun: an estimate between its bassins de vie's densities, labelled as such.
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data/territories/grand-chateaudun.toml");
+    let index = CogIndex::new(&c.cog);
+    let t = resolve(&TerritorySpec::load(&path).unwrap(), &c.cog, &index).unwrap();
+    let units = cpts_diag::diagnose::select_units(&c.communes, &t.codes).unwrap();
+    let d = diagnose(&c.communes, t, &grid).unwrap();
+    let s = d.territory();
+    let v = s.value("cartosante_gp_per_10k").unwrap();
+    let bvs = units.column("cartosante_gp_per_10k").unwrap().f64().unwrap();
+    assert!(bvs.min().unwrap() <= v && v <= bvs.max().unwrap(), "{v} within its bassins de vie");
+    assert!(s
+        .get("cartosante_gp_per_10k")
+        .unwrap()
+        .note
+        .as_deref()
+        .unwrap()
+        .contains("ESTIMATE at bassin-de-vie level"));
+    // No RPPS in the data folder: unavailable, with the way to get it.
+    for id in ["rpps_nurse_count", "rpps_nurse_per_10k", "rpps_physio_rezone_hidden_communes"] {
+        let x = s.get(id).unwrap();
+        assert_eq!(x.value, None, "{id}");
+        assert!(x.note.as_deref().unwrap().contains("cpts-diag fetch rpps"), "{id}: {:?}", x.note);
+    }
+}

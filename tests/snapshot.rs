@@ -61,7 +61,7 @@ fn the_embedded_snapshot_is_the_committed_folder_and_describes_its_vintages() {
     assert!(info.sources.iter().any(|s| s.id.starts_with("drees_apl")), "{info:?}");
     assert_eq!(cpts_diag::snapshot::COMMUNES, std::fs::read(repo("data/snapshot/communes.parquet")).unwrap());
     let communes = parquet::read_bytes(cpts_diag::snapshot::COMMUNES).unwrap();
-    parquet::check_schema(Path::new("snapshot"), &communes, cpts_diag::schema::COMMUNES).unwrap();
+    parquet::check_schema(Path::new("snapshot"), &communes, &cpts_diag::schema::COMMUNES).unwrap();
     let cog = pipeline::read_cog(cpts_diag::snapshot::COG, Path::new("cog.json.gz")).unwrap();
     // One curated row per COG unit, no more, no fewer.
     assert_eq!(communes.height(), cog.units.len());

@@ -13,6 +13,9 @@ use crate::error::Result;
 use crate::indicators::{self, APL_THRESHOLD};
 use crate::sources;
 
+/// File name of the professions chart beside the report.
+pub const PROFESSIONS_CHART: &str = "chart_professions.svg";
+
 /// One commune's figures, from the same indicator expressions as the territory's.
 #[derive(Debug, Clone, PartialEq)]
 pub struct UnitFacts {
@@ -79,6 +82,149 @@ pub fn unit_facts(units: &DataFrame) -> Result<Vec<UnitFacts>> {
             apl_note: apln[i].clone(),
         })
         .collect())
+}
+
+/// One line of "Offre de soins de premier recours": a profession, the source that gave its
+/// figures and their date, and its density in every scope of the diagnosis.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProfessionRow {
+    pub label: String,
+    pub short_label: String,
+    /// `RPPS`, `CartoSanté` or empty when no source had a figure.
+    pub source: String,
+    /// Extraction file or millésime of the source; how to get it when absent.
+    pub date: String,
+    /// Method of an estimate, written next to the numbers.
+    pub method: Option<String>,
+    /// Practitioners in the territory, and of them libéraux, salariés (RPPS only).
+    pub count: Option<f64>,
+    pub liberal: Option<f64>,
+    pub salaried: Option<f64>,
+    /// Per 10 000 inhabitants, in the order of `Diagnosis::scopes`.
+    pub density: Vec<Option<f64>>,
+    /// Communes of the territory where Rézone hides the profession (1 to 5 members), RPPS only.
+    pub rezone_hidden: Option<f64>,
+    pub rezone_hidden_practitioners: Option<f64>,
+    /// Why the territory's figures are absent, when they are.
+    pub note: Option<String>,
+}
+
+/// Every profession of `data/reference/professions.toml`, with the RPPS when the build had an
+/// extraction and CartoSanté's bassin-de-vie estimate otherwise.
+pub fn profession_rows(d: &Diagnosis) -> Vec<ProfessionRow> {
+    let t = d.territory();
+    let rpps_file: Option<String> = d
+        .units
+        .column("rpps_source")
+        .ok()
+        .and_then(|c| c.str().ok().and_then(|s| s.iter().flatten().find(|v| !v.is_empty()).map(str::to_string)));
+    let mut rows = Vec::new();
+    for p in &crate::professions::Professions::embedded().list {
+        let ids = indicators::profession_ids(&p.key);
+        let from = |id: &str| d.scopes.iter().map(|s| s.value(id)).collect::<Vec<_>>();
+        let note_of = |id: &str| t.get(id).and_then(|v| v.note.clone());
+        let mut row = ProfessionRow {
+            label: p.label.clone(),
+            short_label: p.short_label.clone(),
+            source: String::new(),
+            date: String::new(),
+            method: None,
+            count: None,
+            liberal: None,
+            salaried: None,
+            density: vec![None; d.scopes.len()],
+            rezone_hidden: None,
+            rezone_hidden_practitioners: None,
+            note: None,
+        };
+        if p.in_rpps() && t.value(&ids.count).is_some() {
+            row.source = "RPPS".into();
+            let file = rpps_file.clone().unwrap_or_default();
+            row.date = file.strip_prefix("RPPS (").and_then(|f| f.strip_suffix(')')).unwrap_or(&file).to_string();
+            row.count = t.value(&ids.count);
+            row.liberal = t.value(&ids.liberal);
+            row.salaried = t.value(&ids.salaried);
+            row.density = from(&ids.per_10k);
+            row.rezone_hidden = t.value(&ids.rezone_hidden_communes);
+            row.rezone_hidden_practitioners = t.value(&ids.rezone_hidden_practitioners);
+        } else if p.cartosante_column.is_some() && t.value(&ids.cartosante_per_10k).is_some() {
+            row.source = "CartoSanté".into();
+            row.date = p.cartosante_year().unwrap_or(sources::cartosante::META.vintage).to_string();
+            row.method = Some(
+                "estimation par bassin de vie : densités publiées des bassins de vie des communes, pondérées par la population du territoire dans chacun".into(),
+            );
+            row.density = from(&ids.cartosante_per_10k);
+            if p.in_rpps() {
+                row.note = note_of(&ids.count);
+            }
+        } else {
+            row.note = if p.in_rpps() { note_of(&ids.count) } else { note_of(&ids.cartosante_per_10k) };
+        }
+        rows.push(row);
+    }
+    rows
+}
+
+/// Short name of a scope for table headers and chart bars.
+pub fn scope_short(s: &crate::diagnose::ScopeResult) -> String {
+    match s.scope.kind.as_str() {
+        "territory" => "Territoire".to_string(),
+        "departement" => format!("Dép. {}", s.scope.code),
+        "region" => s.scope.name.chars().take(24).collect(),
+        _ => "France".to_string(),
+    }
+}
+
+fn source_cell(r: &ProfessionRow) -> String {
+    match r.source.as_str() {
+        "" => "non disponible (voir sous le tableau)".into(),
+        src => format!("{src} ({})", r.date),
+    }
+}
+
+fn count_cell(r: &ProfessionRow) -> String {
+    match (r.count, r.liberal, r.salaried) {
+        (Some(c), Some(l), Some(s)) => {
+            format!("{} (lib. {}, sal. {})", fr_num(Some(c), 0), fr_num(Some(l), 0), fr_num(Some(s), 0))
+        }
+        (Some(c), _, _) => format!("{} (lib./sal. n.d.)", fr_num(Some(c), 0)),
+        _ => "n.d.".into(),
+    }
+}
+
+fn rezone_cell(r: &ProfessionRow) -> String {
+    match (r.rezone_hidden, r.rezone_hidden_practitioners) {
+        (Some(c), Some(p)) => format!("{} ({} prof.)", fr_num(Some(c), 0), fr_num(Some(p), 0)),
+        _ => "n.d.".into(),
+    }
+}
+
+/// Sentences under the professions table: the method of each estimate and why figures are absent.
+fn profession_notes(rows: &[ProfessionRow]) -> Vec<String> {
+    let mut v = vec![format!(
+        "Rézone CPTS ne montre pas une profession dans une commune qui en compte moins de {} : la dernière colonne compte les communes du territoire qui ont de 1 à {} professionnels de la profession (RPPS, tous modes d'exercice), et ces professionnels.",
+        indicators::REZONE_SHOWN_FROM,
+        indicators::REZONE_SHOWN_FROM - 1
+    )];
+    if rows.iter().any(|r| r.source == "CartoSanté") {
+        v.push(format!("CartoSanté : {}.", indicators::CARTOSANTE_METHOD_FR));
+    }
+    let mut absent: Vec<String> = Vec::new();
+    for r in rows.iter().filter(|r| r.count.is_none()) {
+        if let Some(n) = &r.note {
+            if !absent.contains(n) {
+                absent.push(n.clone());
+            }
+        }
+    }
+    for n in absent {
+        if n.contains("cpts-diag fetch rpps") {
+            v.push("Effectifs, densités RPPS et communes masquées par Rézone non disponibles : le dossier de données n'a pas d'extraction RPPS (health/rpps/PS_LibreAcces_Personne_activite_*.txt) ; `cpts-diag fetch rpps` la télécharge. Ce ne sont pas des zéros.".into());
+        } else {
+            v.push(format!("Non disponible : {n}"));
+        }
+    }
+    v
 }
 
 /// Everything the report shows, already computed and drawn.
@@ -540,6 +686,34 @@ pub fn html(input: &ReportInput) -> String {
         }
     }
 
+    let prof = profession_rows(d);
+    h.push_str("<h2 id=\"premier-recours\">Offre de soins de premier recours</h2>\n<table><thead><tr><th>Profession</th><th>Source (date)</th><th class=\"num\">Effectif du territoire</th>");
+    for s in &d.scopes {
+        let _ = write!(h, "<th class=\"num\">{} (/10 000 hab.)</th>", esc(&scope_short(s)));
+    }
+    h.push_str("<th class=\"num\">Communes masquées par Rézone</th></tr></thead><tbody>\n");
+    for r in &prof {
+        let _ = write!(
+            h,
+            "<tr><td>{}</td><td>{}{}</td><td class=\"num\">{}</td>",
+            esc(&r.label),
+            esc(&source_cell(r)),
+            r.method.as_ref().map(|m| format!("<br><span class=\"muted\">{}</span>", esc(m))).unwrap_or_default(),
+            esc(&count_cell(r))
+        );
+        for v in &r.density {
+            let _ = write!(h, "<td class=\"num\">{}</td>", fr_num(*v, 1));
+        }
+        let _ = writeln!(h, "<td class=\"num\">{}</td></tr>", esc(&rezone_cell(r)));
+    }
+    h.push_str("</tbody></table>\n");
+    for n in profession_notes(&prof) {
+        let _ = writeln!(h, "<p class=\"muted\">{}</p>", esc(&n));
+    }
+    if let Some((title, svg, _)) = input.charts.iter().find(|(_, _, f)| f == PROFESSIONS_CHART) {
+        let _ = writeln!(h, "<figure>{}<figcaption>{}</figcaption></figure>", svg_body(svg), esc(title));
+    }
+
     h.push_str("<h2>Géographie du territoire</h2>\n");
     for line in geometry_lines(input) {
         let _ = writeln!(h, "<p>{}</p>", esc(&line));
@@ -553,7 +727,7 @@ pub fn html(input: &ReportInput) -> String {
     }
     if !input.charts.is_empty() {
         h.push_str("<h2>Graphiques</h2>\n");
-        for (title, svg, _) in &input.charts {
+        for (title, svg, _) in input.charts.iter().filter(|(_, _, f)| f != PROFESSIONS_CHART) {
             let _ = writeln!(h, "<figure>{}<figcaption>{}</figcaption></figure>", svg_body(svg), esc(title));
         }
         h.push_str("<p class=\"muted\">Pyramide des âges : pas de source communale des âges dans les données publiées utilisées (seules les communes de plus de 2 000 habitants sont couvertes) ; le graphique sera ajouté quand elle le sera.</p>\n");
@@ -593,6 +767,16 @@ pub fn html(input: &ReportInput) -> String {
             esc(s.licence)
         );
     }
+    h.push_str("</tbody></table>\n<p>Source de chaque profession de l'offre de premier recours :</p>\n<table><thead><tr><th>Profession</th><th>Source</th><th>Date ou millésime</th></tr></thead><tbody>\n");
+    for r in &prof {
+        let _ = writeln!(
+            h,
+            "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+            esc(&r.label),
+            esc(if r.source.is_empty() { "aucune" } else { &r.source }),
+            esc(if r.date.is_empty() { "—" } else { &r.date })
+        );
+    }
     h.push_str("</tbody></table>\n");
     let notes = notes(input);
     if !notes.is_empty() {
@@ -627,7 +811,9 @@ fn methods(input: &ReportInput) -> Vec<String> {
 
 fn notes(input: &ReportInput) -> Vec<String> {
     let mut v: Vec<String> = input.d.territory.warnings.clone();
-    for val in &input.d.territory().values {
+    // The professions' notes are in their own section.
+    let own_section = |id: &str| id.starts_with("rpps_") || id.starts_with("cartosante_");
+    for val in input.d.territory().values.iter().filter(|v| !own_section(v.indicator)) {
         if let Some(n) = &val.note {
             let label = indicators::get(val.indicator).map_or(val.indicator, |i| i.label);
             v.push(format!("{label} : {n}"));
@@ -694,13 +880,42 @@ pub fn markdown(input: &ReportInput) -> String {
         }
         m.push('\n');
     }
+    let prof = profession_rows(d);
+    m.push_str("## Offre de soins de premier recours\n\n| Profession | Source (date) | Effectif du territoire |");
+    for s in &d.scopes {
+        let _ = write!(m, " {} (/10 000 hab.) |", scope_short(s));
+    }
+    m.push_str(" Communes masquées par Rézone |\n|---|---|---:|");
+    for _ in &d.scopes {
+        m.push_str("---:|");
+    }
+    m.push_str("---:|\n");
+    for r in &prof {
+        let src = match &r.method {
+            Some(x) => format!("{} — {x}", source_cell(r)),
+            None => source_cell(r),
+        };
+        let _ = write!(m, "| {} | {} | {} |", r.label, src, count_cell(r));
+        for v in &r.density {
+            let _ = write!(m, " {} |", fr_num(*v, 1));
+        }
+        let _ = writeln!(m, " {} |", rezone_cell(r));
+    }
+    m.push('\n');
+    for n in profession_notes(&prof) {
+        let _ = writeln!(m, "{n}\n");
+    }
+    if input.charts.iter().any(|(_, _, f)| f == PROFESSIONS_CHART) {
+        let _ = writeln!(m, "![Offre de premier recours]({PROFESSIONS_CHART})\n");
+    }
     m.push_str("## Géographie du territoire\n\n");
     for line in geometry_lines(input) {
         let _ = writeln!(m, "{line}\n");
     }
     if !input.maps.is_empty() || !input.charts.is_empty() {
         m.push_str("## Cartes et graphiques\n\n");
-        for (title, _, file) in input.maps.iter().chain(&input.charts) {
+        for (title, _, file) in input.maps.iter().chain(input.charts.iter().filter(|(_, _, f)| f != PROFESSIONS_CHART))
+        {
             let _ = writeln!(m, "![{title}]({file})\n");
         }
     }
@@ -728,6 +943,16 @@ pub fn markdown(input: &ReportInput) -> String {
             m,
             "- {} — {} ; millésime : {} ; géographie : {} ; licence : {} ; <{}>",
             s.title, s.publisher, s.vintage, s.geography, s.licence, s.url
+        );
+    }
+    m.push_str("\nSource de chaque profession de l'offre de premier recours :\n\n| Profession | Source | Date ou millésime |\n|---|---|---|\n");
+    for r in &prof {
+        let _ = writeln!(
+            m,
+            "| {} | {} | {} |",
+            r.label,
+            if r.source.is_empty() { "aucune" } else { &r.source },
+            if r.date.is_empty() { "—" } else { &r.date }
         );
     }
     let notes = notes(input);

@@ -186,6 +186,32 @@ pub fn chart_panels(d: &Diagnosis) -> Vec<Panel> {
     ]
 }
 
+/// One panel per profession with a density: territory vs département(s), région(s), France, per
+/// 10 000 inhabitants, from the source the report's table uses (named in the panel title).
+pub fn profession_panels(d: &Diagnosis) -> Vec<Panel> {
+    let short = |s: &ScopeResult| match s.scope.kind.as_str() {
+        "territory" => "Terr.".to_string(),
+        "departement" => s.scope.code.clone(),
+        "region" => format!("R{}", s.scope.code),
+        _ => "FR".to_string(),
+    };
+    report::profession_rows(d)
+        .into_iter()
+        .filter(|r| r.density.iter().any(Option::is_some))
+        .map(|r| Panel {
+            title: if r.source == "RPPS" { r.short_label.clone() } else { format!("{} *", r.short_label) },
+            bars: d
+                .scopes
+                .iter()
+                .zip(&r.density)
+                .map(|(s, v)| Bar { label: short(s), value: *v, highlight: s.scope.kind == "territory" })
+                .collect(),
+            decimals: 1,
+            reference: None,
+        })
+        .collect()
+}
+
 /// Write the tables and the comparison chart of a diagnosis into `dir`; returns the paths
 /// written. `diagnose` writes more (maps, report, GeoJSON) through [`write_all_with`].
 pub fn write_all(dir: &Path, d: &Diagnosis, grid: &Grid) -> Result<Vec<PathBuf>> {
@@ -277,6 +303,27 @@ pub fn write_all_with(dir: &Path, d: &Diagnosis, grid: &Grid, around: Option<&Su
     written.push(p);
     charts.push((title, svg, "chart_apl_distribution.svg".to_string()));
 
+    let panels = profession_panels(d);
+    if !panels.is_empty() {
+        let rows = report::profession_rows(d);
+        let (rpps, cs) = (rows.iter().any(|r| r.source == "RPPS"), rows.iter().any(|r| r.source == "CartoSanté"));
+        let title = match (rpps, cs) {
+            (true, true) => "Premier recours pour 10 000 hab. (RPPS ; * CartoSanté, estimation par bassin de vie)",
+            (false, _) => "Premier recours pour 10 000 hab. (* CartoSanté, estimation par bassin de vie)",
+            (true, false) => "Premier recours pour 10 000 habitants (RPPS)",
+        }
+        .to_string();
+        let p = dir.join(report::PROFESSIONS_CHART);
+        let svg = chart::render_svg(&title, &panels)
+            .map_err(|e| crate::error::Error::Config(format!("{}: {e}", p.display())))?;
+        super::write_bytes(&p, svg.as_bytes())?;
+        written.push(p);
+        let p = dir.join(report::PROFESSIONS_CHART.replace(".svg", ".png"));
+        chart::write_png(&p, &title, &panels)?;
+        written.push(p);
+        charts.push((title, svg, report::PROFESSIONS_CHART.to_string()));
+    }
+
     let input = ReportInput { d, grid, around, members: &members, maps, charts };
     let p = dir.join("report.html");
     super::write_bytes(&p, report::html(&input).as_bytes())?;
@@ -332,7 +379,7 @@ fn write_base(dir: &Path, d: &Diagnosis, grid: &Grid) -> Result<Vec<PathBuf>> {
     written.push(p);
 
     let p = dir.join("communes.parquet");
-    parquet::write(&p, &mut d.units.clone(), &prov, schema::COMMUNES)?;
+    parquet::write(&p, &mut d.units.clone(), &prov, &schema::COMMUNES)?;
     written.push(p);
 
     let p = dir.join("summary.json");

@@ -14,6 +14,7 @@ pub mod apl;
 pub mod boundaries;
 pub mod bpe;
 pub mod bv2022;
+pub mod cartosante;
 pub mod comparateur;
 pub mod contract;
 pub mod decoupage;
@@ -94,5 +95,6 @@ pub fn all() -> Vec<&'static SourceMeta> {
         &rpps::META,
         &age::META,
         &ald::META,
+        &cartosante::META,
     ]
 }

@@ -193,7 +193,7 @@ pub fn curated() -> DataFrame {
 /// are added as the curated build adds them when their file is missing, in declared order.
 fn with_declared_columns(mut df: DataFrame) -> DataFrame {
     let n = df.height();
-    for c in cpts_diag::schema::COMMUNES {
+    for c in cpts_diag::schema::COMMUNES.iter() {
         if df.column(c.name).is_ok() {
             continue;
         }
@@ -217,7 +217,7 @@ pub fn assert_row_matches_diagnose(batch: &DataFrame, key: &str, code: &str, uni
     assert_eq!(row.height(), 1, "{key} = {code}: one batch row expected");
     let d =
         diagnose::evaluate(units, Scope { kind: "territory".into(), code: code.into(), name: code.into() }).unwrap();
-    for ind in INDICATORS {
+    for ind in INDICATORS.iter() {
         let b = row.column(ind.id).unwrap().f64().unwrap().get(0);
         let e = d.value(ind.id);
         match (b, e) {
