@@ -14,8 +14,7 @@ fn value(s: &cartosante::Staged, bv: &str, column: &str) -> Option<f64> {
 
 #[test]
 fn fixture_in_the_published_layout() {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/cartosante/made_up_export.csv");
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/cartosante/made_up_export.csv");
     let s = cartosante::load_file(&p, Professions::embedded()).unwrap();
     assert_eq!(s.frame.height(), 3);
     assert_eq!(s.value_columns.len(), 8);
@@ -32,8 +31,7 @@ fn fixture_in_the_published_layout() {
 
 #[test]
 fn a_renamed_density_column_is_an_error() {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/cartosante/made_up_export.csv");
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/cartosante/made_up_export.csv");
     let text =
         std::fs::read_to_string(&p).unwrap().replace("Densité d'infirmiers lib. 2024", "Densité d'infirmiers 2025");
     let dir = std::env::temp_dir().join(format!("cpts-cartosante-{}", std::process::id()));

@@ -3,7 +3,7 @@ use std::path::PathBuf;
 use crate::aci::Grid;
 use crate::batch::{self, BatchTable, Level};
 use crate::cli::Progress;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::pipeline;
 use crate::sinks::batch as out;
 use crate::sources::DataDir;
@@ -60,6 +60,7 @@ pub fn run(data: &DataDir, args: &Args, progress: &mut Progress) -> Result<()> {
         let i = pipeline::load_inputs(&args.processed, data, progress)?;
         (i.cog, i.communes)
     };
+    let mut bad_territories: Vec<batch::BadTerritory> = Vec::new();
     let mut levels = args.level.clone();
     levels.dedup();
     for level in levels {
@@ -67,13 +68,21 @@ pub fn run(data: &DataDir, args: &Args, progress: &mut Progress) -> Result<()> {
         let table: BatchTable = match level {
             Level::Territories => {
                 let index = CogIndex::new(&cog);
-                let specs = batch::load_territory_specs(&args.territories)?;
-                let geography = if specs.iter().any(|(_, s)| s.polygon.is_some()) {
+                let (specs, mut bad) = batch::read_territory_specs(&args.territories)?;
+                let geography = if specs.iter().any(|(_, _, s)| s.polygon.is_some()) {
                     pipeline::load_geography(data, &index, progress)?
                 } else {
                     None
                 };
-                let list = batch::load_territories(&args.territories, &cog, &index, &curated, geography.as_ref())?;
+                let (list, unresolved) = batch::resolve_territories(specs, &cog, &index, &curated, geography.as_ref());
+                bad.extend(unresolved);
+                for b in &bad {
+                    progress.say(&format!("error: {b}"));
+                }
+                bad_territories.extend(bad);
+                if list.is_empty() {
+                    continue;
+                }
                 for (id, t) in &list {
                     for w in &t.warnings {
                         progress.say(&format!("warning: {id}: {w}"));
@@ -105,6 +114,15 @@ pub fn run(data: &DataDir, args: &Args, progress: &mut Progress) -> Result<()> {
         for p in written {
             progress.say(&format!("wrote {}", p.display()));
         }
+    }
+    if !bad_territories.is_empty() {
+        // The good territories are written; the run still fails so that no one takes the table
+        // for complete.
+        return Err(Error::Config(format!(
+            "{} territory file(s) could not be used (the others were written): {}",
+            bad_territories.len(),
+            bad_territories.iter().map(|b| b.file.display().to_string()).collect::<Vec<_>>().join(", ")
+        )));
     }
     progress.done("batch done");
     Ok(())

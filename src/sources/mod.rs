@@ -16,6 +16,7 @@ pub mod bpe;
 pub mod bv2022;
 pub mod cartosante;
 pub mod comparateur;
+pub mod contract;
 pub mod decoupage;
 pub mod populations_legales;
 pub mod rpps;
