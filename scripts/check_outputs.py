@@ -17,9 +17,11 @@ import duckdb
 import pyarrow.parquet as pq
 
 ARROW = {"string": "string", "large_string": "string", "string_view": "string", "double": "float64",
-         "int64": "int64", "int32": "int32", "uint32": "uint32", "bool": "bool"}
+         "int64": "int64", "int32": "int32", "uint32": "uint32", "bool": "bool",
+         "binary": "binary", "large_binary": "binary", "binary_view": "binary"}
 DUCK = {"VARCHAR": "string", "DOUBLE": "float64", "BIGINT": "int64", "INTEGER": "int32",
-        "UINTEGER": "uint32", "BOOLEAN": "bool"}
+        "UINTEGER": "uint32", "BOOLEAN": "bool",
+        "BLOB": "binary", "GEOMETRY": "binary"}
 
 
 def read_schema_md(path):
@@ -44,7 +46,7 @@ def section_of(path):
     m = re.search(r"batch/([a-z-]+)\.parquet$", p)
     if m:
         return f"batch/{m.group(1)}"
-    if path.name in ("communes.parquet", "indicators.parquet"):
+    if path.name in ("communes.parquet", "indicators.parquet", "geometry.parquet"):
         return path.stem
     return None
 

@@ -41,20 +41,36 @@ pub const COMMUNES: &[ColumnDoc] = &[
         "médecins",
         "médecins généralistes libéraux, BPE 2020 (null for arrondissements: BPE counts the whole city)",
     ),
-    c("area_km2", "float64", "km²", "INSEE area (comparateur de territoires 2024)"),
-    c("lat", "float64", "degrés WGS84", "commune centre latitude (area-weighted for merged communes)"),
-    c("lon", "float64", "degrés WGS84", "commune centre longitude"),
+    c(
+        "area_km2",
+        "float64",
+        "km²",
+        "INSEE area (comparateur de territoires 2024); where INSEE has none, area_km2_boundaries (area_note says so)",
+    ),
+    c(
+        "area_km2_boundaries",
+        "float64",
+        "km²",
+        "geodesic area (WGS84 ellipsoid) of the unit's polygons in the commune boundaries (COG 2026, simplified); null without polygon",
+    ),
+    c(
+        "lat",
+        "float64",
+        "degrés WGS84",
+        "commune centre latitude, INSEE's (area-weighted for merged communes); where INSEE has none, the centroid of the boundary polygon",
+    ),
+    c("lon", "float64", "degrés WGS84", "commune centre longitude (same rule as lat)"),
     c("bv2022", "string", "", "bassin de vie 2022 (code of its pole commune; arrondissements get their city's)"),
     c("bv2022_name", "string", "", "bassin de vie 2022 name"),
     c(
-        "has_boundary_2018",
+        "has_boundary",
         "bool",
         "",
-        "a 2018 IGN polygon exists for this unit (false: split off after 2018, arrondissement, or COM)",
+        "the commune boundaries have a polygon for this unit (false: boundary changed recently, or COM; null when the boundaries were not read)",
     ),
     c("gp_count_note", "string", "", "why gp_count_bpe2020 is null"),
     c("apl_note", "string", "", "why apl_mg_2023 is null"),
-    c("area_note", "string", "", "why area_km2 is null"),
+    c("area_note", "string", "", "why area_km2 is null, or that it comes from the boundaries"),
     c("gp_count_rpps", "int64", "médecins", "GPs (profession 10, savoir-faire SM54/SM53/SM26) with a libéral activity in the unit, distinct practitioners, RPPS extraction; null when no extraction was in the data folder"),
     c("gp_source", "string", "", "source of the GP indicators: `RPPS (<extraction file>)` when present, else `BPE 2020`"),
     c("census_pop", "float64", "habitants", "census population of the INSEE age-structure file (denominator of the age shares)"),
@@ -69,6 +85,20 @@ pub const COMMUNES: &[ColumnDoc] = &[
     c("ald_no_mt_share_dep", "float64", "%", "share of the ALD patients without a médecin traitant in the unit's DÉPARTEMENT (data.ameli.fr; no commune figure exists)"),
     c("ald_year", "string", "", "year of ald_no_mt_share_dep"),
     c("ald_note", "string", "", "why ald_no_mt_share_dep is null"),
+];
+
+/// `geometry.parquet`: GeoParquet 1.1 (see `geo::geoparquet`).
+pub const GEOMETRY: &[ColumnDoc] = &[
+    c("code", "string", "", "COG 2026 code of the commune or arrondissement municipal"),
+    c("name", "string", "", "name in the boundaries file"),
+    c("kind", "string", "", "`commune` or `arrondissement`"),
+    c("note", "string", "", "what was repaired when reading the boundaries (e.g. a self-intersecting ring), else null"),
+    c(
+        "geometry",
+        "binary",
+        "WKB, lon/lat WGS84 (OGC:CRS84)",
+        "MultiPolygon, valid (repaired with the even-odd rule where the published ring was not); GeoParquet 1.1 primary column",
+    ),
 ];
 
 /// A territory's `indicators.parquet`: long format, one row per (scope, indicator).
@@ -243,6 +273,12 @@ pub fn tables() -> Vec<(String, String, String, Vec<ColumnDoc>)> {
             COMMUNES.to_vec(),
         ),
         (
+            "geometry".to_string(),
+            "`data/processed/geometry.parquet` (build; GeoParquet 1.1, `geo` metadata: WKB, MultiPolygon, CRS omitted = OGC:CRS84)".to_string(),
+            "one row per COG 2026 unit with a polygon (communes, Paris/Lyon/Marseille whole, and the 45 arrondissements municipaux), sorted by code".to_string(),
+            GEOMETRY.to_vec(),
+        ),
+        (
             "indicators".to_string(),
             "`reports/<territory>/indicators.parquet` (diagnose)".to_string(),
             "long format, one row per (scope, indicator)".to_string(),
@@ -279,7 +315,7 @@ pub fn markdown() -> String {
          column list in the key-value metadata `cpts_diag.columns` (JSON) and its sources with their \
          vintages in `cpts_diag.provenance`; writers refuse a frame that drifts from its declaration.\n\n\
          Types are polars' names: `string` (Parquet BYTE_ARRAY UTF8; DuckDB VARCHAR), `float64` (DOUBLE), \
-         `int64` (BIGINT), `bool` (BOOLEAN). A null value has its reason in the matching `*_note` column.\n",
+         `int64` (BIGINT), `bool` (BOOLEAN), `binary` (BYTE_ARRAY; DuckDB BLOB, or GEOMETRY with the spatial extension). A null value has its reason in the matching `*_note` column.\n",
     );
     for (id, paths, row, cols) in tables() {
         s.push_str(&format!(

@@ -68,8 +68,9 @@ fn normalization_report_lists_every_remap() {
     assert_eq!(apl.codes_remapped.get("28901").map(String::as_str), Some("28001"));
     assert!(apl.codes_unknown.is_empty());
     assert!(apl.communes_without_data.is_empty(), "{:?}", apl.communes_without_data);
-    let geo = c.reports.iter().find(|r| r.source == "ign_communes_2018").unwrap();
-    assert_eq!(geo.codes_remapped.len(), 1);
+    // Current boundaries are in COG 2026: nothing to remap, arrondissements included.
+    let geo = c.reports.iter().find(|r| r.source == "contours_communes_cog2026").unwrap();
+    assert!(geo.codes_remapped.is_empty() && geo.communes_without_data.is_empty(), "{geo:?}");
     assert!(apl.one_line().contains("1 former codes remapped, 0 unknown"));
 }
 

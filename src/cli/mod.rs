@@ -24,6 +24,11 @@ pub struct Cli {
     /// Print nothing but errors.
     #[arg(long, short, global = true)]
     pub quiet: bool,
+    /// Commune boundaries to read instead of the data folder's COG 2026 files (repeat for the
+    /// arrondissements file): Etalab's contours administratifs, or an older vintage such as
+    /// geo/communes-france-2018.geojson.gz, dissolved into COG 2026.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub boundaries: Vec<PathBuf>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -53,7 +58,7 @@ pub struct SchemaArgs {
 }
 
 pub fn run(cli: Cli) -> crate::Result<()> {
-    let data = DataDir::new(cli.data_dir);
+    let data = DataDir::new(cli.data_dir).with_boundaries(cli.boundaries);
     let mut progress = Progress::new(cli.quiet);
     match cli.command {
         Command::Build(a) => build::run(&data, &a, &mut progress),

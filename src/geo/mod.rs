@@ -1,26 +1,37 @@
-//! Commune geometry in COG 2026: the 2018 boundaries (`sources::boundaries`) brought to COG 2026
-//! codes with [`CogIndex`] and dissolved, shared-border adjacency, and the local projection used
-//! by maps.
+//! Commune and arrondissement geometry in COG 2026: the boundaries of `sources::boundaries`
+//! (current COG 2026 by default; an older vintage is brought to COG 2026 codes with [`CogIndex`]
+//! and dissolved), shared-border adjacency, the local projection used by maps, and the
+//! GeoParquet table `build` writes (see [`geoparquet`]).
 //!
-//! Adjacency comes from shared polygon edges. The 2018 file was simplified as one topology
-//! (mapshaper), so two communes that share a border share the exact same segments, across
-//! départements too (checked on the national file: every segment belongs to one or two
-//! communes, and inland départements have no unshared segment). Communes touching at a single
-//! point are not neighbours. This needs no valid rings, so commune 14174, whose ring pinches
-//! around commune 14512, is handled like any other; its shape is repaired (even-odd union) only
-//! where areas or containment are computed.
+//! Adjacency comes from shared polygon edges. Both files were simplified as one topology, so two
+//! communes that share a border share the exact same segments, across départements too (checked
+//! on the national files: every segment belongs to one or two communes). Communes touching at a
+//! single point are not neighbours. Segments are compared on a 1e-7° grid (≈ 1 cm), so that a
+//! shape that went through a repair (whose float round trip moves vertices by ~1e-10°) still
+//! meets its neighbours. Adjacency reads the vertices as published and needs no valid rings;
+//! shapes are repaired (even-odd) only where areas, containment or maps need them.
+//!
+//! Paris, Lyon and Marseille exist twice in the current boundaries: as whole communes (75056,
+//! 69123, 13055) and as their arrondissements. Each territory sees one layer, so nothing is
+//! counted twice: whole communes everywhere, except that a city whose arrondissements are
+//! members (and which is not itself a member) is replaced by its arrondissements. The neighbours
+//! of a Marseille CPTS are therefore the other arrondissements of Marseille plus the communes
+//! around (Allauch, Plan-de-Cuques…), never 13055; the neighbours of Allauch are 13055 as a whole.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use geo::{Area, BoundingRect, Coord, MultiPolygon, Orient, Polygon, Rect};
+use geo::{BoundingRect, Coord, MultiPolygon, Orient, Polygon, Rect};
 
-use crate::error::Result;
-use crate::sources::boundaries::{self, Boundary};
+use crate::error::{Error, Location, Result};
+use crate::sources::boundaries::{self, Boundaries, BoundaryKind, GeometryWarning, Layout};
+use crate::sources::decoupage::UnitKind;
 use crate::sources::DataDir;
 use crate::transforms::cog::CogIndex;
 
+pub mod geoparquet;
 pub mod projection;
 pub mod territory;
+pub mod wkb;
 
 pub use projection::Projection;
 pub use territory::{analyse, TerritoryGeometry};
@@ -28,24 +39,39 @@ pub use territory::{analyse, TerritoryGeometry};
 /// Mean Earth radius (km), as used by the haversine formulas.
 pub const EARTH_RADIUS_KM: f64 = 6371.0088;
 
-/// One 2018 boundary feature.
+/// One COG 2026 unit with a polygon.
 #[derive(Debug, Clone)]
-pub struct Part {
-    pub code_2018: String,
-    pub name_2018: String,
-    pub shape: MultiPolygon<f64>,
+pub struct Unit {
+    pub code: String,
+    pub name: String,
+    pub kind: BoundaryKind,
+    /// Paris/Lyon/Marseille code of an arrondissement municipal.
+    pub parent: Option<String>,
+    /// Codes of the features it is made of: itself, or the former communes of an older vintage.
+    pub source_codes: Vec<String>,
+    /// Polygons as read (one per feature), for adjacency.
+    parts: Vec<MultiPolygon<f64>>,
+    /// Whether `parts` is one valid shape as is.
+    ready: bool,
     pub bbox: Rect<f64>,
-    /// COG 2026 unit this 2018 commune is now part of; `None` if the code is unknown to COG 2026.
-    pub unit: Option<String>,
+    /// What was repaired or dropped while reading (the warnings' text), if anything.
+    pub note: Option<String>,
 }
 
-/// The national commune boundaries, indexed by COG 2026 code. Load once per run.
+/// The national boundaries, indexed by COG 2026 code. Load once per run.
 #[derive(Debug, Clone)]
 pub struct Geography {
-    parts: Vec<Part>,
-    by_unit: HashMap<String, Vec<usize>>,
-    /// 2018 codes that are neither current nor former COG 2026 codes (expected: none).
+    units: Vec<Unit>,
+    by_code: HashMap<String, usize>,
+    /// Boundary codes that are neither current nor former COG 2026 codes (expected: none).
     pub unknown_codes: Vec<String>,
+    /// Problems found while reading the GeoJSON (none when read from GeoParquet: `Unit::note`
+    /// keeps them).
+    pub warnings: Vec<GeometryWarning>,
+    /// Notes of codes that were read but dropped (no usable polygon), for the missing list.
+    dropped: BTreeMap<String, String>,
+    /// Where the geometry comes from, one line (vintage and files).
+    pub origin: String,
 }
 
 /// A shared border between two COG 2026 units.
@@ -53,18 +79,27 @@ pub struct Geography {
 pub struct Border {
     pub a: String,
     pub b: String,
-    /// Length along the 2018 simplified boundaries (haversine), km.
+    /// Length along the simplified boundaries (haversine), km.
     pub km: f64,
 }
 
-fn bbox_of(shape: &MultiPolygon<f64>) -> Rect<f64> {
-    shape
-        .bounding_rect()
-        .unwrap_or_else(|| Rect::new(Coord { x: f64::NAN, y: f64::NAN }, Coord { x: f64::NAN, y: f64::NAN }))
+fn bbox_of<'a>(shapes: impl IntoIterator<Item = &'a MultiPolygon<f64>>) -> Rect<f64> {
+    shapes.into_iter().filter_map(|s| s.bounding_rect()).reduce(union_rect).unwrap_or_else(|| {
+        Rect::new(Coord { x: f64::NAN, y: f64::NAN }, Coord { x: f64::NAN, y: f64::NAN })
+    })
 }
 
+fn union_rect(a: Rect<f64>, b: Rect<f64>) -> Rect<f64> {
+    Rect::new(
+        Coord { x: a.min().x.min(b.min().x), y: a.min().y.min(b.min().y) },
+        Coord { x: a.max().x.max(b.max().x), y: a.max().y.max(b.max().y) },
+    )
+}
+
+/// Boxes that meet, give or take the segment grid (a repaired shape's box may shrink by ~1e-10°).
 fn rects_touch(a: &Rect<f64>, b: &Rect<f64>) -> bool {
-    a.min().x <= b.max().x && b.min().x <= a.max().x && a.min().y <= b.max().y && b.min().y <= a.max().y
+    const E: f64 = 1e-7;
+    a.min().x <= b.max().x + E && b.min().x <= a.max().x + E && a.min().y <= b.max().y + E && b.min().y <= a.max().y + E
 }
 
 /// Haversine distance between two lon/lat points, km.
@@ -76,10 +111,11 @@ pub fn haversine_km(a: Coord<f64>, b: Coord<f64>) -> f64 {
     2.0 * EARTH_RADIUS_KM * h.sqrt().min(1.0).asin()
 }
 
-type SegKey = [u64; 4];
+type SegKey = [i64; 4];
 
 fn seg_key(a: Coord<f64>, b: Coord<f64>) -> SegKey {
-    let (p, q) = ((a.x.to_bits(), a.y.to_bits()), (b.x.to_bits(), b.y.to_bits()));
+    let g = |v: f64| (v * 1e7).round() as i64;
+    let (p, q) = ((g(a.x), g(a.y)), (g(b.x), g(b.y)));
     let (p, q) = if p <= q { (p, q) } else { (q, p) };
     [p.0, p.1, q.0, q.1]
 }
@@ -91,17 +127,6 @@ fn segments(shape: &MultiPolygon<f64>) -> impl Iterator<Item = (Coord<f64>, Coor
         .flat_map(|r| r.lines().map(|l| (l.start, l.end)))
 }
 
-/// True when a ring of `shape` passes twice through the same vertex: such a ring may enclose
-/// another commune as a pinched loop (14174) and must be repaired before area or containment.
-fn has_pinched_ring(shape: &MultiPolygon<f64>) -> bool {
-    shape.iter().flat_map(|p| std::iter::once(p.exterior()).chain(p.interiors())).any(|r| {
-        let n = r.0.len().saturating_sub(1);
-        let mut seen: Vec<(u64, u64)> = r.0[..n].iter().map(|c| (c.x.to_bits(), c.y.to_bits())).collect();
-        seen.sort_unstable();
-        seen.windows(2).any(|w| w[0] == w[1])
-    })
-}
-
 /// Dissolve polygons into one valid multipolygon: orient every ring, then union with i_overlay
 /// (geo's `unary_union`), which also turns pinched loops into holes. Zero-area rings (a boundary
 /// that runs out and back along itself, as a few 2018 communes do) are dropped: they would show as
@@ -109,146 +134,227 @@ fn has_pinched_ring(shape: &MultiPolygon<f64>) -> bool {
 pub fn dissolve<'a>(shapes: impl IntoIterator<Item = &'a MultiPolygon<f64>>) -> MultiPolygon<f64> {
     let polys: Vec<Polygon<f64>> =
         shapes.into_iter().flat_map(|m| m.iter().map(|p| p.orient(geo::orient::Direction::Default))).collect();
-    let flat = |r: &geo::LineString<f64>| Polygon::new(r.clone(), vec![]).unsigned_area() < DEGENERATE_DEG2;
-    let out = geo::unary_union(&polys);
-    MultiPolygon(
-        out.into_iter()
-            .filter(|p| !flat(p.exterior()))
-            .map(|p| {
-                let (ext, holes) = p.into_inner();
-                Polygon::new(ext, holes.into_iter().filter(|h| !flat(h)).collect())
-            })
-            .collect(),
-    )
+    boundaries::drop_flat_rings(geo::unary_union(&polys))
 }
 
-/// Repair a shape whose rings may pinch or cross themselves, with the even-odd rule: a loop of a
-/// ring around another commune becomes a hole whichever way the loop turns.
+/// Repair a shape whose rings may pinch or cross themselves (see [`boundaries::make_valid`]).
 pub fn repair(shape: &MultiPolygon<f64>) -> MultiPolygon<f64> {
-    use geo::bool_ops::{BooleanOps, FillRule, OpType};
-    let fixed = shape.boolean_op_with_fill_rule(&MultiPolygon::<f64>::new(vec![]), OpType::Union, FillRule::EvenOdd);
-    dissolve([&fixed])
+    boundaries::make_valid(shape)
 }
-
-/// Rings smaller than this (square degrees, ≈ 8 m²) are slivers of the union, not places.
-const DEGENERATE_DEG2: f64 = 1e-9;
 
 impl Geography {
-    /// Read the 2018 boundaries and index them by COG 2026 code.
+    /// Read the default boundaries of the data folder (COG 2026 communes and arrondissements).
     pub fn load(data: &DataDir, index: &CogIndex) -> Result<Geography> {
         Ok(Geography::new(boundaries::load(data)?, index))
     }
 
-    pub fn new(boundaries: Vec<Boundary>, index: &CogIndex) -> Geography {
-        let mut parts = Vec::with_capacity(boundaries.len());
-        let mut by_unit: HashMap<String, Vec<usize>> = HashMap::new();
-        let mut unknown_codes = Vec::new();
-        for b in boundaries {
-            let unit = index.current_code(&b.code);
-            match &unit {
-                Some(u) => by_unit.entry(u.clone()).or_default().push(parts.len()),
-                None => unknown_codes.push(b.code.clone()),
-            }
-            parts.push(Part { bbox: bbox_of(&b.shape), code_2018: b.code, name_2018: b.name, shape: b.shape, unit });
+    pub fn new(b: Boundaries, index: &CogIndex) -> Geography {
+        let origin = format!(
+            "{} ({})",
+            b.metas().iter().map(|m| m.vintage).collect::<BTreeSet<_>>().into_iter().collect::<Vec<_>>().join(", "),
+            b.files.iter().map(|f| f.display().to_string()).collect::<Vec<_>>().join(", ")
+        );
+        let legacy = b.layout == Layout::Legacy;
+        let mut notes: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for w in &b.warnings {
+            let unit = index.current_code(&w.code).unwrap_or_else(|| w.code.clone());
+            notes.entry(unit).or_default().push(format!("{}: {}", w.problem, w.action));
         }
-        Geography { parts, by_unit, unknown_codes }
+        let mut grouped: BTreeMap<String, Vec<boundaries::Boundary>> = BTreeMap::new();
+        let mut unknown_codes = Vec::new();
+        for f in b.features {
+            match index.current_code(&f.code) {
+                Some(u) => grouped.entry(u).or_default().push(f),
+                None => unknown_codes.push(f.code.clone()),
+            }
+        }
+        let mut units = Vec::with_capacity(grouped.len());
+        for (code, mut feats) in grouped {
+            // The feature that kept the code first: it names the unit.
+            feats.sort_by_key(|f| f.code != code);
+            let kind = match index.kind(&code) {
+                Some(UnitKind::Arrondissement) => BoundaryKind::Arrondissement,
+                Some(UnitKind::Commune) => BoundaryKind::Commune,
+                None => feats[0].kind,
+            };
+            let parent = index.parent(&code).map(str::to_string).or_else(|| feats[0].parent.clone());
+            let ready = feats.len() == 1 && feats[0].valid;
+            let name = if legacy && feats[0].code != code { code.clone() } else { feats[0].name.clone() };
+            let parts: Vec<MultiPolygon<f64>> = feats.iter().map(|f| f.shape.clone()).collect();
+            units.push(Unit {
+                bbox: bbox_of(&parts),
+                name,
+                kind,
+                parent,
+                source_codes: feats.iter().map(|f| f.code.clone()).collect(),
+                parts,
+                ready,
+                note: notes.get(&code).map(|v| v.join("; ")),
+                code,
+            });
+        }
+        let by_code = units.iter().enumerate().map(|(i, u)| (u.code.clone(), i)).collect::<HashMap<_, _>>();
+        let dropped = notes.into_iter().filter(|(c, _)| !by_code.contains_key(c)).map(|(c, v)| (c, v.join("; "))).collect();
+        Geography { units, by_code, unknown_codes, warnings: b.warnings, dropped, origin }
     }
 
-    pub fn parts(&self) -> &[Part] {
-        &self.parts
+    /// Built from finished shapes (one valid shape per unit, as GeoParquet stores them).
+    pub(crate) fn from_shapes(rows: Vec<(String, String, Option<String>, MultiPolygon<f64>)>, index: &CogIndex, origin: String) -> Geography {
+        let mut units = Vec::with_capacity(rows.len());
+        let mut unknown_codes = Vec::new();
+        for (code, name, note, shape) in rows {
+            let kind = match index.kind(&code) {
+                Some(UnitKind::Arrondissement) => BoundaryKind::Arrondissement,
+                Some(UnitKind::Commune) => BoundaryKind::Commune,
+                None => {
+                    unknown_codes.push(code);
+                    continue;
+                }
+            };
+            units.push(Unit {
+                bbox: bbox_of([&shape]),
+                name,
+                kind,
+                parent: index.parent(&code).map(str::to_string),
+                source_codes: vec![code.clone()],
+                parts: vec![shape],
+                ready: true,
+                note,
+                code,
+            });
+        }
+        units.sort_by(|a, b| a.code.cmp(&b.code));
+        let by_code = units.iter().enumerate().map(|(i, u)| (u.code.clone(), i)).collect();
+        Geography { units, by_code, unknown_codes, warnings: Vec::new(), dropped: BTreeMap::new(), origin }
     }
 
-    /// Whether a COG 2026 unit has at least one 2018 polygon.
+    /// Read the GeoParquet table written by `build` (see [`geoparquet`]).
+    pub fn from_geoparquet_bytes(bytes: &[u8], index: &CogIndex) -> Result<Geography> {
+        geoparquet::read_bytes(bytes, index, "geometry table")
+    }
+
+    pub fn from_geoparquet_file(path: &std::path::Path, index: &CogIndex) -> Result<Geography> {
+        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        geoparquet::read_bytes(&bytes, index, &path.display().to_string()).map_err(|e| match e {
+            Error::Data { .. } => e,
+            other => Error::data(Location::file(path), other.to_string()),
+        })
+    }
+
+    pub fn units(&self) -> &[Unit] {
+        &self.units
+    }
+
+    pub fn unit(&self, code: &str) -> Option<&Unit> {
+        self.by_code.get(code).map(|&i| &self.units[i])
+    }
+
+    /// Whether a COG 2026 unit has a polygon.
     pub fn has(&self, code: &str) -> bool {
-        self.by_unit.contains_key(code)
+        self.by_code.contains_key(code)
+    }
+
+    /// What reading said about a code without polygon (dropped polygon), if anything.
+    pub fn dropped_note(&self, code: &str) -> Option<&str> {
+        self.dropped.get(code).map(String::as_str)
     }
 
     /// Every COG 2026 code with a polygon, sorted.
     pub fn codes(&self) -> Vec<String> {
-        let mut v: Vec<String> = self.by_unit.keys().cloned().collect();
-        v.sort();
-        v
+        self.units.iter().map(|u| u.code.clone()).collect()
     }
 
-    /// The 2018 codes whose polygons make up a COG 2026 unit.
-    pub fn codes_2018(&self, code: &str) -> Vec<&str> {
-        self.by_unit
-            .get(code)
-            .map(|ix| ix.iter().map(|&i| self.parts[i].code_2018.as_str()).collect())
-            .unwrap_or_default()
+    /// The source codes whose polygons make up a COG 2026 unit.
+    pub fn source_codes(&self, code: &str) -> Vec<&str> {
+        self.unit(code).map(|u| u.source_codes.iter().map(String::as_str).collect()).unwrap_or_default()
     }
 
     pub fn bbox(&self, code: &str) -> Option<Rect<f64>> {
-        let ix = self.by_unit.get(code)?;
-        let mut it = ix.iter().map(|&i| self.parts[i].bbox);
-        let first = it.next()?;
-        Some(it.fold(first, |a, b| {
-            Rect::new(
-                Coord { x: a.min().x.min(b.min().x), y: a.min().y.min(b.min().y) },
-                Coord { x: a.max().x.max(b.max().x), y: a.max().y.max(b.max().y) },
-            )
-        }))
+        self.unit(code).map(|u| u.bbox)
     }
 
-    /// The unit's shape in COG 2026: its 2018 parts dissolved (merged communes) and repaired
-    /// when a ring is pinched; a plain single part is returned as published.
+    /// The unit's valid shape in COG 2026: its parts dissolved (merged communes of an older
+    /// vintage) and repaired when invalid; a valid single part is returned as published.
     pub fn shape(&self, code: &str) -> Option<MultiPolygon<f64>> {
-        let ix = self.by_unit.get(code)?;
-        let parts: Vec<std::borrow::Cow<MultiPolygon<f64>>> = ix
-            .iter()
-            .map(|&i| {
-                let s = &self.parts[i].shape;
-                if has_pinched_ring(s) {
-                    std::borrow::Cow::Owned(repair(s))
-                } else {
-                    std::borrow::Cow::Borrowed(s)
-                }
-            })
-            .collect();
-        if parts.len() == 1 {
-            return Some(parts.into_iter().next()?.into_owned());
+        let u = self.unit(code)?;
+        if u.ready {
+            return Some(u.parts[0].clone());
         }
-        Some(dissolve(parts.iter().map(|c| c.as_ref())))
+        let fixed: Vec<MultiPolygon<f64>> = u
+            .parts
+            .iter()
+            .map(|s| if boundaries::is_valid_shape(s) { s.clone() } else { repair(s) })
+            .collect();
+        if fixed.len() == 1 {
+            return fixed.into_iter().next();
+        }
+        Some(dissolve(&fixed))
     }
 
-    /// COG 2026 codes of the units with a part whose bounding box meets `rect`, sorted.
+    /// Geodesic area of the unit's valid shape, km².
+    pub fn area_km2(&self, code: &str) -> Option<f64> {
+        self.shape(code).map(|s| boundaries::area_km2(&s))
+    }
+
+    /// Cities replaced by their arrondissements for a territory made of `members` (see the
+    /// module documentation).
+    pub fn split_cities(&self, members: &[String]) -> BTreeSet<String> {
+        let set: BTreeSet<&str> = members.iter().map(String::as_str).collect();
+        members
+            .iter()
+            .filter_map(|c| self.unit(c))
+            .filter(|u| u.kind == BoundaryKind::Arrondissement)
+            .filter_map(|u| u.parent.clone())
+            .filter(|p| !set.contains(p.as_str()))
+            .collect()
+    }
+
+    fn in_layer(u: &Unit, split: &BTreeSet<String>) -> bool {
+        match u.kind {
+            BoundaryKind::Commune => !split.contains(&u.code),
+            BoundaryKind::Arrondissement => u.parent.as_ref().is_some_and(|p| split.contains(p)),
+        }
+    }
+
+    /// COG 2026 codes of the units whose bounding box meets `rect`, sorted, in the layer of
+    /// whole communes (arrondissements only in place of a city in `split`).
+    pub fn codes_in_rect_split(&self, rect: &Rect<f64>, split: &BTreeSet<String>) -> Vec<String> {
+        self.units
+            .iter()
+            .filter(|u| rects_touch(&u.bbox, rect) && Geography::in_layer(u, split))
+            .map(|u| u.code.clone())
+            .collect()
+    }
+
+    /// Communes (whole Paris, Lyon and Marseille) whose bounding box meets `rect`, sorted.
     pub fn codes_in_rect(&self, rect: &Rect<f64>) -> Vec<String> {
-        let set: BTreeSet<&str> =
-            self.parts.iter().filter(|p| rects_touch(&p.bbox, rect)).filter_map(|p| p.unit.as_deref()).collect();
-        set.into_iter().map(str::to_string).collect()
+        self.codes_in_rect_split(rect, &BTreeSet::new())
     }
 
-    /// Shared borders of the given units, with each other and with every other unit. Only the
-    /// parts whose bounding boxes meet a member's are looked at.
+    /// Shared borders of the given units, with each other and with every other unit of their
+    /// layer. Only the units whose bounding boxes meet a member's are looked at.
     pub fn borders(&self, codes: &[String]) -> Vec<Border> {
-        let members: Vec<usize> = codes.iter().filter_map(|c| self.by_unit.get(c)).flatten().copied().collect();
-        let boxes: Vec<Rect<f64>> = members.iter().map(|&i| self.parts[i].bbox).collect();
-        let mut seg_part: HashMap<SegKey, usize> = HashMap::new();
-        let mut lengths: BTreeMap<(String, String), f64> = BTreeMap::new();
+        let split = self.split_cities(codes);
+        let members: Vec<usize> = codes.iter().filter_map(|c| self.by_code.get(c)).copied().collect();
         let is_member: BTreeSet<usize> = members.iter().copied().collect();
-        let mut visit = |i: usize, seg_part: &mut HashMap<SegKey, usize>| {
-            let Some(ui) = self.parts[i].unit.as_deref() else {
-                return;
-            };
-            for (a, b) in segments(&self.parts[i].shape) {
-                match seg_part.get(&seg_key(a, b)) {
-                    Some(&j) if j != i => {
-                        let Some(uj) = self.parts[j].unit.as_deref() else {
-                            continue;
-                        };
-                        if ui != uj {
-                            let k = if ui < uj {
-                                (ui.to_string(), uj.to_string())
-                            } else {
-                                (uj.to_string(), ui.to_string())
-                            };
+        let boxes: Vec<Rect<f64>> = members.iter().map(|&i| self.units[i].bbox).collect();
+        let mut seg_unit: HashMap<SegKey, usize> = HashMap::new();
+        let mut lengths: BTreeMap<(String, String), f64> = BTreeMap::new();
+        let mut visit = |i: usize, seg_unit: &mut HashMap<SegKey, usize>| {
+            let ui = self.units[i].code.as_str();
+            for part in &self.units[i].parts {
+                for (a, b) in segments(part) {
+                    match seg_unit.get(&seg_key(a, b)) {
+                        Some(&j) if j != i => {
+                            let uj = self.units[j].code.as_str();
+                            let k = if ui < uj { (ui.to_string(), uj.to_string()) } else { (uj.to_string(), ui.to_string()) };
                             *lengths.entry(k).or_default() += haversine_km(a, b);
                         }
-                    }
-                    Some(_) => {}
-                    None => {
-                        if is_member.contains(&i) {
-                            seg_part.insert(seg_key(a, b), i);
+                        Some(_) => {}
+                        None => {
+                            if is_member.contains(&i) {
+                                seg_unit.insert(seg_key(a, b), i);
+                            }
                         }
                     }
                 }
@@ -256,19 +362,18 @@ impl Geography {
         };
         // Members first, so that a member-member segment is counted once (by the second one).
         for &i in &members {
-            visit(i, &mut seg_part);
+            visit(i, &mut seg_unit);
         }
-        let Some(all) = boxes.iter().copied().reduce(|a, b| {
-            Rect::new(
-                Coord { x: a.min().x.min(b.min().x), y: a.min().y.min(b.min().y) },
-                Coord { x: a.max().x.max(b.max().x), y: a.max().y.max(b.max().y) },
-            )
-        }) else {
+        let Some(all) = boxes.iter().copied().reduce(union_rect) else {
             return Vec::new();
         };
-        for (i, p) in self.parts.iter().enumerate() {
-            if rects_touch(&all, &p.bbox) && !is_member.contains(&i) && boxes.iter().any(|b| rects_touch(b, &p.bbox)) {
-                visit(i, &mut seg_part);
+        for (i, u) in self.units.iter().enumerate() {
+            if rects_touch(&all, &u.bbox)
+                && !is_member.contains(&i)
+                && Geography::in_layer(u, &split)
+                && boxes.iter().any(|b| rects_touch(b, &u.bbox))
+            {
+                visit(i, &mut seg_unit);
             }
         }
         lengths.into_iter().map(|((a, b), km)| Border { a, b, km }).collect()
@@ -278,7 +383,7 @@ impl Geography {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use geo::polygon;
+    use geo::{polygon, Area};
 
     fn square(x: f64, y: f64, s: f64) -> MultiPolygon<f64> {
         MultiPolygon(vec![
@@ -305,7 +410,7 @@ mod tests {
             (0.0, 0.0),
         ];
         let p = MultiPolygon(vec![Polygon::new(ring.into_iter().map(|(x, y)| Coord { x, y }).collect(), vec![])]);
-        assert!(has_pinched_ring(&p));
+        assert!(!geo::Validation::is_valid(&p), "a pinched ring is invalid");
         let fixed = repair(&p);
         // 16 minus the loop: a unit square and a triangle of 0.5.
         assert!((fixed.unsigned_area() - 14.5).abs() < 1e-9, "area {}", fixed.unsigned_area());
@@ -332,7 +437,16 @@ mod tests {
         let u = dissolve([&square(0.0, 0.0, 1.0), &square(1.0, 0.0, 1.0)]);
         assert_eq!(u.0.len(), 1);
         assert!((u.unsigned_area() - 2.0).abs() < 1e-9);
-        assert!(!has_pinched_ring(&square(0.0, 0.0, 1.0)));
+        assert!(geo::Validation::is_valid(&square(0.0, 0.0, 1.0)));
+    }
+
+    #[test]
+    fn segment_keys_absorb_float_noise_but_not_vertices() {
+        let a = Coord { x: 1.23456, y: 48.12345 };
+        let b = Coord { x: 1.23457, y: 48.12345 };
+        let noisy = Coord { x: 1.23456 + 3e-10, y: 48.12345 - 3e-10 };
+        assert_eq!(seg_key(a, b), seg_key(b, noisy));
+        assert_ne!(seg_key(a, b), seg_key(a, Coord { x: 1.23458, y: 48.12345 }));
     }
 
     #[test]

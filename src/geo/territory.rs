@@ -1,5 +1,5 @@
 //! The geometry of one territory: dissolved outline and area, connected pieces, enclaves,
-//! neighbouring communes (shared border), and the units that have no 2018 polygon.
+//! neighbouring communes or arrondissements (shared border), and the units that have no polygon.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -21,7 +21,7 @@ pub struct Missing {
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Neighbour {
     pub code: String,
-    /// Length of the border shared with the territory (2018 simplified boundaries), km.
+    /// Length of the border shared with the territory (simplified boundaries), km.
     pub border_km: f64,
     /// Members it borders.
     pub borders: Vec<String>,
@@ -31,12 +31,12 @@ pub struct Neighbour {
 pub struct TerritoryGeometry {
     /// Members with a polygon, sorted.
     pub mapped: Vec<String>,
-    /// Members without a 2018 polygon: listed, not ignored.
+    /// Members without a polygon: listed, not ignored.
     pub missing: Vec<Missing>,
     /// Union of the members' shapes (lon/lat WGS84).
     #[serde(skip)]
     pub outline: MultiPolygon<f64>,
-    /// Geodesic area of the outline, km² (2018 simplified boundaries).
+    /// Geodesic area of the outline, km² (simplified boundaries).
     pub area_km2: f64,
     /// Groups of members connected by shared borders, largest first; one group = one piece.
     pub pieces: Vec<Vec<String>>,
@@ -63,14 +63,17 @@ impl TerritoryGeometry {
     }
 }
 
-fn missing_reason(code: &str, index: &CogIndex) -> String {
+fn missing_reason(code: &str, geo: &Geography, index: &CogIndex) -> String {
+    if let Some(note) = geo.dropped_note(code) {
+        return format!("its polygon was rejected when reading the boundaries ({note})");
+    }
     match index.kind(code) {
         Some(UnitKind::Arrondissement) => format!(
-            "arrondissement municipal: the 2018 boundaries have only its whole commune ({})",
+            "arrondissement municipal without polygon: these boundaries have only its whole commune ({})",
             index.parent(code).unwrap_or("?")
         ),
         Some(UnitKind::Commune) => {
-            "no 2018 polygon: commune re-created after 2018 (its area is inside the polygon of the commune it was part of) or outside the boundaries' coverage".to_string()
+            "no polygon in the boundaries: commune created or re-created after their vintage (its area is inside the polygon of the commune it was part of) or outside their coverage".to_string()
         }
         None => "unknown to COG 2026".to_string(),
     }
@@ -105,8 +108,9 @@ fn components(nodes: &[String], edges: &[(String, String, f64)]) -> Vec<Vec<Stri
 /// Analyse a territory given as COG 2026 codes.
 pub fn analyse(geo: &Geography, codes: &[String], index: &CogIndex) -> TerritoryGeometry {
     let (mapped, unmapped): (Vec<String>, Vec<String>) = codes.iter().cloned().partition(|c| geo.has(c));
-    let missing = unmapped.iter().map(|c| Missing { code: c.clone(), reason: missing_reason(c, index) }).collect();
+    let missing = unmapped.iter().map(|c| Missing { code: c.clone(), reason: missing_reason(c, geo, index) }).collect();
     let member_set: BTreeSet<&str> = mapped.iter().map(String::as_str).collect();
+    let split = geo.split_cities(&mapped);
 
     let mut shapes: BTreeMap<String, MultiPolygon<f64>> = BTreeMap::new();
     for c in &mapped {
@@ -158,7 +162,7 @@ pub fn analyse(geo: &Geography, codes: &[String], index: &CogIndex) -> Territory
                 continue;
             };
             let mut inside = Vec::new();
-            for c in geo.codes_in_rect(&rect) {
+            for c in geo.codes_in_rect_split(&rect, &split) {
                 if member_set.contains(c.as_str()) {
                     continue;
                 }
@@ -204,7 +208,7 @@ pub fn analyse(geo: &Geography, codes: &[String], index: &CogIndex) -> Territory
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sources::boundaries::Boundary;
+    use crate::sources::boundaries::{Boundaries, Boundary, BoundaryKind, Layout};
     use crate::sources::decoupage::{Cog, Unit};
     use geo::polygon;
 
@@ -212,6 +216,14 @@ mod tests {
     /// the middle), plus a far square 28010. 28009 is in COG 2026 as a commune nouvelle that
     /// absorbed the 2018 commune 28099, drawn as the east half of the north-east square;
     /// 28011 is a commune without polygon.
+    fn bnd(code: &str, shape: MultiPolygon<f64>) -> Boundary {
+        Boundary { code: code.into(), name: code.into(), kind: BoundaryKind::Commune, parent: None, shape, valid: true }
+    }
+
+    fn rect(x0: f64, x1: f64, y0: f64, y1: f64) -> MultiPolygon<f64> {
+        MultiPolygon(vec![polygon![(x: x0, y: y0), (x: x1, y: y0), (x: x1, y: y1), (x: x0, y: y1), (x: x0, y: y0)]])
+    }
+
     fn fixture() -> (Geography, CogIndex) {
         // Shared edges must share vertices, as in the 2018 file: full squares carry the midpoints
         // of their sides, where the halves of 28009 meet their neighbours.
@@ -227,13 +239,13 @@ mod tests {
             let (x, y) = ((i % 3) as f64, (i / 3) as f64 + 45.0);
             let code = format!("2800{}", i + 1);
             if i == 8 {
-                b.push(Boundary { code: code.clone(), name: code.clone(), shape: sq(x, y, 0.5) });
-                b.push(Boundary { code: "28099".into(), name: "old".into(), shape: sq(x + 0.5, y, 0.5) });
+                b.push(bnd(&code, sq(x, y, 0.5)));
+                b.push(bnd("28099", sq(x + 0.5, y, 0.5)));
             } else {
-                b.push(Boundary { code: code.clone(), name: code.clone(), shape: sq(x, y, 1.0) });
+                b.push(bnd(&code, sq(x, y, 1.0)));
             }
         }
-        b.push(Boundary { code: "28010".into(), name: "far".into(), shape: sq(10.0, 45.0, 1.0) });
+        b.push(bnd("28010", sq(10.0, 45.0, 1.0)));
         let unit = |code: &str, anciens: Vec<String>| Unit {
             code: code.into(),
             name: code.into(),
@@ -250,7 +262,70 @@ mod tests {
         units[8].anciens_codes = vec!["28099".into()];
         let cog = Cog { units, epcis: vec![], departements: vec![], regions: vec![] };
         let index = CogIndex::new(&cog);
+        let b = Boundaries { layout: Layout::Legacy, files: vec![], features: b, warnings: vec![] };
         (Geography::new(b, &index), index)
+    }
+
+    /// A PLM city 13055 (two squares wide) present whole and as arrondissements 13201 (west) and
+    /// 13202 (east), and a commune 13002 east of it; the current layout.
+    fn plm_fixture() -> (Geography, CogIndex) {
+        let arr = |code: &str, shape| Boundary {
+            code: code.into(),
+            name: code.into(),
+            kind: BoundaryKind::Arrondissement,
+            parent: Some("13055".into()),
+            shape,
+            valid: true,
+        };
+        let city = MultiPolygon(vec![polygon![
+            (x: 20.0, y: 45.0), (x: 21.0, y: 45.0), (x: 22.0, y: 45.0), (x: 22.0, y: 46.0), (x: 21.0, y: 46.0),
+            (x: 20.0, y: 46.0), (x: 20.0, y: 45.0)
+        ]]);
+        let features = vec![
+            bnd("13055", city),
+            bnd("13002", rect(22.0, 23.0, 45.0, 46.0)),
+            arr("13201", rect(20.0, 21.0, 45.0, 46.0)),
+            arr("13202", rect(21.0, 22.0, 45.0, 46.0)),
+        ];
+        let unit = |code: &str, kind, parent: Option<&str>| Unit {
+            code: code.into(),
+            name: code.into(),
+            kind,
+            parent: parent.map(str::to_string),
+            departement: "13".into(),
+            region: "93".into(),
+            zone: "metro".into(),
+            population: Some(100),
+            anciens_codes: vec![],
+            epci: None,
+        };
+        let units = vec![
+            unit("13055", UnitKind::Commune, None),
+            unit("13002", UnitKind::Commune, None),
+            unit("13201", UnitKind::Arrondissement, Some("13055")),
+            unit("13202", UnitKind::Arrondissement, Some("13055")),
+        ];
+        let index = CogIndex::new(&Cog { units, epcis: vec![], departements: vec![], regions: vec![] });
+        let b = Boundaries { layout: Layout::Current, files: vec![], features, warnings: vec![] };
+        (Geography::new(b, &index), index)
+    }
+
+    #[test]
+    fn arrondissements_and_their_city_are_never_neighbours_together() {
+        let (g, index) = plm_fixture();
+        let names = |t: &TerritoryGeometry| t.neighbours.iter().map(|n| n.code.clone()).collect::<Vec<_>>();
+        // An arrondissement territory sees the other arrondissements and the communes around.
+        let t = analyse(&g, &codes(&["13202"]), &index);
+        assert_eq!(names(&t), codes(&["13002", "13201"]));
+        assert!(t.missing.is_empty() && t.is_one_piece());
+        // A commune territory sees the whole city, not its arrondissements.
+        let t = analyse(&g, &codes(&["13002"]), &index);
+        assert_eq!(names(&t), codes(&["13055"]));
+        assert!((t.neighbours[0].border_km - 111.2).abs() < 0.5, "{}", t.neighbours[0].border_km);
+        // Both arrondissements: one piece, and the commune as the only neighbour.
+        let t = analyse(&g, &codes(&["13201", "13202"]), &index);
+        assert!(t.is_one_piece());
+        assert_eq!(names(&t), codes(&["13002"]));
     }
 
     fn codes(v: &[&str]) -> Vec<String> {
@@ -291,7 +366,7 @@ mod tests {
     #[test]
     fn merged_commune_is_dissolved_and_borders_are_measured() {
         let (g, index) = fixture();
-        assert_eq!(g.codes_2018("28009"), vec!["28009", "28099"]);
+        assert_eq!(g.source_codes("28009"), vec!["28009", "28099"]);
         let shape = g.shape("28009").unwrap();
         assert_eq!(shape.0.len(), 1, "the two 2018 halves make one polygon");
         assert!((geo::Area::unsigned_area(&shape) - 1.0).abs() < 1e-9);

@@ -1,6 +1,6 @@
 //! `territory.geojson` for QGIS: the territory outline first, then each commune drawn (territory,
 //! neighbours, enclaves) with its indicators as properties. WGS84 lon/lat (RFC 7946), rounded to
-//! 6 decimals (≈ 0.1 m, finer than the 2018 boundaries' 5).
+//! 6 decimals (≈ 0.1 m, finer than the boundaries' 5).
 
 use std::path::Path;
 
@@ -64,7 +64,7 @@ pub fn collection(d: &Diagnosis, s: &Surroundings, members: &[UnitFacts], others
     ] {
         p.insert(id.into(), json!(t.value(id)));
     }
-    p.insert("area_km2_boundaries_2018".into(), json!((s.geometry.area_km2 * 100.0).round() / 100.0));
+    p.insert("area_km2_boundaries".into(), json!((s.geometry.area_km2 * 100.0).round() / 100.0));
     p.insert("aci_band".into(), json!(d.aci.as_ref().map(|a| a.taille)));
     p.insert("aci_max_annual_funding_eur".into(), json!(d.aci.as_ref().map(|a| a.max_annual_funding_2019_eur)));
     p.insert("pieces".into(), json!(s.geometry.pieces.len()));

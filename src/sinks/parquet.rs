@@ -23,11 +23,23 @@ pub struct ColumnDoc {
 }
 
 pub fn write(path: &Path, df: &mut DataFrame, provenance: &Provenance, columns: &[ColumnDoc]) -> Result<()> {
+    write_with_metadata(path, df, provenance, columns, vec![])
+}
+
+/// [`write`], with more key-value metadata (GeoParquet's `geo`).
+pub fn write_with_metadata(
+    path: &Path,
+    df: &mut DataFrame,
+    provenance: &Provenance,
+    columns: &[ColumnDoc],
+    extra: Vec<(String, String)>,
+) -> Result<()> {
     check_schema(path, df, columns)?;
-    let meta = vec![
+    let mut meta = vec![
         (PROVENANCE_KEY.to_string(), serde_json::to_string(provenance).expect("serializable")),
         (COLUMNS_KEY.to_string(), serde_json::to_string(columns).expect("serializable")),
     ];
+    meta.extend(extra);
     atomic_write(path, |f| {
         ParquetWriter::new(f)
             .with_compression(ParquetCompression::Zstd(None))
@@ -46,6 +58,7 @@ pub fn dtype_name(d: &DataType) -> &'static str {
         DataType::UInt32 => "uint32",
         DataType::Int32 => "int32",
         DataType::Boolean => "bool",
+        DataType::Binary => "binary",
         _ => "other",
     }
 }

@@ -267,7 +267,7 @@ fn summary_rows(input: &ReportInput) -> Vec<SummaryRow> {
     ]);
     if let Some(s) = input.around.filter(|s| !s.geometry.mapped.is_empty()) {
         rows.push(SummaryRow {
-            label: "Superficie (contours 2018)".into(),
+            label: "Superficie (contours communaux)".into(),
             value: format!("{} km²", fr_num(Some(s.geometry.area_km2), 0)),
             note: if s.geometry.is_one_piece() {
                 "d'un seul tenant".into()
@@ -302,7 +302,7 @@ fn geometry_lines(input: &ReportInput) -> Vec<String> {
     let mut v = Vec::new();
     if g.mapped.is_empty() {
         v.push(
-            "Aucune commune du territoire n'a de contour 2018 : ni carte, ni contiguïté, ni communes voisines.".into(),
+            "Aucune commune du territoire n'a de contour : ni carte, ni contiguïté, ni communes voisines.".into(),
         );
     } else if g.is_one_piece() {
         v.push(format!(
@@ -344,7 +344,7 @@ fn geometry_lines(input: &ReportInput) -> Vec<String> {
     }
     for m in &g.missing {
         v.push(format!(
-            "{} ({}) n'a pas de contour 2018 et n'est pas cartographiée : {}.",
+            "{} ({}) n'a pas de contour et n'est pas cartographiée : {}.",
             name_of(input, &m.code),
             m.code,
             m.reason
@@ -530,7 +530,7 @@ fn methods(input: &ReportInput) -> Vec<String> {
     vec![
         "Les communes sont celles du Code officiel géographique 2026 ; les données publiées sur une géographie antérieure y sont ramenées par les anciens codes des communes fusionnées (sommes, APL pondéré par la population standardisée).".into(),
         format!("Tailles ACI : {} ({}). Lecture des bornes : {}. Financements : {} ({}).", g.title, g.bands_source, g.boundary_reading, g.max_funding_label, g.max_funding_source),
-        "Communes voisines : communes qui partagent une frontière (un segment de contour, pas un simple point) avec le territoire, d'après les contours communaux IGN Admin Express 2018 simplifiés ; les communes fusionnées depuis sont réunies.".into(),
+        "Communes voisines : communes qui partagent une frontière (un segment de contour, pas un simple point) avec le territoire, d'après les contours communaux IGN ADMIN EXPRESS du COG 2026, simplifiés (au format des contours administratifs d'Etalab) ; un territoire fait d'arrondissements municipaux a pour voisins les autres arrondissements et les communes alentour, jamais la ville entière. Superficie du contour : aire géodésique (ellipsoïde WGS84) ; la superficie de référence reste celle de l'INSEE.".into(),
         "Conseil de taille : parmi les communes voisines, les ensembles du plus petit nombre de communes qui atteignent le seuil de la taille suivante, classés par nombre d'habitants ajoutés (le moins d'abord). Toute commune voisine ajoutée garde le territoire d'un seul tenant.".into(),
         "Enclave : commune hors du territoire située dans un trou du contour du territoire.".into(),
         "APL : indicateur d'accessibilité potentielle localisée (DREES), en consultations par an et par habitant standardisé ; le seuil de 2,5 est celui du zonage des médecins généralistes.".into(),

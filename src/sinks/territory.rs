@@ -217,7 +217,7 @@ pub fn write_all_with(dir: &Path, d: &Diagnosis, grid: &Grid, around: Option<&Su
     if let Some(s) = around {
         let others = report::unit_facts(&s.others)?;
         let spec = map_spec(&d.territory.name, &s.geometry, &members, &others, 6);
-        // Arrondissements municipaux have no 2018 polygon: a territory made only of them has no map.
+        // A territory none of whose units has a polygon has no map.
         let themes: &[Theme] = if s.geometry.mapped.is_empty() { &[] } else { &Theme::ALL };
         for &theme in themes {
             let file = format!("{}.svg", theme.stem());

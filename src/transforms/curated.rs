@@ -14,12 +14,18 @@ use crate::error::Result;
 use crate::sources::decoupage::{Cog, UnitKind};
 use crate::sources::{apl, boundaries, bpe, comparateur, tagc, DataDir};
 
+/// The note of a unit whose `area_km2` comes from the boundaries.
+pub const AREA_FROM_BOUNDARIES: &str =
+    "area from the commune boundaries (geodesic area of simplified polygons): INSEE publishes none for this code";
+
 pub struct Curated {
     pub cog: Cog,
     pub index: CogIndex,
     /// One row per unit; schema in [`crate::schema::COMMUNES`].
     pub communes: DataFrame,
     pub reports: Vec<NormalizationReport>,
+    /// The boundaries read for areas, kept for the geometry table (`None` when skipped).
+    pub boundaries: Option<boundaries::Boundaries>,
 }
 
 /// List in the report the units selected by `filter` that `agg` has no row for.
@@ -101,26 +107,63 @@ fn area_frame(data: &DataDir, index: &CogIndex, units: &DataFrame) -> Result<(Da
     Ok((agg, rep))
 }
 
-fn boundary_frame(data: &DataDir, index: &CogIndex, units: &DataFrame) -> Result<(DataFrame, NormalizationReport)> {
+/// Area and centre of each COG 2026 unit from the boundaries: geodesic area of each feature's
+/// valid shape, summed over the features a unit is made of (the former communes of an older
+/// vintage); centre weighted by those areas.
+fn boundary_frame(
+    b: &boundaries::Boundaries,
+    index: &CogIndex,
+    units: &DataFrame,
+) -> Result<(DataFrame, NormalizationReport)> {
+    let meta = b.metas()[0];
     let mut rep = report_for(
-        &boundaries::META,
-        "2018 boundaries cover metropolitan France and the DROM as whole communes; communes split off after 2018 have none",
+        meta,
+        match b.layout {
+            boundaries::Layout::Current => "current boundaries cover the communes of metropolitan France and the DROM, and the 45 arrondissements municipaux when their file is present; a few communes with recent boundary changes have none",
+            boundaries::Layout::Legacy => "older boundaries cover metropolitan France and the DROM as whole communes; communes split off since have none",
+        },
     );
-    let b = boundaries::load(data)?;
+    let (mut code, mut area, mut lat, mut lon) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for f in &b.features {
+        let fixed;
+        let shape = if f.valid {
+            &f.shape
+        } else {
+            fixed = boundaries::make_valid(&f.shape);
+            &fixed
+        };
+        let c = boundaries::centre(shape);
+        code.push(f.code.as_str());
+        area.push(boundaries::area_km2(shape));
+        lat.push(c.map(|c| c.y));
+        lon.push(c.map(|c| c.x));
+    }
     let staged = df!(
-        "code" => b.iter().map(|x| x.code.as_str()).collect::<Vec<_>>(),
+        "code" => code,
         // Feature index stands in for a line number: the file is one JSON document.
-        "line" => (1..=b.len() as u32).collect::<Vec<_>>(),
+        "line" => (1..=b.features.len() as u32).collect::<Vec<_>>(),
+        "area_b" => area,
+        "lat_b" => lat,
+        "lon_b" => lon,
     )?;
     let staged = remap(staged, index, &mut rep)?;
     let agg = staged
         .lazy()
         .filter(col("code_2026").is_not_null())
         .group_by([col("code_2026")])
-        .agg([col("code").count().cast(DataType::UInt32).alias("boundary_parts_2018")])
+        .agg([
+            col("area_b").sum().alias("area_km2_boundaries"),
+            weighted_mean("lat_b", "area_b").alias("lat_boundaries"),
+            weighted_mean("lon_b", "area_b").alias("lon_boundaries"),
+        ])
         .collect()?;
-    record_expected(&mut rep, units, in_france().and(col("kind").eq(lit(UnitKind::Commune.as_str()))), &agg)?;
-    let agg = agg.lazy().select([col("code_2026").alias("code"), col("boundary_parts_2018")]).collect()?;
+    let expected = if b.features.iter().any(|f| f.kind == boundaries::BoundaryKind::Arrondissement) {
+        in_france()
+    } else {
+        in_france().and(col("kind").eq(lit(UnitKind::Commune.as_str())))
+    };
+    record_expected(&mut rep, units, expected, &agg)?;
+    let agg = agg.lazy().rename(["code_2026"], ["code"], true).collect()?;
     Ok((agg, rep))
 }
 
@@ -144,6 +187,48 @@ fn bassin_vie_frame(data: &DataDir, index: &CogIndex, units: &DataFrame) -> Resu
     Ok((agg, rep))
 }
 
+/// Boundary areas against INSEE's where both exist: over France, over département 28 (the
+/// reference département of the project) and for Chartres (INSEE 16.85 km²).
+fn area_comparison(communes: &DataFrame) -> Result<serde_json::Value> {
+    let code = communes.column("code")?.str()?;
+    let dep = communes.column("departement")?.str()?;
+    let insee = communes.column("area_km2")?.f64()?;
+    let note = communes.column("area_note")?.str()?;
+    let bnd = communes.column("area_km2_boundaries")?.f64()?;
+    let mut rel = Vec::new();
+    let (mut d28_i, mut d28_b, mut chartres) = (0.0, 0.0, None);
+    for i in 0..communes.height() {
+        // A unit whose area_km2 is the boundaries' own carries a note: not a comparison.
+        let (Some(a), Some(b), None) = (insee.get(i), bnd.get(i), note.get(i)) else {
+            continue;
+        };
+        rel.push(((b - a) / a).abs() * 100.0);
+        if dep.get(i) == Some("28") {
+            d28_i += a;
+            d28_b += b;
+        }
+        if code.get(i) == Some("28085") {
+            chartres = Some((a, b));
+        }
+    }
+    rel.sort_by(f64::total_cmp);
+    let q = |p: f64| rel.get(((rel.len() as f64 - 1.0) * p).round() as usize).map(|v| (v * 100.0).round() / 100.0);
+    let pair = |a: f64, b: f64| {
+        serde_json::json!({
+            "insee_km2": (a * 100.0).round() / 100.0,
+            "boundaries_km2": (b * 100.0).round() / 100.0,
+            "difference_km2": ((b - a) * 100.0).round() / 100.0,
+            "difference_pct": ((b - a) / a * 10000.0).round() / 100.0,
+        })
+    };
+    Ok(serde_json::json!({
+        "what": "area_km2_boundaries (geodesic area on the WGS84 ellipsoid of the simplified polygons) against INSEE's area_km2",
+        "france": { "units_compared": rel.len(), "median_abs_difference_pct": q(0.5), "p95_abs_difference_pct": q(0.95) },
+        "departement_28": if d28_i > 0.0 { pair(d28_i, d28_b) } else { serde_json::Value::Null },
+        "chartres_28085": chartres.map_or(serde_json::Value::Null, |(a, b)| pair(a, b)),
+    }))
+}
+
 /// What a build reads. The default reads every published original; the lean build of
 /// `batch --from-raw` reads the CSV re-encodings of the two xlsx (same staged frames, tested) and
 /// skips what no indicator uses, leaving those columns null.
@@ -151,7 +236,8 @@ fn bassin_vie_frame(data: &DataDir, index: &CogIndex, units: &DataFrame) -> Resu
 pub struct Options {
     /// APL and BPE from their derived CSVs (`apl::DERIVED_FILE`, `bpe::DERIVED_FILE`).
     pub derived_csv: bool,
-    /// The 2018 boundaries (`has_boundary_2018`); null when skipped.
+    /// The boundaries (`has_boundary`, `area_km2_boundaries`, fallback area and centre); null
+    /// when skipped.
     pub boundaries: bool,
     /// The TAGC bassins de vie (`bv2022`, `bv2022_name`); null when skipped.
     pub bassins_de_vie: bool,
@@ -199,13 +285,14 @@ pub fn build_with(data: &DataDir, opts: &Options, progress: &mut dyn FnMut(&str)
     progress("INSEE comparateur (area, centre)");
     let (area, r) = area_frame(data, &index, &units)?;
     reports.push(r);
-    let bnd = if opts.boundaries {
-        progress("IGN 2018 commune boundaries");
-        let (bnd, r) = boundary_frame(data, &index, &units)?;
+    let (bnd, boundaries) = if opts.boundaries {
+        progress("commune boundaries (area, centre)");
+        let b = boundaries::load(data)?;
+        let (bnd, r) = boundary_frame(&b, &index, &units)?;
         reports.push(r);
-        Some(bnd)
+        (Some(bnd), Some(b))
     } else {
-        None
+        (None, None)
     };
 
     let bv = if opts.bassins_de_vie {
@@ -232,10 +319,14 @@ pub fn build_with(data: &DataDir, opts: &Options, progress: &mut dyn FnMut(&str)
     let has_boundary = match bnd {
         Some(b) => {
             lf = left(lf, b);
-            col("boundary_parts_2018").is_not_null()
+            col("area_km2_boundaries").is_not_null()
         }
         None => {
-            lf = lf.with_column(lit(NULL).cast(DataType::UInt32).alias("boundary_parts_2018"));
+            lf = lf.with_columns([
+                lit(NULL).cast(DataType::Float64).alias("area_km2_boundaries"),
+                lit(NULL).cast(DataType::Float64).alias("lat_boundaries"),
+                lit(NULL).cast(DataType::Float64).alias("lon_boundaries"),
+            ]);
             lit(NULL).cast(DataType::Boolean)
         }
     };
@@ -265,7 +356,7 @@ pub fn build_with(data: &DataDir, opts: &Options, progress: &mut dyn FnMut(&str)
     let is_com = col("zone").eq(lit("com"));
     let communes = lf
         .with_columns([
-            has_boundary.alias("has_boundary_2018"),
+            has_boundary.alias("has_boundary"),
             when(col("gp_count_bpe2020").is_not_null())
                 .then(lit(NULL).cast(DataType::String))
                 .when(col("kind").eq(lit("arrondissement")))
@@ -286,15 +377,26 @@ pub fn build_with(data: &DataDir, opts: &Options, progress: &mut dyn FnMut(&str)
                 .alias("apl_note"),
             when(col("area_km2").is_not_null())
                 .then(lit(NULL).cast(DataType::String))
+                .when(col("area_km2_boundaries").is_not_null())
+                .then(lit(AREA_FROM_BOUNDARIES))
                 .when(is_com)
                 .then(lit("the comparateur de territoires does not cover the collectivités d'outre-mer"))
                 .otherwise(lit("no comparateur row for this code (commune created or re-created after COG 2024)"))
                 .alias("area_note"),
         ])
-        .drop(cols(["boundary_parts_2018"]));
+        // INSEE's area and centre stay the reference; the boundaries fill in where INSEE has none
+        // (the note above says so).
+        .with_columns([
+            coalesce(&[col("area_km2"), col("area_km2_boundaries")]).alias("area_km2"),
+            coalesce(&[col("lat"), col("lat_boundaries")]).alias("lat"),
+            coalesce(&[col("lon"), col("lon_boundaries")]).alias("lon"),
+        ]);
     let communes = super::fresh::apply(communes, &fresh)
         .select(crate::schema::COMMUNES.iter().map(|c| col(c.name)).collect::<Vec<_>>())
         .sort(["code"], SortMultipleOptions::default())
         .collect()?;
-    Ok(Curated { cog, index, communes, reports })
+    if let Some(r) = reports.iter_mut().find(|r| boundaries.as_ref().is_some_and(|b| b.metas()[0].id == r.source)) {
+        r.comparison = Some(area_comparison(&communes)?);
+    }
+    Ok(Curated { cog, index, communes, reports, boundaries })
 }

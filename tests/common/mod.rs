@@ -226,6 +226,37 @@ pub const TAGC_CSV: &str = "CODGEO,LIBGEO,DEP,CTCD,REG,EPCI,EPT,ARR,CANOV,ZE2020
 28003,Gamma,28,28D,24,200000001,ZZZZZZZZZ,281,2801,2401,28000,000,28002,Beta\n\
 75056,Paris,75,75C,11,200054781,200054781,751,7599,1101,00851,001,75056,Paris\n";
 
+/// A rectangle feature in Etalab's contours administratifs layout: MultiPolygon, `departement`,
+/// `region`, `epci`, and `commune` (the parent) for an arrondissement or `plm` for its city.
+pub fn etalab_feature(code: &str, name: &str, extra: &str, x: f64, y: f64, w: f64) -> String {
+    let (x1, y1) = (x + w, y + 0.1);
+    format!(
+        r#"{{"type":"Feature","properties":{{"code":"{code}","nom":"{name}","departement":"{dep}","region":"{reg}"{extra}}},"geometry":{{"type":"MultiPolygon","coordinates":[[[[{x},{y}],[{x1},{y}],[{x1},{y1}],[{x},{y1}],[{x},{y}]]]]}}}}"#,
+        dep = &code[..2],
+        reg = if code.starts_with("75") { "11" } else { "24" },
+    )
+}
+
+/// COG 2026 communes in Etalab's layout: Alpha already merged with Alpha-le-Vieux, Paris whole.
+pub fn etalab_communes() -> String {
+    let f = [
+        etalab_feature("28001", "Alpha", r#","epci":"200000001""#, 1.0, 48.0, 0.2),
+        etalab_feature("28002", "Beta", r#","epci":"200000001""#, 1.2, 48.0, 0.1),
+        etalab_feature("28003", "Gamma", r#","epci":"200000001""#, 1.3, 48.0, 0.1),
+        etalab_feature("75056", "Paris", r#","epci":"200054781","plm":true"#, 2.3, 48.8, 0.1),
+    ];
+    format!(r#"{{"type":"FeatureCollection","features":[{}]}}"#, f.join(","))
+}
+
+/// The two arrondissements of the made-up Paris, halves of the city.
+pub fn etalab_arrondissements() -> String {
+    let f = [
+        etalab_feature("75101", "Paris 1er Arrondissement", r#","commune":"75056""#, 2.3, 48.8, 0.05),
+        etalab_feature("75102", "Paris 2e Arrondissement", r#","commune":"75056""#, 2.35, 48.8, 0.05),
+    ];
+    format!(r#"{{"type":"FeatureCollection","features":[{}]}}"#, f.join(","))
+}
+
 /// A complete made-up data folder in the published layout.
 pub fn fixture_data(tag: &str) -> DataDir {
     let root = temp_dir(tag);
@@ -239,6 +270,9 @@ pub fn fixture_data(tag: &str) -> DataDir {
     write_apl_xlsx(&p("health/drees_apl_medecins_generalistes_2022_2023.xlsx"), APL_ROWS, APL_HEADER);
     write_bpe_xlsx(&p("health/anct_offre_sante_nb_medg_bpe2020_communes.xlsx"), BPE_ROWS);
     write_gz(&p("population/communes_cog2024_comparateur_territoires.csv.gz"), &comparateur_csv(COMPARATEUR_HEADER));
+    write_gz(&p("geo/communes-cog2026-datafrance-1.1.0.geojson.gz"), &etalab_communes());
+    write_gz(&p("geo/arrondissements-municipaux-cog2026-datafrance-1.1.0.geojson.gz"), &etalab_arrondissements());
+    // An older vintage, for `--boundaries`.
     write_gz(&p("geo/communes-france-2018.geojson.gz"), &geojson());
     write_gz(&p("population/insee_tagc_communes_cog2024_bv2022.csv.gz"), TAGC_CSV);
     DataDir::new(root)
@@ -256,7 +290,7 @@ pub fn curated_or_snapshot(test: &str) -> cpts_diag::transforms::curated::Curate
             let cog = cpts_diag::pipeline::read_cog(cpts_diag::snapshot::COG, Path::new("snapshot")).unwrap();
             let communes = cpts_diag::sinks::parquet::read_bytes(cpts_diag::snapshot::COMMUNES).unwrap();
             let index = CogIndex::new(&cog);
-            curated::Curated { cog, index, communes, reports: Vec::new() }
+            curated::Curated { cog, index, communes, reports: Vec::new(), boundaries: None }
         }
     }
 }
