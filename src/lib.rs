@@ -10,6 +10,7 @@ pub mod aci;
 pub mod advice;
 pub mod atomic;
 pub mod batch;
+pub mod coverage;
 pub mod cli;
 pub mod diagnose;
 pub mod error;
