@@ -711,22 +711,6 @@ fn cpts_table(
     Ok(df)
 }
 
-/// Read and resolve a listing for `batch --level territories`: one `(id, territory)` per CPTS.
-pub fn load_for_batch(
-    path: &Path,
-    cog: &Cog,
-    index: &CogIndex,
-    ctx: territory::Context,
-) -> Result<(Vec<(String, Territory)>, Vec<String>)> {
-    let listing = read_listing(path)?;
-    let cpts = resolve_listing(&listing, cog, index, ctx)?;
-    let warnings = cpts
-        .iter()
-        .flat_map(|c| c.territory.warnings.iter().map(move |w| format!("{}: CPTS \"{}\": {w}", c.origin, c.territory.name)))
-        .collect();
-    Ok((cpts.into_iter().map(|c| (c.id, c.territory)).collect(), warnings))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -30,7 +30,8 @@ pub struct Args {
     /// only for the levels that show them. Same figures as `build` (tested).
     #[arg(long)]
     pub from_raw: bool,
-    /// Folder of the territory files for `--level territories`.
+    /// For `--level territories`: a folder of territory .toml files, or a CPTS listing as
+    /// `coverage` reads it (CSV with nom/communes/arrondissements, GeoJSON of perimeters).
     #[arg(long, default_value = "data/territories")]
     pub territories: PathBuf,
     /// ACI grid (default: the embedded data/reference/aci.toml).
@@ -62,18 +63,38 @@ pub fn run(data: &DataDir, args: &Args, progress: &mut Progress) -> Result<()> {
         let table: BatchTable = match level {
             Level::Territories => {
                 let index = CogIndex::new(&cog);
-                let specs = batch::load_territory_specs(&args.territories)?;
-                let geography = if specs.iter().any(|(_, s)| s.polygon.is_some()) {
-                    pipeline::load_geography(data, &index, progress)?
-                } else {
+                let listing = if args.territories.is_dir() {
                     None
+                } else {
+                    Some(crate::coverage::read_listing(&args.territories)?)
                 };
-                let list = batch::load_territories(&args.territories, &cog, &index, &curated, geography.as_ref())?;
-                for (id, t) in &list {
-                    for w in &t.warnings {
-                        progress.say(&format!("warning: {id}: {w}"));
+                let needs_geo = match &listing {
+                    Some(l) => l.needs_geography(),
+                    None => batch::load_territory_specs(&args.territories)?.iter().any(|(_, s)| s.polygon.is_some()),
+                };
+                let geography = if needs_geo { pipeline::load_geography(data, &index, progress)? } else { None };
+                let list = match &listing {
+                    Some(l) => {
+                        let ctx = crate::territory::Context { curated: Some(&curated), geography: geography.as_ref() };
+                        let cpts = crate::coverage::resolve_listing(l, &cog, &index, ctx)?;
+                        for c in &cpts {
+                            for w in &c.territory.warnings {
+                                progress.say(&format!("warning: {}: CPTS \"{}\": {w}", c.origin, c.territory.name));
+                            }
+                        }
+                        cpts.into_iter().map(|c| (c.id, c.territory)).collect()
                     }
-                }
+                    None => {
+                        let list =
+                            batch::load_territories(&args.territories, &cog, &index, &curated, geography.as_ref())?;
+                        for (id, t) in &list {
+                            for w in &t.warnings {
+                                progress.say(&format!("warning: {id}: {w}"));
+                            }
+                        }
+                        list
+                    }
+                };
                 batch::territories(&curated, &list, &grid)?
             }
             l => batch::compute(&curated, l, &grid)?,
