@@ -19,6 +19,7 @@ use crate::batch;
 use crate::error::{Error, Location, Result};
 use crate::geo::Geography;
 use crate::sources::decoupage::{Cog, UnitKind};
+use crate::sources::listing;
 use crate::territory::{self, Territory, TerritorySpec};
 use crate::transforms::cog::CogIndex;
 
@@ -48,17 +49,11 @@ impl Listing {
     }
 }
 
-fn split_codes(cell: &str) -> Vec<String> {
-    cell.split(['|', ';', ',']).map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect()
-}
-
-/// Read a listing: a CSV in the layout of the ARS PACA listing (`nom`, `communes` with
-/// `|`-separated codes, optional `arrondissements`), a GeoJSON of perimeters (one feature per
-/// CPTS, `nom` or `name`; a `communes` property, else the communes mostly inside its polygon),
-/// or a folder of territory TOML files.
+/// Read a listing: a CSV or GeoJSON file (see `sources::listing`), or a folder of territory TOML
+/// files. Two CPTS with the same name (case aside) are an error naming both places.
 pub fn read_listing(path: &Path) -> Result<Listing> {
-    if path.is_dir() {
-        let entries = batch::load_territory_specs(path)?
+    let entries = if path.is_dir() {
+        batch::load_territory_specs(path)?
             .into_iter()
             .map(|(id, spec)| ListedCpts {
                 name: spec.name.clone(),
@@ -67,140 +62,24 @@ pub fn read_listing(path: &Path) -> Result<Listing> {
                 arrondissements: Vec::new(),
                 perimeter: None,
             })
-            .collect();
-        return check_names(Listing { path: path.to_path_buf(), entries });
-    }
-    let ext = path.extension().map(|e| e.to_string_lossy().to_lowercase()).unwrap_or_default();
-    let listing = match ext.as_str() {
-        "csv" => read_csv(path)?,
-        "geojson" | "json" => read_geojson(path)?,
-        _ => {
-            return Err(Error::data(
-                Location::file(path),
-                "not a CPTS listing: expected a .csv file (columns nom, communes, arrondissements), a .geojson of perimeters or a folder of territory .toml files",
-            ))
-        }
+            .collect()
+    } else {
+        listing::read(path)?
+            .into_iter()
+            .map(|r| {
+                let mut codes = r.communes;
+                codes.extend(r.arrondissements.iter().cloned());
+                ListedCpts {
+                    name: r.name.clone(),
+                    origin: r.origin,
+                    spec: TerritorySpec { name: r.name, communes: codes, ..Default::default() },
+                    arrondissements: r.arrondissements,
+                    perimeter: r.perimeter,
+                }
+            })
+            .collect()
     };
-    check_names(listing)
-}
-
-fn read_csv(path: &Path) -> Result<Listing> {
-    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    let text = std::str::from_utf8(&bytes).map_err(|e| {
-        let line = bytes[..e.valid_up_to()].iter().filter(|b| **b == b'\n').count() as u64 + 1;
-        Error::data(Location::at(path, line), "not a UTF-8 text CSV (is it a spreadsheet? export it as CSV UTF-8)")
-    })?;
-    let delimiter = match text.lines().next() {
-        Some(h) if h.contains(';') && !h.contains(',') => b';',
-        _ => b',',
-    };
-    let mut rdr = csv::ReaderBuilder::new().delimiter(delimiter).flexible(false).from_reader(text.as_bytes());
-    let headers = rdr.headers().map_err(|e| Error::data(Location::at(path, 1), format!("not a CSV: {e}")))?.clone();
-    let find = |names: &[&str]| headers.iter().position(|h| names.iter().any(|n| h.trim().eq_ignore_ascii_case(n)));
-    let header_line = headers.iter().collect::<Vec<_>>().join(",");
-    let Some(name_col) = find(&["nom", "name"]) else {
-        return Err(Error::MissingColumn {
-            location: Location::at(path, 1),
-            column: "nom".into(),
-            detail: format!("(header: {header_line}; a listing has nom, communes and optionally arrondissements)"),
-        });
-    };
-    let Some(communes_col) = find(&["communes"]) else {
-        return Err(Error::MissingColumn {
-            location: Location::at(path, 1),
-            column: "communes".into(),
-            detail: format!("(header: {header_line})"),
-        });
-    };
-    let arr_col = find(&["arrondissements"]);
-    let mut entries = Vec::new();
-    for rec in rdr.records() {
-        let rec = rec.map_err(|e| {
-            let line = e.position().map_or(0, |p| p.line());
-            Error::data(Location::at(path, line), format!("not a CSV row of the listing: {e}"))
-        })?;
-        let line = rec.position().map_or(0, |p| p.line());
-        let name = rec.get(name_col).unwrap_or_default().trim().to_string();
-        if name.is_empty() {
-            return Err(Error::data(Location::at(path, line).col("nom"), "empty CPTS name"));
-        }
-        let communes = split_codes(rec.get(communes_col).unwrap_or_default());
-        let arrs = arr_col.map(|c| split_codes(rec.get(c).unwrap_or_default())).unwrap_or_default();
-        if communes.is_empty() && arrs.is_empty() {
-            return Err(Error::data(
-                Location::at(path, line).col("communes"),
-                format!("CPTS \"{name}\" has an empty code list"),
-            ));
-        }
-        let mut codes = communes;
-        codes.extend(arrs.iter().cloned());
-        entries.push(ListedCpts {
-            name: name.clone(),
-            origin: Location::at(path, line),
-            spec: TerritorySpec { name, communes: codes, ..Default::default() },
-            arrondissements: arrs,
-            perimeter: None,
-        });
-    }
-    if entries.is_empty() {
-        return Err(Error::data(Location::file(path), "the listing has no CPTS"));
-    }
-    Ok(Listing { path: path.to_path_buf(), entries })
-}
-
-fn read_geojson(path: &Path) -> Result<Listing> {
-    use geojson::GeoJson;
-    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-    let gj: GeoJson =
-        text.parse().map_err(|e| Error::data(Location::file(path), format!("not GeoJSON: {e}")))?;
-    let GeoJson::FeatureCollection(fc) = gj else {
-        return Err(Error::data(Location::file(path), "expected a FeatureCollection, one feature per CPTS"));
-    };
-    let mut entries = Vec::new();
-    for (i, f) in fc.features.into_iter().enumerate() {
-        let here = |m: String| Error::data(Location::file(path), format!("feature {}: {m}", i + 1));
-        let prop = |k: &str| f.property(k).cloned();
-        let name = prop("nom")
-            .or_else(|| prop("name"))
-            .and_then(|v| v.as_str().map(|s| s.trim().to_string()))
-            .filter(|s| !s.is_empty())
-            .ok_or_else(|| here("no `nom` or `name` property".into()))?;
-        let listed: Vec<String> = match prop("communes") {
-            Some(serde_json::Value::String(s)) => split_codes(&s),
-            Some(serde_json::Value::Array(a)) => {
-                a.iter().filter_map(|v| v.as_str().map(str::to_string).or_else(|| Some(v.to_string()))).collect()
-            }
-            _ => Vec::new(),
-        };
-        let arrs: Vec<String> = match prop("arrondissements") {
-            Some(serde_json::Value::String(s)) => split_codes(&s),
-            _ => Vec::new(),
-        };
-        let perimeter = if listed.is_empty() && arrs.is_empty() {
-            let g = f.geometry.as_ref().ok_or_else(|| here(format!("CPTS \"{name}\" has neither codes nor geometry")))?;
-            let shape = match geo::Geometry::<f64>::try_from(&g.value) {
-                Ok(geo::Geometry::Polygon(p)) => geo::MultiPolygon(vec![p]),
-                Ok(geo::Geometry::MultiPolygon(m)) => m,
-                _ => return Err(here(format!("CPTS \"{name}\": expected a Polygon or MultiPolygon"))),
-            };
-            Some(shape)
-        } else {
-            None
-        };
-        let mut codes = listed;
-        codes.extend(arrs.iter().cloned());
-        entries.push(ListedCpts {
-            name: name.clone(),
-            origin: Location::file(path),
-            spec: TerritorySpec { name, communes: codes, ..Default::default() },
-            arrondissements: arrs,
-            perimeter,
-        });
-    }
-    if entries.is_empty() {
-        return Err(Error::data(Location::file(path), "the listing has no CPTS"));
-    }
-    Ok(Listing { path: path.to_path_buf(), entries })
+    check_names(Listing { path: path.to_path_buf(), entries })
 }
 
 fn check_names(listing: Listing) -> Result<Listing> {
@@ -248,19 +127,17 @@ fn slug(s: &str) -> String {
 /// Resolve every CPTS of the listing with the rules of `diagnose` (former codes remapped with a
 /// warning, unknown codes an error naming the line). A city listed with some of its
 /// arrondissements means those arrondissements.
-pub fn resolve_listing(
-    listing: &Listing,
-    cog: &Cog,
-    index: &CogIndex,
-    ctx: territory::Context,
-) -> Result<Vec<Cpts>> {
+pub fn resolve_listing(listing: &Listing, cog: &Cog, index: &CogIndex, ctx: territory::Context) -> Result<Vec<Cpts>> {
     let mut out: Vec<Cpts> = Vec::new();
     let mut ids: BTreeSet<String> = BTreeSet::new();
     for e in &listing.entries {
         let mut spec = e.spec.clone();
         if let Some(shape) = &e.perimeter {
             let g = ctx.geography.ok_or_else(|| {
-                Error::data(e.origin.clone(), format!("CPTS \"{}\": a perimeter polygon needs the commune boundaries", e.name))
+                Error::data(
+                    e.origin.clone(),
+                    format!("CPTS \"{}\": a perimeter polygon needs the commune boundaries", e.name),
+                )
             })?;
             let codes = territory::communes_in_polygon(g, shape);
             if codes.is_empty() {
@@ -476,7 +353,11 @@ pub fn compute(listing: &Path, cpts: Vec<Cpts>, region: Option<&str>, inp: Input
                     *counts.entry(r).or_default() += 1;
                 }
             }
-            counts.into_iter().max_by_key(|(r, n)| (*n, std::cmp::Reverse(r.clone()))).map(|(r, _)| r).unwrap_or_default()
+            counts
+                .into_iter()
+                .max_by_key(|(r, n)| (*n, std::cmp::Reverse(r.clone())))
+                .map(|(r, _)| r)
+                .unwrap_or_default()
         }
     };
     let region_name = cog.region_name(&region).unwrap_or("?").to_string();
@@ -622,7 +503,11 @@ pub fn compute(listing: &Path, cpts: Vec<Cpts>, region: Option<&str>, inp: Input
             options.sort_by(|a, b| {
                 (b.band_after - b.band_before)
                     .cmp(&(a.band_after - a.band_before))
-                    .then(a.inhabitants_to_next_band_after.unwrap_or(i64::MAX).cmp(&b.inhabitants_to_next_band_after.unwrap_or(i64::MAX)))
+                    .then(
+                        a.inhabitants_to_next_band_after
+                            .unwrap_or(i64::MAX)
+                            .cmp(&b.inhabitants_to_next_band_after.unwrap_or(i64::MAX)),
+                    )
                     .then(a.cpts.cmp(&b.cpts))
             });
             NotCovered {
@@ -670,7 +555,8 @@ fn cpts_table(
 ) -> Result<DataFrame> {
     let list: Vec<(String, Territory)> = cpts.iter().map(|c| (c.id.clone(), c.territory.clone())).collect();
     let t = batch::territories(curated, &list, grid)?;
-    let ids: Vec<String> = t.frame.column("territory")?.str()?.iter().map(|s| s.unwrap_or_default().to_string()).collect();
+    let ids: Vec<String> =
+        t.frame.column("territory")?.str()?.iter().map(|s| s.unwrap_or_default().to_string()).collect();
     let by_id: HashMap<&str, usize> = cpts.iter().enumerate().map(|(i, c)| (c.id.as_str(), i)).collect();
     let mut listed_at = Vec::new();
     let mut shared = Vec::new();
@@ -719,10 +605,5 @@ mod tests {
     fn slugs_are_ascii_and_stable() {
         assert_eq!(slug("CPTS Activ Santé (Marseille 4-5)"), "cpts-activ-sante-marseille-4-5");
         assert_eq!(slug("Drôme Provençale Enclave des Papes"), "drome-provencale-enclave-des-papes");
-    }
-
-    #[test]
-    fn codes_split_on_pipes() {
-        assert_eq!(split_codes("13055| 13201 ||"), vec!["13055".to_string(), "13201".to_string()]);
     }
 }

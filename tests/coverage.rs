@@ -9,13 +9,13 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
+use clap::Parser;
 use cpts_diag::aci::Grid;
 use cpts_diag::cli::{run, Cli};
 use cpts_diag::coverage::{self, Coverage};
 use cpts_diag::geo::Geography;
 use cpts_diag::territory::Context;
 use cpts_diag::transforms::curated;
-use clap::Parser;
 
 const LISTING: &str = "nom,statut,communes,arrondissements
 CPTS Alpha,,28901,
@@ -109,7 +109,8 @@ fn bad_listings_name_the_file_line_and_column() {
     assert!(empty.contains("empty.csv:3: column \"communes\""), "{empty}");
     assert!(empty.contains("CPTS Vide") && empty.contains("empty code list"), "{empty}");
 
-    let dup = error_of("dup.csv", b"nom,statut,communes,arrondissements\nCPTS A,,28002,\nCPTS B,,28003,\ncpts a,,28001,\n");
+    let dup =
+        error_of("dup.csv", b"nom,statut,communes,arrondissements\nCPTS A,,28002,\nCPTS B,,28003,\ncpts a,,28001,\n");
     assert!(dup.contains("dup.csv:4: column \"nom\": duplicated CPTS name \"cpts a\""), "{dup}");
     assert!(dup.contains("dup.csv:2"), "names the first listing too: {dup}");
 
@@ -127,7 +128,11 @@ fn bad_listings_name_the_file_line_and_column() {
 fn unknown_code_is_an_error_naming_the_line() {
     let data = common::fixture_data("coverage-unknown");
     let c = curated::build(&data, &mut |_| {}).unwrap();
-    let p = listing(&data.root, "unknown.csv", "nom,statut,communes,arrondissements\nCPTS A,,28002,\nCPTS B,,28003|28999,\n");
+    let p = listing(
+        &data.root,
+        "unknown.csv",
+        "nom,statut,communes,arrondissements\nCPTS A,,28002,\nCPTS B,,28003|28999,\n",
+    );
     let l = coverage::read_listing(&p).unwrap();
     let e = coverage::resolve_listing(&l, &c.cog, &c.index, Context::default()).unwrap_err();
     let m = e.to_string();
@@ -167,11 +172,32 @@ fn the_command_writes_tables_json_maps_and_report_and_batch_reads_the_listing() 
     let np = none.to_str().unwrap();
     let args = ["cpts-diag", "-q", "--data-dir", d, "coverage", "--listing", l, "--out", o, "--processed", np];
     run(Cli::try_parse_from(args).unwrap()).unwrap();
-    for f in ["cpts.parquet", "cpts.csv", "coverage.json", "report.html", "map_cpts.svg", "map_cpts.png", "map_aci_band.png", "map_apl.svg"] {
+    for f in [
+        "cpts.parquet",
+        "cpts.csv",
+        "coverage.json",
+        "report.html",
+        "map_cpts.svg",
+        "map_cpts.png",
+        "map_aci_band.png",
+        "map_apl.svg",
+    ] {
         assert!(out.join(f).is_file(), "{f}");
     }
-    let j: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("coverage.json")).unwrap()).unwrap();
-    for k in ["region", "cpts_count", "region_population", "region_units", "population_covered", "population_not_covered", "units_not_covered", "units_in_several", "units_outside_region", "provenance"] {
+    let j: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("coverage.json")).unwrap()).unwrap();
+    for k in [
+        "region",
+        "cpts_count",
+        "region_population",
+        "region_units",
+        "population_covered",
+        "population_not_covered",
+        "units_not_covered",
+        "units_in_several",
+        "units_outside_region",
+        "provenance",
+    ] {
         assert!(j.get(k).is_some(), "coverage.json lacks {k}");
     }
     assert_eq!(j["cpts_count"], 3);
@@ -185,7 +211,21 @@ fn the_command_writes_tables_json_maps_and_report_and_batch_reads_the_listing() 
 
     let bout = data.root.join("batch");
     let bo = bout.to_str().unwrap();
-    let args = ["cpts-diag", "-q", "--data-dir", d, "batch", "--level", "territories", "--territories", l, "--out", bo, "--processed", np];
+    let args = [
+        "cpts-diag",
+        "-q",
+        "--data-dir",
+        d,
+        "batch",
+        "--level",
+        "territories",
+        "--territories",
+        l,
+        "--out",
+        bo,
+        "--processed",
+        np,
+    ];
     run(Cli::try_parse_from(args).unwrap()).unwrap();
     let t = cpts_diag::sinks::parquet::read(&bout.join("territories.parquet")).unwrap();
     let names: Vec<&str> = t.column("territory_name").unwrap().str().unwrap().iter().flatten().collect();

@@ -114,14 +114,13 @@ fn nice_is_in_three_cpts_and_toulon_in_two() {
 fn region_population_is_the_cog_total_and_covered_plus_not_covered_adds_up() {
     let Some(r) = real("region_population") else { return };
     let v = &r.coverage;
-    let cog_total: i64 = r
-        .c
-        .cog
-        .units
-        .iter()
-        .filter(|u| u.kind == UnitKind::Commune && u.region == "93")
-        .map(|u| u.population.unwrap_or(0))
-        .sum();
+    let cog_total: i64 =
+        r.c.cog
+            .units
+            .iter()
+            .filter(|u| u.kind == UnitKind::Commune && u.region == "93")
+            .map(|u| u.population.unwrap_or(0))
+            .sum();
     assert!(cog_total > 5_000_000, "{cog_total}");
     assert_eq!(v.region_population, cog_total);
     assert_eq!(v.population_covered + v.population_not_covered(), v.region_population);

@@ -55,7 +55,8 @@ pub fn run(data: &DataDir, args: &Args, progress: &mut Progress) -> Result<()> {
     let ctx = Context { curated: Some(&curated), geography: geography.as_ref() };
     let cpts = coverage::resolve_listing(&listing, &cog, &index, ctx)?;
     progress.step("coverage, overlaps, zones blanches");
-    let inputs = coverage::Inputs { cog: &cog, index: &index, curated: &curated, geography: geography.as_ref(), grid: &grid };
+    let inputs =
+        coverage::Inputs { cog: &cog, index: &index, curated: &curated, geography: geography.as_ref(), grid: &grid };
     let c = coverage::compute(&listing.path, cpts, args.region.as_deref(), inputs)?;
     for w in &c.warnings {
         progress.say(&format!("warning: {w}"));

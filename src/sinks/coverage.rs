@@ -64,7 +64,8 @@ fn floats(df: &DataFrame, c: &str) -> Result<Vec<Option<f64>>> {
 /// The map of the région's units, with each CPTS's figures from the table.
 pub fn map_spec<'a>(c: &Coverage, shapes: &'a [(String, MultiPolygon<f64>)]) -> Result<CoverageMap<'a>> {
     let ids = strs(&c.table, "territory")?;
-    let (pop, band, apl) = (floats(&c.table, "population")?, floats(&c.table, "aci_band")?, floats(&c.table, "apl_mg")?);
+    let (pop, band, apl) =
+        (floats(&c.table, "population")?, floats(&c.table, "aci_band")?, floats(&c.table, "apl_mg")?);
     let cpts = c
         .cpts
         .iter()
@@ -89,12 +90,7 @@ pub fn map_spec<'a>(c: &Coverage, shapes: &'a [(String, MultiPolygon<f64>)]) -> 
             population: c.units.get(code).map_or(0, |u| u.population),
         })
         .collect();
-    Ok(CoverageMap {
-        title: format!("{} ({})", c.region_name, c.region),
-        units,
-        cpts,
-        footer: MAP_FOOTER.to_string(),
-    })
+    Ok(CoverageMap { title: format!("{} ({})", c.region_name, c.region), units, cpts, footer: MAP_FOOTER.to_string() })
 }
 
 /// Every output into `dir`; maps only when `geography` is given.
@@ -172,7 +168,11 @@ pub fn html(c: &Coverage, grid: &Grid, prov: &Provenance, maps: &[(String, Strin
     let not_cov = c.population_not_covered();
     let kpis = [
         ("CPTS du listing", c.cpts.len().to_string(), String::new()),
-        ("Population de la région", fr_int(c.region_population), format!("{} unités, populations légales 2023", fr_int(c.layer.len() as i64))),
+        (
+            "Population de la région",
+            fr_int(c.region_population),
+            format!("{} unités, populations légales 2023", fr_int(c.layer.len() as i64)),
+        ),
         ("Population couverte", fr_int(c.population_covered), pct(c.population_covered, c.region_population)),
         (
             "Population en zone blanche",
@@ -184,7 +184,13 @@ pub fn html(c: &Coverage, grid: &Grid, prov: &Provenance, maps: &[(String, Strin
     ];
     h.push_str("<div class=\"box\" id=\"synthese\">\n");
     for (l, v, n) in kpis {
-        let _ = writeln!(h, "<div class=\"kpi\"><div class=\"l\">{}</div><div class=\"v\">{}</div><div class=\"n\">{}</div></div>", esc(l), esc(&v), esc(&n));
+        let _ = writeln!(
+            h,
+            "<div class=\"kpi\"><div class=\"l\">{}</div><div class=\"v\">{}</div><div class=\"n\">{}</div></div>",
+            esc(l),
+            esc(&v),
+            esc(&n)
+        );
     }
     h.push_str("</div>\n");
 
@@ -249,7 +255,8 @@ pub fn html(c: &Coverage, grid: &Grid, prov: &Provenance, maps: &[(String, Strin
                         o.band_before,
                         fr_int(o.population_before),
                         fr_int(o.population_after),
-                        o.inhabitants_to_next_band_after.map_or(String::new(), |n| format!(", {} de la taille suivante", fr_int(n)))
+                        o.inhabitants_to_next_band_after
+                            .map_or(String::new(), |n| format!(", {} de la taille suivante", fr_int(n)))
                     )
                 };
                 (esc(&o.cpts), change)
@@ -291,7 +298,15 @@ pub fn html(c: &Coverage, grid: &Grid, prov: &Provenance, maps: &[(String, Strin
     if !c.outside.is_empty() {
         h.push_str("<h2>Codes hors de la région</h2>\n<ul>\n");
         for o in &c.outside {
-            let _ = writeln!(h, "<li>{} {} (région {}) — {} ({})</li>", esc(&o.code), esc(&o.name), esc(&o.region), esc(&o.cpts), esc(&o.listed_at));
+            let _ = writeln!(
+                h,
+                "<li>{} {} (région {}) — {} ({})</li>",
+                esc(&o.code),
+                esc(&o.name),
+                esc(&o.region),
+                esc(&o.cpts),
+                esc(&o.listed_at)
+            );
         }
         h.push_str("</ul>\n");
     }
@@ -317,7 +332,14 @@ pub fn html(c: &Coverage, grid: &Grid, prov: &Provenance, maps: &[(String, Strin
     }
     h.push_str("</ul>\n<table><thead><tr><th>Source</th><th>Éditeur</th><th>Millésime</th><th>Licence</th></tr></thead><tbody>\n");
     for s in &prov.sources {
-        let _ = writeln!(h, "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>", esc(s.title), esc(s.publisher), esc(s.vintage), esc(s.licence));
+        let _ = writeln!(
+            h,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            esc(s.title),
+            esc(s.publisher),
+            esc(s.vintage),
+            esc(s.licence)
+        );
     }
     let _ = writeln!(h, "</tbody></table>\n<p class=\"muted\">Produit par {} {}.</p>", prov.tool, prov.tool_version);
     let _ = writeln!(h, "<script>{SORT_JS}</script>\n</body></html>");

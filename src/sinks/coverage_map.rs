@@ -199,7 +199,10 @@ impl Frame {
 
     fn px(&self, c: Coord<f64>) -> (i32, i32) {
         let (x, y) = self.proj.project(c);
-        ((self.x0 + (x - self.min_x) * self.scale).round() as i32, (self.y0 + (self.max_y - y) * self.scale).round() as i32)
+        (
+            (self.x0 + (x - self.min_x) * self.scale).round() as i32,
+            (self.y0 + (self.max_y - y) * self.scale).round() as i32,
+        )
     }
 
     fn ring(&self, r: &LineString<f64>) -> Vec<(i32, i32)> {
@@ -297,7 +300,8 @@ where
     let e = |x: DrawingAreaErrorKind<DB::ErrorType>| x.to_string();
     root.fill(&WHITE).map_err(e)?;
     let title = format!("{} — {}", m.title, theme.title());
-    root.draw_text(&title, &("sans-serif", 18).into_font().style(FontStyle::Bold).color(&BLACK), (14, 14)).map_err(e)?;
+    root.draw_text(&title, &("sans-serif", 18).into_font().style(FontStyle::Bold).color(&BLACK), (14, 14))
+        .map_err(e)?;
     let colours = distinct_colours(&m.cpts);
 
     let mut order: Vec<&MapUnit> = m.units.iter().collect();
@@ -382,7 +386,8 @@ where
     let small = ("sans-serif", 13).into_font();
     let swatch = |y: &mut i32, c: RGBColor, label: &str| -> std::result::Result<(), String> {
         root.draw(&Rectangle::new([(lx, *y), (lx + 30, *y + 18)], c.filled())).map_err(e)?;
-        root.draw(&Rectangle::new([(lx, *y), (lx + 30, *y + 18)], RGBColor(120, 120, 120).stroke_width(1))).map_err(e)?;
+        root.draw(&Rectangle::new([(lx, *y), (lx + 30, *y + 18)], RGBColor(120, 120, 120).stroke_width(1)))
+            .map_err(e)?;
         root.draw_text(label, &small.color(&BLACK), (lx + 40, *y + 2)).map_err(e)?;
         *y += 24;
         Ok(())
@@ -403,14 +408,21 @@ where
             }
         }
         Theme::Apl => {
-            root.draw_text("consultations/an/hab. standardisé", &small.clone().style(FontStyle::Bold).color(&BLACK), (lx, y))
-                .map_err(e)?;
+            root.draw_text(
+                "consultations/an/hab. standardisé",
+                &small.clone().style(FontStyle::Bold).color(&BLACK),
+                (lx, y),
+            )
+            .map_err(e)?;
             y += 24;
             for (label, upper, c) in APL_CLASSES {
                 swatch(&mut y, c, label)?;
                 if upper == APL_THRESHOLD {
-                    root.draw(&PathElement::new(vec![(lx - 4, y - 3), (lx + 36, y - 3)], RGBColor(200, 40, 40).stroke_width(3)))
-                        .map_err(e)?;
+                    root.draw(&PathElement::new(
+                        vec![(lx - 4, y - 3), (lx + 36, y - 3)],
+                        RGBColor(200, 40, 40).stroke_width(3),
+                    ))
+                    .map_err(e)?;
                 }
             }
             swatch(&mut y, NO_DATA, "non disponible")?;
@@ -477,7 +489,9 @@ mod tests {
     use geo::polygon;
 
     fn sq(x: f64, y: f64) -> MultiPolygon<f64> {
-        MultiPolygon(vec![polygon![(x: x, y: y), (x: x + 0.1, y: y), (x: x + 0.1, y: y + 0.1), (x: x, y: y + 0.1), (x: x, y: y)]])
+        MultiPolygon(vec![
+            polygon![(x: x, y: y), (x: x + 0.1, y: y), (x: x + 0.1, y: y + 0.1), (x: x, y: y + 0.1), (x: x, y: y)],
+        ])
     }
 
     fn cpts(n: usize) -> Vec<MapCpts> {

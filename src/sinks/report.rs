@@ -301,9 +301,7 @@ fn geometry_lines(input: &ReportInput) -> Vec<String> {
     let g = &s.geometry;
     let mut v = Vec::new();
     if g.mapped.is_empty() {
-        v.push(
-            "Aucune commune du territoire n'a de contour : ni carte, ni contiguïté, ni communes voisines.".into(),
-        );
+        v.push("Aucune commune du territoire n'a de contour : ni carte, ni contiguïté, ni communes voisines.".into());
     } else if g.is_one_piece() {
         v.push(format!(
             "Le territoire est d'un seul tenant ({} communes cartographiées, {} km²).",

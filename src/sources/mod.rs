@@ -15,6 +15,7 @@ pub mod boundaries;
 pub mod bpe;
 pub mod comparateur;
 pub mod decoupage;
+pub mod listing;
 pub mod rpps;
 pub mod table;
 pub mod tagc;
