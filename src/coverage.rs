@@ -281,7 +281,10 @@ impl Coverage {
     }
 }
 
-fn unit_facts(curated: &DataFrame, filter: Expr) -> Result<Vec<(UnitFacts, String, String, Option<String>)>> {
+/// A unit's facts with its région, kind and parent city.
+type UnitRow = (UnitFacts, String, String, Option<String>);
+
+fn unit_facts(curated: &DataFrame, filter: Expr) -> Result<Vec<UnitRow>> {
     let d = curated
         .clone()
         .lazy()

@@ -263,7 +263,9 @@ fn seg_key(a: Coord<f64>, b: Coord<f64>) -> SegKey {
 
 /// Edges where the CPTS membership changes (or the région ends), in lon/lat.
 fn limits(m: &CoverageMap) -> Vec<(Coord<f64>, Coord<f64>)> {
-    let mut seen: HashMap<SegKey, (usize, Option<usize>, Coord<f64>, Coord<f64>)> = HashMap::new();
+    // Segment → (first unit, second unit if shared, ends).
+    type Seen = (usize, Option<usize>, Coord<f64>, Coord<f64>);
+    let mut seen: HashMap<SegKey, Seen> = HashMap::new();
     for (i, u) in m.units.iter().enumerate() {
         for p in u.shape {
             for r in std::iter::once(p.exterior()).chain(p.interiors()) {
