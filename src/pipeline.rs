@@ -22,6 +22,8 @@ use crate::transforms::curated::{self, Curated};
 
 pub const COMMUNES_FILE: &str = "communes.parquet";
 pub const REPORT_FILE: &str = "normalization_report.json";
+/// GeoParquet 1.1 geometry of every COG 2026 unit with a polygon (see `geo::geoparquet`).
+pub const GEOMETRY_FILE: &str = "geometry.parquet";
 /// The COG 2026 reference the curated table was built on (units, former codes, EPCI, names):
 /// territories resolve against it, so a folder of `build` output needs no data folder.
 pub const COG_FILE: &str = "cog.json.gz";
@@ -47,8 +49,6 @@ pub struct Inputs {
     pub communes: DataFrame,
     pub origin: Origin,
 }
-/// GeoParquet 1.1 geometry of every COG 2026 unit with a polygon (see `geo::geoparquet`).
-pub const GEOMETRY_FILE: &str = "geometry.parquet";
 
 /// Build the curated tables in memory, printing the normalization summary.
 pub fn build_curated(data: &DataDir, progress: &mut Progress) -> Result<Curated> {
@@ -75,7 +75,21 @@ pub fn build_curated_with(data: &DataDir, opts: &curated::Options, progress: &mu
                 c["chartres_28085"]["boundaries_km2"],
                 c["chartres_28085"]["insee_km2"],
             ));
+            if let Some(list) = c["largest_differences"].as_array().filter(|l| !l.is_empty()) {
+                let codes: Vec<String> = list
+                    .iter()
+                    .map(|o| format!("{} ({:+} %)", o["code"].as_str().unwrap_or("?"), o["difference_pct"]))
+                    .collect();
+                progress.say(&format!(
+                    "warning: {} polygons differ from INSEE's area by more than half (water areas drawn in, or not the whole commune; listed in {REPORT_FILE}), largest: {}",
+                    c["units_over_50_pct"],
+                    codes.join(", ")
+                ));
+            }
         }
+    }
+    if let Some(b) = &c.boundaries {
+        say_geometry_warnings(&b.warnings, progress);
     }
     let remapped: usize = c.reports.iter().map(|r| r.codes_remapped.len()).sum();
     let unknown: usize = c.reports.iter().map(|r| r.codes_unknown.len()).sum();
@@ -161,20 +175,24 @@ pub fn load_geography_from(
     }
     progress.step("reading commune boundaries (GeoJSON)");
     let g = Geography::load(data, index)?;
-    let mut warned = unknown_warning(&g.unknown_codes, progress);
+    let warned = unknown_warning(&g.unknown_codes, progress) + say_geometry_warnings(&g.warnings, progress);
+    Ok((Some(g), warned))
+}
+
+/// Print what reading the boundaries repaired or dropped (the first few, then a count); returns
+/// the number of warning lines.
+fn say_geometry_warnings(warnings: &[boundaries::GeometryWarning], progress: &mut Progress) -> usize {
     const SHOWN: usize = 5;
-    for w in g.warnings.iter().take(SHOWN) {
+    for w in warnings.iter().take(SHOWN) {
         progress.say(&format!("warning: {w}"));
     }
-    warned += g.warnings.len().min(SHOWN);
-    if g.warnings.len() > SHOWN {
+    if warnings.len() > SHOWN {
         progress.say(&format!(
             "warning: {} more boundary polygons repaired or dropped (listed under geometry_warnings in {REPORT_FILE} by `build`)",
-            g.warnings.len() - SHOWN
+            warnings.len() - SHOWN
         ));
-        warned += 1;
     }
-    Ok((Some(g), warned))
+    warnings.len().min(SHOWN + 1)
 }
 
 fn unknown_warning(unknown: &[String], progress: &mut Progress) -> usize {

