@@ -21,8 +21,8 @@ pub struct Indicator {
 }
 
 const COG: &[&str] = &["cog_communes"];
-const AREA: &[&str] = &["insee_comparateur"];
-const POP_AREA: &[&str] = &["cog_communes", "insee_comparateur"];
+const AREA: &[&str] = &["insee_comparateur", "comparateur_rcarlier"];
+const POP_AREA: &[&str] = &["cog_communes", "insee_comparateur", "comparateur_rcarlier"];
 const BPE: &[&str] = &["bpe_nb_medg", "rpps"];
 const POP_BPE: &[&str] = &["cog_communes", "bpe_nb_medg", "rpps"];
 const AGE: &[&str] = &["insee_age"];
@@ -247,17 +247,13 @@ fn weighted_by_population(c: &str) -> Expr {
     when(den.clone().gt(lit(0.0))).then(num / den).otherwise(null_f64())
 }
 
-/// Short name of the GP source of a set of units (`RPPS` or `BPE 2020`), for titles.
+/// Short name of the GP source of a set of units (`RPPS`, `BPE 2020`, or none), for titles.
 pub fn gp_source_short(units: &DataFrame) -> &'static str {
-    let rpps = units
-        .column("gp_source")
-        .ok()
-        .and_then(|c| c.str().ok().and_then(|s| s.get(0).map(|v| v.starts_with("RPPS"))))
-        .unwrap_or(false);
-    if rpps {
-        "RPPS"
-    } else {
-        "BPE 2020"
+    let source = units.column("gp_source").ok().and_then(|c| c.str().ok().and_then(|s| s.get(0).map(str::to_string)));
+    match source.as_deref() {
+        Some(s) if s.starts_with("RPPS") => "RPPS",
+        Some("none") => "no GP source",
+        _ => "BPE 2020",
     }
 }
 

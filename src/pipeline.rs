@@ -167,9 +167,10 @@ pub fn load_geography_from(
     }
     if !boundaries::available(data) {
         progress.say(&format!(
-            "warning: {} not found in {}: no maps, neighbours or sizing advice",
+            "warning: {} not found in {}: no maps, neighbours or sizing advice (cpts-diag fetch {})",
             boundaries::META.file,
-            data.root.display()
+            data.root.display(),
+            boundaries::META.id
         ));
         return Ok((None, 1));
     }

@@ -45,7 +45,7 @@ pub const COMMUNES: &[ColumnDoc] = &[
         "area_km2",
         "float64",
         "km²",
-        "INSEE area (comparateur de territoires 2024); where INSEE has none, area_km2_boundaries (area_note says so)",
+        "INSEE area (SUPERF of the base du comparateur de territoires; else the rcarlier compile of it); where INSEE has none, area_km2_boundaries (area_note says so)",
     ),
     c(
         "area_km2_boundaries",
@@ -57,7 +57,7 @@ pub const COMMUNES: &[ColumnDoc] = &[
         "lat",
         "float64",
         "degrés WGS84",
-        "commune centre latitude, INSEE's (area-weighted for merged communes); where INSEE has none, the centroid of the boundary polygon",
+        "commune centre latitude: INSEE's where the area source has one (area-weighted for merged communes), else the centroid of the boundary polygon",
     ),
     c("lon", "float64", "degrés WGS84", "commune centre longitude (same rule as lat)"),
     c("bv2022", "string", "", "bassin de vie 2022 (code of its pole commune; arrondissements get their city's)"),

@@ -354,6 +354,13 @@ pub fn resolve_in(spec: &TerritorySpec, cog: &Cog, index: &CogIndex, ctx: Contex
         let curated = need(ctx.curated, name, "bv", "the curated table (bassins de vie 2022)")?;
         for bv in &spec.bv {
             let codes = curated_codes(curated, col("bv2022").eq(lit(bv.trim())))?;
+            if codes.is_empty() && curated.column("bv2022").is_ok_and(|c| c.null_count() == c.len()) {
+                return Err(Error::Territory {
+                    name: name.to_string(),
+                    message: "unavailable: bassins de vie 2022 not in the data folder (cpts-diag fetch insee_bv2022)"
+                        .to_string(),
+                });
+            }
             if codes.is_empty() {
                 return Err(Error::Territory {
                     name: name.to_string(),

@@ -139,7 +139,7 @@ fn handle(mut stream: TcpStream, reply: &Reply, seen: &Mutex<Vec<String>>) {
 fn source(url: &str, file: &str, unpack: &[&str]) -> Source {
     let unpack = unpack.iter().map(|u| format!("\"{u}\"")).collect::<Vec<_>>().join(",");
     let toml = format!(
-        "[[source]]\nid='t'\ntitle='test'\nmodule='m'\nformat='f'\nlicence='l'\nfile='{file}'\nurls=['{url}/{file}']\nunpack=[{unpack}]\n"
+        "[[source]]\nid='t'\ntitle='test'\npublisher='p'\nlost_without='x'\nmodule='m'\nformat='f'\nlicence='l'\nfile='{file}'\nurls=['{url}/{file}']\nunpack=[{unpack}]\n"
     );
     Manifest::parse(&toml, "test").unwrap().sources.remove(0)
 }

@@ -186,3 +186,52 @@ fn unavailable_summary_numbers_are_null_with_a_reason() {
     assert!(s["notes"]["gp_count"].as_str().unwrap().contains("arrondissement"));
     assert_eq!(s["population"], 3000);
 }
+
+/// A data folder as a fresh `fetch` leaves it when the optional sources failed: no BPE, no
+/// comparateur, no TAGC nor BV2022, no 2018 boundaries. The build still runs, and each figure
+/// needing an absent source says so with the `fetch` id; INSEE's BV2022 file is then read alone.
+#[test]
+fn optional_sources_absent_say_unavailable_with_the_fetch_id() {
+    let data = common::fixture_data("optional-absent");
+    for rel in [
+        "health/anct_offre_sante_nb_medg_bpe2020_communes.xlsx",
+        "population/communes_cog2024_comparateur_territoires.csv.gz",
+        "population/insee_tagc_communes_cog2024_bv2022.csv.gz",
+        "geo/communes-france-2018.geojson.gz",
+    ] {
+        std::fs::remove_file(data.root.join(rel)).unwrap();
+    }
+    let c = build(&data, &mut |_| {}).expect("builds without the optional sources");
+    let df = &c.communes;
+    assert!(close(row_f64(df, "28001", "apl_mg_2023"), (2.0 * 800.0 + 4.0 * 200.0) / 1000.0), "APL unchanged");
+    assert_eq!(row_f64(df, "28001", "gp_count_bpe2020"), None);
+    let n = row_str(df, "28001", "gp_count_note").unwrap();
+    assert!(n.starts_with("unavailable:") && n.contains("(cpts-diag fetch rpps)"), "{n}");
+    assert_eq!(row_str(df, "28001", "gp_source").as_deref(), Some("none"));
+    assert_eq!(row_f64(df, "28001", "area_km2"), None);
+    let n = row_str(df, "75101", "area_note").unwrap();
+    assert!(n.starts_with("unavailable:") && n.contains("(cpts-diag fetch insee_comparateur)"), "{n}");
+    assert_eq!(df.column("bv2022").unwrap().null_count(), df.height());
+    let sources: Vec<&str> = c.reports.iter().map(|r| r.source.as_str()).collect();
+    assert!(
+        !sources.iter().any(|s| ["bpe_nb_medg", "insee_tagc_bv2022", "ign_communes_2018"].contains(s)),
+        "{sources:?}"
+    );
+
+    // A territory drawn on bassins de vie says which fetch brings them.
+    let spec = TerritorySpec { name: "BV".into(), bv: vec!["28002".into()], ..Default::default() };
+    let ctx = cpts_diag::territory::Context { curated: Some(&c.communes), geography: None };
+    let e = cpts_diag::territory::resolve_in(&spec, &c.cog, &c.index, ctx).unwrap_err().to_string();
+    assert!(e.contains("unavailable") && e.contains("cpts-diag fetch insee_bv2022"), "{e}");
+
+    // INSEE's own BV2022 file, as `fetch` stores it, is read with no TAGC beside it.
+    let zip = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/bv2022/BV2022_au_01-01-2024.zip");
+    std::fs::copy(zip, data.root.join("population/BV2022_composition_communale.zip")).unwrap();
+    let c = build(&data, &mut |_| {}).unwrap();
+    assert_eq!(row_str(&c.communes, "28001", "bv2022").as_deref(), Some("28002"));
+    assert_eq!(row_str(&c.communes, "28003", "bv2022_name").as_deref(), Some("Delta"));
+    assert_eq!(row_str(&c.communes, "75102", "bv2022").as_deref(), Some("75056"), "arrondissements inherit Paris's");
+    let r = c.reports.iter().find(|r| r.source == "insee_bv2022").unwrap();
+    assert_eq!(r.geography, "COG 2024 (Paris, Lyon, Marseille entiers)");
+    std::fs::remove_dir_all(&data.root).unwrap();
+}

@@ -84,7 +84,7 @@ fn every_old_code_is_remapped_none_unknown() {
         ("drees_apl_2022", 81),
         ("bpe_nb_medg", 102),
         ("contours_communes_cog2026", 0),
-        ("insee_comparateur", 68),
+        ("comparateur_rcarlier", 68),
         ("insee_tagc_bv2022", 68),
     ] {
         assert_eq!(r(id).codes_remapped.len(), remapped, "{id}");

@@ -26,6 +26,8 @@ pub struct Source {
     /// Short id used on the command line (`cpts-diag fetch rpps`).
     pub id: String,
     pub title: String,
+    /// Who publishes the data (for a compile, who compiled it too).
+    pub publisher: String,
     /// Staging module reading the file (`sources::bpe`, …).
     pub module: String,
     pub format: String,
@@ -47,6 +49,8 @@ pub struct Source {
     pub required: bool,
     #[serde(default)]
     pub note: String,
+    /// What a build without this source lacks (`fetch --list`).
+    pub lost_without: String,
 }
 
 fn yes() -> bool {
@@ -73,6 +77,12 @@ impl Manifest {
                     s.id, s.file
                 )));
             }
+            if s.publisher.trim().is_empty() || s.lost_without.trim().is_empty() {
+                return Err(Error::Config(format!(
+                    "{origin}: source \"{}\": `publisher` and `lost_without` must not be empty",
+                    s.id
+                )));
+            }
             if let Some(st) = &s.store {
                 if st != "gzip" {
                     return Err(Error::Config(format!(
@@ -92,6 +102,14 @@ impl Manifest {
     pub fn load(path: &Path) -> Result<Self> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
         Manifest::parse(&text, &path.display().to_string())
+    }
+
+    /// Third-party hosts: a required source may not come from them (the publisher's own URL only).
+    pub fn is_third_party_url(url: &str) -> bool {
+        let host = url.split("://").nth(1).unwrap_or(url).split(['/', '?']).next().unwrap_or("");
+        ["github.com", "raw.githubusercontent.com", "gitlab.com", "githubusercontent.com"]
+            .iter()
+            .any(|h| host == *h || host.ends_with(&format!(".{h}")))
     }
 
     pub fn get(&self, id: &str) -> Option<&Source> {
@@ -132,19 +150,65 @@ mod tests {
     fn manifest_covers_every_staged_file() {
         let m = Manifest::embedded();
         for meta in crate::sources::all() {
-            if meta.file.contains('*') {
-                // Extracted from an archive of the manifest, found by pattern.
-                let dir = meta.file.rsplit_once('/').map_or("", |(d, _)| d);
-                assert!(m.sources.iter().any(|s| s.file.starts_with(dir) && (!s.unpack.is_empty())), "{}", meta.id);
-            } else {
-                assert!(
-                    m.sources.iter().any(|s| s.file == meta.file),
-                    "{} ({}) missing from data/sources.toml",
-                    meta.id,
-                    meta.file
-                );
+            let (dir, name) = meta.file.rsplit_once('/').unwrap_or(("", meta.file));
+            // Extracted from an archive of the manifest (found by pattern when it has a `*`).
+            let unpacked = m.sources.iter().any(|s| {
+                s.file.starts_with(dir)
+                    && s.unpack.iter().any(|u| {
+                        u == name
+                            || crate::fetch::unpack::glob_match(u, name)
+                            || crate::fetch::unpack::glob_match(name, u)
+                    })
+            });
+            assert!(
+                unpacked || m.sources.iter().any(|s| s.file == meta.file),
+                "{} ({}) missing from data/sources.toml",
+                meta.id,
+                meta.file
+            );
+            assert!(m.get(meta.id).is_some(), "staged source {} has no manifest entry of that id", meta.id);
+        }
+    }
+
+    /// Issue 8: a fresh fetch gets every required input from its publisher.
+    #[test]
+    fn required_sources_come_from_their_publisher() {
+        let m = Manifest::embedded();
+        for s in &m.sources {
+            assert!(!s.publisher.trim().is_empty(), "{}: no publisher", s.id);
+            assert!(!s.lost_without.trim().is_empty(), "{}: no lost_without", s.id);
+            if s.required {
+                assert!(!s.urls.is_empty(), "{}: required but mirror only", s.id);
+                for u in &s.urls {
+                    assert!(u.starts_with("https://"), "{}: {u}", s.id);
+                    assert!(!Manifest::is_third_party_url(u), "{}: required from a third party: {u}", s.id);
+                }
             }
         }
+        // The sources the issue names.
+        for (id, required) in [
+            ("contours_communes_cog2026", true),
+            ("contours_arrondissements_cog2026", true),
+            ("rpps", true),
+            ("insee_bv2022", true),
+            ("bpe_nb_medg", false),
+            ("insee_tagc_bv2022", false),
+            ("insee_comparateur", false),
+            ("comparateur_rcarlier", false),
+            ("ign_communes_2018", false),
+        ] {
+            assert_eq!(m.get(id).unwrap_or_else(|| panic!("{id}")).required, required, "{id}");
+        }
+        assert!(Manifest::is_third_party_url("https://raw.githubusercontent.com/a/b/main/c.csv"));
+        assert!(!Manifest::is_third_party_url("https://www.insee.fr/fr/statistiques/fichier/1/x.zip"));
+    }
+
+    #[test]
+    fn publisher_and_lost_without_are_mandatory() {
+        let no_pub = "[[source]]\nid='x'\ntitle='t'\nmodule='m'\nformat='f'\nlicence='l'\nfile='x'\nlost_without='a'\n";
+        assert!(Manifest::parse(no_pub, "test").unwrap_err().to_string().contains("publisher"));
+        let empty = format!("{no_pub}publisher=' '\n");
+        assert!(Manifest::parse(&empty, "test").unwrap_err().to_string().contains("must not be empty"));
     }
 
     #[test]
@@ -152,7 +216,7 @@ mod tests {
         for p in ["../x", "/etc/passwd", "a/../../b", "", "a\\b"] {
             assert!(!is_safe_relative(p), "{p}");
         }
-        let bad = "[[source]]\nid='x'\ntitle='t'\nmodule='m'\nformat='f'\nlicence='l'\nfile='../x'\n";
+        let bad = "[[source]]\nid='x'\ntitle='t'\npublisher='p'\nmodule='m'\nformat='f'\nlicence='l'\nfile='../x'\nlost_without='a'\n";
         let e = Manifest::parse(bad, "test").unwrap_err().to_string();
         assert!(e.contains("without `..`"), "{e}");
     }

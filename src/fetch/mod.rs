@@ -73,6 +73,10 @@ pub struct Options {
     pub dest: PathBuf,
     pub offline: bool,
     pub mirror: Option<Mirror>,
+    /// Serve the canonical URLs from another host: `https://www.insee.fr/fr/x.zip` is asked as
+    /// `<base_url>/fr/x.zip` (path and query kept). For a local copy of the publishers' sites
+    /// (tests, a proxy); unlike `mirror`, the manifest's URL paths are used, not its `file`s.
+    pub base_url: Option<String>,
     /// Per-read timeout: a server silent for this long fails the attempt.
     pub timeout: Duration,
     pub connect_timeout: Duration,
@@ -88,6 +92,7 @@ impl Options {
             dest: dest.into(),
             offline: false,
             mirror: None,
+            base_url: None,
             timeout: Duration::from_secs(60),
             connect_timeout: Duration::from_secs(20),
             retries: 3,
@@ -155,7 +160,11 @@ impl Fetcher {
                 }
             }
             None => {
-                self.fetch_urls(src, &src.urls.clone(), &target, "canonical", src.store.as_deref() == Some("gzip"))?
+                let urls: Vec<String> = match &self.opts.base_url {
+                    Some(base) => src.urls.iter().map(|u| rebase(u, base)).collect(),
+                    None => src.urls.clone(),
+                };
+                self.fetch_urls(src, &urls, &target, "canonical", src.store.as_deref() == Some("gzip"))?
             }
         };
         // A cached archive whose members were removed is unpacked again.
@@ -388,6 +397,13 @@ impl Fetcher {
     }
 }
 
+/// `url` with its scheme and host replaced by `base` (path and query kept).
+pub fn rebase(url: &str, base: &str) -> String {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let path = rest.find('/').map_or("", |i| &rest[i..]);
+    format!("{}{path}", base.trim_end_matches('/'))
+}
+
 /// Compress `raw` into `target` (through `.part`), then remove `raw`.
 fn gzip_into(raw: &Path, target: &Path) -> Result<(), FetchError> {
     let part = part_path(target);
@@ -421,4 +437,22 @@ fn progress_bar(enabled: bool, id: &str) -> indicatif::ProgressBar {
     }
     bar.set_prefix(id.to_string());
     bar
+}
+
+#[cfg(test)]
+mod tests {
+    use super::rebase;
+
+    #[test]
+    fn rebase_keeps_path_and_query() {
+        assert_eq!(
+            rebase("https://www.insee.fr/fr/statistiques/fichier/2521169/x.zip", "http://127.0.0.1:8080/"),
+            "http://127.0.0.1:8080/fr/statistiques/fichier/2521169/x.zip"
+        );
+        assert_eq!(
+            rebase("https://data.ameli.fr/api/exports/csv?delimiter=%3B", "http://h:1"),
+            "http://h:1/api/exports/csv?delimiter=%3B"
+        );
+        assert_eq!(rebase("https://host", "http://h:1"), "http://h:1");
+    }
 }

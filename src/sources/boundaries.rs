@@ -260,7 +260,9 @@ pub fn load_file(path: &Path) -> Result<Boundaries> {
     } else {
         Layout::Legacy
     };
-    let file = path.display().to_string();
+    // The file name only: the report that lists these warnings must not depend on where the data
+    // folder is (the snapshot is compared byte for byte across machines).
+    let file = path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
     let mut features = Vec::with_capacity(fc.features.len());
     let mut warnings = Vec::new();
     for (i, f) in fc.features.into_iter().enumerate() {

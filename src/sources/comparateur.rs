@@ -1,9 +1,15 @@
-//! INSEE Base du comparateur de territoires (June 2024, COG 2024) joined with La Poste's base
-//! des codes postaux, compiled by rcarlier/datas.fun: commune area (km²) and centre.
+//! Commune areas (and, from the compile, centres). Two layouts, INSEE's own first:
 //!
-//! Quirks: one row per (commune, code postal), so communes repeat; `COMD` rows (communes
-//! déléguées) repeat their parent's figures and are skipped; Paris, Lyon and Marseille appear
-//! only as arrondissements (`ARM`); geography COG 2024.
+//! - INSEE **Base du comparateur de territoires** (https://www.insee.fr/fr/statistiques/2521169):
+//!   `base_cc_comparateur_csv.zip` holding `base_cc_comparateur.csv`, `;`-separated, key `CODGEO`,
+//!   area `SUPERF` (km²), population `Pyy_POP` (the census year is in the prefix), secret values `s`.
+//!   One row per commune, Paris, Lyon and Marseille by arrondissement municipal. No centre: lat/lon
+//!   stay null (the boundaries give them).
+//! - The **rcarlier/datas.fun compile** (optional third-party fallback, read only when INSEE's file
+//!   is absent): the comparateur of June 2024 (COG 2024) joined with La Poste's base des codes
+//!   postaux, with the commune centre. Quirks: one row per (commune, code postal), so communes
+//!   repeat; `COMD` rows (communes déléguées) repeat their parent's figures and are skipped;
+//!   Paris, Lyon and Marseille appear only as arrondissements (`ARM`).
 
 use std::collections::HashMap;
 
@@ -15,21 +21,56 @@ use crate::error::{Error, Result};
 
 pub const META: SourceMeta = SourceMeta {
     id: "insee_comparateur",
-    title: "Base du comparateur de territoires (superficie, centre de la commune)",
-    publisher: "INSEE, compiled with La Poste codes postaux by rcarlier/datas.fun",
+    title: "Base du comparateur de territoires (superficie de la commune)",
+    publisher: "INSEE",
+    vintage: "superficie INSEE (SUPERF) of the edition fetched",
+    geography: "COG of the edition (Paris, Lyon, Marseille par arrondissement)",
+    licence: "Licence Ouverte / Open Licence",
+    url: "https://www.insee.fr/fr/statistiques/2521169",
+    file: "population/base_cc_comparateur.csv",
+};
+
+pub const META_RCARLIER: SourceMeta = SourceMeta {
+    id: "comparateur_rcarlier",
+    title: "Base du comparateur de territoires (superficie, centre de la commune), compiled per commune",
+    publisher: "INSEE, compiled with La Poste codes postaux by rcarlier/datas.fun (third party)",
     vintage: "superficie INSEE, recensement 2021 (édition juin 2024)",
     geography: "COG 2024 (Paris, Lyon, Marseille par arrondissement)",
     licence: "Licence Ouverte / Open Licence",
-    url: "https://www.insee.fr/fr/statistiques/2521169",
+    url: "https://github.com/rcarlier/datas.fun",
     file: "population/communes_cog2024_comparateur_territoires.csv.gz",
 };
 
+/// INSEE's archive as `fetch` stores it (`data/sources.toml`).
+pub const INSEE_ZIP: &str = "population/base_cc_comparateur_csv.zip";
+const INSEE_MEMBER: &str = "base_cc_comparateur.csv";
+
+/// Staged areas and the source they came from.
+pub struct Staged {
+    /// See [`load_file`] for the columns.
+    pub frame: DataFrame,
+    pub meta: &'static SourceMeta,
+    pub path: std::path::PathBuf,
+}
+
+/// INSEE's file (unpacked CSV, else the zip), else the rcarlier compile, else `None`.
+pub fn load_any(data: &DataDir) -> Result<Option<Staged>> {
+    for (rel, meta) in [(META.file, &META), (INSEE_ZIP, &META), (META_RCARLIER.file, &META_RCARLIER)] {
+        if data.exists(rel) {
+            let path = data.root.join(rel);
+            let frame = if meta.id == META.id { load_insee_file(&path)? } else { load_file(&path)? };
+            return Ok(Some(Staged { frame, meta, path }));
+        }
+    }
+    Ok(None)
+}
+
 const REQUIRED: [&str; 7] = ["insee_com", "commune", "commune_type", "lat", "lng", "superficie_km2", "population_2021"];
 
-/// One row per COM or ARM code. Columns: `code`, `kind` (`COM`/`ARM`), `name`, `area_km2`,
-/// `lat`, `lon`, `population_2021`, `line` (first line of that code).
+/// The rcarlier compile. One row per COM or ARM code. Columns: `code`, `kind` (`COM`/`ARM`),
+/// `name`, `area_km2`, `lat`, `lon`, `population_2021`, `line` (first line of that code).
 pub fn load(data: &DataDir) -> Result<DataFrame> {
-    load_file(&data.file(META.file)?)
+    load_file(&data.file(META_RCARLIER.file)?)
 }
 
 pub fn load_file(path: &std::path::Path) -> Result<DataFrame> {
@@ -80,5 +121,61 @@ pub fn load_file(path: &std::path::Path) -> Result<DataFrame> {
     Ok(df!(
         "code" => code, "kind" => kind, "name" => name, "area_km2" => area,
         "lat" => lat, "lon" => lon, "population_2021" => pop, "line" => line,
+    )?)
+}
+
+/// Arrondissement municipal codes of Paris, Lyon and Marseille (the comparateur has no type column).
+fn is_arrondissement(code: &str) -> bool {
+    let n: u32 = code.parse().unwrap_or(0);
+    (75101..=75120).contains(&n) || (69381..=69389).contains(&n) || (13201..=13216).contains(&n)
+}
+
+/// INSEE's own `base_cc_comparateur.csv` (or its zip), staged with the columns of [`load_file`]:
+/// `name` from `LIBGEO` when the edition has it (else empty), `lat`/`lon` null, `population_2021`
+/// from the first `Pyy_POP` column (whatever its year).
+pub fn load_insee_file(path: &std::path::Path) -> Result<DataFrame> {
+    let t = if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("zip")) {
+        let (bytes, label) = super::table::zip_member(path, INSEE_MEMBER)?;
+        let text = String::from_utf8(bytes)
+            .map_err(|_| Error::data(crate::error::Location::file(&label), "not valid UTF-8"))?;
+        super::table::parse_delimited(&label, &text, "CODGEO", &["CODGEO", "SUPERF"])?
+    } else {
+        read_delimited(path, "CODGEO", &["CODGEO", "SUPERF"])?
+    };
+    let (c_code, c_area) = (t.column("CODGEO")?, t.column("SUPERF")?);
+    let c_name = t.column("LIBGEO").ok();
+    let c_pop = t.headers.iter().position(|h| {
+        h.len() == 7 && h.starts_with('P') && h.ends_with("_POP") && h[1..3].bytes().all(|b| b.is_ascii_digit())
+    });
+    let mut seen: HashMap<String, u64> = HashMap::new();
+    let (mut code, mut kind, mut name, mut area, mut pop, mut line) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for row in &t.rows {
+        let c = t.commune_code(row, c_code)?;
+        if let Some(first) = seen.insert(c.clone(), row.line) {
+            return Err(Error::data(t.location(row, c_code), format!("{c} already on line {first}")));
+        }
+        let a = match t.number(row, c_area)? {
+            Num::Value(v) if v >= 0.0 => Some(v),
+            Num::Value(v) => return Err(Error::data(t.location(row, c_area), format!("{v} is not an area"))),
+            Num::Missing => None,
+        };
+        kind.push(if is_arrondissement(&c) { "ARM" } else { "COM" });
+        code.push(c);
+        name.push(c_name.map_or("", |i| t.text(row, i)).to_string());
+        area.push(a);
+        pop.push(match c_pop {
+            Some(i) => match t.number(row, i)? {
+                Num::Value(v) => Some(v),
+                Num::Missing => None,
+            },
+            None => None,
+        });
+        line.push(row.line as u32);
+    }
+    let none = vec![None::<f64>; code.len()];
+    Ok(df!(
+        "code" => code, "kind" => kind, "name" => name, "area_km2" => area,
+        "lat" => none.clone(), "lon" => none, "population_2021" => pop, "line" => line,
     )?)
 }

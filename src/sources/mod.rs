@@ -13,6 +13,7 @@ pub mod ald;
 pub mod apl;
 pub mod boundaries;
 pub mod bpe;
+pub mod bv2022;
 pub mod comparateur;
 pub mod decoupage;
 pub mod listing;
@@ -90,10 +91,12 @@ pub fn all() -> Vec<&'static SourceMeta> {
         &decoupage::COMMUNES,
         &decoupage::EPCI,
         &comparateur::META,
+        &comparateur::META_RCARLIER,
         &boundaries::META,
         &boundaries::ARRONDISSEMENTS,
         &apl::META,
         &bpe::META,
+        &bv2022::META,
         &tagc::META,
         &rpps::META,
         &age::META,

@@ -263,9 +263,73 @@ pub fn parse_delimited(path: &Path, text: &str, key_column: &str, required: &[&s
 /// Read one sheet of an xlsx workbook; the header row is the first row (of the first dozen)
 /// holding `key_column`. Row numbers are the spreadsheet's own (1-based).
 pub fn read_xlsx(path: &Path, sheet: &str, key_column: &str, required: &[&str]) -> Result<RawTable> {
-    use calamine::{open_workbook_auto, Data, Reader};
-    let mut wb = open_workbook_auto(path)
+    let wb = calamine::open_workbook_auto(path)
         .map_err(|e| Error::data(Location::file(path), format!("cannot open workbook: {e}")))?;
+    xlsx_table(wb, path, sheet, key_column, required)
+}
+
+/// [`read_xlsx`] on a workbook held in memory (e.g. a zip member); `label` names it in errors.
+pub fn read_xlsx_bytes(
+    label: &Path,
+    bytes: Vec<u8>,
+    sheet: &str,
+    key_column: &str,
+    required: &[&str],
+) -> Result<RawTable> {
+    let wb = calamine::open_workbook_auto_from_rs(std::io::Cursor::new(bytes))
+        .map_err(|e| Error::data(Location::file(label), format!("cannot open workbook: {e}")))?;
+    xlsx_table(wb, label, sheet, key_column, required)
+}
+
+/// The bytes of the first member of a zip archive whose file name matches `pattern` (`*`
+/// wildcard, case-insensitive), and the label `archive.zip!member` for error messages.
+pub fn zip_member(path: &Path, pattern: &str) -> Result<(Vec<u8>, PathBuf)> {
+    let f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut z = ::zip::ZipArchive::new(std::io::BufReader::new(f))
+        .map_err(|e| Error::data(Location::file(path), format!("not a readable zip: {e}")))?;
+    let names: Vec<String> = z
+        .file_names()
+        .map(|n| n.map(|n| n.into_owned()))
+        .collect::<std::result::Result<_, _>>()
+        .map_err(|e| Error::data(Location::file(path), e.to_string()))?;
+    let name = names
+        .iter()
+        .find(|n| crate::fetch::unpack::glob_match(pattern, n.rsplit('/').next().unwrap_or(n)))
+        .ok_or_else(|| {
+            Error::data(Location::file(path), format!("no {pattern} member (archive has: {})", names.join(", ")))
+        })?
+        .clone();
+    let mut bytes = Vec::new();
+    z.by_name(&name)
+        .map_err(|e| Error::data(Location::file(path), e.to_string()))?
+        .read_to_end(&mut bytes)
+        .map_err(|e| Error::io(path, e))?;
+    Ok((bytes, PathBuf::from(format!("{}!{name}", path.display()))))
+}
+
+/// The latest (by name) file of `dir` whose name matches `pattern`.
+pub fn find_latest(dir: &Path, pattern: &str) -> Option<PathBuf> {
+    let mut hits: Vec<PathBuf> = std::fs::read_dir(dir)
+        .ok()?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            p.is_file()
+                && p.file_name().is_some_and(|n| crate::fetch::unpack::glob_match(pattern, &n.to_string_lossy()))
+        })
+        .collect();
+    hits.sort();
+    hits.pop()
+}
+
+fn xlsx_table<RS: std::io::Read + std::io::Seek>(
+    mut wb: calamine::Sheets<RS>,
+    path: &Path,
+    sheet: &str,
+    key_column: &str,
+    required: &[&str],
+) -> Result<RawTable> {
+    use calamine::{Data, Reader};
     let names = wb.sheet_names().to_vec();
     if !names.iter().any(|n| n == sheet) {
         return Err(Error::data(

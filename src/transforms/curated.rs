@@ -12,11 +12,14 @@ use super::cog::{record_missing, remap, CogIndex, NormalizationReport};
 use super::common::{aggregate_with_plm, in_france, report_for, sum_or_null, weighted_mean};
 use crate::error::Result;
 use crate::sources::decoupage::{Cog, UnitKind};
-use crate::sources::{apl, boundaries, bpe, comparateur, tagc, DataDir};
+use crate::sources::{apl, boundaries, bpe, bv2022, comparateur, tagc, DataDir};
 
 /// The note of a unit whose `area_km2` comes from the boundaries.
 pub const AREA_FROM_BOUNDARIES: &str =
     "area from the commune boundaries (geodesic area of simplified polygons): INSEE publishes none for this code";
+
+/// The note of every unit when the comparateur is absent and the boundaries give the areas.
+pub const AREA_FROM_BOUNDARIES_NO_INSEE: &str = "area from the commune boundaries (geodesic area of simplified polygons): the INSEE comparateur is not in the data folder (cpts-diag fetch insee_comparateur)";
 
 pub struct Curated {
     pub cog: Cog,
@@ -88,12 +91,23 @@ fn bpe_frame(staged: DataFrame, index: &CogIndex, units: &DataFrame) -> Result<(
     Ok((agg, rep))
 }
 
-fn area_frame(data: &DataDir, index: &CogIndex, units: &DataFrame) -> Result<(DataFrame, NormalizationReport)> {
+/// Why a figure is null when its source is absent from the data folder.
+pub fn unavailable(what: &str, fetch_id: &str) -> String {
+    format!("unavailable: {what} not in the data folder (cpts-diag fetch {fetch_id})")
+}
+
+/// Areas and centres: INSEE's comparateur, else the rcarlier compile, else `None` (null columns
+/// with a note naming the fetch).
+fn area_frame(data: &DataDir, index: &CogIndex, units: &DataFrame) -> Result<Option<(DataFrame, NormalizationReport)>> {
+    let Some(st) = comparateur::load_any(data)? else {
+        return Ok(None);
+    };
     let mut rep = report_for(
-        &comparateur::META,
+        st.meta,
         "the comparateur covers metropolitan France and the DROM; Paris, Lyon and Marseille only by arrondissement (rolled up)",
     );
-    let staged = remap(comparateur::load(data)?, index, &mut rep)?;
+    rep.file = st.path.strip_prefix(&data.root).unwrap_or(&st.path).display().to_string();
+    let staged = remap(st.frame, index, &mut rep)?;
     let aggs = || {
         vec![
             col("area_km2").sum().alias("area_km2"),
@@ -104,7 +118,7 @@ fn area_frame(data: &DataDir, index: &CogIndex, units: &DataFrame) -> Result<(Da
     let agg = aggregate_with_plm(staged.lazy(), &aggs, index)?.collect()?;
     record_expected(&mut rep, units, in_france(), &agg)?;
     let agg = agg.lazy().select([col("code_2026").alias("code"), col("area_km2"), col("lat"), col("lon")]).collect()?;
-    Ok((agg, rep))
+    Ok(Some((agg, rep)))
 }
 
 /// Area and centre of each COG 2026 unit from the boundaries: geodesic area of each feature's
@@ -167,14 +181,34 @@ fn boundary_frame(
     Ok((agg, rep))
 }
 
-fn bassin_vie_frame(data: &DataDir, index: &CogIndex, units: &DataFrame) -> Result<(DataFrame, NormalizationReport)> {
-    let mut rep = report_for(
-        &tagc::META,
-        "the TAGC covers metropolitan France and the DROM as whole communes; arrondissements municipaux inherit their city's bassin de vie",
-    );
-    let staged = remap(tagc::load(data)?, index, &mut rep)?;
-    // Communes merged since 2024 take the bassin de vie of the part that kept its code (the
-    // chef-lieu), else of the first part listed.
+/// Bassins de vie: INSEE's BV2022 file, else the TAGC compile, else `None`.
+fn bassin_vie_frame(
+    data: &DataDir,
+    index: &CogIndex,
+    units: &DataFrame,
+) -> Result<Option<(DataFrame, NormalizationReport)>> {
+    let (staged, mut rep) = if let Some(st) = bv2022::load(data)? {
+        let mut rep = report_for(
+            &bv2022::META,
+            "INSEE BV2022 covers metropolitan France and the DROM as whole communes; arrondissements municipaux inherit their city's bassin de vie",
+        );
+        rep.file = st.path.strip_prefix(&data.root).unwrap_or(&st.path).display().to_string();
+        if let Some(cog) = st.cog {
+            rep.geography = format!("{cog} (Paris, Lyon, Marseille entiers)");
+        }
+        (st.frame, rep)
+    } else if data.exists(tagc::META.file) {
+        let rep = report_for(
+            &tagc::META,
+            "the TAGC covers metropolitan France and the DROM as whole communes; arrondissements municipaux inherit their city's bassin de vie",
+        );
+        (tagc::load(data)?, rep)
+    } else {
+        return Ok(None);
+    };
+    let staged = remap(staged, index, &mut rep)?;
+    // Communes merged since the file's COG take the bassin de vie of the part that kept its code
+    // (the chef-lieu), else of the first part listed.
     let agg = staged
         .lazy()
         .filter(col("code_2026").is_not_null())
@@ -184,7 +218,7 @@ fn bassin_vie_frame(data: &DataDir, index: &CogIndex, units: &DataFrame) -> Resu
         .collect()?;
     record_expected(&mut rep, units, in_france().and(col("kind").eq(lit(UnitKind::Commune.as_str()))), &agg)?;
     let agg = agg.lazy().rename(["code_2026"], ["code"], true).collect()?;
-    Ok((agg, rep))
+    Ok(Some((agg, rep)))
 }
 
 /// Beyond this difference with INSEE's area, a polygon is listed: it is probably not the
@@ -284,27 +318,52 @@ pub fn build_with(data: &DataDir, opts: &Options, progress: &mut dyn FnMut(&str)
         progress("DREES APL 2023 and 2022 (derived CSV)");
         let mut v = apl::load_derived(data, &[2023, 2022])?;
         let (s22, s23) = (v.pop().expect("two millésimes"), v.pop().expect("two millésimes"));
-        progress("BPE 2020 GPs (derived CSV)");
-        (s23, s22, bpe::load_derived(data)?)
+        progress("BPE 2020 GPs (derived CSV), if present");
+        let b = if data.exists(bpe::DERIVED_FILE) { Some(bpe::load_derived(data)?) } else { None };
+        (s23, s22, b)
     } else {
         progress("DREES APL 2023");
         let s23 = apl::load(data, 2023)?;
         progress("DREES APL 2022");
         let s22 = apl::load(data, 2022)?;
-        progress("BPE 2020 GPs");
-        (s23, s22, bpe::load(data)?)
+        progress("BPE 2020 GPs (historical), if present");
+        let b = if data.exists(bpe::META.file) { Some(bpe::load(data)?) } else { None };
+        (s23, s22, b)
     };
     progress("normalizing APL and BPE to COG 2026");
     let (apl23, r) = apl_frame(staged23, &index, &units, 2023)?;
     reports.push(r);
     let (apl22, r) = apl_frame(staged22, &index, &units, 2022)?;
     reports.push(r);
-    let (bpe, r) = bpe_frame(staged_bpe, &index, &units)?;
-    reports.push(r);
-    progress("INSEE comparateur (area, centre)");
-    let (area, r) = area_frame(data, &index, &units)?;
-    reports.push(r);
-    let (bnd, boundaries) = if opts.boundaries {
+    let bpe_present = staged_bpe.is_some();
+    let bpe = match staged_bpe {
+        Some(b) => {
+            let (bpe, r) = bpe_frame(b, &index, &units)?;
+            reports.push(r);
+            bpe
+        }
+        None => df!("code" => Vec::<String>::new(), "gp_count_bpe2020" => Vec::<Option<i64>>::new())?,
+    };
+    progress("INSEE comparateur (area, centre), if present");
+    let area_present;
+    let area = match area_frame(data, &index, &units)? {
+        Some((area, r)) => {
+            reports.push(r);
+            area_present = true;
+            area
+        }
+        None => {
+            area_present = false;
+            df!(
+                "code" => Vec::<String>::new(),
+                "area_km2" => Vec::<Option<f64>>::new(),
+                "lat" => Vec::<Option<f64>>::new(),
+                "lon" => Vec::<Option<f64>>::new(),
+            )?
+        }
+    };
+    // The boundaries give areas only where INSEE has none: read when present.
+    let (bnd, boundaries) = if opts.boundaries && boundaries::available(data) {
         progress("commune boundaries (area, centre)");
         let b = boundaries::load(data)?;
         let (bnd, r) = boundary_frame(&b, &index, &units)?;
@@ -314,17 +373,27 @@ pub fn build_with(data: &DataDir, opts: &Options, progress: &mut dyn FnMut(&str)
         (None, None)
     };
 
-    let bv = if opts.bassins_de_vie {
-        progress("INSEE TAGC bassins de vie 2022");
-        let (bv, r) = bassin_vie_frame(data, &index, &units)?;
-        reports.push(r);
-        bv
-    } else {
+    let none = || -> Result<DataFrame> {
         let none: Vec<String> = Vec::new();
-        df!("code" => none.clone(), "bv2022" => none.clone(), "bv2022_name" => none)?
+        Ok(df!("code" => none.clone(), "bv2022" => none.clone(), "bv2022_name" => none)?)
+    };
+    let bv = if opts.bassins_de_vie {
+        progress("INSEE bassins de vie 2022 (BV2022, else the TAGC), if present");
+        match bassin_vie_frame(data, &index, &units)? {
+            Some((bv, r)) => {
+                reports.push(r);
+                bv
+            }
+            None => {
+                progress(&unavailable("bassins de vie 2022", "insee_bv2022"));
+                none()?
+            }
+        }
+    } else {
+        none()?
     };
 
-    let fresh = super::fresh::build(data, &index, &units, progress)?;
+    let fresh = super::fresh::build(data, &index, &units, bpe_present, progress)?;
     reports.extend(fresh.reports.iter().cloned());
 
     progress("joining");
@@ -376,7 +445,9 @@ pub fn build_with(data: &DataDir, opts: &Options, progress: &mut dyn FnMut(&str)
     let communes = lf
         .with_columns([
             has_boundary.alias("has_boundary"),
-            when(col("gp_count_bpe2020").is_not_null())
+            when(lit(!bpe_present))
+                .then(lit(unavailable("GP counts (RPPS extraction, or the historical BPE 2020)", "rpps")))
+                .when(col("gp_count_bpe2020").is_not_null())
                 .then(lit(NULL).cast(DataType::String))
                 .when(col("kind").eq(lit("arrondissement")))
                 .then(lit("BPE 2020 counts Paris, Lyon and Marseille as whole communes, not per arrondissement"))
@@ -396,6 +467,10 @@ pub fn build_with(data: &DataDir, opts: &Options, progress: &mut dyn FnMut(&str)
                 .alias("apl_note"),
             when(col("area_km2").is_not_null())
                 .then(lit(NULL).cast(DataType::String))
+                .when(lit(!area_present).and(col("area_km2_boundaries").is_not_null()))
+                .then(lit(AREA_FROM_BOUNDARIES_NO_INSEE))
+                .when(lit(!area_present))
+                .then(lit(unavailable("commune areas (INSEE comparateur de territoires)", "insee_comparateur")))
                 .when(col("area_km2_boundaries").is_not_null())
                 .then(lit(AREA_FROM_BOUNDARIES))
                 .when(is_com)

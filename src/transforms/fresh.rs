@@ -13,6 +13,8 @@ use crate::sources::{age, ald, rpps, DataDir};
 
 /// Value of `gp_source` when the BPE is used.
 pub const GP_SOURCE_BPE: &str = "BPE 2020";
+/// Value of `gp_source` when the data folder has neither the RPPS nor the BPE.
+pub const GP_SOURCE_NONE: &str = "none";
 
 /// Columns added to the units frame, with their reports.
 pub struct Fresh {
@@ -123,7 +125,14 @@ fn ald_frame(data: &DataDir) -> Result<(DataFrame, bool, Option<NormalizationRep
     Ok((frame, true, Some(rep)))
 }
 
-pub fn build(data: &DataDir, index: &CogIndex, units: &DataFrame, progress: &mut dyn FnMut(&str)) -> Result<Fresh> {
+/// `bpe_present`: whether the historical BPE is there to fall back on when the RPPS is absent.
+pub fn build(
+    data: &DataDir,
+    index: &CogIndex,
+    units: &DataFrame,
+    bpe_present: bool,
+    progress: &mut dyn FnMut(&str),
+) -> Result<Fresh> {
     let mut reports = Vec::new();
     let mut joins = Vec::new();
     progress("RPPS extraction (GPs), if present");
@@ -135,7 +144,7 @@ pub fn build(data: &DataDir, index: &CogIndex, units: &DataFrame, progress: &mut
         }
         None => {
             joins.push(df!("code" => Vec::<String>::new(), "gp_count_rpps" => Vec::<Option<i64>>::new())?);
-            (GP_SOURCE_BPE.to_string(), false)
+            ((if bpe_present { GP_SOURCE_BPE } else { GP_SOURCE_NONE }).to_string(), false)
         }
     };
     progress("INSEE age structure, if present");

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use cpts_diag::sources::DataDir;
 
 pub mod batch_fixture;
+pub mod xlsx;
 
 /// A fresh empty folder under the system temp dir.
 pub fn temp_dir(tag: &str) -> PathBuf {
