@@ -44,7 +44,8 @@ for level in commune epci bassin-de-vie departement region territories; do
   measure "batch $level (from curated Parquet)" "$BIN" -q batch --level "$level" --out "$OUT/batch"
 done
 measure "batch all six levels, partitioned" "$BIN" -q batch --level commune,epci,bassin-de-vie,departement,region,territories --partition-by region --out "$OUT/batch"
-measure "raw -> EPCI: cpts-diag" "$BIN" -q batch --level epci --from-raw --out "$OUT/raw"
+# pandas and DuckDB place the population municipale in the ACI grid: same basis here.
+measure "raw -> EPCI: cpts-diag" "$BIN" -q batch --level epci --from-raw --population municipale --out "$OUT/raw"
 measure "raw -> EPCI: pandas" "$PY" scripts/bench_pandas_epci.py "$OUT/pandas_epci.csv"
 measure "raw -> EPCI: DuckDB" "$PY" scripts/bench_duckdb_epci.py "$OUT/duckdb_epci.csv"
 

@@ -21,10 +21,54 @@ pub struct Band {
     pub fonctionnement_avenant2_eur: i64,
 }
 
+/// The population a territory is placed in the grid by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Basis {
+    /// Population municipale.
+    Municipale,
+    /// Population totale (municipale + comptée à part).
+    Totale,
+}
+
+impl Basis {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Basis::Municipale => "municipale",
+            Basis::Totale => "totale",
+        }
+    }
+    /// The other reading, shown beside the grid's.
+    pub fn other(self) -> Basis {
+        match self {
+            Basis::Municipale => Basis::Totale,
+            Basis::Totale => Basis::Municipale,
+        }
+    }
+    /// French name, as in the report.
+    pub fn label_fr(self) -> &'static str {
+        match self {
+            Basis::Municipale => "population municipale",
+            Basis::Totale => "population totale",
+        }
+    }
+    /// The indicator (and batch column) holding that population.
+    pub fn indicator(self) -> &'static str {
+        match self {
+            Basis::Municipale => "population",
+            Basis::Totale => "population_totale",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct Grid {
     pub title: String,
-    pub population_basis: String,
+    /// The population the bands count (`--population` overrides it for one run).
+    pub population: Basis,
+    pub population_basis_rule: String,
+    pub population_basis_source: String,
+    pub population_basis_source_url: String,
     pub boundary_reading: String,
     pub bands_source: String,
     pub bands_source_url: String,
@@ -88,6 +132,14 @@ impl Grid {
         Ok(())
     }
 
+    /// The same grid counting `basis` (the `--population` override).
+    pub fn with_basis(mut self, basis: Option<Basis>) -> Grid {
+        if let Some(b) = basis {
+            self.population = b;
+        }
+        self
+    }
+
     pub fn place(&self, population: i64) -> Placement {
         let i = self
             .bands
@@ -104,6 +156,11 @@ impl Grid {
             inhabitants_to_next_band: next.map(|n| n.min_population - population),
             next_band_max_annual_funding_2019_eur: next.map(|n| n.max_annual_funding_2019_eur),
         }
+    }
+
+    /// The band (Float64, null when `population` is) of a population column.
+    pub fn band_expr(&self, population: Expr) -> Expr {
+        self.exprs(population).swap_remove(0)
     }
 
     /// Polars expressions giving `aci_band`, `aci_max_annual_funding_eur` and
@@ -172,6 +229,17 @@ mod tests {
                 want.inhabitants_to_next_band.map(|n| n as f64)
             );
         }
+    }
+
+    #[test]
+    fn the_embedded_grid_counts_the_population_totale_and_can_be_overridden() {
+        let g = Grid::embedded();
+        assert_eq!(g.population, Basis::Totale);
+        assert!(g.population_basis_rule.contains("population totale"));
+        assert_eq!(g.clone().with_basis(Some(Basis::Municipale)).population, Basis::Municipale);
+        assert_eq!(g.with_basis(None).population, Basis::Totale);
+        let bad = EMBEDDED.replace("population = \"totale\"", "population = \"légale\"");
+        assert!(Grid::parse(&bad, "aci.toml").is_err());
     }
 
     #[test]

@@ -8,7 +8,7 @@
 use polars::prelude::*;
 use serde::Serialize;
 
-use crate::aci::{Grid, Placement};
+use crate::aci::{Basis, Grid, Placement};
 use crate::diagnose::Diagnosis;
 use crate::error::Result;
 use crate::geo::territory::{analyse, Neighbour, TerritoryGeometry};
@@ -22,6 +22,8 @@ pub struct NeighbourFacts {
     pub name: String,
     pub departement: String,
     pub population: Option<i64>,
+    /// Population totale (see the curated `population_totale_vintage` for its millésime).
+    pub population_totale: Option<i64>,
     /// BPE 2020 médecins généralistes libéraux.
     pub gp_count: Option<i64>,
     pub gp_per_10k: Option<f64>,
@@ -81,10 +83,25 @@ pub struct KeepBand {
     pub essential: Vec<Essential>,
 }
 
+impl NeighbourFacts {
+    pub fn population_on(&self, basis: Basis) -> Option<i64> {
+        match basis {
+            Basis::Municipale => self.population,
+            Basis::Totale => self.population_totale,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Advice {
+    /// The population the advice counts (the grid's basis, or the municipale when the territory's
+    /// population totale is unknown), and the territory's figure on it.
+    pub basis: Basis,
     pub population: i64,
     pub placement: Placement,
+    /// The territory's population and band on the other basis, shown beside the advice.
+    pub other_population: Option<i64>,
+    pub other_placement: Option<Placement>,
     /// Sorted by population, largest first (unknown populations last).
     pub neighbours: Vec<NeighbourFacts>,
     pub next_band: Option<NextBand>,
@@ -113,6 +130,7 @@ pub fn neighbour_facts(curated: &DataFrame, neighbours: &[Neighbour]) -> Result<
     let rows = crate::diagnose::select_units(curated, &codes)?;
     let (code, name, dep) = (strs(&rows, "code")?, strs(&rows, "name")?, strs(&rows, "departement")?);
     let (pop, gp, apl) = (ints(&rows, "population")?, ints(&rows, "gp_count_bpe2020")?, floats(&rows, "apl_mg_2023")?);
+    let totale = ints(&rows, "population_totale")?;
     let mut out = Vec::new();
     for n in neighbours {
         let Some(i) = code.iter().position(|c| c.as_deref() == Some(n.code.as_str())) else {
@@ -127,6 +145,7 @@ pub fn neighbour_facts(curated: &DataFrame, neighbours: &[Neighbour]) -> Result<
             name: name[i].clone().unwrap_or_default(),
             departement: dep[i].clone().unwrap_or_default(),
             population: pop[i],
+            population_totale: totale[i],
             gp_count: gp[i],
             gp_per_10k,
             apl_mg: apl[i],
@@ -195,8 +214,12 @@ fn next_band(grid: &Grid, placement: &Placement, population: i64, neighbours: &[
     let i = grid.bands.iter().position(|b| b.taille == placement.taille)?;
     let next = grid.bands.get(i + 1)?;
     let shortfall = next.min_population - population;
-    let known: Vec<&NeighbourFacts> = neighbours.iter().filter(|n| n.population.is_some_and(|p| p > 0)).collect();
-    let pops: Vec<i64> = known.iter().map(|n| n.population.unwrap_or(0)).collect();
+    let basis = grid.population;
+    let mut known: Vec<&NeighbourFacts> =
+        neighbours.iter().filter(|n| n.population_on(basis).is_some_and(|p| p > 0)).collect();
+    // `sets_reaching` wants populations sorted descending, on the basis counted.
+    known.sort_by_key(|n| std::cmp::Reverse(n.population_on(basis)));
+    let pops: Vec<i64> = known.iter().map(|n| n.population_on(basis).unwrap_or(0)).collect();
     let mut total = 0;
     let fewest = pops.iter().position(|p| {
         total += p;
@@ -260,7 +283,8 @@ fn keep_band(grid: &Grid, placement: &Placement, population: i64, members: &Data
     }
     let band = &grid.bands[i];
     let margin = population - band.min_population;
-    let (code, name, pop) = (strs(members, "code")?, strs(members, "name")?, ints(members, "population")?);
+    let (code, name) = (strs(members, "code")?, strs(members, "name")?);
+    let pop = ints(members, grid.population.indicator())?;
     let mut essential: Vec<Essential> = (0..members.height())
         .filter_map(|r| {
             let p = pop[r]?;
@@ -286,7 +310,16 @@ pub fn advise(grid: &Grid, population: i64, members: &DataFrame, neighbours: Vec
     let placement = grid.place(population);
     let next_band = next_band(grid, &placement, population, &neighbours);
     let keep_band = keep_band(grid, &placement, population, members)?;
-    Ok(Advice { population, placement, neighbours, next_band, keep_band })
+    Ok(Advice {
+        basis: grid.population,
+        population,
+        placement,
+        other_population: None,
+        other_placement: None,
+        neighbours,
+        next_band,
+        keep_band,
+    })
 }
 
 /// What `diagnose` knows around a territory: its geometry, the sizing advice, and the curated
@@ -306,8 +339,17 @@ pub fn surroundings(
 ) -> Result<Surroundings> {
     let geometry = analyse(geography, &d.territory.codes, index);
     let facts = neighbour_facts(curated, &geometry.neighbours)?;
-    let population = d.territory().value("population").unwrap_or(0.0).round() as i64;
-    let advice = advise(grid, population, &d.units, facts)?;
+    let value = |b: Basis| d.territory().value(b.indicator()).map(|p| p.round() as i64);
+    // Without a population totale (arrondissements without INSEE's file), the municipale.
+    let grid = match value(grid.population) {
+        Some(_) => grid.clone(),
+        None => grid.clone().with_basis(Some(Basis::Municipale)),
+    };
+    let population = value(grid.population).unwrap_or(0);
+    let mut advice = advise(&grid, population, &d.units, facts)?;
+    let other = grid.population.other();
+    advice.other_population = value(other);
+    advice.other_placement = advice.other_population.map(|p| grid.place(p));
     let mut others: Vec<String> = geometry.neighbours.iter().map(|n| n.code.clone()).collect();
     others.extend(geometry.enclaves.iter().flatten().cloned());
     others.sort();
@@ -326,6 +368,7 @@ mod tests {
             name: format!("N{code}"),
             departement: "28".into(),
             population: Some(pop),
+            population_totale: Some(pop),
             gp_count: None,
             gp_per_10k: None,
             apl_mg: None,
@@ -339,6 +382,7 @@ mod tests {
             "code" => rows.iter().map(|r| r.0).collect::<Vec<_>>(),
             "name" => rows.iter().map(|r| format!("M{}", r.0)).collect::<Vec<_>>(),
             "population" => rows.iter().map(|r| r.1).collect::<Vec<_>>(),
+            "population_totale" => rows.iter().map(|r| r.1).collect::<Vec<_>>(),
         )
         .unwrap()
     }

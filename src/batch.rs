@@ -70,6 +70,10 @@ fn distinct_list(c: &str, alias: &str) -> Expr {
 
 /// `[a, b]` list cells → `"a,b"`.
 fn join_lists(df: &mut DataFrame, name: &str) -> Result<()> {
+    join_lists_with(df, name, ",")
+}
+
+fn join_lists_with(df: &mut DataFrame, name: &str, sep: &str) -> Result<()> {
     let lists = df.column(name)?.list()?.clone();
     let out: Vec<Option<String>> = (0..lists.len())
         .map(|i| -> PolarsResult<Option<String>> {
@@ -77,7 +81,7 @@ fn join_lists(df: &mut DataFrame, name: &str) -> Result<()> {
                 return Ok(None);
             };
             let v: Vec<&str> = s.str()?.iter().flatten().collect();
-            Ok(Some(v.join(",")))
+            Ok((!v.is_empty()).then(|| v.join(sep)))
         })
         .collect::<PolarsResult<_>>()?;
     df.with_column(Column::new(name.into(), out))?;
@@ -126,6 +130,7 @@ fn aggregate(lf: LazyFrame, level: Level, key: Expr, attrs: Vec<Expr>, grid: &Gr
         aggs.push(distinct_list("region", "regions"));
     }
     aggs.extend(indicators::all_exprs());
+    aggs.push(distinct_list("population_totale_vintage", "population_totale_vintage"));
     let notes = note_columns();
     aggs.extend(notes.iter().map(|n| col(*n).drop_nulls().alias(*n)));
 
@@ -134,7 +139,16 @@ fn aggregate(lf: LazyFrame, level: Level, key: Expr, attrs: Vec<Expr>, grid: &Gr
         .iter()
         .map(|i| when(col(i.id).is_finite()).then(col(i.id)).otherwise(lit(NULL).cast(DataType::Float64)).alias(i.id))
         .collect();
-    let aci: Vec<Expr> = grid.exprs(col("population")).into_iter().map(|e| e.cast(DataType::Int64)).collect();
+    let mut aci: Vec<Expr> =
+        grid.exprs(col(grid.population.indicator())).into_iter().map(|e| e.cast(DataType::Int64)).collect();
+    aci.push(lit(grid.population.as_str()).alias("aci_population_basis"));
+    aci.push(grid.band_expr(col("population")).cast(DataType::Int64).alias("aci_band_municipale"));
+    aci.push(grid.band_expr(col("population_totale")).cast(DataType::Int64).alias("aci_band_totale"));
+    aci.push(
+        grid.band_expr(col("population_totale") - col("population_comptee_a_part"))
+            .cast(DataType::Int64)
+            .alias("aci_band_municipale_same_millesime"),
+    );
     let mut df = lf
         .group_by([key])
         .agg(aggs)
@@ -146,6 +160,7 @@ fn aggregate(lf: LazyFrame, level: Level, key: Expr, attrs: Vec<Expr>, grid: &Gr
         join_lists(&mut df, "departements")?;
         join_lists(&mut df, "regions")?;
     }
+    join_lists_with(&mut df, "population_totale_vintage", " | ")?;
     for n in notes {
         summarize_notes(&mut df, n)?;
     }

@@ -195,12 +195,16 @@ pub struct UnitFacts {
     pub apl_mg: Option<f64>,
     /// BPE 2020 médecins généralistes libéraux (null for an arrondissement: BPE counts the city).
     pub gp_count: Option<i64>,
+    /// The population the ACI grid counts (municipale or totale, `aci.toml`).
+    pub aci_population: i64,
 }
 
-/// What joining a zone blanche does to an adjacent CPTS (ACI grid).
+/// What joining a zone blanche does to an adjacent CPTS (ACI grid, on the population it counts).
 #[derive(Debug, Clone, Serialize)]
 pub struct JoinOption {
     pub cpts: String,
+    /// `municipale` or `totale`: the population of `population_before` and `population_after`.
+    pub population_basis: String,
     pub population_before: i64,
     pub population_after: i64,
     pub band_before: u8,
@@ -284,7 +288,7 @@ impl Coverage {
 /// A unit's facts with its région, kind and parent city.
 type UnitRow = (UnitFacts, String, String, Option<String>);
 
-fn unit_facts(curated: &DataFrame, filter: Expr) -> Result<Vec<UnitRow>> {
+fn unit_facts(curated: &DataFrame, filter: Expr, aci_population: &str) -> Result<Vec<UnitRow>> {
     let d = curated
         .clone()
         .lazy()
@@ -294,6 +298,7 @@ fn unit_facts(curated: &DataFrame, filter: Expr) -> Result<Vec<UnitRow>> {
             col("name"),
             col("departement"),
             col("population").cast(DataType::Int64),
+            col(aci_population).cast(DataType::Int64).alias("aci_population"),
             col("apl_mg_2023"),
             col("gp_count_bpe2020").cast(DataType::Int64),
             col("region"),
@@ -307,6 +312,7 @@ fn unit_facts(curated: &DataFrame, filter: Expr) -> Result<Vec<UnitRow>> {
     let (code, name, dep, region, kind, parent) =
         (s("code")?, s("name")?, s("departement")?, s("region")?, s("kind")?, s("parent_code")?);
     let pop: Vec<Option<i64>> = d.column("population")?.i64()?.iter().collect();
+    let aci_pop: Vec<Option<i64>> = d.column("aci_population")?.i64()?.iter().collect();
     let apl: Vec<Option<f64>> = d.column("apl_mg_2023")?.f64()?.iter().collect();
     let gp: Vec<Option<i64>> = d.column("gp_count_bpe2020")?.i64()?.iter().collect();
     Ok((0..d.height())
@@ -319,6 +325,7 @@ fn unit_facts(curated: &DataFrame, filter: Expr) -> Result<Vec<UnitRow>> {
                     population: pop[i].unwrap_or(0),
                     apl_mg: apl[i].filter(|v| v.is_finite()),
                     gp_count: gp[i],
+                    aci_population: aci_pop[i].or(pop[i]).unwrap_or(0),
                 },
                 region[i].clone().unwrap_or_default(),
                 kind[i].clone().unwrap_or_default(),
@@ -399,7 +406,8 @@ pub fn compute(listing: &Path, cpts: Vec<Cpts>, region: Option<&str>, inp: Input
         .filter(|c| index.kind(c) == Some(UnitKind::Arrondissement))
         .filter_map(|c| index.parent(c).map(str::to_string))
         .collect();
-    let rows = unit_facts(curated, col("region").eq(lit(region.as_str())))?;
+    let basis = grid.population.indicator();
+    let rows = unit_facts(curated, col("region").eq(lit(region.as_str())), basis)?;
     let mut units: BTreeMap<String, UnitFacts> = BTreeMap::new();
     let mut arrondissements_of: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for (f, _, kind, parent) in rows {
@@ -475,7 +483,7 @@ pub fn compute(listing: &Path, cpts: Vec<Cpts>, region: Option<&str>, inp: Input
     let table = cpts_table(curated, &cpts, grid, &membership, &neighbours, &units, &outside)?;
     let pops: Vec<i64> = {
         let ids: Vec<&str> = table.column("territory")?.str()?.iter().map(|s| s.unwrap_or_default()).collect();
-        let p: Vec<Option<f64>> = table.column("population")?.f64()?.iter().collect();
+        let p: Vec<Option<f64>> = table.column(basis)?.f64()?.iter().collect();
         cpts.iter()
             .map(|c| ids.iter().position(|id| *id == c.id).and_then(|k| p[k]).unwrap_or(0.0).round() as i64)
             .collect()
@@ -490,11 +498,12 @@ pub fn compute(listing: &Path, cpts: Vec<Cpts>, region: Option<&str>, inp: Input
                 .iter()
                 .map(|&i| {
                     let before = grid.place(pops[i]);
-                    let after = grid.place(pops[i] + u.population);
+                    let after = grid.place(pops[i] + u.aci_population);
                     JoinOption {
                         cpts: cpts[i].territory.name.clone(),
+                        population_basis: grid.population.as_str().to_string(),
                         population_before: pops[i],
-                        population_after: pops[i] + u.population,
+                        population_after: pops[i] + u.aci_population,
                         band_before: before.taille,
                         band_after: after.taille,
                         max_funding_before_eur: before.max_annual_funding_2019_eur,

@@ -4,7 +4,7 @@
 use polars::prelude::*;
 use serde::Serialize;
 
-use crate::aci::{Grid, Placement};
+use crate::aci::{Basis, Grid, Placement};
 use crate::error::Result;
 use crate::indicators::{self, INDICATORS};
 use crate::territory::Territory;
@@ -46,7 +46,16 @@ pub struct Diagnosis {
     pub units: DataFrame,
     /// The territory first, then its départements, régions and France.
     pub scopes: Vec<ScopeResult>,
+    /// The band on the grid's population basis (`aci_basis`).
     pub aci: Option<Placement>,
+    pub aci_basis: Basis,
+    /// The band under the population municipale and under the population totale.
+    pub aci_municipale: Option<Placement>,
+    pub aci_totale: Option<Placement>,
+    /// Sources and millésimes of the territory's population totale (` | `-separated).
+    pub population_totale_vintage: Option<String>,
+    /// Millésimes of the population totale that are not the population municipale's.
+    pub population_totale_other_millesimes: Vec<i64>,
 }
 
 impl Diagnosis {
@@ -160,6 +169,34 @@ pub fn diagnose(curated: &DataFrame, territory: Territory, grid: &Grid) -> Resul
         &rows,
         Scope { kind: "france".into(), code: "FR".into(), name: "France (métropole et DROM)".into() },
     )?);
-    let aci = scopes[0].value("population").map(|p| grid.place(p.round() as i64));
-    Ok(Diagnosis { territory, units, scopes, aci })
+    let place = |b: Basis| scopes[0].value(b.indicator()).map(|p| grid.place(p.round() as i64));
+    let (aci, aci_municipale, aci_totale) = (place(grid.population), place(Basis::Municipale), place(Basis::Totale));
+    let vintages = distinct_strings(&units, "population_totale_vintage")?;
+    let mut other: Vec<i64> = units
+        .column("population_totale_millesime")?
+        .i64()?
+        .iter()
+        .flatten()
+        .filter(|m| *m != crate::sources::decoupage::MUNICIPALE_MILLESIME)
+        .collect();
+    other.sort_unstable();
+    other.dedup();
+    Ok(Diagnosis {
+        territory,
+        units,
+        scopes,
+        aci,
+        aci_basis: grid.population,
+        aci_municipale,
+        aci_totale,
+        population_totale_vintage: (!vintages.is_empty()).then(|| vintages.join(" | ")),
+        population_totale_other_millesimes: other,
+    })
+}
+
+fn distinct_strings(units: &DataFrame, c: &str) -> Result<Vec<String>> {
+    let mut v: Vec<String> = units.column(c)?.str()?.iter().flatten().map(str::to_string).collect();
+    v.sort();
+    v.dedup();
+    Ok(v)
 }

@@ -21,6 +21,7 @@ pub struct Indicator {
 }
 
 const COG: &[&str] = &["cog_communes"];
+const TOTALE: &[&str] = &["insee_populations_legales", "cog_epci"];
 const AREA: &[&str] = &["insee_comparateur", "comparateur_rcarlier"];
 const POP_AREA: &[&str] = &["cog_communes", "insee_comparateur", "comparateur_rcarlier"];
 const BPE: &[&str] = &["bpe_nb_medg", "rpps"];
@@ -46,6 +47,22 @@ pub const INDICATORS: &[Indicator] = &[
         definition: "Sum of INSEE populations municipales, populations légales millésime 2023 in force on 1 January 2026 (Mayotte: 2017 census).",
         sources: COG,
         note_column: None,
+    },
+    Indicator {
+        id: "population_totale",
+        label: "Population totale",
+        unit: "habitants",
+        definition: "Sum of the populations totales (municipale + comptée à part), the population the texts refer to unless they say otherwise: INSEE populations légales millésime 2023 when the data folder has the file, else the DGCL figures of the EPCI members, millésime 2022 (the note names the source and millésime used). Unavailable for a territory holding an arrondissement municipal without a figure; partial when a commune has none (islands outside any EPCI).",
+        sources: TOTALE,
+        note_column: Some("population_totale_note"),
+    },
+    Indicator {
+        id: "population_comptee_a_part",
+        label: "Population comptée à part",
+        unit: "habitants",
+        definition: "Sum of the populations comptées à part (students, boarders, people in communities counted in another commune), same source and millésime as population_totale.",
+        sources: TOTALE,
+        note_column: Some("population_totale_note"),
     },
     Indicator {
         id: "area_km2",
@@ -265,6 +282,7 @@ pub fn source_column(id: &str) -> Option<(&'static str, &'static str)> {
         "population_0_14" | "population_15_29" | "population_30_44" | "population_45_59" | "population_60_74"
         | "population_75_plus" | "share_75_plus" => Some(("age_census", "census")),
         "ald_without_mt_share" => Some(("ald_year", "year")),
+        "population_totale" | "population_comptee_a_part" => Some(("population_totale_vintage", "source")),
         _ => None,
     }
 }
@@ -311,6 +329,8 @@ pub fn expr(id: &str) -> Expr {
     let e = match id {
         "communes_count" => col("code").count().cast(DataType::Float64),
         "population" => population(),
+        "population_totale" => complete_sum("population_totale"),
+        "population_comptee_a_part" => complete_sum("population_comptee_a_part"),
         "area_km2" => area(),
         "density_per_km2" => ratio(population(), area()),
         "gp_count" => gp_count(),

@@ -22,6 +22,11 @@ pub const COMMUNES: &[ColumnDoc] = &[
     c("epci", "string", "", "SIREN of the EPCI à fiscalité propre (an arrondissement gets its city's)"),
     c("epci_name", "string", "", "EPCI name"),
     c("population", "int64", "habitants", "population municipale, populations légales millésime 2023 (COG 2026)"),
+    c("population_totale", "int64", "habitants", "population totale (municipale + comptée à part), the figure the texts refer to by default: INSEE populations légales when the data folder has the file (millésime 2023), else DGCL EPCI members (millésime 2022); see population_totale_vintage"),
+    c("population_comptee_a_part", "int64", "habitants", "population comptée à part of the same source and millésime as population_totale (population_totale less the municipale of that millésime)"),
+    c("population_totale_vintage", "string", "", "source and millésime of population_totale; says so when it is not the millésime of `population`"),
+    c("population_totale_millesime", "int64", "année", "millésime of population_totale (2023 INSEE, 2022 DGCL)"),
+    c("population_totale_note", "string", "", "why population_totale is null (arrondissements municipaux without the INSEE file, communes outside any EPCI, COM)"),
     c(
         "apl_mg_2023",
         "float64",
@@ -195,25 +200,52 @@ pub const BATCH_TERRITORY_KEYS: &[ColumnDoc] = &[
     ALL_REGS,
 ];
 
-/// ACI columns of every batch table, from `aci::Grid::exprs` on the unit's population.
+/// ACI columns of every batch table, from `aci::Grid::exprs` on the unit's population of the
+/// grid's basis, and the bands under both populations.
 pub const BATCH_ACI: &[ColumnDoc] = &[
+    c(
+        "aci_population_basis",
+        "string",
+        "",
+        "population the ACI columns below count: `totale` (default of data/reference/aci.toml, the rule of the decrees on populations légales) or `municipale` (`--population`)",
+    ),
     c(
         "aci_band",
         "int64",
         "taille",
-        "ACI CPTS size band (1 to 4) of the unit's population (grid: data/reference/aci.toml)",
+        "ACI CPTS size band (1 to 4) of the unit's population on `aci_population_basis` (grid: data/reference/aci.toml); null when that population is",
     ),
     c("aci_max_annual_funding_eur", "int64", "euros/an", "maximal annual ACI 2019 funding of that band"),
     c(
         "aci_inhabitants_to_next_band",
         "int64",
         "habitants",
-        "inhabitants to add to reach the next band; null in the last band",
+        "inhabitants (on `aci_population_basis`) to add to reach the next band; null in the last band",
+    ),
+    c("aci_band_municipale", "int64", "taille", "ACI band of `population` (population municipale, millésime 2023)"),
+    c(
+        "aci_band_totale",
+        "int64",
+        "taille",
+        "ACI band of `population_totale` (its millésime in `population_totale_vintage`: 2022 from the DGCL unless the INSEE file is present)",
+    ),
+    c(
+        "aci_band_municipale_same_millesime",
+        "int64",
+        "taille",
+        "ACI band of the population municipale of the millésime of `population_totale` (population_totale − population_comptee_a_part): compare it with `aci_band_totale` to see what the comptée à part alone changes, without mixing millésimes",
+    ),
+    c(
+        "population_totale_vintage",
+        "string",
+        "",
+        "sources and millésimes of `population_totale` over the unit's communes (` | `-separated); says so when it is not the millésime of `population`",
     ),
 ];
 
 /// Why figures are missing, per curated note column, for every batch table.
 pub const BATCH_NOTES: &[ColumnDoc] = &[
+    c("population_totale_note", "string", "", "reasons, with unit counts, why some units have no population totale (arrondissements municipaux, communes outside any EPCI, COM); population_totale is null when an arrondissement lacks one, else partial"),
     c("gp_count_note", "string", "", "reasons, with unit counts, why some units have no BPE figure; gp_count, inhabitants_per_gp and gp_per_100k are null when an arrondissement lacks one, else partial"),
     c("apl_note", "string", "", "reasons, with unit counts, why some units have no APL 2023; APL indicators cover the other units"),
     c("area_note", "string", "", "reasons, with unit counts, why some units have no area; area_km2 and density are null when an arrondissement lacks one, else partial"),

@@ -4,7 +4,7 @@
 
 mod common;
 
-use cpts_diag::aci::Grid;
+use cpts_diag::aci::{Basis, Grid};
 use cpts_diag::batch::{self, Level};
 use cpts_diag::schema;
 use cpts_diag::sinks::{batch as out, parquet};
@@ -46,10 +46,17 @@ fn epci_rows_equal_diagnose_of_their_communes() {
 
 #[test]
 fn aci_band_and_inhabitants_to_next_band() {
+    // The embedded grid counts the population totale: 43 000 municipale + 3 % comptée à part.
     let t = batch::compute(&curated(), Level::Epci, &Grid::embedded()).unwrap();
     let row = t.frame.clone().lazy().filter(col("epci").eq(lit("200000001"))).collect().unwrap();
-    assert_eq!(row.column("aci_band").unwrap().i64().unwrap().get(0), Some(2));
-    assert_eq!(row.column("aci_inhabitants_to_next_band").unwrap().i64().unwrap().get(0), Some(80_000 - 43_000));
+    let int = |row: &DataFrame, c: &str| row.column(c).unwrap().i64().unwrap().get(0);
+    assert_eq!(int(&row, "aci_band"), Some(2));
+    assert_eq!(int(&row, "aci_inhabitants_to_next_band"), Some(80_000 - 44_290));
+    assert_eq!(str_at(&t.frame, "epci", "200000001", "aci_population_basis").as_deref(), Some("totale"));
+    let m = batch::compute(&curated(), Level::Epci, &Grid::embedded().with_basis(Some(Basis::Municipale))).unwrap();
+    let row = m.frame.clone().lazy().filter(col("epci").eq(lit("200000001"))).collect().unwrap();
+    assert_eq!(int(&row, "aci_inhabitants_to_next_band"), Some(80_000 - 43_000));
+    assert_eq!((int(&row, "aci_band_municipale"), int(&row, "aci_band_totale")), (Some(2), Some(2)));
     let r = batch::compute(&curated(), Level::Region, &Grid::embedded()).unwrap();
     // R2 = 61 000 inhabitants; R1 = 43 100.
     assert_eq!(f64_at(&r.frame, "region", "R1", "population"), Some(43_100.0));

@@ -35,7 +35,8 @@ fn compute(data: &cpts_diag::sources::DataDir, path: &Path, region: Option<&str>
     let l = coverage::read_listing(path).unwrap();
     let ctx = Context { curated: Some(&c.communes), geography: Some(&geo) };
     let cpts = coverage::resolve_listing(&l, &c.cog, &c.index, ctx).unwrap();
-    let grid = Grid::embedded();
+    // The made-up COG has no population totale: the bands count the municipale here.
+    let grid = Grid::embedded().with_basis(Some(cpts_diag::aci::Basis::Municipale));
     let inputs =
         coverage::Inputs { cog: &c.cog, index: &c.index, curated: &c.communes, geography: Some(&geo), grid: &grid };
     coverage::compute(path, cpts, region, inputs).unwrap()

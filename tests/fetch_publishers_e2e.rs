@@ -258,8 +258,12 @@ fn fetch_from_publishers_then_build_then_diagnose() {
 
     let (sa, sb) = (json(&fresh.join("report/summary.json")), json(&reference.join("report/summary.json")));
     assert_eq!(sa["population"].as_f64(), Some(39_574.0));
-    assert_eq!(sa["aci_band"], 1);
-    assert_eq!(sa["aci_inhabitants_to_next_band"], 426);
+    // The grid counts the population totale (DGCL, millésime 2022): taille 2; on the population
+    // municipale, taille 1 and 426 short of taille 2.
+    assert_eq!(sa["population_totale"].as_f64(), Some(40_648.0));
+    assert_eq!((sa["aci_band"].as_i64(), sa["aci_band_totale"].as_i64()), (Some(2), Some(2)));
+    assert_eq!(sa["aci_band_municipale"], 1);
+    assert_eq!(sa["aci"]["municipale"]["inhabitants_to_next_band"], 426);
     for k in [
         "population",
         "apl_mg",
@@ -268,6 +272,9 @@ fn fetch_from_publishers_then_build_then_diagnose() {
         "density_per_km2",
         "aci_band",
         "aci_inhabitants_to_next_band",
+        "population_totale",
+        "aci_band_municipale",
+        "aci_band_totale",
     ] {
         assert_eq!(sa[k], sb[k], "{k}");
     }

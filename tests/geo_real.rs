@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::sync::OnceLock;
 
-use cpts_diag::aci::Grid;
+use cpts_diag::aci::{Basis, Grid};
 use cpts_diag::advice;
 use cpts_diag::diagnose;
 use cpts_diag::geo::{analyse, Geography};
@@ -206,11 +206,15 @@ fn commune_14174_whose_ring_loops_around_14512_is_handled() {
 #[test]
 fn example_advice_names_single_neighbours_that_close_the_426_gap() {
     let Some(r) = real("example_advice_names_single_neighbours_that_close_the_426_gap") else { return };
-    let grid = Grid::embedded();
+    // The 426 gap is a reading of the population municipale: `--population municipale`.
+    let grid = Grid::embedded().with_basis(Some(Basis::Municipale));
     let t = territory::resolve(&example_spec(), &r.cog, &r.index).unwrap();
-    let d = diagnose::diagnose(&r.curated, t, &grid).unwrap();
+    let d = diagnose::diagnose(&r.curated, t.clone(), &grid).unwrap();
     let s = advice::surroundings(&r.geo, &r.index, &d, &r.curated, &grid).unwrap();
     let a = &s.advice;
+    assert_eq!((a.basis, a.population, a.placement.taille), (Basis::Municipale, 39_574, 1));
+    // The other reading is given beside it: taille 2 on the population totale (DGCL, 2022).
+    assert_eq!((a.other_population, a.other_placement.as_ref().map(|p| p.taille)), (Some(40_648), Some(2)));
     let nb = a.next_band.as_ref().unwrap();
     assert_eq!(nb.shortfall, 40_000 - a.population);
     assert_eq!(nb.taille, 2);
@@ -224,6 +228,19 @@ fn example_advice_names_single_neighbours_that_close_the_426_gap() {
     assert!(pops.windows(2).all(|w| w[0] <= w[1]));
     assert!(pops.iter().all(|p| *p >= nb.shortfall));
     assert!(a.keep_band.is_none());
+
+    // On the grid's own basis (totale), the territory is in taille 2 with 648 inhabitants to
+    // spare: the advice turns to the communes it cannot lose, counted in population totale.
+    let grid = Grid::embedded();
+    let d = diagnose::diagnose(&r.curated, t, &grid).unwrap();
+    let a = advice::surroundings(&r.geo, &r.index, &d, &r.curated, &grid).unwrap().advice;
+    assert_eq!((a.basis, a.population, a.placement.taille), (Basis::Totale, 40_648, 2));
+    let k = a.keep_band.as_ref().unwrap();
+    assert_eq!((k.taille, k.margin), (2, 648));
+    assert!(k.essential.iter().all(|e| e.population > 648));
+    assert_eq!(a.other_placement.as_ref().map(|p| (p.taille, p.inhabitants_to_next_band)), Some((1, Some(426))));
+    let lines = cpts_diag::sinks::report::headline(&a).join(" ");
+    assert!(lines.contains("en population municipale (39") && lines.contains("taille 1"), "{lines}");
 }
 
 #[test]

@@ -95,8 +95,11 @@ fn diagnose_epci_territory_by_hand() {
     assert!(close(t.value("apl_mg"), (2.4 * 1000.0 + 3.0 * 3000.0 + 1.0 * 500.0) / 4500.0));
     assert!(close(t.value("population_apl_below_2_5"), 1500.0));
     assert!(close(t.value("share_population_apl_below_2_5"), 100.0 / 3.0));
+    // The embedded grid counts the population totale (DGCL fixture: 1010 + 3090 + 505 = 4605).
     let aci = d.aci.as_ref().unwrap();
-    assert_eq!((aci.taille, aci.inhabitants_to_next_band), (1, Some(35_500)));
+    assert_eq!((aci.taille, aci.inhabitants_to_next_band), (1, Some(40_000 - 4605)));
+    let m = d.aci_municipale.as_ref().unwrap();
+    assert_eq!((m.taille, m.inhabitants_to_next_band), (1, Some(35_500)));
     // Compared with its département (same communes here), région and France (metro + DROM).
     let kinds: Vec<&str> = d.scopes.iter().map(|s| s.scope.kind.as_str()).collect();
     assert_eq!(kinds, ["territory", "departement", "region", "france"]);
@@ -185,6 +188,79 @@ fn unavailable_summary_numbers_are_null_with_a_reason() {
     assert!(s["gp_count"].is_null());
     assert!(s["notes"]["gp_count"].as_str().unwrap().contains("arrondissement"));
     assert_eq!(s["population"], 3000);
+}
+
+/// The made-up INSEE populations légales file, in the published layout.
+fn populations_legales_fixture() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/populations_legales/donnees_communes.csv")
+}
+
+#[test]
+fn population_totale_from_dgcl_is_labelled_with_its_millesime() {
+    let c = curated();
+    let df = &c.communes;
+    // DGCL members (made-up millésime 2022 figures in common::EPCI_JSON).
+    assert!(close(row_f64(df, "28001", "population_totale"), 1010.0));
+    assert!(close(row_f64(df, "28001", "population_comptee_a_part"), 1010.0 - 990.0));
+    assert!(close(row_f64(df, "28001", "population_totale_millesime"), 2022.0));
+    assert!(row_str(df, "28001", "population_totale_vintage")
+        .unwrap()
+        .contains("millésime 2022, not the millésime 2023"));
+    assert!(close(row_f64(df, "75056", "population_totale"), 3100.0));
+    // The DGCL lists Paris whole; the COM is in no EPCI.
+    assert_eq!(row_f64(df, "75101", "population_totale"), None);
+    assert!(row_str(df, "75101", "population_totale_note").unwrap().contains("arrondissement municipal"));
+    assert_eq!(row_f64(df, "98411", "population_totale"), None);
+    assert!(row_str(df, "98411", "population_totale_note").unwrap().contains("outre-mer"));
+    let d = diag(&c, TerritorySpec::from_codes(Some("CC"), "28001,28002,28003"));
+    let s = d.territory();
+    assert!(close(s.value("population_totale"), 1010.0 + 3090.0 + 505.0));
+    assert_eq!(d.population_totale_other_millesimes, vec![2022]);
+    let json = cpts_diag::sinks::territory::summary(&d, &Grid::embedded());
+    assert_eq!(json["population_totale"].as_f64(), Some(4605.0));
+    assert!(json["notes"]["population_totale_vintage"].as_str().unwrap().contains("millésime 2022"));
+    assert_eq!(json["aci_population_basis"], "totale");
+    // A territory on arrondissements has no DGCL population totale: its band falls back to nothing
+    // on the totale, and the municipale band is still given.
+    let p = diag(&c, TerritorySpec::from_codes(Some("P1"), "75101"));
+    assert_eq!(p.territory().value("population_totale"), None);
+    assert!(p.aci.is_none() && p.aci_municipale.is_some());
+}
+
+#[test]
+fn insee_populations_legales_file_parses_and_wins_over_dgcl() {
+    let staged = cpts_diag::sources::populations_legales::load_file(&populations_legales_fixture()).unwrap();
+    assert_eq!(staged.height(), 4);
+    let codes: Vec<&str> = staged.column("code").unwrap().str().unwrap().iter().flatten().collect();
+    assert_eq!(codes, ["28001", "28002", "75101", "75102"]);
+
+    let data = common::fixture_data("populations-legales");
+    let dest = data.root.join(cpts_diag::sources::populations_legales::CSV_FILE);
+    std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
+    std::fs::copy(populations_legales_fixture(), &dest).unwrap();
+    let c = build(&data, &mut |_| {}).expect("fixture data builds");
+    let df = &c.communes;
+    // INSEE wins where it has the commune, with its own millésime (the municipale's).
+    assert!(close(row_f64(df, "28001", "population_totale"), 1025.0));
+    assert!(close(row_f64(df, "28001", "population_comptee_a_part"), 25.0));
+    assert!(close(row_f64(df, "28001", "population_totale_millesime"), 2023.0));
+    assert_eq!(
+        row_str(df, "28001", "population_totale_vintage").as_deref(),
+        Some("INSEE populations légales millésime 2023")
+    );
+    // A commune the file lacks keeps the DGCL figure, labelled as such.
+    assert!(close(row_f64(df, "28003", "population_totale"), 505.0));
+    assert!(close(row_f64(df, "28003", "population_totale_millesime"), 2022.0));
+    // Arrondissements now have a figure, and Paris is their sum (counted once).
+    assert!(close(row_f64(df, "75101", "population_totale"), 1030.0));
+    assert!(close(row_f64(df, "75056", "population_totale"), 3050.0));
+    assert!(close(row_f64(df, "75056", "population_comptee_a_part"), 50.0));
+    let rep = c.reports.iter().find(|r| r.source == "insee_populations_legales").expect("a normalization report");
+    assert_eq!(rep.rows_read, 4);
+    let d = diag(&c, TerritorySpec::from_codes(Some("P"), "75101,75102"));
+    assert!(close(d.territory().value("population_totale"), 3050.0));
+    assert!(d.population_totale_other_millesimes.is_empty());
+    std::fs::remove_dir_all(&data.root).ok();
 }
 
 /// A data folder as a fresh `fetch` leaves it when the optional sources failed: no BPE, no

@@ -179,10 +179,15 @@ fn example_territory_grand_chateaudun() {
     let s = d.territory();
     assert_eq!(s.value("communes_count"), Some(23.0));
     assert_eq!(s.value("population"), Some(39_574.0));
-    let aci = d.aci.unwrap();
-    assert_eq!(aci.taille, 1);
-    assert_eq!(aci.inhabitants_to_next_band, Some(426));
-    assert_eq!(aci.next_band_max_annual_funding_2019_eur, Some(287_000));
+    // Population municipale (2023): taille 1, 426 short of taille 2.
+    let m = d.aci_municipale.clone().unwrap();
+    assert_eq!(m.taille, 1);
+    assert_eq!(m.inhabitants_to_next_band, Some(426));
+    assert_eq!(m.next_band_max_annual_funding_2019_eur, Some(287_000));
+    // The embedded grid counts the population totale (DGCL, millésime 2022): taille 2.
+    assert_eq!(s.value("population_totale"), Some(40_648.0));
+    let aci = d.aci.clone().unwrap();
+    assert_eq!((aci.taille, aci.inhabitants_to_next_band), (2, Some(80_000 - 40_648)));
     // The same EPCI through `epci = [...]` gives the same communes.
     let by_epci = TerritorySpec { name: "CC".into(), epci: vec!["200069961".into()], ..Default::default() };
     assert_eq!(resolve(&by_epci, &c.cog, &index).unwrap().codes, d.territory.codes);

@@ -37,13 +37,18 @@ pub struct Args {
     /// ACI grid (default: the embedded data/reference/aci.toml).
     #[arg(long)]
     pub aci: Option<PathBuf>,
+    /// Population the ACI band counts, overriding the grid's `population` (default there:
+    /// totale, the rule of the decrees on populations légales).
+    #[arg(long, value_enum)]
+    pub population: Option<crate::aci::Basis>,
 }
 
 pub fn run(data: &DataDir, args: &Args, progress: &mut Progress) -> Result<()> {
     let grid = match &args.aci {
         Some(p) => Grid::load(p)?,
         None => Grid::embedded(),
-    };
+    }
+    .with_basis(args.population);
     let (cog, curated) = if args.from_raw {
         let opts = curated::Options {
             derived_csv: true,

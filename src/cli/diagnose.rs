@@ -31,6 +31,10 @@ pub struct Args {
     /// ACI grid (default: the embedded data/reference/aci.toml).
     #[arg(long)]
     pub aci: Option<PathBuf>,
+    /// Population the ACI band counts, overriding the grid's `population` (default there:
+    /// totale, the rule of the decrees on populations légales).
+    #[arg(long, value_enum)]
+    pub population: Option<crate::aci::Basis>,
     /// Skip the commune boundaries: no maps, neighbours, advice or GeoJSON.
     #[arg(long)]
     pub no_geo: bool,
@@ -50,7 +54,8 @@ pub fn run(data: &DataDir, args: &Args, progress: &mut Progress) -> Result<()> {
     let grid = match &args.aci {
         Some(p) => Grid::load(p)?,
         None => Grid::embedded(),
-    };
+    }
+    .with_basis(args.population);
     let pipeline::Inputs { cog, communes: curated, .. } = pipeline::load_inputs(&args.processed, data, progress)?;
     let index = CogIndex::new(&cog);
     let (geography, mut geo_warnings) = if args.no_geo {
@@ -106,10 +111,14 @@ pub fn run(data: &DataDir, args: &Args, progress: &mut Progress) -> Result<()> {
         crate::indicators::gp_source_short(&d.units),
         fmt("apl_mg", 3),
         d.aci.as_ref().map_or("n.d.".to_string(), |a| match a.inhabitants_to_next_band {
-            Some(n) => format!("{} ({n} inhabitants to the next band)", a.label),
-            None => a.label.clone(),
+            Some(n) =>
+                format!("{} on the population {} ({n} inhabitants to the next band)", a.label, d.aci_basis.as_str()),
+            None => format!("{} on the population {}", a.label, d.aci_basis.as_str()),
         }),
     ));
+    if let Some(line) = crate::sinks::report::band_headline(&d, &grid) {
+        progress.say(&line);
+    }
     if let Some(s) = &around {
         let g = &s.geometry;
         progress.say(&format!(

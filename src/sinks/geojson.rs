@@ -61,12 +61,17 @@ pub fn collection(d: &Diagnosis, s: &Surroundings, members: &[UnitFacts], others
         "gp_per_100k",
         "apl_mg",
         "population_apl_below_2_5",
+        "population_totale",
     ] {
         p.insert(id.into(), json!(t.value(id)));
     }
+    p.insert("population_totale_vintage".into(), json!(d.population_totale_vintage));
     p.insert("area_km2_boundaries".into(), json!((s.geometry.area_km2 * 100.0).round() / 100.0));
     p.insert("aci_band".into(), json!(d.aci.as_ref().map(|a| a.taille)));
     p.insert("aci_max_annual_funding_eur".into(), json!(d.aci.as_ref().map(|a| a.max_annual_funding_2019_eur)));
+    p.insert("aci_population_basis".into(), json!(d.aci_basis.as_str()));
+    p.insert("aci_band_municipale".into(), json!(d.aci_municipale.as_ref().map(|a| a.taille)));
+    p.insert("aci_band_totale".into(), json!(d.aci_totale.as_ref().map(|a| a.taille)));
     p.insert("pieces".into(), json!(s.geometry.pieces.len()));
     p.insert("enclaves".into(), json!(s.geometry.enclave_codes()));
     p.insert("communes_without_boundary".into(), json!(s.geometry.missing));

@@ -135,15 +135,60 @@ fn names_list(names: &[String], codes: &[String]) -> String {
     names.iter().zip(codes).map(|(n, c)| format!("{n} ({c})")).collect::<Vec<_>>().join(", ")
 }
 
+/// Where the population totale of the territory comes from, in French.
+fn totale_vintage_fr(d: &Diagnosis) -> String {
+    let m = crate::sources::decoupage::MUNICIPALE_MILLESIME;
+    if d.population_totale_other_millesimes.is_empty() {
+        format!("INSEE, populations légales millésime {m}")
+    } else {
+        let years: Vec<String> = d.population_totale_other_millesimes.iter().map(|y| y.to_string()).collect();
+        format!(
+            "chiffres DGCL des membres des EPCI, millésime {} — et non {m} comme la population municipale",
+            years.join(", ")
+        )
+    }
+}
+
+/// The headline when the population municipale and the population totale put the territory in
+/// different ACI bands: both bands, the funding at stake, the grid's basis, and that the CPAM
+/// confirms it. `None` when the bands agree or one is unknown.
+pub fn band_headline(d: &Diagnosis, grid: &Grid) -> Option<String> {
+    let (m, t) = (d.aci_municipale.as_ref()?, d.aci_totale.as_ref()?);
+    if m.taille == t.taille {
+        return None;
+    }
+    let s = d.territory();
+    let (pm, pt) = (s.value("population")?, s.value("population_totale")?);
+    let (lo, hi) = if m.taille < t.taille { (m, t) } else { (t, m) };
+    let basis = grid.population;
+    let retained = if basis == crate::aci::Basis::Totale { t } else { m };
+    Some(format!(
+        "Selon la population comptée, le territoire change de taille ACI : {} avec la population municipale ({} hab., INSEE millésime {}), {} avec la population totale ({} hab., {}). L'enjeu est de {} par an de financement maximal ({} contre {}, ACI 2019) et de {} par an pour le fonctionnement (avenant 2). La grille utilisée compte la {} (règle des décrets sur les populations légales : « sauf disposition législative ou réglementaire contraire », c'est la population totale qui s'applique), soit la {} ; c'est la CPAM qui confirme la population retenue lors de la signature du contrat.",
+        m.label.to_lowercase(),
+        fr_num(Some(pm), 0),
+        crate::sources::decoupage::MUNICIPALE_MILLESIME,
+        t.label.to_lowercase(),
+        fr_num(Some(pt), 0),
+        totale_vintage_fr(d),
+        eur(hi.max_annual_funding_2019_eur - lo.max_annual_funding_2019_eur),
+        eur(hi.max_annual_funding_2019_eur),
+        eur(lo.max_annual_funding_2019_eur),
+        eur(hi.fonctionnement_avenant2_eur - lo.fonctionnement_avenant2_eur),
+        basis.label_fr(),
+        retained.label.to_lowercase(),
+    ))
+}
+
 /// The headline: how far the territory is from the next band and which neighbours close the gap,
 /// or which communes it cannot lose. Plain text (escape it for HTML).
 pub fn headline(a: &Advice) -> Vec<String> {
     let mut lines = Vec::new();
     if let Some(nb) = &a.next_band {
         let mut s = format!(
-            "Il manque {} habitants au territoire ({} hab.) pour atteindre la {} de l'ACI (à partir de {} hab.), dont le financement annuel maximal est de {} (contre {} en {}).",
+            "Il manque {} habitants au territoire ({} hab. en {}) pour atteindre la {} de l'ACI (à partir de {} hab.), dont le financement annuel maximal est de {} (contre {} en {}).",
             fr_int(nb.shortfall),
             fr_int(a.population),
+            a.basis.label_fr(),
             nb.label.to_lowercase(),
             fr_int(nb.min_population),
             eur(nb.max_annual_funding_2019_eur),
@@ -184,8 +229,9 @@ pub fn headline(a: &Advice) -> Vec<String> {
     if let Some(k) = &a.keep_band {
         if k.essential.is_empty() {
             lines.push(format!(
-                "Le territoire dépasse de {} habitants le seuil de la taille {} ({} hab.) : aucune commune seule ne le ferait descendre de taille.",
+                "Le territoire dépasse de {} habitants (en {}) le seuil de la taille {} ({} hab.) : aucune commune seule ne le ferait descendre de taille.",
                 fr_int(k.margin),
+                a.basis.label_fr(),
                 k.taille,
                 fr_int(k.min_population)
             ));
@@ -203,14 +249,30 @@ pub fn headline(a: &Advice) -> Vec<String> {
                 )
             };
             lines.push(format!(
-                "Le territoire dépasse de {} habitants le seuil de la taille {} ({} hab.) : il ne peut perdre {who} sans descendre de taille (financement annuel maximal {} au lieu de {}).",
+                "Le territoire dépasse de {} habitants (en {}) le seuil de la taille {} ({} hab.) : il ne peut perdre {who} sans descendre de taille (financement annuel maximal {} au lieu de {}).",
                 fr_int(k.margin),
+                a.basis.label_fr(),
                 k.taille,
                 fr_int(k.min_population),
                 eur(k.lower_band_max_annual_funding_2019_eur),
                 eur(a.placement.max_annual_funding_2019_eur),
             ));
         }
+    }
+    if let (Some(p), Some(o)) = (a.other_population, &a.other_placement) {
+        let same = o.taille == a.placement.taille;
+        lines.push(format!(
+            "Ce conseil compte la {} ; en {} ({} hab.), le territoire est {} {}{}.",
+            a.basis.label_fr(),
+            a.basis.other().label_fr(),
+            fr_int(p),
+            if same { "aussi en" } else { "en" },
+            o.label.to_lowercase(),
+            match o.inhabitants_to_next_band {
+                Some(n) => format!(", à {} habitants de la taille suivante", fr_int(n)),
+                None => String::new(),
+            }
+        ));
     }
     lines
 }
@@ -230,13 +292,33 @@ fn summary_rows(input: &ReportInput) -> Vec<SummaryRow> {
             value: format!("{} hab.", fr_num(v("population"), 0)),
             note: "INSEE, populations légales millésime 2023".into(),
         },
+        SummaryRow {
+            label: "Population totale".into(),
+            value: format!("{} hab.", fr_num(v("population_totale"), 0)),
+            note: format!(
+                "municipale + comptée à part ({} hab.) ; {}",
+                fr_num(v("population_comptee_a_part"), 0),
+                totale_vintage_fr(input.d)
+            ),
+        },
         SummaryRow { label: "Communes".into(), value: fr_num(v("communes_count"), 0), note: "COG 2026".into() },
     ];
     if let Some(a) = &input.d.aci {
+        let basis = input.d.aci_basis;
+        let other = match basis.other() {
+            crate::aci::Basis::Municipale => &input.d.aci_municipale,
+            crate::aci::Basis::Totale => &input.d.aci_totale,
+        };
         rows.push(SummaryRow {
             label: "Taille ACI".into(),
             value: a.label.clone(),
-            note: format!("financement annuel maximal {} (ACI 2019)", eur(a.max_annual_funding_2019_eur)),
+            note: format!(
+                "sur la {} ; {} sur la {} ; financement annuel maximal {} (ACI 2019)",
+                basis.label_fr(),
+                other.as_ref().map_or("non disponible".to_string(), |o| o.label.to_lowercase()),
+                basis.other().label_fr(),
+                eur(a.max_annual_funding_2019_eur)
+            ),
         });
     }
     rows.extend([
@@ -387,6 +469,9 @@ pub fn html(input: &ReportInput) -> String {
         );
     }
     h.push_str("</div>\n");
+    if let Some(line) = band_headline(d, input.grid) {
+        let _ = writeln!(h, "<p class=\"headline\" id=\"bande-population\">{}</p>", esc(&line));
+    }
     if let Some(s) = input.around {
         for line in headline(&s.advice) {
             let _ = writeln!(h, "<p class=\"headline\">{}</p>", esc(&line));
@@ -528,6 +613,7 @@ fn methods(input: &ReportInput) -> Vec<String> {
     vec![
         "Les communes sont celles du Code officiel géographique 2026 ; les données publiées sur une géographie antérieure y sont ramenées par les anciens codes des communes fusionnées (sommes, APL pondéré par la population standardisée).".into(),
         format!("Tailles ACI : {} ({}). Lecture des bornes : {}. Financements : {} ({}).", g.title, g.bands_source, g.boundary_reading, g.max_funding_label, g.max_funding_source),
+        format!("Population de la taille ACI : la {} ({}, {}). Le rapport donne aussi la taille sous l'autre population ; la CPAM confirme la population retenue.", g.population.label_fr(), g.population_basis_rule, g.population_basis_source),
         "Communes voisines : communes qui partagent une frontière (un segment de contour, pas un simple point) avec le territoire, d'après les contours communaux IGN ADMIN EXPRESS du COG 2026, simplifiés (au format des contours administratifs d'Etalab) ; un territoire fait d'arrondissements municipaux a pour voisins les autres arrondissements et les communes alentour, jamais la ville entière. Superficie du contour : aire géodésique (ellipsoïde WGS84) ; la superficie de référence reste celle de l'INSEE.".into(),
         "Conseil de taille : parmi les communes voisines, les ensembles du plus petit nombre de communes qui atteignent le seuil de la taille suivante, classés par nombre d'habitants ajoutés (le moins d'abord). Toute commune voisine ajoutée garde le territoire d'un seul tenant.".into(),
         "Enclave : commune hors du territoire située dans un trou du contour du territoire.".into(),
@@ -561,6 +647,9 @@ pub fn markdown(input: &ReportInput) -> String {
         let _ = writeln!(m, "| {} | {} | {} |", r.label, r.value, r.note);
     }
     m.push('\n');
+    if let Some(line) = band_headline(d, input.grid) {
+        let _ = writeln!(m, "> {line}\n");
+    }
     if let Some(s) = input.around {
         for line in headline(&s.advice) {
             let _ = writeln!(m, "> {line}\n");

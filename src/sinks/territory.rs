@@ -96,7 +96,11 @@ pub fn summary(d: &Diagnosis, grid: &Grid) -> Json {
         }
     }
     let aci = d.aci.as_ref();
+    m.insert("population_totale_vintage".into(), json!(d.population_totale_vintage));
+    m.insert("aci_population_basis".into(), json!(d.aci_basis.as_str()));
     m.insert("aci_band".into(), json!(aci.map(|a| a.taille)));
+    m.insert("aci_band_municipale".into(), json!(d.aci_municipale.as_ref().map(|a| a.taille)));
+    m.insert("aci_band_totale".into(), json!(d.aci_totale.as_ref().map(|a| a.taille)));
     m.insert("aci_max_annual_funding_eur".into(), json!(aci.map(|a| a.max_annual_funding_2019_eur)));
     m.insert("aci_inhabitants_to_next_band".into(), json!(aci.and_then(|a| a.inhabitants_to_next_band)));
     m.insert(
@@ -106,13 +110,31 @@ pub fn summary(d: &Diagnosis, grid: &Grid) -> Json {
             "fonctionnement_avenant2_eur": aci.map(|a| a.fonctionnement_avenant2_eur),
             "next_band_max_annual_funding_eur": aci.and_then(|a| a.next_band_max_annual_funding_2019_eur),
             "max_funding_basis": grid.max_funding_label,
+            "population_basis_rule": grid.population_basis_rule,
+            "population_basis_source": grid.population_basis_source,
+            "population_basis_source_url": grid.population_basis_source_url,
+            "municipale": d.aci_municipale,
+            "totale": d.aci_totale,
             "boundary_reading": grid.boundary_reading,
             "bands_source_url": grid.bands_source_url,
             "max_funding_source_url": grid.max_funding_source_url,
         }),
     );
     if aci.is_none() {
-        notes.insert("aci_band".into(), json!("unavailable: the territory's population is unknown"));
+        notes.insert(
+            "aci_band".into(),
+            json!(format!("unavailable: the territory's {} is unknown", d.aci_basis.label_fr())),
+        );
+    }
+    if !d.population_totale_other_millesimes.is_empty() {
+        notes.insert(
+            "population_totale_vintage".into(),
+            json!(format!(
+                "the population totale is of millésime {}, the population municipale of millésime {}: the two bands compare figures of different years",
+                d.population_totale_other_millesimes.iter().map(|m| m.to_string()).collect::<Vec<_>>().join(", "),
+                crate::sources::decoupage::MUNICIPALE_MILLESIME
+            )),
+        );
     }
     m.insert("notes".into(), Json::Object(notes));
     m.insert("communes".into(), json!(d.territory.codes));

@@ -3,9 +3,12 @@
 //!
 //! Quirks: the package lists communes déléguées/associées beside communes actuelles (only the
 //! latter and the 45 arrondissements municipaux are units here); `anciensCodes` on a commune
-//! actuelle lists every former code merged into it; EPCI member populations come from the DGCL
-//! file of the previous millésime, so populations are taken from `communes.json` only; 6
-//! uninhabited COM entries have no population.
+//! actuelle lists every former code merged into it; EPCI member populations (`populationTotale`,
+//! `populationMunicipale`) come from the DGCL file of the previous millésime
+//! ([`DGCL_MILLESIME`]), so the population municipale is taken from `communes.json` and the DGCL
+//! figures serve only for the population totale, labelled with their own millésime; the DGCL
+//! lists Paris, Lyon and Marseille whole and has no commune outside an EPCI (4 islands, the COM);
+//! 6 uninhabited COM entries have no population.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -27,11 +30,16 @@ pub const COMMUNES: SourceMeta = SourceMeta {
     file: "population/decoupage-administratif-6.0.0/communes.json.gz",
 };
 
+/// Millésime of the populations légales of `communes.json` (the population municipale).
+pub const MUNICIPALE_MILLESIME: i64 = 2023;
+/// Millésime of the member populations of `epci.json` (DGCL file of the year before).
+pub const DGCL_MILLESIME: i64 = 2022;
+
 pub const EPCI: SourceMeta = SourceMeta {
     id: "cog_epci",
-    title: "EPCI à fiscalité propre et leurs communes membres",
+    title: "EPCI à fiscalité propre et leurs communes membres, populations totale et municipale des membres",
     publisher: "DGCL via Etalab @etalab/decoupage-administratif 6.0.0",
-    vintage: "composition au 1er janvier 2026",
+    vintage: "composition au 1er janvier 2026; member populations: populations légales millésime 2022",
     geography: "COG 2026",
     licence: "Licence Ouverte / Open Licence",
     url: "https://unpkg.com/@etalab/decoupage-administratif@6.0.0/data/epci.json",
@@ -72,6 +80,15 @@ pub struct Unit {
     pub population: Option<i64>,
     pub anciens_codes: Vec<String>,
     pub epci: Option<String>,
+    /// DGCL population totale and municipale ([`DGCL_MILLESIME`]) of a commune member of an EPCI.
+    #[serde(default)]
+    pub dgcl: Option<DgclPopulation>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct DgclPopulation {
+    pub totale: i64,
+    pub municipale: i64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -125,6 +142,10 @@ struct RawEpci {
 #[derive(Deserialize)]
 struct RawMember {
     code: String,
+    #[serde(rename = "populationTotale")]
+    population_totale: Option<i64>,
+    #[serde(rename = "populationMunicipale")]
+    population_municipale: Option<i64>,
 }
 
 #[derive(Deserialize)]
@@ -151,9 +172,13 @@ impl Cog {
         let regs: Vec<RawArea> = parse_json(&data.file(REGIONS_FILE)?)?;
 
         let mut epci_of: HashMap<String, String> = HashMap::new();
+        let mut dgcl_of: HashMap<String, DgclPopulation> = HashMap::new();
         for e in &raw_epci {
             for m in &e.membres {
                 epci_of.insert(m.code.clone(), e.code.clone());
+                if let (Some(totale), Some(municipale)) = (m.population_totale, m.population_municipale) {
+                    dgcl_of.insert(m.code.clone(), DgclPopulation { totale, municipale });
+                }
             }
         }
         let mut units = Vec::with_capacity(35_100);
@@ -188,12 +213,15 @@ impl Cog {
                 } else {
                     None
                 },
-                code: c.code,
                 name: c.nom,
                 kind,
                 population: c.population,
                 anciens_codes: c.anciens_codes,
                 epci,
+                // The DGCL lists Paris, Lyon and Marseille whole: their figure is not an
+                // arrondissement's.
+                dgcl: if kind == UnitKind::Commune { dgcl_of.get(&c.code).copied() } else { None },
+                code: c.code,
             });
         }
         Ok(Cog {

@@ -17,6 +17,7 @@ pub mod bv2022;
 pub mod comparateur;
 pub mod decoupage;
 pub mod listing;
+pub mod populations_legales;
 pub mod rpps;
 pub mod table;
 pub mod tagc;
@@ -90,6 +91,7 @@ pub fn all() -> Vec<&'static SourceMeta> {
     vec![
         &decoupage::COMMUNES,
         &decoupage::EPCI,
+        &populations_legales::META,
         &comparateur::META,
         &comparateur::META_RCARLIER,
         &boundaries::META,

@@ -11,8 +11,8 @@ use polars::prelude::*;
 use super::cog::{record_missing, remap, CogIndex, NormalizationReport};
 use super::common::{aggregate_with_plm, in_france, report_for, sum_or_null, weighted_mean};
 use crate::error::Result;
-use crate::sources::decoupage::{Cog, UnitKind};
-use crate::sources::{apl, boundaries, bpe, bv2022, comparateur, tagc, DataDir};
+use crate::sources::decoupage::{Cog, UnitKind, DGCL_MILLESIME, MUNICIPALE_MILLESIME};
+use crate::sources::{apl, boundaries, bpe, bv2022, comparateur, populations_legales, tagc, DataDir};
 
 /// The note of a unit whose `area_km2` comes from the boundaries.
 pub const AREA_FROM_BOUNDARIES: &str =
@@ -282,6 +282,112 @@ fn area_comparison(communes: &DataFrame) -> Result<serde_json::Value> {
     }))
 }
 
+/// How the population totale of a unit is labelled, by source.
+pub fn totale_vintage_insee() -> String {
+    format!("INSEE populations légales millésime {}", populations_legales::MILLESIME)
+}
+pub fn totale_vintage_dgcl() -> String {
+    format!(
+        "DGCL (membres des EPCI 2026), populations légales millésime {DGCL_MILLESIME}, not the millésime {MUNICIPALE_MILLESIME} of the population municipale"
+    )
+}
+
+/// Population totale and comptée à part per unit. INSEE's populations légales file wins when the
+/// data folder has it (same millésime as the population municipale); units it lacks (Mayotte)
+/// and every unit without it take the DGCL member figures of `epci.json`, of the millésime before,
+/// labelled as such; the comptée à part is then the DGCL totale less the DGCL municipale, both of
+/// one millésime (never the 2023 municipale: that would mix vintages).
+fn totale_frame(
+    data: &DataDir,
+    cog: &Cog,
+    index: &CogIndex,
+    units: &DataFrame,
+) -> Result<(DataFrame, Option<NormalizationReport>)> {
+    let dgcl: Vec<_> = cog.units.iter().filter_map(|u| u.dgcl.map(|d| (u.code.as_str(), d))).collect();
+    let dgcl = df!(
+        "code" => dgcl.iter().map(|(c, _)| *c).collect::<Vec<_>>(),
+        "dgcl_totale" => dgcl.iter().map(|(_, d)| d.totale).collect::<Vec<_>>(),
+        "dgcl_a_part" => dgcl.iter().map(|(_, d)| d.totale - d.municipale).collect::<Vec<_>>(),
+    )?;
+    let (insee, report) = match populations_legales::load(data)? {
+        Some((staged, path)) => {
+            let mut rep = report_for(
+                &populations_legales::META,
+                "INSEE's file of communes covers metropolitan France and the DROM except Mayotte; Paris, Lyon and Marseille are published by arrondissement and rolled up",
+            );
+            rep.file = path.display().to_string();
+            let staged = remap(staged, index, &mut rep)?;
+            let aggs = || vec![col("pcap").sum().alias("pcap"), col("ptot").sum().alias("ptot")];
+            let agg = aggregate_with_plm(staged.lazy(), &aggs, index)?.collect()?;
+            record_expected(&mut rep, units, in_france().and(col("departement").neq(lit("976"))), &agg)?;
+            let agg = agg
+                .lazy()
+                .select([
+                    col("code_2026").alias("code"),
+                    col("ptot").alias("insee_totale"),
+                    col("pcap").alias("insee_a_part"),
+                ])
+                .collect()?;
+            (Some(agg), Some(rep))
+        }
+        None => (None, None),
+    };
+    let has_insee_file = insee.is_some();
+    let insee = match insee {
+        Some(f) => f,
+        None => {
+            let none: Vec<String> = Vec::new();
+            let nums: Vec<i64> = Vec::new();
+            df!("code" => none, "insee_totale" => nums.clone(), "insee_a_part" => nums)?
+        }
+    };
+    let from_insee = col("insee_totale").is_not_null();
+    let from_dgcl = col("dgcl_totale").is_not_null();
+    let lacking = if has_insee_file {
+        "INSEE's populations légales file has no row for it and"
+    } else {
+        "INSEE's populations légales file is not in the data folder and"
+    };
+    let frame = units
+        .clone()
+        .lazy()
+        .select([col("code"), col("kind"), col("zone"), col("epci")])
+        .join(insee.lazy(), [col("code")], [col("code")], JoinArgs::new(JoinType::Left))
+        .join(dgcl.lazy(), [col("code")], [col("code")], JoinArgs::new(JoinType::Left))
+        .select([
+            col("code"),
+            when(from_insee.clone()).then(col("insee_totale")).otherwise(col("dgcl_totale")).alias("population_totale"),
+            when(from_insee.clone())
+                .then(col("insee_a_part"))
+                .otherwise(col("dgcl_a_part"))
+                .alias("population_comptee_a_part"),
+            when(from_insee.clone())
+                .then(lit(totale_vintage_insee()))
+                .when(from_dgcl.clone())
+                .then(lit(totale_vintage_dgcl()))
+                .otherwise(lit(NULL).cast(DataType::String))
+                .alias("population_totale_vintage"),
+            when(from_insee.clone())
+                .then(lit(populations_legales::MILLESIME))
+                .when(from_dgcl.clone())
+                .then(lit(DGCL_MILLESIME))
+                .otherwise(lit(NULL).cast(DataType::Int64))
+                .alias("population_totale_millesime"),
+            when(from_insee.or(from_dgcl))
+                .then(lit(NULL).cast(DataType::String))
+                .when(col("kind").eq(lit(UnitKind::Arrondissement.as_str())))
+                .then(lit(format!("{lacking} the DGCL lists Paris, Lyon and Marseille whole: no population totale per arrondissement municipal")))
+                .when(col("zone").eq(lit("com")))
+                .then(lit(format!("{lacking} the DGCL EPCI file does not cover the collectivités d'outre-mer: no population totale")))
+                .when(col("epci").is_null())
+                .then(lit(format!("{lacking} the DGCL EPCI file has no figure for a commune outside any EPCI: no population totale")))
+                .otherwise(lit(format!("{lacking} the DGCL EPCI file has no figure for this code: no population totale")))
+                .alias("population_totale_note"),
+        ])
+        .collect()?;
+    Ok((frame, report))
+}
+
 /// What a build reads. The default reads every published original; the lean build of
 /// `batch --from-raw` reads the CSV re-encodings of the two xlsx (same staged frames, tested) and
 /// skips what no indicator uses, leaving those columns null.
@@ -393,6 +499,10 @@ pub fn build_with(data: &DataDir, opts: &Options, progress: &mut dyn FnMut(&str)
         none()?
     };
 
+    progress("populations totales (INSEE populations légales, else DGCL)");
+    let (totale, r) = totale_frame(data, &cog, &index, &units)?;
+    reports.extend(r);
+
     let fresh = super::fresh::build(data, &index, &units, bpe_present, progress)?;
     reports.extend(fresh.reports.iter().cloned());
 
@@ -401,7 +511,7 @@ pub fn build_with(data: &DataDir, opts: &Options, progress: &mut dyn FnMut(&str)
         lf.join(other.lazy(), [col("code")], [col("code")], JoinArgs::new(JoinType::Left))
     };
     let mut lf = units.clone().lazy();
-    for other in [apl23, apl22, bpe, area] {
+    for other in [totale, apl23, apl22, bpe, area] {
         lf = left(lf, other);
     }
     let has_boundary = match bnd {

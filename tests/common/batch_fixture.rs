@@ -131,6 +131,12 @@ pub const UNITS: &[Unit] = &[
     ),
 ];
 
+/// Whether the made-up DGCL file has a population totale for the unit (not for arrondissements
+/// nor communes outside any EPCI).
+pub fn has_totale(x: &Unit) -> bool {
+    x.kind == "commune" && x.epci.is_some()
+}
+
 /// The fixture as a curated table with the columns of `schema::COMMUNES`.
 pub fn curated() -> DataFrame {
     let s = |f: &dyn Fn(&Unit) -> Option<String>| UNITS.iter().map(f).collect::<Vec<_>>();
@@ -149,6 +155,13 @@ pub fn curated() -> DataFrame {
         "epci" => s(&|x| x.epci.map(Into::into)),
         "epci_name" => s(&|x| x.epci.map(|e| format!("EPCI {e}"))),
         "population" => UNITS.iter().map(|x| Some(x.pop)).collect::<Vec<_>>(),
+        // Made-up totale: 3 % counted apart; the island (no EPCI) and the arrondissements have
+        // none, as in the DGCL file.
+        "population_totale" => UNITS.iter().map(|x| has_totale(x).then(|| x.pop + x.pop * 3 / 100)).collect::<Vec<_>>(),
+        "population_comptee_a_part" => UNITS.iter().map(|x| has_totale(x).then(|| x.pop * 3 / 100)).collect::<Vec<_>>(),
+        "population_totale_vintage" => s(&|x| has_totale(x).then(|| "DGCL, millésime 2022".into())),
+        "population_totale_millesime" => UNITS.iter().map(|x| has_totale(x).then_some(2022i64)).collect::<Vec<_>>(),
+        "population_totale_note" => s(&|x| (!has_totale(x)).then(|| "no population totale".into())),
         "apl_mg_2023" => n(&|x| x.apl),
         "apl_mg_u65_2023" => n(&|x| x.apl.map(|a| a * 0.8)),
         "apl_pop_std_2023" => n(&|x| x.std),
@@ -224,11 +237,21 @@ pub fn assert_row_matches_diagnose(batch: &DataFrame, key: &str, code: &str, uni
             assert_eq!(batch_note.is_some(), diag_reason, "{key} {code}: {nc} {batch_note:?} vs {diag_note:?}");
         }
     }
-    let p = grid.place(d.value("population").unwrap().round() as i64);
     let int = |c: &str| row.column(c).unwrap().i64().unwrap().get(0);
-    assert_eq!(int("aci_band"), Some(p.taille as i64), "{key} {code}: aci_band");
-    assert_eq!(int("aci_max_annual_funding_eur"), Some(p.max_annual_funding_2019_eur), "{key} {code}: funding");
-    assert_eq!(int("aci_inhabitants_to_next_band"), p.inhabitants_to_next_band, "{key} {code}: to next band");
+    let band = |id: &str| d.value(id).map(|v| grid.place(v.round() as i64).taille as i64);
+    assert_eq!(int("aci_band_municipale"), band("population"), "{key} {code}: aci_band_municipale");
+    assert_eq!(int("aci_band_totale"), band("population_totale"), "{key} {code}: aci_band_totale");
+    let text = |c: &str| row.column(c).unwrap().str().unwrap().get(0).map(str::to_string);
+    assert_eq!(text("aci_population_basis").as_deref(), Some(grid.population.as_str()));
+    match d.value(grid.population.indicator()) {
+        Some(v) => {
+            let p = grid.place(v.round() as i64);
+            assert_eq!(int("aci_band"), Some(p.taille as i64), "{key} {code}: aci_band");
+            assert_eq!(int("aci_max_annual_funding_eur"), Some(p.max_annual_funding_2019_eur), "{key} {code}: funding");
+            assert_eq!(int("aci_inhabitants_to_next_band"), p.inhabitants_to_next_band, "{key} {code}: to next band");
+        }
+        None => assert_eq!(int("aci_band"), None, "{key} {code}: no population on the basis, no band"),
+    }
 }
 
 pub fn f64_at(df: &DataFrame, key: &str, code: &str, column: &str) -> Option<f64> {

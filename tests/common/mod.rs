@@ -87,8 +87,8 @@ pub const COMMUNES_JSON: &str = r#"[
 ]"#;
 
 pub const EPCI_JSON: &str = r#"[
-{"code":"200000001","nom":"CC de Test","type":"CC","membres":[{"code":"28001"},{"code":"28002"},{"code":"28003"}]},
-{"code":"200054781","nom":"Métropole de Test","type":"METRO","membres":[{"code":"75056"}]}
+{"code":"200000001","nom":"CC de Test","type":"CC","populationTotale":4605,"populationMunicipale":4470,"membres":[{"code":"28001","siren":"212800011","nom":"Alpha","populationTotale":1010,"populationMunicipale":990},{"code":"28002","siren":"212800022","nom":"Beta","populationTotale":3090,"populationMunicipale":2980},{"code":"28003","siren":"212800033","nom":"Gamma","populationTotale":505,"populationMunicipale":500}]},
+{"code":"200054781","nom":"Métropole de Test","type":"METRO","populationTotale":3100,"populationMunicipale":2950,"membres":[{"code":"75056","siren":"217500016","nom":"Paris","populationTotale":3100,"populationMunicipale":2950}]}
 ]"#;
 
 pub const DEPARTEMENTS_JSON: &str = r#"[
