@@ -204,7 +204,7 @@ pub fn html(c: &Coverage, grid: &Grid, prov: &Provenance, maps: &[(String, Strin
 
     h.push_str("<h2>Les CPTS</h2>\n<p class=\"muted\">Cliquer sur un en-tête pour trier. Une commune partagée compte entièrement dans chaque CPTS qui la déclare.</p>\n");
     let basis = grid.population.label_fr();
-    let _ = write!(h, "<table class=\"sortable\" id=\"cpts\"><thead><tr><th>CPTS</th><th class=\"num\">Unités</th><th class=\"num\">Population municipale</th><th class=\"num\">Taille ACI ({basis})</th><th class=\"num\">Financement annuel max.</th><th class=\"num\">Habitants jusqu'à la taille suivante</th><th class=\"num\">Médecins généralistes (BPE 2020)</th><th class=\"num\">APL 2023</th><th class=\"num\">Unités partagées</th><th>CPTS voisines</th></tr></thead><tbody>\n");
+    let _ = writeln!(h, "<table class=\"sortable\" id=\"cpts\"><thead><tr><th>CPTS</th><th class=\"num\">Unités</th><th class=\"num\">Population municipale</th><th class=\"num\">Taille ACI ({basis})</th><th class=\"num\">Financement annuel max.</th><th class=\"num\">Habitants jusqu'à la taille suivante</th><th class=\"num\">Médecins généralistes (BPE 2020)</th><th class=\"num\">APL 2023</th><th class=\"num\">Unités partagées</th><th>CPTS voisines</th></tr></thead><tbody>");
     let t = &c.table;
     let names = strs(t, "territory_name")?;
     let cols: Vec<Vec<Option<f64>>> = [
