@@ -284,9 +284,11 @@ fn optional_sources_absent_say_unavailable_with_the_fetch_id() {
     let n = row_str(df, "28001", "gp_count_note").unwrap();
     assert!(n.starts_with("unavailable:") && n.contains("(cpts-diag fetch rpps)"), "{n}");
     assert_eq!(row_str(df, "28001", "gp_source").as_deref(), Some("none"));
-    assert_eq!(row_f64(df, "28001", "area_km2"), None);
+    // Without INSEE's areas, the boundaries give them, and the note says so and how to fetch INSEE's.
+    let from_boundaries = row_f64(df, "28001", "area_km2_boundaries").unwrap();
+    assert_eq!(row_f64(df, "28001", "area_km2"), Some(from_boundaries));
     let n = row_str(df, "75101", "area_note").unwrap();
-    assert!(n.starts_with("unavailable:") && n.contains("(cpts-diag fetch insee_comparateur)"), "{n}");
+    assert!(n.contains("from the commune boundaries") && n.contains("(cpts-diag fetch insee_comparateur)"), "{n}");
     assert_eq!(df.column("bv2022").unwrap().null_count(), df.height());
     let sources: Vec<&str> = c.reports.iter().map(|r| r.source.as_str()).collect();
     assert!(
