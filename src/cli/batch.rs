@@ -30,7 +30,8 @@ pub struct Args {
     /// only for the levels that show them. Same figures as `build` (tested).
     #[arg(long)]
     pub from_raw: bool,
-    /// Folder of the territory files for `--level territories`.
+    /// For `--level territories`: a folder of territory .toml files, or a CPTS listing as
+    /// `coverage` reads it (CSV with nom/communes/arrondissements, GeoJSON of perimeters).
     #[arg(long, default_value = "data/territories")]
     pub territories: PathBuf,
     /// ACI grid (default: the embedded data/reference/aci.toml).
@@ -68,25 +69,45 @@ pub fn run(data: &DataDir, args: &Args, progress: &mut Progress) -> Result<()> {
         let table: BatchTable = match level {
             Level::Territories => {
                 let index = CogIndex::new(&cog);
-                let (specs, mut bad) = batch::read_territory_specs(&args.territories)?;
-                let geography = if specs.iter().any(|(_, _, s)| s.polygon.is_some()) {
-                    pipeline::load_geography(data, &index, progress)?
+                // A folder of territory files, or a CPTS listing (CSV, GeoJSON) as `coverage` reads.
+                let list = if args.territories.is_dir() {
+                    let (specs, mut bad) = batch::read_territory_specs(&args.territories)?;
+                    let geography = if specs.iter().any(|(_, _, s)| s.polygon.is_some()) {
+                        pipeline::load_geography(data, &index, progress)?
+                    } else {
+                        None
+                    };
+                    let (list, unresolved) =
+                        batch::resolve_territories(specs, &cog, &index, &curated, geography.as_ref());
+                    bad.extend(unresolved);
+                    for b in &bad {
+                        progress.say(&format!("error: {b}"));
+                    }
+                    bad_territories.extend(bad);
+                    for (id, t) in &list {
+                        for w in &t.warnings {
+                            progress.say(&format!("warning: {id}: {w}"));
+                        }
+                    }
+                    list
                 } else {
-                    None
+                    let listing = crate::coverage::read_listing(&args.territories)?;
+                    let geography = if listing.needs_geography() {
+                        pipeline::load_geography(data, &index, progress)?
+                    } else {
+                        None
+                    };
+                    let ctx = crate::territory::Context { curated: Some(&curated), geography: geography.as_ref() };
+                    let cpts = crate::coverage::resolve_listing(&listing, &cog, &index, ctx)?;
+                    for c in &cpts {
+                        for w in &c.territory.warnings {
+                            progress.say(&format!("warning: {}: CPTS \"{}\": {w}", c.origin, c.territory.name));
+                        }
+                    }
+                    cpts.into_iter().map(|c| (c.id, c.territory)).collect()
                 };
-                let (list, unresolved) = batch::resolve_territories(specs, &cog, &index, &curated, geography.as_ref());
-                bad.extend(unresolved);
-                for b in &bad {
-                    progress.say(&format!("error: {b}"));
-                }
-                bad_territories.extend(bad);
                 if list.is_empty() {
                     continue;
-                }
-                for (id, t) in &list {
-                    for w in &t.warnings {
-                        progress.say(&format!("warning: {id}: {w}"));
-                    }
                 }
                 batch::territories(&curated, &list, &grid)?
             }

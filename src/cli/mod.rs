@@ -9,6 +9,7 @@ use crate::sources::{DataDir, DATA_DIR_ENV, DEFAULT_DATA_DIR};
 
 pub mod batch;
 pub mod build;
+pub mod coverage;
 pub mod diagnose;
 pub mod fetch;
 pub mod map;
@@ -46,6 +47,9 @@ pub enum Command {
     /// Every indicator for every unit of a level (commune, EPCI, bassin de vie, département,
     /// région, territory files) in one pass: reports/batch/<level>.parquet and .csv.
     Batch(batch::Args),
+    /// Every CPTS of a listing at once (ARS CSV, GeoJSON of perimeters, folder of territory
+    /// files): région coverage, zones blanches, overlaps, ACI bands, maps and an HTML report.
+    Coverage(coverage::Args),
     /// Print (or write) docs/schema.md: every output table, column, type, unit and definition.
     Schema(SchemaArgs),
 }
@@ -65,6 +69,7 @@ pub fn run(cli: Cli) -> crate::Result<()> {
         Command::Diagnose(a) => diagnose::run(&data, &a, &mut progress),
         Command::Map(a) => map::run(&data, &a, &mut progress),
         Command::Batch(a) => batch::run(&data, &a, &mut progress),
+        Command::Coverage(a) => coverage::run(&data, &a, &mut progress),
         Command::Schema(a) => match a.out {
             Some(p) => crate::sinks::write_bytes(&p, crate::schema::markdown().as_bytes()),
             None => {
