@@ -707,7 +707,7 @@ pub fn build_with(data: &DataDir, opts: &Options, progress: &mut dyn FnMut(&str)
             coalesce(&[col("lat"), col("lat_boundaries")]).alias("lat"),
             coalesce(&[col("lon"), col("lon_boundaries")]).alias("lon"),
         ])
-        .drop(cols(["boundary_parts_2018", "gp_masked", "area_masked"]));
+        .drop(cols(["gp_masked", "area_masked"]));
     let communes = super::fresh::apply(communes, &fresh)
         .select(crate::schema::COMMUNES.iter().map(|c| col(c.name)).collect::<Vec<_>>())
         .sort(["code"], SortMultipleOptions::default())
