@@ -7,6 +7,7 @@
 #   .ci/check-report.sh path/report.html   check an existing report
 #   SCREENSHOT=docs/img/report.png .ci/check-report.sh   also keep the first-screen screenshot
 #   .ci/check-report.sh --self-test     prove the check fails on a broken and on a blank page
+#   REPORT_EXPECT=text REPORT_MIN_SVG=n .ci/check-report.sh path/report.html   another report (coverage)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -134,6 +135,6 @@ if [ -z "$REPORT" ]; then
   REPORT="$WORK/report/report.html"
 fi
 
-EXPECT="Diagnostic territorial" MIN_SVG=5 check "$REPORT"
+EXPECT="${REPORT_EXPECT:-Diagnostic territorial}" MIN_SVG="${REPORT_MIN_SVG:-5}" check "$REPORT"
 if [ -n "${SCREENSHOT:-}" ]; then cp "$WORK/shot.png" "$SCREENSHOT"; echo "screenshot kept in $SCREENSHOT"; fi
 echo "OK: $REPORT renders in Chromium without console errors and is not blank"

@@ -27,6 +27,38 @@ pub fn atomic_write(path: &Path, fill: impl FnOnce(&mut std::fs::File) -> Result
     result
 }
 
+/// Remove the `.<name>.tmp-<pid>` files and folders that runs killed mid-write left in `dir`.
+/// A temp of a process still running (another run writing beside us) is left alone.
+pub fn clean_temp_leftovers(dir: &Path) -> Vec<std::path::PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
+    let mut removed = Vec::new();
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let Some(pid) = name.strip_prefix('.').and_then(|n| n.rsplit_once(".tmp-")).map(|(_, pid)| pid.to_string())
+        else {
+            continue;
+        };
+        if is_running(&pid) {
+            continue;
+        }
+        let p = e.path();
+        let ok = if p.is_dir() { std::fs::remove_dir_all(&p) } else { std::fs::remove_file(&p) };
+        if ok.is_ok() {
+            removed.push(p);
+        }
+    }
+    removed
+}
+
+/// Whether `pid` is this process or, where `/proc` tells, another live one.
+fn is_running(pid: &str) -> bool {
+    if pid == std::process::id().to_string() {
+        return true;
+    }
+    let proc_root = Path::new("/proc");
+    proc_root.is_dir() && pid.chars().all(|c| c.is_ascii_digit()) && proc_root.join(pid).exists()
+}
+
 pub fn write_bytes(path: &Path, bytes: &[u8]) -> Result<()> {
     atomic_write(path, |f| f.write_all(bytes).map_err(|e| Error::io(path, e)))
 }
@@ -41,6 +73,25 @@ pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn leftovers_of_dead_runs_are_cleaned_and_live_ones_kept() {
+        let dir = std::env::temp_dir().join(format!("cpts-atomic-clean-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        // pid 0 is never a user process; ours is alive.
+        let dead = dir.join(".summary.json.tmp-0");
+        let dead_dir = dir.join(".communes.tmp-0");
+        let live = dir.join(format!(".report.md.tmp-{}", std::process::id()));
+        let user = dir.join("notes.tmp-0");
+        for f in [&dead, &live, &user] {
+            std::fs::write(f, b"x").unwrap();
+        }
+        std::fs::create_dir_all(&dead_dir).unwrap();
+        let removed = clean_temp_leftovers(&dir);
+        assert_eq!(removed.len(), 2, "{removed:?}");
+        assert!(!dead.exists() && !dead_dir.exists() && live.exists() && user.exists());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[test]
     fn a_failed_write_leaves_the_previous_file_and_no_temp_file() {

@@ -271,6 +271,64 @@ pub fn load_territory_specs(dir: &Path) -> Result<Vec<(String, TerritorySpec)>> 
         .collect()
 }
 
+/// A territory file `batch` could not use, named by its path; the other files are still written.
+#[derive(Debug)]
+pub struct BadTerritory {
+    pub file: std::path::PathBuf,
+    pub error: Error,
+}
+
+impl std::fmt::Display for BadTerritory {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.file.display(), self.error)
+    }
+}
+
+/// A territory file read: its id (file stem), path and spec.
+pub type SpecFile = (String, std::path::PathBuf, TerritorySpec);
+
+/// Every territory file of `dir` read on its own: the good specs and the files that are not valid
+/// territory files.
+pub fn read_territory_specs(dir: &Path) -> Result<(Vec<SpecFile>, Vec<BadTerritory>)> {
+    let entries = std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
+    let mut paths: Vec<std::path::PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    paths.sort();
+    if paths.is_empty() {
+        return Err(Error::Config(format!("{}: no territory file (*.toml)", dir.display())));
+    }
+    let (mut good, mut bad) = (Vec::new(), Vec::new());
+    for p in paths {
+        let id = p.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        match TerritorySpec::load(&p) {
+            Ok(spec) => good.push((id, p, spec)),
+            Err(error) => bad.push(BadTerritory { file: p, error }),
+        }
+    }
+    Ok((good, bad))
+}
+
+/// Resolve each spec on its own; a territory that does not resolve is reported by its file.
+pub fn resolve_territories(
+    specs: Vec<SpecFile>,
+    cog: &Cog,
+    index: &CogIndex,
+    curated: &DataFrame,
+    geography: Option<&crate::geo::Geography>,
+) -> (Vec<(String, Territory)>, Vec<BadTerritory>) {
+    let (mut good, mut bad) = (Vec::new(), Vec::new());
+    for (id, file, spec) in specs {
+        let ctx = territory::Context { curated: Some(curated), geography };
+        match territory::resolve_in(&spec, cog, index, ctx) {
+            Ok(t) => good.push((id, t)),
+            Err(error) => bad.push(BadTerritory { file, error }),
+        }
+    }
+    (good, bad)
+}
+
 /// Territory files of `dir`, each resolved to COG 2026 units with the same rules as `diagnose`
 /// (bassins de vie and radii read the curated table; polygons need the boundaries).
 pub fn load_territories(

@@ -91,6 +91,9 @@ pub enum FetchError {
     Io { path: PathBuf, message: String },
     #[error("{}: {message}", path.display())]
     Archive { path: PathBuf, message: String },
+    /// A new copy that is not the published file (a web page, a cut archive); the cache is kept.
+    #[error("{}: {message}; the cached file was kept", path.display())]
+    Content { path: PathBuf, message: String },
     #[error("{source_id}: {message}")]
     Unavailable { source_id: String, message: String },
 }

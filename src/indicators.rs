@@ -5,6 +5,7 @@
 
 use std::sync::LazyLock;
 
+use crate::sources::contract::MASKED_REASON;
 use polars::prelude::*;
 use serde::Serialize;
 
@@ -393,8 +394,12 @@ fn null_f64() -> Expr {
 /// city as a whole, so any sum over a part of that city would be a wrong number. A commune
 /// re-created after the source's vintage also lacks a figure, but its share is inside the commune
 /// it was part of, so sums over scopes holding both stay right; the output notes it as partial.
-fn complete_sum(c: &str) -> Expr {
-    let blocking = col(c).is_null().and(col("kind").eq(lit("arrondissement")));
+///
+/// A unit whose figure its publisher masked (note starting with [`MASKED_REASON`]) blocks the sum
+/// too: the scope's total is unknown, and a sum over the others would pass for complete.
+fn complete_sum(c: &str, note: &str) -> Expr {
+    let masked = col(note).fill_null(lit("")).str().starts_with(lit(MASKED_REASON));
+    let blocking = col(c).is_null().and(col("kind").eq(lit("arrondissement")).or(masked));
     when(blocking.cast(DataType::UInt32).sum().gt(lit(0))).then(null_f64()).otherwise(f(c).sum())
 }
 
@@ -405,8 +410,8 @@ fn population() -> Expr {
 /// RPPS when the build had an extraction (`gp_count_rpps` filled), else BPE 2020.
 fn gp_count() -> Expr {
     when(col("gp_count_rpps").count().gt(lit(0)))
-        .then(complete_sum("gp_count_rpps"))
-        .otherwise(complete_sum("gp_count_bpe2020"))
+        .then(complete_sum("gp_count_rpps", "gp_count_note"))
+        .otherwise(complete_sum("gp_count_bpe2020", "gp_count_note"))
 }
 
 /// Sum over the units that have a figure; null when none has.
@@ -459,7 +464,7 @@ pub fn method_note(id: &str, scope_kind: &str) -> Option<&'static str> {
 }
 
 fn area() -> Expr {
-    complete_sum("area_km2")
+    complete_sum("area_km2", "area_note")
 }
 
 fn apl_weighted(apl: &str, weight: &str) -> Expr {
@@ -488,8 +493,8 @@ pub fn expr(id: &str) -> Expr {
     let e = match id {
         "communes_count" => col("code").count().cast(DataType::Float64),
         "population" => population(),
-        "population_totale" => complete_sum("population_totale"),
-        "population_comptee_a_part" => complete_sum("population_comptee_a_part"),
+        "population_totale" => complete_sum("population_totale", "population_totale_note"),
+        "population_comptee_a_part" => complete_sum("population_comptee_a_part", "population_totale_note"),
         "area_km2" => area(),
         "density_per_km2" => ratio(population(), area()),
         "gp_count" => gp_count(),

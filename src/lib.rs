@@ -12,6 +12,7 @@ pub mod advice;
 pub mod atomic;
 pub mod batch;
 pub mod cli;
+pub mod coverage;
 pub mod diagnose;
 pub mod error;
 pub mod fetch;

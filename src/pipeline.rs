@@ -87,6 +87,14 @@ pub fn build_curated_with(data: &DataDir, opts: &curated::Options, progress: &mu
                 ));
             }
         }
+        if let Some(k) = r.contract.as_ref().filter(|k| k.masked_rows > 0) {
+            progress.say(&format!(
+                "warning: {}: {} rows with values {}, left null; indicators over them are unavailable (lines in {REPORT_FILE})",
+                r.source,
+                k.masked_rows,
+                crate::sources::contract::MASKED_REASON
+            ));
+        }
     }
     if let Some(b) = &c.boundaries {
         say_geometry_warnings(&b.warnings, progress);
@@ -108,6 +116,7 @@ pub fn write_curated(out: &Path, c: &Curated) -> Result<Vec<PathBuf>> {
 
 /// Write the curated tables, and the geometry table when the boundaries were read.
 pub fn write_curated_with(out: &Path, c: &Curated, prov: &Provenance) -> Result<Vec<PathBuf>> {
+    crate::atomic::clean_temp_leftovers(out);
     let p = out.join(COMMUNES_FILE);
     parquet::write(&p, &mut c.communes.clone(), prov, &schema::COMMUNES)?;
     let mut written = vec![p];

@@ -8,11 +8,12 @@ pub struct Progress {
     quiet: bool,
     start: Instant,
     step: Option<(String, Instant)>,
+    warnings: usize,
 }
 
 impl Progress {
     pub fn new(quiet: bool) -> Self {
-        Progress { quiet, start: Instant::now(), step: None }
+        Progress { quiet, start: Instant::now(), step: None, warnings: 0 }
     }
     pub fn step(&mut self, what: &str) {
         self.finish_step();
@@ -28,16 +29,36 @@ impl Progress {
     pub fn is_quiet(&self) -> bool {
         self.quiet
     }
+    /// A line for the user; lines starting with `warning:` are counted (see [`Progress::warnings`]).
     pub fn say(&mut self, line: &str) {
         self.finish_step();
+        if line.trim_start().starts_with("warning:") {
+            self.warnings += 1;
+        }
         if !self.quiet {
             eprintln!("{line}");
         }
+    }
+    /// Every warning said so far, whichever step printed it (geometry, cache, territory…).
+    pub fn warnings(&self) -> usize {
+        self.warnings
     }
     pub fn done(&mut self, what: &str) {
         self.finish_step();
         if !self.quiet {
             eprintln!("{what} in {:.2} s", self.start.elapsed().as_secs_f64());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_warning_said_is_counted() {
+        let mut p = super::Progress::new(true);
+        p.say("warning: 28088 has no 2018 boundary");
+        p.say("reading files");
+        p.say("  warning: geometry of 28012 repaired");
+        assert_eq!(p.warnings(), 2);
     }
 }

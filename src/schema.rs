@@ -367,6 +367,32 @@ fn profession_batch_notes() -> Vec<ColumnDoc> {
     v
 }
 
+/// Columns `coverage` adds to the batch row of each CPTS.
+pub const COVERAGE_EXTRA: &[ColumnDoc] = &[
+    c("listed_at", "string", "", "where the CPTS is listed: `file:line` (CSV), or the file (GeoJSON, TOML)"),
+    c("shared_units_count", "int64", "unités", "units of the CPTS also listed by another CPTS"),
+    c(
+        "shared_units",
+        "string",
+        "",
+        "units also listed by another CPTS: `code name (other CPTS)`, `; `-separated; null when none. They count fully in each CPTS's figures",
+    ),
+    c("neighbour_cpts", "string", "", "CPTS sharing a border with this one (commune boundaries COG 2026), `; `-separated; null when none or without boundaries"),
+    c("units_outside_region", "string", "", "listed codes outside the région of the coverage, comma-separated; counted in the CPTS's figures"),
+];
+
+/// `cpts.parquet` of `coverage`: the batch row of each CPTS (`territory` is a slug of its name)
+/// and the coverage columns.
+pub fn coverage_cpts() -> &'static [ColumnDoc] {
+    use std::sync::OnceLock;
+    static TABLE: OnceLock<Vec<ColumnDoc>> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        let mut v = batch(crate::level::Level::Territories).to_vec();
+        v.extend_from_slice(COVERAGE_EXTRA);
+        v
+    })
+}
+
 /// Partitioned tables drop their partition column from the files: it lives in the folder name.
 pub const PARTITION_COLUMN: &str = "region";
 
@@ -451,6 +477,12 @@ pub fn tables() -> Vec<(String, String, String, Vec<ColumnDoc>)> {
             ACCESS_COMMUNES.to_vec(),
         ),
     ];
+    v.push((
+        "coverage/cpts".to_string(),
+        "`reports/coverage/cpts.parquet` and `cpts.csv` (coverage --listing FILE)".to_string(),
+        "one row per CPTS of the listing (`territory`: a slug of its name)".to_string(),
+        coverage_cpts().to_vec(),
+    ));
     for level in crate::level::Level::ALL {
         v.push((
             format!("batch/{}", level.id()),

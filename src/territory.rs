@@ -170,7 +170,14 @@ fn resolve_entry(
     warnings: &mut Vec<String>,
 ) -> Result<String> {
     let err = |m: String| Error::Territory { name: spec_name.to_string(), message: m };
-    if let Some(code) = normalize_commune_code(raw) {
+    // Corsica codes typed in lower case (`2a004`) are the same code: read them, and say so.
+    let upper = raw.trim().to_ascii_uppercase();
+    let code = normalize_commune_code(raw).or_else(|| {
+        let c = normalize_commune_code(&upper)?;
+        warnings.push(format!("\"{}\" read as commune code {c}", raw.trim()));
+        Some(c)
+    });
+    if let Some(code) = code {
         return match index.resolve(&code) {
             Resolution::Current => Ok(code),
             Resolution::Remapped(to) => {

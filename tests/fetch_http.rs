@@ -355,3 +355,46 @@ fn mirror_base_url_is_laid_out_like_the_manifest() {
     assert_eq!(Mirror::parse("../shared/data"), Mirror::Folder("../shared/data".into()));
     assert_eq!(Mirror::parse("file:///srv/data"), Mirror::Folder("/srv/data".into()));
 }
+
+#[test]
+fn html_page_with_200_or_cut_gzip_never_replaces_the_cached_file() {
+    let tmp = Scratch::new("html200");
+    let page = b"<!DOCTYPE html>\n<html><body>Service momentanement indisponible</body></html>".to_vec();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    std::io::Write::write_all(&mut gz, b"code,value\n28088,1\n28085,2\n").unwrap();
+    let gz = gz.finish().unwrap();
+    let cut = gz[..gz.len() - 8].to_vec();
+    let mut server = Server::start(vec![Reply::Full(200, vec![], page), Reply::Full(200, vec![], cut)]);
+    for file in ["a/file.csv", "a/file.csv.gz"] {
+        let src = source(&server.url, file, &[]);
+        let cached = seed(&tmp.0, file, b"good old data");
+        let mut f = fetcher(&tmp.0, 0, SECS);
+        let err = f.fetch(&src).unwrap_err();
+        assert!(matches!(err, FetchError::Content { .. }), "{file}: {err:?}");
+        let msg = err.to_string();
+        assert!(msg.contains("HTML page") || msg.contains("gzip"), "{msg}");
+        assert!(msg.contains("cached file was kept"), "{msg}");
+        assert_eq!(std::fs::read(&cached).unwrap(), b"good old data", "{file}: the good copy stays");
+        assert!(!f.lock.files.contains_key("t"), "nothing recorded for a refused copy");
+    }
+    assert_eq!(server.requests().len(), 2);
+    assert!(no_part_files(&tmp.0));
+}
+
+#[test]
+fn truncated_mirror_xlsx_is_refused_and_the_cache_kept() {
+    let tmp = Scratch::new("mirror-cut");
+    let mirror = tmp.0.join("mirror");
+    let full = zip_bytes(&[("xl/workbook.xml", b"<workbook/>"), ("xl/worksheets/sheet1.xml", b"<sheet/>")]);
+    seed(&mirror, "health/w.xlsx", &full[..full.len() / 2]);
+    let cache = tmp.0.join("cache");
+    let cached = seed(&cache, "health/w.xlsx", &full);
+    let mut o = Options::new(&cache);
+    o.mirror = Some(cpts_diag::fetch::Mirror::Folder(mirror));
+    let mut f = Fetcher::new(o).unwrap();
+    let src = source("http://127.0.0.1:9", "health/w.xlsx", &[]);
+    let err = f.fetch(&src).unwrap_err();
+    assert!(err.to_string().contains("not a whole zip archive"), "{err}");
+    assert_eq!(std::fs::read(&cached).unwrap(), full);
+    assert!(no_part_files(&cache));
+}

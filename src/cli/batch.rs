@@ -3,7 +3,7 @@ use std::path::PathBuf;
 use crate::aci::Grid;
 use crate::batch::{self, BatchTable, Level};
 use crate::cli::Progress;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::pipeline;
 use crate::sinks::batch as out;
 use crate::sources::DataDir;
@@ -30,7 +30,8 @@ pub struct Args {
     /// only for the levels that show them. Same figures as `build` (tested).
     #[arg(long)]
     pub from_raw: bool,
-    /// Folder of the territory files for `--level territories`.
+    /// For `--level territories`: a folder of territory .toml files, or a CPTS listing as
+    /// `coverage` reads it (CSV with nom/communes/arrondissements, GeoJSON of perimeters).
     #[arg(long, default_value = "data/territories")]
     pub territories: PathBuf,
     /// ACI grid (default: the embedded data/reference/aci.toml).
@@ -60,6 +61,7 @@ pub fn run(data: &DataDir, args: &Args, progress: &mut Progress) -> Result<()> {
         let i = pipeline::load_inputs(&args.processed, data, progress)?;
         (i.cog, i.communes)
     };
+    let mut bad_territories: Vec<batch::BadTerritory> = Vec::new();
     let mut levels = args.level.clone();
     levels.dedup();
     for level in levels {
@@ -67,17 +69,45 @@ pub fn run(data: &DataDir, args: &Args, progress: &mut Progress) -> Result<()> {
         let table: BatchTable = match level {
             Level::Territories => {
                 let index = CogIndex::new(&cog);
-                let specs = batch::load_territory_specs(&args.territories)?;
-                let geography = if specs.iter().any(|(_, s)| s.polygon.is_some()) {
-                    pipeline::load_geography(data, &index, progress)?
-                } else {
-                    None
-                };
-                let list = batch::load_territories(&args.territories, &cog, &index, &curated, geography.as_ref())?;
-                for (id, t) in &list {
-                    for w in &t.warnings {
-                        progress.say(&format!("warning: {id}: {w}"));
+                // A folder of territory files, or a CPTS listing (CSV, GeoJSON) as `coverage` reads.
+                let list = if args.territories.is_dir() {
+                    let (specs, mut bad) = batch::read_territory_specs(&args.territories)?;
+                    let geography = if specs.iter().any(|(_, _, s)| s.polygon.is_some()) {
+                        pipeline::load_geography(data, &index, progress)?
+                    } else {
+                        None
+                    };
+                    let (list, unresolved) =
+                        batch::resolve_territories(specs, &cog, &index, &curated, geography.as_ref());
+                    bad.extend(unresolved);
+                    for b in &bad {
+                        progress.say(&format!("error: {b}"));
                     }
+                    bad_territories.extend(bad);
+                    for (id, t) in &list {
+                        for w in &t.warnings {
+                            progress.say(&format!("warning: {id}: {w}"));
+                        }
+                    }
+                    list
+                } else {
+                    let listing = crate::coverage::read_listing(&args.territories)?;
+                    let geography = if listing.needs_geography() {
+                        pipeline::load_geography(data, &index, progress)?
+                    } else {
+                        None
+                    };
+                    let ctx = crate::territory::Context { curated: Some(&curated), geography: geography.as_ref() };
+                    let cpts = crate::coverage::resolve_listing(&listing, &cog, &index, ctx)?;
+                    for c in &cpts {
+                        for w in &c.territory.warnings {
+                            progress.say(&format!("warning: {}: CPTS \"{}\": {w}", c.origin, c.territory.name));
+                        }
+                    }
+                    cpts.into_iter().map(|c| (c.id, c.territory)).collect()
+                };
+                if list.is_empty() {
+                    continue;
                 }
                 batch::territories(&curated, &list, &grid)?
             }
@@ -105,6 +135,15 @@ pub fn run(data: &DataDir, args: &Args, progress: &mut Progress) -> Result<()> {
         for p in written {
             progress.say(&format!("wrote {}", p.display()));
         }
+    }
+    if !bad_territories.is_empty() {
+        // The good territories are written; the run still fails so that no one takes the table
+        // for complete.
+        return Err(Error::Config(format!(
+            "{} territory file(s) could not be used (the others were written): {}",
+            bad_territories.len(),
+            bad_territories.iter().map(|b| b.file.display().to_string()).collect::<Vec<_>>().join(", ")
+        )));
     }
     progress.done("batch done");
     Ok(())

@@ -64,10 +64,11 @@ pub fn run(data: &DataDir, args: &Args, progress: &mut Progress) -> Result<()> {
     .with_basis(args.population);
     let pipeline::Inputs { cog, communes: curated, .. } = pipeline::load_inputs(&args.processed, data, progress)?;
     let index = CogIndex::new(&cog);
-    let (geography, mut geo_warnings) = if args.no_geo {
-        (None, 0)
+    // Warnings are counted where they are printed (`Progress::say`), geometry ones included.
+    let geography = if args.no_geo {
+        None
     } else {
-        pipeline::load_geography_from(data, Some(&args.processed), &index, progress)?
+        pipeline::load_geography_from(data, Some(&args.processed), &index, progress)?.0
     };
     progress.step("resolving territory");
     let ctx = territory::Context { curated: Some(&curated), geography: geography.as_ref() };
@@ -137,13 +138,11 @@ pub fn run(data: &DataDir, args: &Args, progress: &mut Progress) -> Result<()> {
             let s = advice::surroundings(g, &index, &d, &curated, &grid)?;
             for m in &s.geometry.missing {
                 progress.say(&format!("warning: {} has no boundary polygon, not mapped: {}", m.code, m.reason));
-                geo_warnings += 1;
             }
             // Repairs made when the boundaries were read, for the units this run draws.
             let drawn = s.geometry.mapped.iter().chain(s.geometry.neighbours.iter().map(|n| &n.code));
             for (code, note) in drawn.filter_map(|c| g.unit(c).and_then(|u| u.note.as_ref().map(|n| (c, n)))) {
                 progress.say(&format!("warning: boundary of {code}: {note}"));
-                geo_warnings += 1;
             }
             Some(s)
         }
@@ -186,6 +185,8 @@ pub fn run(data: &DataDir, args: &Args, progress: &mut Progress) -> Result<()> {
     for p in written {
         progress.say(&format!("wrote {}", p.display()));
     }
-    progress.done(&format!("diagnosed with {} warning(s)", d.territory.warnings.len() + geo_warnings));
+    // Every warning printed counts (territory, cache, geometry), not only the territory's.
+    let warnings = progress.warnings();
+    progress.done(&format!("diagnosed with {warnings} warning(s)"));
     Ok(())
 }

@@ -10,6 +10,7 @@ use crate::sources::{DataDir, DATA_DIR_ENV, DEFAULT_DATA_DIR};
 pub mod access;
 pub mod batch;
 pub mod build;
+pub mod coverage;
 pub mod diagnose;
 pub mod fetch;
 pub mod map;
@@ -50,6 +51,9 @@ pub enum Command {
     /// What-if accessibility: calibrate the E2SFCA model on DREES APL 2023 and write
     /// reports/access/communes.parquet, calibration.json and a residual map (docs/access.md).
     Access(access::Args),
+    /// Every CPTS of a listing at once (ARS CSV, GeoJSON of perimeters, folder of territory
+    /// files): région coverage, zones blanches, overlaps, ACI bands, maps and an HTML report.
+    Coverage(coverage::Args),
     /// Print (or write) docs/schema.md: every output table, column, type, unit and definition.
     Schema(SchemaArgs),
 }
@@ -70,6 +74,7 @@ pub fn run(cli: Cli) -> crate::Result<()> {
         Command::Map(a) => map::run(&data, &a, &mut progress),
         Command::Batch(a) => batch::run(&data, &a, &mut progress),
         Command::Access(a) => access::run(&data, &a, &mut progress),
+        Command::Coverage(a) => coverage::run(&data, &a, &mut progress),
         Command::Schema(a) => match a.out {
             Some(p) => crate::sinks::write_bytes(&p, crate::schema::markdown().as_bytes()),
             None => {

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 
+pub mod content;
 pub mod http;
 pub mod lock;
 pub mod manifest;
@@ -203,12 +204,9 @@ impl Fetcher {
 
     /// Where a new copy lands before it may replace the cached file: beside it when it still has
     /// to be compressed or checked as an archive, so a refused archive never replaces a good one.
-    fn staging_path(src: &Source, target: &Path, gzip: bool) -> PathBuf {
-        if gzip || !src.unpack.is_empty() {
-            PathBuf::from(format!("{}.download", target.display()))
-        } else {
-            target.to_path_buf()
-        }
+    /// Every new copy is checked there first ([`content::check_as`]).
+    fn staging_path(target: &Path) -> PathBuf {
+        PathBuf::from(format!("{}.download", target.display()))
     }
 
     /// Turn a complete download at `raw` into the cached `target`: compress it, or unpack it
@@ -221,13 +219,17 @@ impl Fetcher {
         target: &Path,
         gzip: bool,
     ) -> Result<(u64, String, Option<String>, Vec<lock::Member>), FetchError> {
+        if let Err(e) = content::check_as(&src.file, raw, gzip) {
+            let _ = std::fs::remove_file(raw);
+            return Err(e);
+        }
         if gzip {
             gzip_into(raw, target)?;
             let (size, sha) = sha256_file(target)?;
             return Ok((size, sha, Some("gzip".into()), Vec::new()));
         }
         let mut members = Vec::new();
-        if raw != target {
+        if !src.unpack.is_empty() {
             match self.unpack(src, raw) {
                 Ok(m) => members = m,
                 Err(e) => {
@@ -235,8 +237,8 @@ impl Fetcher {
                     return Err(e);
                 }
             }
-            std::fs::rename(raw, target).map_err(|e| FetchError::io(target, e))?;
         }
+        std::fs::rename(raw, target).map_err(|e| FetchError::io(target, e))?;
         let (size, sha) = sha256_file(target)?;
         Ok((size, sha, None, members))
     }
@@ -275,7 +277,7 @@ impl Fetcher {
         if let Some(parent) = target.parent() {
             std::fs::create_dir_all(parent).map_err(|e| FetchError::io(parent, e))?;
         }
-        let raw = Self::staging_path(src, target, false);
+        let raw = Self::staging_path(target);
         let part = part_path(&raw);
         let copied = (|| {
             let mut r = std::fs::File::open(&from).map_err(|e| FetchError::io(&from, e))?;
@@ -321,7 +323,7 @@ impl Fetcher {
     ) -> Result<Outcome, FetchError> {
         let client = self.client()?;
         let policy = http::Policy { retries: self.opts.retries, backoff: self.opts.backoff };
-        let raw_target = Self::staging_path(src, target, gzip);
+        let raw_target = Self::staging_path(target);
         let mut last_err = None;
         for url in urls {
             // Conditional only when the cache still holds what the lock describes.
@@ -356,11 +358,7 @@ impl Fetcher {
                     return Ok(Outcome::NotModified);
                 }
                 Ok(http::Answer::Downloaded(d)) => {
-                    let (size, sha256, stored_as, members) = if raw_target == target {
-                        (d.size, d.sha256.clone(), None, Vec::new())
-                    } else {
-                        self.finish(src, &raw_target, target, gzip)?
-                    };
+                    let (size, sha256, stored_as, members) = self.finish(src, &raw_target, target, gzip)?;
                     let now = lock::now_utc();
                     self.lock.files.insert(
                         src.id.clone(),

@@ -41,6 +41,7 @@ pub fn write_partitioned(dir: &Path, t: &BatchTable, by: &str) -> Result<Vec<Pat
     let declared = schema::batch_partitioned(t.level);
     let target = dir.join(t.level.id());
     let tmp = dir.join(format!(".{}.tmp-{}", t.level.id(), std::process::id()));
+    crate::atomic::clean_temp_leftovers(dir);
     if tmp.exists() {
         std::fs::remove_dir_all(&tmp).map_err(|e| Error::io(&tmp, e))?;
     }

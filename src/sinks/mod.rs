@@ -12,6 +12,8 @@ use crate::sources::SourceMeta;
 pub mod access;
 pub mod batch;
 pub mod chart;
+pub mod coverage;
+pub mod coverage_map;
 pub mod geojson;
 pub mod map;
 pub mod parquet;

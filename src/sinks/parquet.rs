@@ -91,7 +91,13 @@ pub fn read_metadata(path: &Path) -> Result<Vec<(String, Option<String>)>> {
 
 pub fn read(path: &Path) -> Result<DataFrame> {
     let f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-    Ok(ParquetReader::new(f).finish()?)
+    // A cut or foreign file is bad input that names itself, not an anonymous polars error.
+    ParquetReader::new(f).finish().map_err(|e| {
+        Error::data(
+            crate::error::Location::file(path),
+            format!("not a readable Parquet file ({e}); rebuild it with `cpts-diag build`"),
+        )
+    })
 }
 
 /// Read a Parquet file held in memory (the embedded snapshot).

@@ -269,7 +269,7 @@ pub fn fr_num(v: Option<f64>, decimals: usize) -> String {
     }
 }
 
-fn eur(v: i64) -> String {
+pub fn eur(v: i64) -> String {
     format!("{}\u{a0}€", fr_int(v))
 }
 
@@ -583,7 +583,7 @@ fn svg_body(svg: &str) -> &str {
     svg.find("<svg").map_or(svg, |i| &svg[i..])
 }
 
-const CSS: &str = "body{font-family:'DejaVu Sans',Verdana,Arial,sans-serif;color:#1d2430;max-width:1180px;margin:0 auto;padding:24px;line-height:1.45}\
+pub const CSS: &str = "body{font-family:'DejaVu Sans',Verdana,Arial,sans-serif;color:#1d2430;max-width:1180px;margin:0 auto;padding:24px;line-height:1.45}\
 h1{font-size:1.7em;margin:.2em 0}h2{border-bottom:2px solid #00639a;padding-bottom:4px;margin-top:1.8em;color:#00639a}\
 .box{display:grid;grid-template-columns:repeat(auto-fill,minmax(250px,1fr));gap:10px;background:#eef5fa;border:1px solid #b8d4e6;border-radius:8px;padding:14px}\
 .kpi .l{font-size:.85em;color:#4a5a6a}.kpi .v{font-size:1.45em;font-weight:bold}.kpi .n{font-size:.75em;color:#6a7a8a}\

@@ -352,6 +352,7 @@ pub fn write_all_with(dir: &Path, d: &Diagnosis, grid: &Grid, around: Option<&Su
     let p = dir.join("report.md");
     super::write_bytes(&p, report::markdown(&input).as_bytes())?;
     written.push(p);
+    prune_stale(dir, &written)?;
     Ok(written)
 }
 
@@ -367,6 +368,41 @@ pub fn scenarios_frame(w: &crate::access::WhatIf) -> Result<DataFrame> {
         "population" => rows.iter().map(|(_, r)| r.population).collect::<Vec<_>>(),
         "in_territory" => rows.iter().map(|(_, r)| r.in_territory).collect::<Vec<_>>(),
     )?)
+}
+
+/// Whether a file name is one a diagnosis writes (so that a run may remove it when it did not
+/// rewrite it); anything else in the folder is the user's and stays.
+fn is_diagnosis_output(name: &str) -> bool {
+    const FIXED: [&str; 8] = [
+        "indicators.parquet",
+        "scenarios.parquet",
+        "communes.parquet",
+        "summary.json",
+        "advice.json",
+        "territory.geojson",
+        "report.html",
+        "report.md",
+    ];
+    FIXED.contains(&name)
+        || ((name.starts_with("map_") || name.starts_with("chart_"))
+            && (name.ends_with(".svg") || name.ends_with(".png")))
+}
+
+/// A run owns its output folder: outputs of an earlier run that this one did not rewrite (the
+/// maps of another territory after `--no-geo`) would pass for results of this one. Removes them
+/// and the temp files of killed runs; returns what was removed.
+pub fn prune_stale(dir: &Path, written: &[PathBuf]) -> Result<Vec<PathBuf>> {
+    let mut removed = crate::atomic::clean_temp_leftovers(dir);
+    let entries = std::fs::read_dir(dir).map_err(|e| crate::error::Error::io(dir, e))?;
+    for e in entries.flatten() {
+        let p = e.path();
+        let name = e.file_name().to_string_lossy().into_owned();
+        if p.is_file() && is_diagnosis_output(&name) && !written.iter().any(|w| w.file_name() == p.file_name()) {
+            std::fs::remove_file(&p).map_err(|e| crate::error::Error::io(&p, e))?;
+            removed.push(p);
+        }
+    }
+    Ok(removed)
 }
 
 fn write_base(dir: &Path, d: &Diagnosis, grid: &Grid) -> Result<Vec<PathBuf>> {

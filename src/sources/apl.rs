@@ -29,7 +29,8 @@ pub const MILLESIMES: [i32; 2] = [2022, 2023];
 pub const CODE: &str = "Code commune INSEE";
 
 /// One millésime, one row per commune code of that millésime's geography.
-/// Columns: `code`, `name`, `apl_mg`, `apl_mg_u65`, `pop_std`, `pop_total`, `line`.
+/// Columns: `code`, `name`, `apl_mg`, `apl_mg_u65`, `pop_std`, `pop_total`, `line`, `masked`
+/// (`column=value` of the cells masked by the publisher, see [`super::contract`]).
 pub fn load(data: &DataDir, millesime: i32) -> Result<DataFrame> {
     let path = data.file(META.file)?;
     load_file(&path, millesime)
@@ -51,7 +52,8 @@ pub fn load_file(path: &std::path::Path, millesime: i32) -> Result<DataFrame> {
         std: t.column_starting_with("Population standardisée")?,
         tot: t.column_starting_with("Population totale")?,
     };
-    staged(&t, &cols, |_| true)
+    let checked = super::contract::check(&t, &super::contract::APL_XLSX, |i, row| units_row(&t, &cols, i, row))?;
+    staged(&t, &cols, &checked, |_| true)
 }
 
 /// The same figures from the CSV re-encoding of the workbook (both millésimes in one file, a
@@ -84,6 +86,7 @@ pub fn load_derived_file(path: &std::path::Path, millesimes: &[i32]) -> Result<V
         std: t.column(req[5])?,
         tot: t.column(req[6])?,
     };
+    let checked = super::contract::check(&t, &super::contract::APL_CSV, |_, _| false)?;
     let c_year = t.column("millesime")?;
     for row in &t.rows {
         let y = t.text(row, c_year);
@@ -95,7 +98,7 @@ pub fn load_derived_file(path: &std::path::Path, millesimes: &[i32]) -> Result<V
         .iter()
         .map(|m| {
             let y = m.to_string();
-            staged(&t, &cols, |row| t.text(row, c_year) == y)
+            staged(&t, &cols, &checked, |row| t.text(row, c_year) == y)
         })
         .collect()
 }
@@ -109,13 +112,20 @@ struct Columns {
     tot: usize,
 }
 
+/// The row right under the workbook's header holds units ("En nombre de …"), not a commune.
+fn units_row(t: &super::table::RawTable, cols: &Columns, i: usize, row: &super::table::RawRow) -> bool {
+    i == 0 && t.text(row, cols.code).is_empty() && t.text(row, cols.apl).starts_with("En ")
+}
+
 fn staged(
     t: &super::table::RawTable,
     cols: &Columns,
+    checked: &super::contract::Checked,
     keep: impl Fn(&super::table::RawRow) -> bool,
 ) -> Result<DataFrame> {
     let (c_code, c_name, c_apl, c_u65, c_std, c_tot) = (cols.code, cols.name, cols.apl, cols.u65, cols.std, cols.tot);
     let n = t.rows.len();
+    let mut masked = Vec::with_capacity(n);
     let (mut code, mut name, mut apl, mut u65, mut std, mut tot, mut line) = (
         Vec::with_capacity(n),
         Vec::with_capacity(n),
@@ -129,8 +139,7 @@ fn staged(
         if !keep(row) {
             continue;
         }
-        // The row right under the header holds units ("En nombre de …"), not a commune.
-        if i == 0 && t.text(row, c_code).is_empty() && t.text(row, c_apl).starts_with("En ") {
+        if units_row(t, cols, i, row) {
             continue;
         }
         code.push(t.commune_code(row, c_code)?);
@@ -147,6 +156,7 @@ fn staged(
         std.push(s);
         tot.push(t.required_number(row, c_tot)?);
         line.push(row.line as u32);
+        masked.push(checked.masked_at(row));
     }
     Ok(df!(
         "code" => code,
@@ -156,5 +166,6 @@ fn staged(
         "pop_std" => std,
         "pop_total" => tot,
         "line" => line,
+        "masked" => masked,
     )?)
 }

@@ -22,7 +22,8 @@ pub const META: SourceMeta = SourceMeta {
     file: "health/anct_offre_sante_nb_medg_bpe2020_communes.xlsx",
 };
 
-/// Columns: `code`, `name`, `gp_count`, `line`.
+/// Columns: `code`, `name`, `gp_count`, `line`, `masked` (cells masked by the publisher, see
+/// [`super::contract`]).
 pub fn load(data: &DataDir) -> Result<DataFrame> {
     load_file(&data.file(META.file)?)
 }
@@ -44,11 +45,13 @@ pub fn load_derived_file(path: &std::path::Path) -> Result<DataFrame> {
 }
 
 fn staged(t: &super::table::RawTable) -> Result<DataFrame> {
+    let checked = super::contract::check(t, &super::contract::BPE, |_, _| false)?;
     let (c_code, c_name, c_n) = (t.column("codgeo")?, t.column("libgeo")?, t.column("nb_medg")?);
     let mut code = Vec::with_capacity(t.rows.len());
     let mut name = Vec::with_capacity(t.rows.len());
     let mut n = Vec::with_capacity(t.rows.len());
     let mut line = Vec::with_capacity(t.rows.len());
+    let mut masked = Vec::with_capacity(t.rows.len());
     for row in &t.rows {
         code.push(t.commune_code(row, c_code)?);
         name.push(t.text(row, c_name).to_string());
@@ -60,6 +63,7 @@ fn staged(t: &super::table::RawTable) -> Result<DataFrame> {
             Num::Missing => None,
         });
         line.push(row.line as u32);
+        masked.push(checked.masked_at(row));
     }
-    Ok(df!("code" => code, "name" => name, "gp_count" => n, "line" => line)?)
+    Ok(df!("code" => code, "name" => name, "gp_count" => n, "line" => line, "masked" => masked)?)
 }

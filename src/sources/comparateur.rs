@@ -68,7 +68,8 @@ pub fn load_any(data: &DataDir) -> Result<Option<Staged>> {
 const REQUIRED: [&str; 7] = ["insee_com", "commune", "commune_type", "lat", "lng", "superficie_km2", "population_2021"];
 
 /// The rcarlier compile. One row per COM or ARM code. Columns: `code`, `kind` (`COM`/`ARM`),
-/// `name`, `area_km2`, `lat`, `lon`, `population_2021`, `line` (first line of that code).
+/// `name`, `area_km2`, `lat`, `lon`, `population_2021`, `line` (first line of that code), `masked`
+/// (cells masked by the publisher, see [`super::contract`]).
 pub fn load(data: &DataDir) -> Result<DataFrame> {
     load_file(&data.file(META_RCARLIER.file)?)
 }
@@ -76,6 +77,8 @@ pub fn load(data: &DataDir) -> Result<DataFrame> {
 pub fn load_file(path: &std::path::Path) -> Result<DataFrame> {
     let t = read_delimited(path, "insee_com", &REQUIRED)?;
     let [c_code, c_name, c_type, c_lat, c_lng, c_area, c_pop] = REQUIRED.map(|c| t.column(c).expect("checked"));
+    let checked = super::contract::check(&t, &super::contract::COMPARATEUR, |_, _| false)?;
+    let mut masked = Vec::new();
     let mut seen: HashMap<String, usize> = HashMap::new();
     let mut code = Vec::new();
     let mut kind = Vec::new();
@@ -117,10 +120,11 @@ pub fn load_file(path: &std::path::Path) -> Result<DataFrame> {
         lon.push(opt(t.number(row, c_lng)?));
         pop.push(opt(t.number(row, c_pop)?));
         line.push(row.line as u32);
+        masked.push(checked.masked_at(row));
     }
     Ok(df!(
         "code" => code, "kind" => kind, "name" => name, "area_km2" => area,
-        "lat" => lat, "lon" => lon, "population_2021" => pop, "line" => line,
+        "lat" => lat, "lon" => lon, "population_2021" => pop, "line" => line, "masked" => masked,
     )?)
 }
 
@@ -142,6 +146,7 @@ pub fn load_insee_file(path: &std::path::Path) -> Result<DataFrame> {
     } else {
         read_delimited(path, "CODGEO", &["CODGEO", "SUPERF"])?
     };
+    let checked = super::contract::check(&t, &super::contract::COMPARATEUR_INSEE, |_, _| false)?;
     let (c_code, c_area) = (t.column("CODGEO")?, t.column("SUPERF")?);
     let c_name = t.column("LIBGEO").ok();
     let c_pop = t.headers.iter().position(|h| {
@@ -150,6 +155,7 @@ pub fn load_insee_file(path: &std::path::Path) -> Result<DataFrame> {
     let mut seen: HashMap<String, u64> = HashMap::new();
     let (mut code, mut kind, mut name, mut area, mut pop, mut line) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut masked = Vec::new();
     for row in &t.rows {
         let c = t.commune_code(row, c_code)?;
         if let Some(first) = seen.insert(c.clone(), row.line) {
@@ -172,10 +178,11 @@ pub fn load_insee_file(path: &std::path::Path) -> Result<DataFrame> {
             None => None,
         });
         line.push(row.line as u32);
+        masked.push(checked.masked_at(row));
     }
     let none = vec![None::<f64>; code.len()];
     Ok(df!(
         "code" => code, "kind" => kind, "name" => name, "area_km2" => area,
-        "lat" => none.clone(), "lon" => none, "population_2021" => pop, "line" => line,
+        "lat" => none.clone(), "lon" => none, "population_2021" => pop, "line" => line, "masked" => masked,
     )?)
 }

@@ -162,14 +162,54 @@ fn parse_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T> {
     })
 }
 
+/// [`parse_json`] after the source's contract has passed on the objects.
+fn parse_checked<T: for<'de> Deserialize<'de>>(path: &Path, contract: &super::contract::Contract) -> Result<Vec<T>> {
+    let text = super::table::read_text(path)?;
+    let values: Vec<serde_json::Value> = serde_json::from_str(&text).map_err(|e| {
+        Error::data(Location::at(path, e.line() as u64), format!("invalid JSON at column {}: {e}", e.column()))
+    })?;
+    let table = super::contract::json_table(path, &text, &values);
+    super::contract::check(&table, contract, |_, _| false)?;
+    values
+        .into_iter()
+        .zip(&table.rows)
+        .map(|(v, row)| {
+            serde_json::from_value(v)
+                .map_err(|e| Error::data(Location::at(path, row.line), format!("invalid object: {e}")))
+        })
+        .collect()
+}
+
 impl Cog {
     pub fn load(data: &DataDir) -> Result<Cog> {
         let communes_path = data.file(COMMUNES.file)?;
-        let raw: Vec<RawCommune> = parse_json(&communes_path)?;
+        let raw: Vec<RawCommune> = parse_checked(&communes_path, &super::contract::COG_COMMUNES)?;
         let epci_path = data.file(EPCI.file)?;
         let raw_epci: Vec<RawEpci> = parse_json(&epci_path)?;
-        let deps: Vec<RawArea> = parse_json(&data.file(DEPARTEMENTS_FILE)?)?;
-        let regs: Vec<RawArea> = parse_json(&data.file(REGIONS_FILE)?)?;
+        let deps_path = data.file(DEPARTEMENTS_FILE)?;
+        let deps: Vec<RawArea> = parse_json(&deps_path)?;
+        let regs_path = data.file(REGIONS_FILE)?;
+        let regs: Vec<RawArea> = parse_json(&regs_path)?;
+        let current = || raw.iter().filter(|c| c.kind == "commune-actuelle" || c.kind == "arrondissement-municipal");
+        super::contract::check_single_membership(
+            &epci_path,
+            "EPCI",
+            raw_epci.iter().flat_map(|e| e.membres.iter().map(|m| (m.code.as_str(), e.code.as_str()))),
+        )?;
+        let dep_codes: Vec<&str> = deps.iter().map(|d| d.code.as_str()).collect();
+        let reg_codes: Vec<&str> = regs.iter().map(|r| r.code.as_str()).collect();
+        super::contract::check_listed(
+            &deps_path,
+            "département",
+            &dep_codes,
+            current().filter_map(|c| Some((c.code.as_str(), c.departement.as_deref()?))),
+        )?;
+        super::contract::check_listed(
+            &regs_path,
+            "région",
+            &reg_codes,
+            current().filter_map(|c| Some((c.code.as_str(), c.region.as_deref()?))),
+        )?;
 
         let mut epci_of: HashMap<String, String> = HashMap::new();
         let mut dgcl_of: HashMap<String, DgclPopulation> = HashMap::new();

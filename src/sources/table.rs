@@ -26,6 +26,9 @@ pub struct RawTable {
     pub headers: Vec<String>,
     pub header_line: u64,
     pub delimiter: Option<u8>,
+    /// The text ended with a newline (always true for a workbook): a publisher that always
+    /// writes one tells a file cut at a line boundary from a whole one.
+    pub ends_with_newline: bool,
     pub rows: Vec<RawRow>,
 }
 
@@ -146,7 +149,13 @@ pub fn read_text(path: &Path) -> Result<String> {
     let mut bytes = Vec::new();
     let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
     if path.extension().is_some_and(|e| e == "gz") {
-        flate2::read::GzDecoder::new(file).read_to_end(&mut bytes).map_err(|e| Error::io(path, e))?;
+        // A cut or corrupt gzip stream is bad input (exit 2), not an I/O failure.
+        flate2::read::GzDecoder::new(file).read_to_end(&mut bytes).map_err(|e| {
+            Error::data(
+                Location::file(path),
+                format!("gzip stream cut short or corrupt ({e}); download the file again"),
+            )
+        })?;
     } else {
         std::io::BufReader::new(file).read_to_end(&mut bytes).map_err(|e| Error::io(path, e))?;
     }
@@ -253,7 +262,9 @@ pub fn parse_delimited(path: &Path, text: &str, key_column: &str, required: &[&s
         }
         rows.push(RawRow { line, cells });
     }
-    let table = RawTable { path: path.to_path_buf(), headers, header_line, delimiter: Some(delim), rows };
+    let ends_with_newline = text.ends_with('\n');
+    let table =
+        RawTable { path: path.to_path_buf(), headers, header_line, delimiter: Some(delim), ends_with_newline, rows };
     for c in required {
         table.column(c)?;
     }
@@ -377,7 +388,8 @@ fn xlsx_table<RS: std::io::Read + std::io::Seek>(
             detail: format!("(no header row with it in the first {MAX_PREAMBLE} rows of sheet \"{sheet}\")"),
         });
     };
-    let table = RawTable { path: path.to_path_buf(), headers, header_line, delimiter: None, rows };
+    let table =
+        RawTable { path: path.to_path_buf(), headers, header_line, delimiter: None, ends_with_newline: true, rows };
     for c in required {
         table.column(c)?;
     }

@@ -29,6 +29,7 @@ pub fn load(data: &DataDir) -> Result<DataFrame> {
 
 pub fn load_file(path: &std::path::Path) -> Result<DataFrame> {
     let t = read_delimited(path, "CODGEO", &["CODGEO", "BV2022", "LIBBV2022"])?;
+    super::contract::check(&t, &super::contract::TAGC, |_, _| false)?;
     let (c_code, c_bv, c_name) = (t.column("CODGEO")?, t.column("BV2022")?, t.column("LIBBV2022")?);
     let (mut code, mut bv, mut name, mut line) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for row in &t.rows {

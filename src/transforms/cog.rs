@@ -100,6 +100,9 @@ pub struct NormalizationReport {
     /// The source's figures set against a reference (the boundaries' areas against INSEE's).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub comparison: Option<serde_json::Value>,
+    /// The source's data contract and what it found (`None` for sources without one yet).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub contract: Option<crate::sources::contract::ContractReport>,
 }
 
 #[derive(Debug, Clone, Serialize)]

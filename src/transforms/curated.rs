@@ -11,6 +11,7 @@ use polars::prelude::*;
 use super::cog::{record_missing, remap, CogIndex, NormalizationReport};
 use super::common::{aggregate_with_plm, in_france, report_for, sum_or_null, weighted_mean};
 use crate::error::Result;
+use crate::sources::contract::{self, Contract};
 use crate::sources::decoupage::{Cog, UnitKind, DGCL_MILLESIME, MUNICIPALE_MILLESIME};
 use crate::sources::{apl, boundaries, bpe, bv2022, comparateur, populations_legales, tagc, DataDir};
 
@@ -20,6 +21,10 @@ pub const AREA_FROM_BOUNDARIES: &str =
 
 /// The note of every unit when the comparateur is absent and the boundaries give the areas.
 pub const AREA_FROM_BOUNDARIES_NO_INSEE: &str = "area from the commune boundaries (geodesic area of simplified polygons): the INSEE comparateur is not in the data folder (cpts-diag fetch insee_comparateur)";
+/// Note of a unit whose BPE count is masked by the publisher (indicators block on its prefix).
+pub const GP_MASKED_NOTE: &str = "masked by the publisher (BPE 2020 nb_medg: NS, NC or secret statistique)";
+/// Note of a unit whose area is masked by the publisher.
+pub const AREA_MASKED_NOTE: &str = "masked by the publisher (comparateur superficie_km2: NS, NC or secret statistique)";
 
 pub struct Curated {
     pub cog: Cog,
@@ -31,10 +36,43 @@ pub struct Curated {
     pub boundaries: Option<boundaries::Boundaries>,
 }
 
-/// List in the report the units selected by `filter` that `agg` has no row for.
-fn record_expected(rep: &mut NormalizationReport, units: &DataFrame, filter: Expr, agg: &DataFrame) -> Result<()> {
+/// List in the report the units selected by `filter` that `agg` has no row for; returns how many
+/// units were expected.
+fn record_expected(rep: &mut NormalizationReport, units: &DataFrame, filter: Expr, agg: &DataFrame) -> Result<usize> {
     let expected = units.clone().lazy().filter(filter).select([col("code")]).collect()?;
-    record_missing(rep, expected.column("code")?.str()?.iter().flatten(), agg)
+    record_missing(rep, expected.column("code")?.str()?.iter().flatten(), agg)?;
+    Ok(expected.height())
+}
+
+/// The source's file and contract: coverage is checked and the contract's result reported.
+struct Checked<'a> {
+    contract: &'a Contract,
+    /// Relative to the data folder, as in the report.
+    file: String,
+    path: std::path::PathBuf,
+}
+
+impl<'a> Checked<'a> {
+    fn new(contract: &'a Contract, data: &DataDir, file: &str) -> Self {
+        Checked { contract, file: file.to_string(), path: data.root.join(file) }
+    }
+
+    fn finish(&self, rep: &mut NormalizationReport, staged: &DataFrame, expected: usize) -> Result<()> {
+        self.contract.check_coverage(&self.path, expected, rep.communes_without_data.len())?;
+        rep.contract = Some(self.contract.report(staged));
+        Ok(())
+    }
+}
+
+/// The staged `masked` column (which cells) as a flag, so that aggregations re-apply to their
+/// own output (arrondissements rolled up).
+fn masked_flag(lf: LazyFrame) -> LazyFrame {
+    lf.with_column(col("masked").is_not_null().alias("masked"))
+}
+
+/// Any part of the unit masked by its publisher.
+fn any_masked() -> Expr {
+    col("masked").any(true)
 }
 
 fn apl_frame(
@@ -42,12 +80,14 @@ fn apl_frame(
     index: &CogIndex,
     units: &DataFrame,
     millesime: i32,
+    checked: &Checked,
 ) -> Result<(DataFrame, NormalizationReport)> {
     let mut rep = report_for(
         &apl::META,
         "APL covers metropolitan France and the DROM except Mayotte; Paris, Lyon and Marseille are published by arrondissement and rolled up",
     );
     rep.source = format!("{}_{millesime}", apl::META.id);
+    rep.file = checked.file.clone();
     let staged = remap(staged, index, &mut rep)?;
     let aggs = || {
         vec![
@@ -57,8 +97,9 @@ fn apl_frame(
             col("pop_total").sum().alias("pop_total"),
         ]
     };
-    let agg = aggregate_with_plm(staged.lazy(), &aggs, index)?.collect()?;
-    record_expected(&mut rep, units, in_france().and(col("departement").neq(lit("976"))), &agg)?;
+    let agg = aggregate_with_plm(staged.clone().lazy(), &aggs, index)?.collect()?;
+    let expected = record_expected(&mut rep, units, in_france().and(col("departement").neq(lit("976"))), &agg)?;
+    checked.finish(&mut rep, &staged, expected)?;
     let y = millesime;
     let agg = agg
         .lazy()
@@ -73,21 +114,37 @@ fn apl_frame(
     Ok((agg, rep))
 }
 
-fn bpe_frame(staged: DataFrame, index: &CogIndex, units: &DataFrame) -> Result<(DataFrame, NormalizationReport)> {
+fn bpe_frame(
+    staged: DataFrame,
+    index: &CogIndex,
+    units: &DataFrame,
+    checked: &Checked,
+) -> Result<(DataFrame, NormalizationReport)> {
     let mut rep = report_for(
         &bpe::META,
         "BPE 2020 covers metropolitan France and the DROM as whole communes; arrondissements municipaux have no figure",
     );
+    rep.file = checked.file.clone();
     let staged = remap(staged, index, &mut rep)?;
-    let agg = staged
-        .lazy()
+    // A commune with a masked part has no count: a sum over the other parts would be too low.
+    let agg = masked_flag(staged.clone().lazy())
         .filter(col("code_2026").is_not_null())
         .group_by([col("code_2026")])
-        .agg([sum_or_null("gp_count").alias("gp_count")])
+        .agg([
+            when(any_masked())
+                .then(lit(NULL).cast(DataType::Int64))
+                .otherwise(sum_or_null("gp_count"))
+                .alias("gp_count"),
+            any_masked().alias("gp_masked"),
+        ])
         .collect()?;
-    record_expected(&mut rep, units, in_france().and(col("kind").eq(lit(UnitKind::Commune.as_str()))), &agg)?;
-    let agg =
-        agg.lazy().select([col("code_2026").alias("code"), col("gp_count").alias("gp_count_bpe2020")]).collect()?;
+    let expected =
+        record_expected(&mut rep, units, in_france().and(col("kind").eq(lit(UnitKind::Commune.as_str()))), &agg)?;
+    checked.finish(&mut rep, &staged, expected)?;
+    let agg = agg
+        .lazy()
+        .select([col("code_2026").alias("code"), col("gp_count").alias("gp_count_bpe2020"), col("gp_masked")])
+        .collect()?;
     Ok((agg, rep))
 }
 
@@ -107,17 +164,36 @@ fn area_frame(data: &DataDir, index: &CogIndex, units: &DataFrame) -> Result<Opt
         "the comparateur covers metropolitan France and the DROM; Paris, Lyon and Marseille only by arrondissement (rolled up)",
     );
     rep.file = st.path.strip_prefix(&data.root).unwrap_or(&st.path).display().to_string();
+    let checked = Checked::new(
+        if st.meta.id == comparateur::META.id { &contract::COMPARATEUR_INSEE } else { &contract::COMPARATEUR },
+        data,
+        &rep.file,
+    );
     let staged = remap(st.frame, index, &mut rep)?;
     let aggs = || {
         vec![
-            col("area_km2").sum().alias("area_km2"),
+            when(any_masked())
+                .then(lit(NULL).cast(DataType::Float64))
+                .otherwise(col("area_km2").sum())
+                .alias("area_km2"),
+            any_masked().alias("masked"),
             weighted_mean("lat", "area_km2").alias("lat"),
             weighted_mean("lon", "area_km2").alias("lon"),
         ]
     };
-    let agg = aggregate_with_plm(staged.lazy(), &aggs, index)?.collect()?;
-    record_expected(&mut rep, units, in_france(), &agg)?;
-    let agg = agg.lazy().select([col("code_2026").alias("code"), col("area_km2"), col("lat"), col("lon")]).collect()?;
+    let agg = aggregate_with_plm(masked_flag(staged.clone().lazy()), &aggs, index)?.collect()?;
+    let expected = record_expected(&mut rep, units, in_france(), &agg)?;
+    checked.finish(&mut rep, &staged, expected)?;
+    let agg = agg
+        .lazy()
+        .select([
+            col("code_2026").alias("code"),
+            col("area_km2"),
+            col("lat"),
+            col("lon"),
+            col("masked").alias("area_masked"),
+        ])
+        .collect()?;
     Ok(Some((agg, rep)))
 }
 
@@ -187,6 +263,8 @@ fn bassin_vie_frame(
     index: &CogIndex,
     units: &DataFrame,
 ) -> Result<Option<(DataFrame, NormalizationReport)>> {
+    // INSEE's BV2022 workbook has no contract yet; the TAGC compile has one.
+    let mut checked = None;
     let (staged, mut rep) = if let Some(st) = bv2022::load(data)? {
         let mut rep = report_for(
             &bv2022::META,
@@ -202,6 +280,7 @@ fn bassin_vie_frame(
             &tagc::META,
             "the TAGC covers metropolitan France and the DROM as whole communes; arrondissements municipaux inherit their city's bassin de vie",
         );
+        checked = Some(Checked::new(&contract::TAGC, data, tagc::META.file));
         (tagc::load(data)?, rep)
     } else {
         return Ok(None);
@@ -210,13 +289,18 @@ fn bassin_vie_frame(
     // Communes merged since the file's COG take the bassin de vie of the part that kept its code
     // (the chef-lieu), else of the first part listed.
     let agg = staged
+        .clone()
         .lazy()
         .filter(col("code_2026").is_not_null())
         .sort_by_exprs([col("code").neq(col("code_2026")), col("line")], SortMultipleOptions::default())
         .group_by_stable([col("code_2026")])
         .agg([col("bv2022").first(), col("bv2022_name").first()])
         .collect()?;
-    record_expected(&mut rep, units, in_france().and(col("kind").eq(lit(UnitKind::Commune.as_str()))), &agg)?;
+    let expected =
+        record_expected(&mut rep, units, in_france().and(col("kind").eq(lit(UnitKind::Commune.as_str()))), &agg)?;
+    if let Some(checked) = checked {
+        checked.finish(&mut rep, &staged, expected)?;
+    }
     let agg = agg.lazy().rename(["code_2026"], ["code"], true).collect()?;
     Ok(Some((agg, rep)))
 }
@@ -418,7 +502,15 @@ pub fn build_with(data: &DataDir, opts: &Options, progress: &mut dyn FnMut(&str)
     let cog = Cog::load(data)?;
     let index = CogIndex::new(&cog);
     let units = cog.units_frame()?;
-    let mut reports = Vec::new();
+    // The reference itself: its contract passed in `Cog::load`; reported like the others.
+    let mut cog_rep = report_for(
+        &crate::sources::decoupage::COMMUNES,
+        "the COG 2026 reference: every other source is normalized to its units",
+    );
+    cog_rep.rows_read = units.height();
+    cog_rep.rows_current = units.height();
+    cog_rep.contract = Some(contract::COG_COMMUNES.report(&units));
+    let mut reports = vec![cog_rep];
 
     let (staged23, staged22, staged_bpe) = if opts.derived_csv {
         progress("DREES APL 2023 and 2022 (derived CSV)");
@@ -437,18 +529,30 @@ pub fn build_with(data: &DataDir, opts: &Options, progress: &mut dyn FnMut(&str)
         (s23, s22, b)
     };
     progress("normalizing APL and BPE to COG 2026");
-    let (apl23, r) = apl_frame(staged23, &index, &units, 2023)?;
+    let (apl_checked, bpe_checked) = if opts.derived_csv {
+        (
+            Checked::new(&contract::APL_CSV, data, apl::DERIVED_FILE),
+            Checked::new(&contract::BPE, data, bpe::DERIVED_FILE),
+        )
+    } else {
+        (Checked::new(&contract::APL_XLSX, data, apl::META.file), Checked::new(&contract::BPE, data, bpe::META.file))
+    };
+    let (apl23, r) = apl_frame(staged23, &index, &units, 2023, &apl_checked)?;
     reports.push(r);
-    let (apl22, r) = apl_frame(staged22, &index, &units, 2022)?;
+    let (apl22, r) = apl_frame(staged22, &index, &units, 2022, &apl_checked)?;
     reports.push(r);
     let bpe_present = staged_bpe.is_some();
     let bpe = match staged_bpe {
         Some(b) => {
-            let (bpe, r) = bpe_frame(b, &index, &units)?;
+            let (bpe, r) = bpe_frame(b, &index, &units, &bpe_checked)?;
             reports.push(r);
             bpe
         }
-        None => df!("code" => Vec::<String>::new(), "gp_count_bpe2020" => Vec::<Option<i64>>::new())?,
+        None => df!(
+            "code" => Vec::<String>::new(),
+            "gp_count_bpe2020" => Vec::<Option<i64>>::new(),
+            "gp_masked" => Vec::<Option<bool>>::new(),
+        )?,
     };
     progress("INSEE comparateur (area, centre), if present");
     let area_present;
@@ -465,6 +569,7 @@ pub fn build_with(data: &DataDir, opts: &Options, progress: &mut dyn FnMut(&str)
                 "area_km2" => Vec::<Option<f64>>::new(),
                 "lat" => Vec::<Option<f64>>::new(),
                 "lon" => Vec::<Option<f64>>::new(),
+                "area_masked" => Vec::<Option<bool>>::new(),
             )?
         }
     };
@@ -559,6 +664,8 @@ pub fn build_with(data: &DataDir, opts: &Options, progress: &mut dyn FnMut(&str)
                 .then(lit(unavailable("GP counts (RPPS extraction, or the historical BPE 2020)", "rpps")))
                 .when(col("gp_count_bpe2020").is_not_null())
                 .then(lit(NULL).cast(DataType::String))
+                .when(col("gp_masked").fill_null(false))
+                .then(lit(GP_MASKED_NOTE))
                 .when(col("kind").eq(lit("arrondissement")))
                 .then(lit("BPE 2020 counts Paris, Lyon and Marseille as whole communes, not per arrondissement"))
                 .when(is_com.clone())
@@ -577,6 +684,8 @@ pub fn build_with(data: &DataDir, opts: &Options, progress: &mut dyn FnMut(&str)
                 .alias("apl_note"),
             when(col("area_km2").is_not_null())
                 .then(lit(NULL).cast(DataType::String))
+                .when(col("area_masked").fill_null(false))
+                .then(lit(AREA_MASKED_NOTE))
                 .when(lit(!area_present).and(col("area_km2_boundaries").is_not_null()))
                 .then(lit(AREA_FROM_BOUNDARIES_NO_INSEE))
                 .when(lit(!area_present))
@@ -589,12 +698,16 @@ pub fn build_with(data: &DataDir, opts: &Options, progress: &mut dyn FnMut(&str)
                 .alias("area_note"),
         ])
         // INSEE's area and centre stay the reference; the boundaries fill in where INSEE has none
-        // (the note above says so).
+        // (the note above says so), but never where the publisher masked the area.
         .with_columns([
-            coalesce(&[col("area_km2"), col("area_km2_boundaries")]).alias("area_km2"),
+            when(col("area_masked").fill_null(false))
+                .then(col("area_km2"))
+                .otherwise(coalesce(&[col("area_km2"), col("area_km2_boundaries")]))
+                .alias("area_km2"),
             coalesce(&[col("lat"), col("lat_boundaries")]).alias("lat"),
             coalesce(&[col("lon"), col("lon_boundaries")]).alias("lon"),
-        ]);
+        ])
+        .drop(cols(["gp_masked", "area_masked"]));
     let communes = super::fresh::apply(communes, &fresh)
         .select(crate::schema::COMMUNES.iter().map(|c| col(c.name)).collect::<Vec<_>>())
         .sort(["code"], SortMultipleOptions::default())
