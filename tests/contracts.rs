@@ -453,7 +453,8 @@ fn fixture_build_reports_each_contract() {
     // And the report file carries them.
     let out = common::Scratch::new("contract_report_out");
     let files = cpts_diag::pipeline::write_curated(&out.0, &c).unwrap();
-    let json = std::fs::read_to_string(&files[1]).unwrap();
+    let report = files.iter().find(|f| f.ends_with(cpts_diag::pipeline::REPORT_FILE)).unwrap();
+    let json = std::fs::read_to_string(report).unwrap();
     assert!(json.contains("\"contract\"") && json.contains("key (codgeo) unique"), "{json}");
 }
 
