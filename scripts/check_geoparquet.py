@@ -12,7 +12,7 @@ import pyarrow.parquet as pq
 
 
 def check(path: str) -> None:
-    meta = json.loads(pq.read_schema(path).metadata[b"geo"])
+    meta = json.loads(pq.ParquetFile(path).metadata.metadata[b"geo"])
     assert meta["version"].startswith("1.1"), meta["version"]
     col = meta["primary_column"]
     assert meta["columns"][col]["encoding"] == "WKB", meta["columns"][col]
