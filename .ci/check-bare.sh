@@ -39,7 +39,7 @@ for f in map_apl.svg map_gp_density.svg map_population.svg; do
 done
 
 echo "== GeoParquet geometry read by GeoPandas"
-python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore geopandas pyarrow
+python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore geopandas pyarrow duckdb
 python3 scripts/check_geoparquet.py data/snapshot/geometry.parquet
 
 echo "== figure tests with no data folder (on the snapshot)"

@@ -30,6 +30,15 @@ def check(path: str) -> None:
     assert codes.is_unique, "duplicate codes"
     arr = codes[codes.str.match(r"^(751\d\d|6938\d|132\d\d)$")]
     invalid = int((~df.geometry.is_valid).sum())
+    try:
+        import duckdb
+    except ImportError:
+        duckdb = None
+    if duckdb is not None:
+        # DuckDB (1.4 and later) recognises GeoParquet itself: the column comes back as GEOMETRY.
+        kinds_duck = {r[0]: r[1] for r in duckdb.sql(f"DESCRIBE SELECT * FROM read_parquet('{path}')").fetchall()}
+        assert kinds_duck[col].startswith("GEOMETRY"), kinds_duck[col]
+        print(f"{path}: DuckDB reads {col} as {kinds_duck[col]}")
     print(f"{path}: GeoParquet {meta['version']}, {len(df)} units ({len(arr)} arrondissements), "
           f"CRS {crs.to_string()}, {sorted(kinds)}, {invalid} invalid shape(s)")
     assert len(arr) == 45, len(arr)

@@ -81,7 +81,8 @@ class Checker:
         self.check([(c["name"], c["dtype"]) for c in cols] == expected, f"{path}: cpts_diag.columns != documented")
         self.check(b"cpts_diag.provenance" in meta, f"{path}: no cpts_diag.provenance metadata")
         duck = duckdb.sql(f"DESCRIBE SELECT * FROM read_parquet('{path}', hive_partitioning = false)").fetchall()
-        duck = [(r[0], DUCK.get(r[1], r[1])) for r in duck]
+        # DuckDB reads a GeoParquet geometry column as GEOMETRY('<crs>'): the WKB bytes we declare.
+        duck = [(r[0], DUCK.get(r[1].split("(")[0], r[1])) for r in duck]
         self.check(duck == expected, f"{path}: DuckDB schema {duck} != documented {expected}")
         n_arrow = f.metadata.num_rows
         n_duck = duckdb.sql(f"SELECT count(*) FROM read_parquet('{path}')").fetchall()[0][0]
