@@ -9,8 +9,8 @@ BIN="${1:-${CARGO_TARGET_DIR:-target}/release/cpts-diag}"
 WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
 echo "== national model (every unit, all pairs within 20 minutes) vs access"
-"$BIN" access --processed data/snapshot --no-geo --export-case all --out "$WORK" | grep -E "calibrated|Spearman"
+"$BIN" access --processed data/snapshot --no-geo --export-case all --out "$WORK" 2>&1 | grep -E "calibrated|Spearman"
 python3 scripts/access_crosscheck.py "$WORK/case-all"
 echo "== greedy placement of 5 GPs, Grand Châteaudun"
 "$BIN" diagnose --territory data/territories/grand-chateaudun.toml --processed data/snapshot --no-geo \
-  --out "$WORK/gc" --place-gps 5 | grep -E "GP placement|scenario"
+  --out "$WORK/gc" --place-gps 5 2>&1 | grep -E "GP placement|scenario"
