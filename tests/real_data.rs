@@ -104,7 +104,6 @@ fn boundary_areas_are_set_against_insee_for_eure_et_loir_and_chartres() {
     let Some(c) = curated("boundary_areas_are_set_against_insee_for_eure_et_loir_and_chartres") else { return };
     // The comparison is in the build's report (the snapshot carries none).
     if let Some(rep) = c.reports.iter().find(|r| r.source == "contours_communes_cog2026") {
-        let rep = c.reports.iter().find(|r| r.source == "contours_communes_cog2026").unwrap();
         let cmp = rep.comparison.as_ref().unwrap();
         eprintln!("{cmp:#}");
         let chartres = &cmp["chartres_28085"];

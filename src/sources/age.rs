@@ -7,7 +7,6 @@
 //! used, found by pattern; values are decimal (weighted census counts). Read from the CSV that
 //! `fetch` unpacks, or straight from the zip.
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use polars::prelude::*;
@@ -79,34 +78,9 @@ pub struct Staged {
     pub path: PathBuf,
 }
 
-fn zip_member_text(path: &Path) -> Result<(String, PathBuf)> {
-    let f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-    let mut z = ::zip::ZipArchive::new(std::io::BufReader::new(f))
-        .map_err(|e| Error::data(Location::file(path), format!("not a readable zip: {e}")))?;
-    let names: Vec<String> = z
-        .file_names()
-        .map(|n| n.map(|n| n.into_owned()))
-        .collect::<std::result::Result<_, _>>()
-        .map_err(|e| Error::data(Location::file(path), e.to_string()))?;
-    let name = names
-        .iter()
-        .find(|n| crate::fetch::unpack::glob_match(CSV_PATTERN, n.rsplit('/').next().unwrap_or(n)))
-        .ok_or_else(|| {
-            Error::data(Location::file(path), format!("no {CSV_PATTERN} member (archive has: {})", names.join(", ")))
-        })?
-        .clone();
-    let mut bytes = Vec::new();
-    z.by_name(&name)
-        .map_err(|e| Error::data(Location::file(path), e.to_string()))?
-        .read_to_end(&mut bytes)
-        .map_err(|e| Error::io(path, e))?;
-    let text = String::from_utf8(bytes).map_err(|_| Error::data(Location::file(path).col(&name), "not valid UTF-8"))?;
-    Ok((text, PathBuf::from(format!("{}!{name}", path.display()))))
-}
-
 pub fn load_file(path: &Path) -> Result<Staged> {
     let (text, label) = if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("zip")) {
-        zip_member_text(path)?
+        super::table::zip_member_text(path, CSV_PATTERN)?
     } else {
         (read_text(path)?, path.to_path_buf())
     };

@@ -11,14 +11,13 @@
 //! `DEP` + `CODCOM`: that layout is read too. The millésime is not written in the file: it is the
 //! one of the fetch entry ([`META`]).
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use polars::prelude::*;
 
 use super::table::{normalize_commune_code, parse_delimited, read_text, RawRow, RawTable};
 use super::{DataDir, SourceMeta};
-use crate::error::{Error, Location, Result};
+use crate::error::{Error, Result};
 
 /// Millésime of the populations légales of the file [`META`] points at.
 pub const MILLESIME: i64 = 2023;
@@ -43,28 +42,6 @@ pub fn find(data: &DataDir) -> Option<PathBuf> {
     [CSV_FILE, META.file].iter().map(|f| data.root.join(f)).find(|p| p.is_file())
 }
 
-fn zip_member_text(path: &Path) -> Result<(String, PathBuf)> {
-    let f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-    let mut z = ::zip::ZipArchive::new(std::io::BufReader::new(f))
-        .map_err(|e| Error::data(Location::file(path), format!("not a readable zip: {e}")))?;
-    let names: Vec<String> = z
-        .file_names()
-        .map(|n| n.map(|n| n.into_owned()))
-        .collect::<std::result::Result<_, _>>()
-        .map_err(|e| Error::data(Location::file(path), e.to_string()))?;
-    let name = names
-        .into_iter()
-        .find(|n| n.rsplit('/').next() == Some(MEMBER))
-        .ok_or_else(|| Error::data(Location::file(path), format!("no {MEMBER} member in the archive")))?;
-    let mut bytes = Vec::new();
-    z.by_name(&name)
-        .map_err(|e| Error::data(Location::file(path), e.to_string()))?
-        .read_to_end(&mut bytes)
-        .map_err(|e| Error::io(path, e))?;
-    let text = String::from_utf8(bytes).map_err(|_| Error::data(Location::file(path).col(&name), "not valid UTF-8"))?;
-    Ok((text, PathBuf::from(format!("{}!{name}", path.display()))))
-}
-
 /// The commune code of a row: `COM` in the current layout, `DEP` + `CODCOM` in the older one.
 fn row_code(t: &RawTable, row: &RawRow, c_com: usize, dep_codcom: Option<(usize, usize)>) -> Result<String> {
     let com = t.text(row, c_com);
@@ -87,7 +64,7 @@ fn row_code(t: &RawTable, row: &RawRow, c_com: usize, dep_codcom: Option<(usize,
 /// Columns `code`, `line`, `pmun`, `pcap`, `ptot` (int64), one row per line of the file.
 pub fn load_file(path: &Path) -> Result<DataFrame> {
     let (text, label) = if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("zip")) {
-        zip_member_text(path)?
+        super::table::zip_member_text(path, MEMBER)?
     } else {
         (read_text(path)?, path.to_path_buf())
     };

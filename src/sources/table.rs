@@ -292,6 +292,13 @@ pub fn read_xlsx_bytes(
     xlsx_table(wb, label, sheet, key_column, required)
 }
 
+/// [`zip_member`] as UTF-8 text (the INSEE CSVs inside their zips).
+pub fn zip_member_text(path: &Path, pattern: &str) -> Result<(String, PathBuf)> {
+    let (bytes, label) = zip_member(path, pattern)?;
+    let text = String::from_utf8(bytes).map_err(|_| Error::data(Location::file(&label), "not valid UTF-8"))?;
+    Ok((text, label))
+}
+
 /// The bytes of the first member of a zip archive whose file name matches `pattern` (`*`
 /// wildcard, case-insensitive), and the label `archive.zip!member` for error messages.
 pub fn zip_member(path: &Path, pattern: &str) -> Result<(Vec<u8>, PathBuf)> {
