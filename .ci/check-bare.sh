@@ -15,7 +15,9 @@ trap 'rm -rf "$WORK"' EXIT
 BIN="${CPTS_BIN:-}"
 if [ -z "$BIN" ]; then
   cargo build --quiet
-  BIN="$ROOT/${CARGO_TARGET_DIR:-target}/debug/cpts-diag"
+  TARGET="${CARGO_TARGET_DIR:-target}"
+  case "$TARGET" in /*) ;; *) TARGET="$ROOT/$TARGET" ;; esac
+  BIN="$TARGET/debug/cpts-diag"
 fi
 
 echo "== main job with no data folder (from $WORK)"
