@@ -250,9 +250,8 @@ pub fn compute(curated: &DataFrame, level: Level, grid: &Grid) -> Result<BatchTa
     Ok(BatchTable { level, frame, excluded })
 }
 
-/// Territory files of `dir` (`*.toml`, sorted by name); the id of a territory is its file name
-/// without `.toml`.
-pub fn load_territory_specs(dir: &Path) -> Result<Vec<(String, TerritorySpec)>> {
+/// The `*.toml` files of `dir`, sorted by name; an error when there is none.
+fn territory_files(dir: &Path) -> Result<Vec<std::path::PathBuf>> {
     let entries = std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
     let mut paths: Vec<std::path::PathBuf> = entries
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -262,6 +261,13 @@ pub fn load_territory_specs(dir: &Path) -> Result<Vec<(String, TerritorySpec)>> 
     if paths.is_empty() {
         return Err(Error::Config(format!("{}: no territory file (*.toml)", dir.display())));
     }
+    Ok(paths)
+}
+
+/// Territory files of `dir` (`*.toml`, sorted by name); the id of a territory is its file name
+/// without `.toml`.
+pub fn load_territory_specs(dir: &Path) -> Result<Vec<(String, TerritorySpec)>> {
+    let paths = territory_files(dir)?;
     paths
         .into_iter()
         .map(|p| {
@@ -290,15 +296,7 @@ pub type SpecFile = (String, std::path::PathBuf, TerritorySpec);
 /// Every territory file of `dir` read on its own: the good specs and the files that are not valid
 /// territory files.
 pub fn read_territory_specs(dir: &Path) -> Result<(Vec<SpecFile>, Vec<BadTerritory>)> {
-    let entries = std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
-    let mut paths: Vec<std::path::PathBuf> = entries
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
-        .collect();
-    paths.sort();
-    if paths.is_empty() {
-        return Err(Error::Config(format!("{}: no territory file (*.toml)", dir.display())));
-    }
+    let paths = territory_files(dir)?;
     let (mut good, mut bad) = (Vec::new(), Vec::new());
     for p in paths {
         let id = p.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
