@@ -1,5 +1,10 @@
 use clap::Parser;
 
+// polars and the staging code allocate many small strings and vectors; glibc's malloc spent about
+// a quarter of `build` in malloc/free and consolidation (perf, docs/performance.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     let cli = cpts_diag::cli::Cli::parse();
     if let Err(e) = cpts_diag::cli::run(cli) {
