@@ -17,10 +17,10 @@ use crate::sources::{apl, boundaries, bpe, bv2022, comparateur, populations_lega
 
 /// The note of a unit whose `area_km2` comes from the boundaries.
 pub const AREA_FROM_BOUNDARIES: &str =
-    "area from the commune boundaries (geodesic area of simplified polygons): INSEE publishes none for this code";
+    "area from the commune boundaries (area on the WGS84 ellipsoid of simplified polygons): INSEE publishes none for this code";
 
 /// The note of every unit when the comparateur is absent and the boundaries give the areas.
-pub const AREA_FROM_BOUNDARIES_NO_INSEE: &str = "area from the commune boundaries (geodesic area of simplified polygons): the INSEE comparateur is not in the data folder (cpts-diag fetch insee_comparateur)";
+pub const AREA_FROM_BOUNDARIES_NO_INSEE: &str = "area from the commune boundaries (area on the WGS84 ellipsoid of simplified polygons): the INSEE comparateur is not in the data folder (cpts-diag fetch insee_comparateur)";
 /// Note of a unit whose BPE count is masked by the publisher (indicators block on its prefix).
 pub const GP_MASKED_NOTE: &str = "masked by the publisher (BPE 2020 nb_medg: NS, NC or secret statistique)";
 /// Note of a unit whose area is masked by the publisher.
@@ -197,11 +197,36 @@ fn area_frame(data: &DataDir, index: &CogIndex, units: &DataFrame) -> Result<Opt
     Ok(Some((agg, rep)))
 }
 
-/// Area and centre of each COG 2026 unit from the boundaries: geodesic area of each feature's
-/// valid shape, summed over the features a unit is made of (the former communes of an older
-/// vintage); centre weighted by those areas.
+/// Area and centre of one boundary feature (of its valid shape).
+pub struct FeatureFigures {
+    pub area_km2: f64,
+    pub centre: Option<geo::Coord<f64>>,
+}
+
+/// [`FeatureFigures`] of every feature, in order: geometry work that needs no COG, so it runs
+/// on the thread that reads the boundaries.
+fn feature_figures(b: &boundaries::Boundaries) -> Vec<FeatureFigures> {
+    b.features
+        .iter()
+        .map(|f| {
+            let fixed;
+            let shape = if f.valid {
+                &f.shape
+            } else {
+                fixed = boundaries::make_valid(&f.shape);
+                &fixed
+            };
+            FeatureFigures { area_km2: boundaries::area_km2(shape), centre: boundaries::centre(shape) }
+        })
+        .collect()
+}
+
+/// Area and centre of each COG 2026 unit from the boundaries: area of each feature's valid
+/// shape, summed over the features a unit is made of (the former communes of an older vintage);
+/// centre weighted by those areas.
 fn boundary_frame(
     b: &boundaries::Boundaries,
+    figures: &[FeatureFigures],
     index: &CogIndex,
     units: &DataFrame,
 ) -> Result<(DataFrame, NormalizationReport)> {
@@ -213,21 +238,10 @@ fn boundary_frame(
             boundaries::Layout::Legacy => "older boundaries cover metropolitan France and the DROM as whole communes; communes split off since have none",
         },
     );
-    let (mut code, mut area, mut lat, mut lon) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    for f in &b.features {
-        let fixed;
-        let shape = if f.valid {
-            &f.shape
-        } else {
-            fixed = boundaries::make_valid(&f.shape);
-            &fixed
-        };
-        let c = boundaries::centre(shape);
-        code.push(f.code.as_str());
-        area.push(boundaries::area_km2(shape));
-        lat.push(c.map(|c| c.y));
-        lon.push(c.map(|c| c.x));
-    }
+    let code: Vec<&str> = b.features.iter().map(|f| f.code.as_str()).collect();
+    let area: Vec<f64> = figures.iter().map(|f| f.area_km2).collect();
+    let lat: Vec<Option<f64>> = figures.iter().map(|f| f.centre.map(|c| c.y)).collect();
+    let lon: Vec<Option<f64>> = figures.iter().map(|f| f.centre.map(|c| c.x)).collect();
     let staged = df!(
         "code" => code,
         // Feature index stands in for a line number: the file is one JSON document.
@@ -357,7 +371,7 @@ fn area_comparison(communes: &DataFrame) -> Result<serde_json::Value> {
         })
     };
     Ok(serde_json::json!({
-        "what": "area_km2_boundaries (geodesic area on the WGS84 ellipsoid of the simplified polygons) against INSEE's area_km2",
+        "what": "area_km2_boundaries (area on the WGS84 ellipsoid of the simplified polygons, by an equal-area projection) against INSEE's area_km2",
         "france": { "units_compared": rel.len(), "median_abs_difference_pct": q(0.5), "p95_abs_difference_pct": q(0.95) },
         "departement_28": if d28_i > 0.0 { pair(d28_i, d28_b) } else { serde_json::Value::Null },
         "chartres_28085": chartres.map_or(serde_json::Value::Null, |(a, b)| pair(a, b)),
@@ -497,7 +511,30 @@ pub fn build(data: &DataDir, progress: &mut dyn FnMut(&str)) -> Result<Curated> 
     build_with(data, &Options::default(), progress)
 }
 
+type BoundaryRead = Result<(boundaries::Boundaries, Vec<FeatureFigures>)>;
+
 pub fn build_with(data: &DataDir, opts: &Options, progress: &mut dyn FnMut(&str)) -> Result<Curated> {
+    // The boundaries (the largest file, and polygon work) need no other source until they are
+    // normalized: read on a second thread while this one stages the tabular sources.
+    if !(opts.boundaries && boundaries::available(data)) {
+        return build_staged(data, opts, progress, None);
+    }
+    std::thread::scope(|s| {
+        let read = s.spawn(|| -> BoundaryRead {
+            let b = boundaries::load(data)?;
+            let figures = feature_figures(&b);
+            Ok((b, figures))
+        });
+        build_staged(data, opts, progress, Some(Box::new(|| read.join().expect("boundaries thread panicked"))))
+    })
+}
+
+fn build_staged(
+    data: &DataDir,
+    opts: &Options,
+    progress: &mut dyn FnMut(&str),
+    boundaries_read: Option<Box<dyn FnOnce() -> BoundaryRead + '_>>,
+) -> Result<Curated> {
     progress("COG 2026 communes, EPCI, départements, régions");
     let cog = Cog::load(data)?;
     let index = CogIndex::new(&cog);
@@ -520,10 +557,9 @@ pub fn build_with(data: &DataDir, opts: &Options, progress: &mut dyn FnMut(&str)
         let b = if data.exists(bpe::DERIVED_FILE) { Some(bpe::load_derived(data)?) } else { None };
         (s23, s22, b)
     } else {
-        progress("DREES APL 2023");
-        let s23 = apl::load(data, 2023)?;
-        progress("DREES APL 2022");
-        let s22 = apl::load(data, 2022)?;
+        progress("DREES APL 2023 and 2022 (one read of the workbook)");
+        let mut v = apl::load_millesimes(data, &[2023, 2022])?;
+        let (s22, s23) = (v.pop().expect("two millésimes"), v.pop().expect("two millésimes"));
         progress("BPE 2020 GPs (historical), if present");
         let b = if data.exists(bpe::META.file) { Some(bpe::load(data)?) } else { None };
         (s23, s22, b)
@@ -574,10 +610,10 @@ pub fn build_with(data: &DataDir, opts: &Options, progress: &mut dyn FnMut(&str)
         }
     };
     // The boundaries give areas only where INSEE has none: read when present.
-    let (bnd, boundaries) = if opts.boundaries && boundaries::available(data) {
-        progress("commune boundaries (area, centre)");
-        let b = boundaries::load(data)?;
-        let (bnd, r) = boundary_frame(&b, &index, &units)?;
+    let (bnd, boundaries) = if let Some(read) = boundaries_read {
+        progress("commune boundaries (area, centre; read on a second thread)");
+        let (b, figures) = read()?;
+        let (bnd, r) = boundary_frame(&b, &figures, &index, &units)?;
         reports.push(r);
         (Some(bnd), Some(b))
     } else {
