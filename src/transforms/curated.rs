@@ -512,28 +512,57 @@ pub fn build(data: &DataDir, progress: &mut dyn FnMut(&str)) -> Result<Curated> 
 }
 
 type BoundaryRead = Result<(boundaries::Boundaries, Vec<FeatureFigures>)>;
+/// APL 2023, APL 2022 and BPE (when present), staged in their own geography.
+type TabularRead = Result<(DataFrame, DataFrame, Option<DataFrame>)>;
+
+/// The two workbooks (APL, BPE), or their derived CSVs: they need no COG to be staged.
+fn read_tabular(data: &DataDir, opts: &Options) -> TabularRead {
+    let (mut v, b) = if opts.derived_csv {
+        let v = apl::load_derived(data, &[2023, 2022])?;
+        (v, if data.exists(bpe::DERIVED_FILE) { Some(bpe::load_derived(data)?) } else { None })
+    } else {
+        let v = apl::load_millesimes(data, &[2023, 2022])?;
+        (v, if data.exists(bpe::META.file) { Some(bpe::load(data)?) } else { None })
+    };
+    let (s22, s23) = (v.pop().expect("two millésimes"), v.pop().expect("two millésimes"));
+    Ok((s23, s22, b))
+}
 
 pub fn build_with(data: &DataDir, opts: &Options, progress: &mut dyn FnMut(&str)) -> Result<Curated> {
-    // The boundaries (the largest file, and polygon work) need no other source until they are
-    // normalized: read on a second thread while this one stages the tabular sources.
-    if !(opts.boundaries && boundaries::available(data)) {
-        return build_staged(data, opts, progress, None);
-    }
+    // Sources are staged concurrently: the APL and BPE workbooks and the boundaries (the largest
+    // file, and polygon work) need no COG until they are normalized, so they are read on threads
+    // of their own while this one reads the COG and the other tabular sources.
+    let with_boundaries = opts.boundaries && boundaries::available(data);
     std::thread::scope(|s| {
-        let read = s.spawn(|| -> BoundaryRead {
-            let b = boundaries::load(data)?;
-            let figures = feature_figures(&b);
-            Ok((b, figures))
+        let tabular = s.spawn(|| read_tabular(data, opts));
+        let bnd = with_boundaries.then(|| {
+            s.spawn(|| -> BoundaryRead {
+                let b = boundaries::load(data)?;
+                let figures = feature_figures(&b);
+                Ok((b, figures))
+            })
         });
-        build_staged(data, opts, progress, Some(Box::new(|| read.join().expect("boundaries thread panicked"))))
+        let pending = Pending {
+            tabular: Box::new(|| tabular.join().expect("APL/BPE thread panicked")),
+            boundaries: bnd.map(|t| -> Box<dyn FnOnce() -> BoundaryRead + '_> {
+                Box::new(|| t.join().expect("boundaries thread panicked"))
+            }),
+        };
+        build_staged(data, opts, progress, pending)
     })
+}
+
+/// Sources being read on other threads; each closure waits for its thread.
+struct Pending<'a> {
+    tabular: Box<dyn FnOnce() -> TabularRead + 'a>,
+    boundaries: Option<Box<dyn FnOnce() -> BoundaryRead + 'a>>,
 }
 
 fn build_staged(
     data: &DataDir,
     opts: &Options,
     progress: &mut dyn FnMut(&str),
-    boundaries_read: Option<Box<dyn FnOnce() -> BoundaryRead + '_>>,
+    pending: Pending<'_>,
 ) -> Result<Curated> {
     progress("COG 2026 communes, EPCI, départements, régions");
     let cog = Cog::load(data)?;
@@ -547,24 +576,50 @@ fn build_staged(
     cog_rep.rows_read = units.height();
     cog_rep.rows_current = units.height();
     cog_rep.contract = Some(contract::COG_COMMUNES.report(&units));
-    let mut reports = vec![cog_rep];
 
-    let (staged23, staged22, staged_bpe) = if opts.derived_csv {
-        progress("DREES APL 2023 and 2022 (derived CSV)");
-        let mut v = apl::load_derived(data, &[2023, 2022])?;
-        let (s22, s23) = (v.pop().expect("two millésimes"), v.pop().expect("two millésimes"));
-        progress("BPE 2020 GPs (derived CSV), if present");
-        let b = if data.exists(bpe::DERIVED_FILE) { Some(bpe::load_derived(data)?) } else { None };
-        (s23, s22, b)
-    } else {
-        progress("DREES APL 2023 and 2022 (one read of the workbook)");
-        let mut v = apl::load_millesimes(data, &[2023, 2022])?;
-        let (s22, s23) = (v.pop().expect("two millésimes"), v.pop().expect("two millésimes"));
-        progress("BPE 2020 GPs (historical), if present");
-        let b = if data.exists(bpe::META.file) { Some(bpe::load(data)?) } else { None };
-        (s23, s22, b)
+    // What needs only the COG first, while the other threads read; reports keep the order of
+    // the sources (COG, APL, BPE, comparateur, boundaries, bassins de vie, totale, fresh).
+    progress("INSEE comparateur (area, centre), if present");
+    let (area, area_rep) = match area_frame(data, &index, &units)? {
+        Some((area, r)) => (area, Some(r)),
+        None => (
+            df!(
+                "code" => Vec::<String>::new(),
+                "area_km2" => Vec::<Option<f64>>::new(),
+                "lat" => Vec::<Option<f64>>::new(),
+                "lon" => Vec::<Option<f64>>::new(),
+                "area_masked" => Vec::<Option<bool>>::new(),
+            )?,
+            None,
+        ),
     };
-    progress("normalizing APL and BPE to COG 2026");
+    let area_present = area_rep.is_some();
+
+    let none = || -> Result<DataFrame> {
+        let none: Vec<String> = Vec::new();
+        Ok(df!("code" => none.clone(), "bv2022" => none.clone(), "bv2022_name" => none)?)
+    };
+    let (bv, bv_rep) = if opts.bassins_de_vie {
+        progress("INSEE bassins de vie 2022 (BV2022, else the TAGC), if present");
+        match bassin_vie_frame(data, &index, &units)? {
+            Some((bv, r)) => (bv, Some(r)),
+            None => {
+                progress(&unavailable("bassins de vie 2022", "insee_bv2022"));
+                (none()?, None)
+            }
+        }
+    } else {
+        (none()?, None)
+    };
+
+    progress("populations totales (INSEE populations légales, else DGCL)");
+    let (totale, totale_rep) = totale_frame(data, &cog, &index, &units)?;
+
+    let bpe_present = data.exists(if opts.derived_csv { bpe::DERIVED_FILE } else { bpe::META.file });
+    let fresh = super::fresh::build(data, &index, &units, bpe_present, progress)?;
+
+    progress("DREES APL 2023 and 2022, BPE 2020 GPs if present (read on another thread), to COG 2026");
+    let (staged23, staged22, staged_bpe) = (pending.tabular)()?;
     let (apl_checked, bpe_checked) = if opts.derived_csv {
         (
             Checked::new(&contract::APL_CSV, data, apl::DERIVED_FILE),
@@ -573,11 +628,11 @@ fn build_staged(
     } else {
         (Checked::new(&contract::APL_XLSX, data, apl::META.file), Checked::new(&contract::BPE, data, bpe::META.file))
     };
+    let mut reports = vec![cog_rep];
     let (apl23, r) = apl_frame(staged23, &index, &units, 2023, &apl_checked)?;
     reports.push(r);
     let (apl22, r) = apl_frame(staged22, &index, &units, 2022, &apl_checked)?;
     reports.push(r);
-    let bpe_present = staged_bpe.is_some();
     let bpe = match staged_bpe {
         Some(b) => {
             let (bpe, r) = bpe_frame(b, &index, &units, &bpe_checked)?;
@@ -590,28 +645,10 @@ fn build_staged(
             "gp_masked" => Vec::<Option<bool>>::new(),
         )?,
     };
-    progress("INSEE comparateur (area, centre), if present");
-    let area_present;
-    let area = match area_frame(data, &index, &units)? {
-        Some((area, r)) => {
-            reports.push(r);
-            area_present = true;
-            area
-        }
-        None => {
-            area_present = false;
-            df!(
-                "code" => Vec::<String>::new(),
-                "area_km2" => Vec::<Option<f64>>::new(),
-                "lat" => Vec::<Option<f64>>::new(),
-                "lon" => Vec::<Option<f64>>::new(),
-                "area_masked" => Vec::<Option<bool>>::new(),
-            )?
-        }
-    };
+    reports.extend(area_rep);
     // The boundaries give areas only where INSEE has none: read when present.
-    let (bnd, boundaries) = if let Some(read) = boundaries_read {
-        progress("commune boundaries (area, centre; read on a second thread)");
+    let (bnd, boundaries) = if let Some(read) = pending.boundaries {
+        progress("commune boundaries (area, centre; read on another thread)");
         let (b, figures) = read()?;
         let (bnd, r) = boundary_frame(&b, &figures, &index, &units)?;
         reports.push(r);
@@ -619,32 +656,8 @@ fn build_staged(
     } else {
         (None, None)
     };
-
-    let none = || -> Result<DataFrame> {
-        let none: Vec<String> = Vec::new();
-        Ok(df!("code" => none.clone(), "bv2022" => none.clone(), "bv2022_name" => none)?)
-    };
-    let bv = if opts.bassins_de_vie {
-        progress("INSEE bassins de vie 2022 (BV2022, else the TAGC), if present");
-        match bassin_vie_frame(data, &index, &units)? {
-            Some((bv, r)) => {
-                reports.push(r);
-                bv
-            }
-            None => {
-                progress(&unavailable("bassins de vie 2022", "insee_bv2022"));
-                none()?
-            }
-        }
-    } else {
-        none()?
-    };
-
-    progress("populations totales (INSEE populations légales, else DGCL)");
-    let (totale, r) = totale_frame(data, &cog, &index, &units)?;
-    reports.extend(r);
-
-    let fresh = super::fresh::build(data, &index, &units, bpe_present, progress)?;
+    reports.extend(bv_rep);
+    reports.extend(totale_rep);
     reports.extend(fresh.reports.iter().cloned());
 
     progress("joining");
