@@ -128,8 +128,12 @@ fn write_tables(out: &Path, c: &Curated, prov: &Provenance, cog_level: flate2::C
     // The geometry table (WKB of every polygon, zstd) is as long to write as the rest together:
     // on its own thread.
     std::thread::scope(|s| -> Result<()> {
-        let geometry =
-            c.boundaries.as_ref().map(|b| s.spawn(|| write_geometry(&g, &Geography::new(b.clone(), &c.index), prov)));
+        let geometry = c.boundaries.as_ref().map(|b| {
+            std::thread::Builder::new()
+                .name("write-geometry".into())
+                .spawn_scoped(s, || write_geometry(&g, &Geography::new(b.clone(), &c.index), prov))
+                .expect("spawn a thread")
+        });
         parquet::write(&p, &mut c.communes.clone(), prov, &schema::COMMUNES)?;
         write_cog(&out.join(COG_FILE), &c.cog, cog_level)?;
         if let Some(t) = geometry {

@@ -533,14 +533,18 @@ pub fn build_with(data: &DataDir, opts: &Options, progress: &mut dyn FnMut(&str)
     // file, and polygon work) need no COG until they are normalized, so they are read on threads
     // of their own while this one reads the COG and the other tabular sources.
     let with_boundaries = opts.boundaries && boundaries::available(data);
+    // Named, so that a profile (perf) tells the threads apart; spawning fails as `s.spawn` would.
+    let named = |name: &str| std::thread::Builder::new().name(name.to_string());
     std::thread::scope(|s| {
-        let tabular = s.spawn(|| read_tabular(data, opts));
+        let tabular = named("stage-apl-bpe").spawn_scoped(s, || read_tabular(data, opts)).expect("spawn a thread");
         let bnd = with_boundaries.then(|| {
-            s.spawn(|| -> BoundaryRead {
-                let b = boundaries::load(data)?;
-                let figures = feature_figures(&b);
-                Ok((b, figures))
-            })
+            named("stage-boundaries")
+                .spawn_scoped(s, || -> BoundaryRead {
+                    let b = boundaries::load(data)?;
+                    let figures = feature_figures(&b);
+                    Ok((b, figures))
+                })
+                .expect("spawn a thread")
         });
         let pending = Pending {
             tabular: Box::new(|| tabular.join().expect("APL/BPE thread panicked")),
