@@ -116,22 +116,40 @@ pub fn write_curated(out: &Path, c: &Curated) -> Result<Vec<PathBuf>> {
 
 /// Write the curated tables, and the geometry table when the boundaries were read.
 pub fn write_curated_with(out: &Path, c: &Curated, prov: &Provenance) -> Result<Vec<PathBuf>> {
+    write_tables(out, c, prov, flate2::Compression::fast())
+}
+
+/// [`write_curated_with`], `cog.json.gz` deflated at `cog_level`: fast for `build` (level 9 was ~5 % of
+/// `build`'s CPU for 20 % fewer bytes), best for the snapshot that the binary embeds.
+fn write_tables(out: &Path, c: &Curated, prov: &Provenance, cog_level: flate2::Compression) -> Result<Vec<PathBuf>> {
     crate::atomic::clean_temp_leftovers(out);
     let p = out.join(COMMUNES_FILE);
-    parquet::write(&p, &mut c.communes.clone(), prov, &schema::COMMUNES)?;
+    let g = out.join(GEOMETRY_FILE);
+    // The geometry table (WKB of every polygon, zstd) is as long to write as the rest together:
+    // on its own thread.
+    std::thread::scope(|s| -> Result<()> {
+        let geometry = c.boundaries.as_ref().map(|b| {
+            std::thread::Builder::new()
+                .name("write-geometry".into())
+                .spawn_scoped(s, || write_geometry(&g, &Geography::new(b.clone(), &c.index), prov))
+                .expect("spawn a thread")
+        });
+        parquet::write(&p, &mut c.communes.clone(), prov, &schema::COMMUNES)?;
+        write_cog(&out.join(COG_FILE), &c.cog, cog_level)?;
+        if let Some(t) = geometry {
+            t.join().expect("geometry writer panicked")?;
+        }
+        Ok(())
+    })?;
     let mut written = vec![p];
-    let warnings = c.boundaries.as_ref().map(|b| b.warnings.clone()).unwrap_or_default();
-    if let Some(b) = &c.boundaries {
-        let g = out.join(GEOMETRY_FILE);
-        write_geometry(&g, &Geography::new(b.clone(), &c.index), prov)?;
+    if c.boundaries.is_some() {
         written.push(g);
     }
+    let warnings = c.boundaries.as_ref().map(|b| b.warnings.clone()).unwrap_or_default();
     let r = out.join(REPORT_FILE);
     write_json(&r, &serde_json::json!({ "provenance": prov, "sources": c.reports, "geometry_warnings": warnings }))?;
     written.push(r);
-    let g = out.join(COG_FILE);
-    write_cog(&g, &c.cog)?;
-    written.push(g);
+    written.push(out.join(COG_FILE));
     Ok(written)
 }
 
@@ -225,10 +243,10 @@ pub fn load_geography(data: &DataDir, index: &CogIndex, progress: &mut Progress)
     Ok(load_geography_from(data, None, index, progress)?.0)
 }
 
-/// The COG as gzip JSON; level 9 and no timestamp in the gzip header, so a rebuild gives the same bytes.
-pub fn write_cog(path: &Path, cog: &Cog) -> Result<()> {
+/// The COG as gzip JSON; no timestamp in the gzip header, so a rebuild gives the same bytes.
+pub fn write_cog(path: &Path, cog: &Cog, level: flate2::Compression) -> Result<()> {
     let json = serde_json::to_vec(cog).map_err(|e| Error::Config(format!("{}: {e}", path.display())))?;
-    let mut z = GzEncoder::new(Vec::new(), flate2::Compression::best());
+    let mut z = GzEncoder::new(Vec::new(), level);
     z.write_all(&json).map_err(|e| Error::io(path, e))?;
     let bytes = z.finish().map_err(|e| Error::io(path, e))?;
     crate::sinks::write_bytes(path, &bytes)
@@ -339,7 +357,7 @@ pub fn snapshot_info() -> Result<SnapshotInfo> {
 /// `snapshot.json`. Every file is deterministic, so a test can rebuild it and compare bytes.
 pub fn write_snapshot(out: &Path, c: &Curated) -> Result<Vec<PathBuf>> {
     let prov = Provenance::new(sources::all());
-    let mut written = write_curated_with(out, c, &prov)?;
+    let mut written = write_tables(out, c, &prov, flate2::Compression::best())?;
     let read: Vec<&str> = c.reports.iter().map(|r| r.source.as_str()).collect();
     let sources = sources::all()
         .into_iter()
