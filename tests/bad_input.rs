@@ -66,6 +66,13 @@ fn na_strings_are_missing_values_not_zero() {
     assert_eq!(parse_number("2,679"), Ok(Num::Value(2.679)));
     assert_eq!(parse_number("12 345,5"), Ok(Num::Value(12345.5)));
     assert!(parse_number("abc").is_err());
+    // The fast parser reads what std reads, to the bit; what it refuses still gets the slow paths.
+    for text in ["0", "1", "-0.25", "+2", "1e3", "2.5E-3", "433129", "2.4130000000000003", " 7.5 ", "1.", ".5"] {
+        let std: f64 = text.trim().parse().unwrap();
+        assert_eq!(parse_number(text), Ok(Num::Value(std)), "{text}");
+    }
+    assert!(parse_number("inf").is_err(), "not a finite figure");
+    assert!(parse_number("1,2,3").is_err());
     // In a file: the Gamma population is N/A in the fixture, and stays null.
     let p = comparateur_file("na", &common::comparateur_csv(common::COMPARATEUR_HEADER));
     let df = comparateur::load_file(&p).unwrap();

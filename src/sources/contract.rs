@@ -321,8 +321,10 @@ pub fn check(t: &RawTable, contract: &Contract, skip: impl Fn(usize, &RawRow) ->
                 });
                 continue;
             }
+            // Parsed once: the number is read for the "not available" test and for the range.
+            let number = if rule.kind == Kind::Text { None } else { Some(parse_number(raw)) };
             // Empty or a "not available" marker (`N/A - résultat non disponible`): no value.
-            if raw.is_empty() || (rule.kind != Kind::Text && parse_number(raw) == Ok(Num::Missing)) {
+            if raw.is_empty() || number == Some(Ok(Num::Missing)) {
                 if rule.required && !excepted(rule) {
                     return Err(Error::data(at(), format!("value is missing for {} (\"{raw}\")", key_text())));
                 }
@@ -336,7 +338,7 @@ pub fn check(t: &RawTable, contract: &Contract, skip: impl Fn(usize, &RawRow) ->
                     }
                 }
                 Kind::Number | Kind::Integer => {
-                    let v = match parse_number(raw) {
+                    let v = match number.expect("parsed above for every non-text rule") {
                         Ok(Num::Value(v)) => v,
                         Ok(Num::Missing) => continue, // handled above
                         Err(m) => return Err(Error::data(at(), m)),
