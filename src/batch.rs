@@ -74,7 +74,7 @@ fn group_rows(
     plan: &indicators::Plan,
 ) -> Result<DataFrame> {
     // Plain vectors: indexing a chunked array costs a chunk search per cell.
-    let s = |c: &str| -> Result<Vec<Option<&str>>> { Ok(rows.column(c)?.str()?.iter().collect()) };
+    let s = |c: &str| -> Result<Vec<Option<&str>>> { Ok(strings(rows.column(c)?.str()?)) };
     let Groups { keys: group_keys, members } = groups;
     let groups = members.len();
     let mut gid = vec![usize::MAX; rows.height()];
@@ -175,6 +175,16 @@ fn group_rows(
         }
     }
     Ok(DataFrame::new(groups, columns)?)
+}
+
+/// The cells of a string column, read array by array: the chunked iterator costs about four times
+/// more per cell, and a batch reads some twenty text columns of every unit.
+fn strings(ca: &StringChunked) -> Vec<Option<&str>> {
+    let mut v = Vec::with_capacity(ca.len());
+    for arr in ca.downcast_iter() {
+        v.extend(arr.iter());
+    }
+    v
 }
 
 /// Groups of unit rows: each group's key and its rows, in row order.
