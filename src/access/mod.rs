@@ -198,6 +198,7 @@ pub struct Model {
     pub net: Network,
     pub weights: Vec<f64>,
     pub seen: Vec<f64>,
+    /// The model's APL of every unit; empty for a model of a few rows ([`Model::for_rows`]).
     pub baseline: Vec<f64>,
 }
 
@@ -216,6 +217,20 @@ impl Model {
         Model { units, params, net, weights, seen, baseline }
     }
 
+    /// The model of the rows `rows` only: what [`Model::delta`] needs for changes at those units,
+    /// and nothing else (no baseline). A unit's row and the demand it sees depend only on the
+    /// units within the radius, found as for the national network, so the changes are those of
+    /// the national model, to the bit.
+    pub fn for_rows(units: Units, params: Params, rows: &[usize]) -> Model {
+        let net = Network::build_rows(&units.lat, &units.lon, params.radius_km(), Some(rows));
+        let weights = e2sfca::weights(&net, params.minutes_per_km());
+        let mut seen = vec![f64::NAN; net.len()];
+        for &j in rows.iter().filter(|&&j| j < net.len()) {
+            seen[j] = net.row(j).map(|e| weights[e] * units.demand[net.neighbour[e] as usize]).sum();
+        }
+        Model { units, params, net, weights, seen, baseline: Vec::new() }
+    }
+
     /// Full recomputation of the APL for other GP counts (one per unit).
     pub fn apl_with(&self, gps: &[f64]) -> Vec<f64> {
         let supply: Vec<f64> = gps.iter().map(|g| g * self.params.consultations_per_gp).collect();
@@ -228,6 +243,7 @@ impl Model {
     pub fn delta(&self, changes: &[(usize, f64)]) -> Vec<(usize, f64)> {
         let mut acc: HashMap<usize, f64> = HashMap::new();
         for &(j, dg) in changes {
+            assert!(!self.seen[j].is_nan(), "unit {} is not a row of this model", self.units.code[j]);
             if self.seen[j] <= 0.0 || dg == 0.0 {
                 continue;
             }
@@ -253,7 +269,7 @@ pub struct WhatIf {
     pub placement: Option<scenario::Placement>,
     /// Territory codes the model has no unit for (no DREES APL, or a city modelled by arrondissement).
     pub not_modelled: Vec<String>,
-    /// Wall-clock seconds: national model (units, neighbour lists, both steps), then the placement.
+    /// Wall-clock seconds: the model (neighbour lists and demand seen of the rows used), then the placement.
     #[serde(skip)]
     pub seconds: (f64, f64),
 }
@@ -269,6 +285,8 @@ pub fn what_if(
 }
 
 /// [`what_if`] on units already read (the caller tells an absent source from a bad scenario).
+/// The model holds only the rows the territory and the scenarios change (see [`Model::for_rows`]):
+/// the same figures as [`what_if_national`], without the national neighbour search.
 pub fn what_if_on(
     units: Units,
     codes: &[String],
@@ -276,16 +294,43 @@ pub fn what_if_on(
     k: usize,
 ) -> Result<WhatIf> {
     let t = std::time::Instant::now();
+    let mut rows: Vec<usize> = codes.iter().filter_map(|c| units.index.get(c).copied()).collect();
+    for s in specs {
+        for code in s.add_gps.keys().chain(s.remove_gps.keys()) {
+            rows.extend(units.index.get(code.trim()).copied());
+        }
+    }
+    let model = Model::for_rows(units, Params::reference(), &rows);
+    what_if_with(&model, t.elapsed().as_secs_f64(), codes, specs, k)
+}
+
+/// [`what_if_on`] on the whole national model (the reference the local model is tested against).
+pub fn what_if_national(
+    units: Units,
+    codes: &[String],
+    specs: &[crate::territory::ScenarioSpec],
+    k: usize,
+) -> Result<WhatIf> {
+    let t = std::time::Instant::now();
     let model = Model::new(units, Params::reference());
-    let model_s = t.elapsed().as_secs_f64();
-    let (inside, not_modelled) = scenario::members(&model, codes);
+    what_if_with(&model, t.elapsed().as_secs_f64(), codes, specs, k)
+}
+
+fn what_if_with(
+    model: &Model,
+    model_s: f64,
+    codes: &[String],
+    specs: &[crate::territory::ScenarioSpec],
+    k: usize,
+) -> Result<WhatIf> {
+    let (inside, not_modelled) = scenario::members(model, codes);
     let mut scenarios = Vec::new();
     for s in specs {
-        let c = scenario::check(&model, s)?;
-        scenarios.push(scenario::evaluate(&model, &inside, &c));
+        let c = scenario::check(model, s)?;
+        scenarios.push(scenario::evaluate(model, &inside, &c));
     }
     let t = std::time::Instant::now();
-    let placement = (k > 0 && !inside.is_empty()).then(|| scenario::place(&model, &inside, k));
+    let placement = (k > 0 && !inside.is_empty()).then(|| scenario::place(model, &inside, k));
     let place_s = t.elapsed().as_secs_f64();
     Ok(WhatIf { params: model.params, scenarios, placement, not_modelled, seconds: (model_s, place_s) })
 }

@@ -97,7 +97,7 @@ pub fn run(data: &DataDir, args: &Args, progress: &mut Progress) -> Result<()> {
             Ok(Some(w)) => {
                 if let Some(p) = &w.placement {
                     progress.say(&format!(
-                        "GP placement: {} GPs placed greedily in {:.3} s (national model in {:.3} s); first at {} ({})",
+                        "GP placement: {} GPs placed greedily in {:.3} s (model in {:.3} s); first at {} ({})",
                         p.greedy.len(),
                         w.seconds.1,
                         w.seconds.0,

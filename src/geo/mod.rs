@@ -233,15 +233,20 @@ impl Geography {
                     continue;
                 }
             };
+            // A shape stored once when it is its published rings (all but a few units).
+            let (parts, fixed) = match published {
+                Some(p) => (vec![p], Some(shape)),
+                None => (vec![shape], None),
+            };
             units.push(Unit {
-                bbox: bbox_of([&shape]),
+                bbox: bbox_of(fixed.iter().chain(&parts).take(1)),
                 name,
                 kind,
                 parent: index.parent(&code).map(str::to_string),
                 source_codes: vec![code.clone()],
-                ready: published.is_none(),
-                parts: vec![published.unwrap_or_else(|| shape.clone())],
-                fixed: Some(shape),
+                ready: fixed.is_none(),
+                parts,
+                fixed,
                 note,
                 code,
             });
