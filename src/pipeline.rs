@@ -192,6 +192,54 @@ pub fn load_geography_from(
     Ok((Some(g), warned))
 }
 
+/// [`load_inputs`] then [`load_geography_from`] (when `geography`), with the same result, but
+/// a GeoParquet table (`build` output or the snapshot) is read and decoded on a second thread
+/// while the curated table and the COG are read: the two are independent until the COG places
+/// the shapes. Returns the inputs, the boundaries and the number of warning lines printed.
+pub fn load_inputs_and_geography(
+    processed: &Path,
+    data: &DataDir,
+    geography: bool,
+    progress: &mut Progress,
+) -> Result<(Inputs, Option<Geography>, usize)> {
+    let table = Some(processed.join(GEOMETRY_FILE)).filter(|p| p.is_file() && data.boundaries.is_empty());
+    let snapshot = table.is_none() && data.boundaries.is_empty() && !boundaries::available(data);
+    if !geography || (table.is_none() && !snapshot) {
+        let inputs = load_inputs(processed, data, progress)?;
+        if !geography {
+            return Ok((inputs, None, 0));
+        }
+        let index = CogIndex::new(&inputs.cog);
+        let (g, warned) = load_geography_from(data, Some(processed), &index, progress)?;
+        return Ok((inputs, g, warned));
+    }
+    let label = match &table {
+        Some(t) => t.display().to_string(),
+        None => {
+            progress.say(&format!(
+                "{} not found in {}: commune boundaries from the built-in snapshot (COG 2026)",
+                boundaries::META.file,
+                data.root.display()
+            ));
+            "geometry table".to_string()
+        }
+    };
+    let (inputs, rows) = std::thread::scope(|s| {
+        let rows = s.spawn(|| match &table {
+            Some(t) => Geography::rows_of_geoparquet_file(t),
+            None => geoparquet::read_rows(snapshot::GEOMETRY, &label),
+        });
+        let inputs = load_inputs(processed, data, progress);
+        (inputs, rows.join().expect("the boundaries reader does not panic"))
+    });
+    let inputs = inputs?;
+    progress.step(&format!("placing commune boundaries read alongside ({label})"));
+    let index = CogIndex::new(&inputs.cog);
+    let g = Geography::from_shapes(rows?, &index, label);
+    let warned = unknown_warning(&g.unknown_codes, progress);
+    Ok((inputs, Some(g), warned))
+}
+
 /// Print what reading the boundaries repaired or dropped (the first few, then a count); returns
 /// the number of warning lines.
 fn say_geometry_warnings(warnings: &[boundaries::GeometryWarning], progress: &mut Progress) -> usize {

@@ -89,8 +89,8 @@ pub struct Units {
     pub gps_left_out: f64,
 }
 
-fn str_col(df: &DataFrame, name: &str) -> Result<Vec<Option<String>>> {
-    Ok(df.column(name)?.str()?.iter().map(|v| v.map(str::to_string)).collect())
+fn str_col<'a>(df: &'a DataFrame, name: &str) -> Result<Vec<Option<&'a str>>> {
+    Ok(df.column(name)?.str()?.iter().collect())
 }
 
 fn f64_col(df: &DataFrame, name: &str) -> Result<Vec<Option<f64>>> {
@@ -120,21 +120,20 @@ impl Units {
         // BPE count (none) is the city's split by population share.
         let mut arr_pop: HashMap<&str, f64> = HashMap::new();
         for i in 0..n {
-            if kind[i].as_deref() == Some("arrondissement") {
-                if let Some(p) = parent[i].as_deref() {
+            if kind[i] == Some("arrondissement") {
+                if let Some(p) = parent[i] {
                     *arr_pop.entry(p).or_default() += pop[i].unwrap_or(0.0);
                 }
             }
         }
-        let row_of: HashMap<&str, usize> =
-            code.iter().enumerate().filter_map(|(i, c)| c.as_deref().map(|c| (c, i))).collect();
+        let row_of: HashMap<&str, usize> = code.iter().enumerate().filter_map(|(i, c)| c.map(|c| (c, i))).collect();
         let mut u = Units::default();
         for i in 0..n {
-            let Some(c) = code[i].clone() else { continue };
-            if arr_pop.contains_key(c.as_str()) {
+            let Some(c) = code[i] else { continue };
+            if arr_pop.contains_key(c) {
                 continue;
             }
-            let gps = match (gp_of(i), kind[i].as_deref(), parent[i].as_deref()) {
+            let gps = match (gp_of(i), kind[i], parent[i]) {
                 (Some(g), _, _) => g,
                 (None, Some("arrondissement"), Some(p)) => {
                     let city = row_of.get(p).and_then(|&r| gp_of(r)).unwrap_or(0.0);
@@ -156,20 +155,20 @@ impl Units {
             };
             if let Some(r) = reason {
                 u.gps_left_out += gps;
-                u.left_out.push((c, r.to_string()));
+                u.left_out.push((c.to_string(), r.to_string()));
                 continue;
             }
-            u.index.insert(c.clone(), u.code.len());
-            u.code.push(c);
-            u.name.push(name[i].clone().unwrap_or_default());
+            u.index.insert(c.to_string(), u.code.len());
+            u.code.push(c.to_string());
+            u.name.push(name[i].unwrap_or_default().to_string());
             u.lat.push(lat[i].unwrap_or_default());
             u.lon.push(lon[i].unwrap_or_default());
             u.demand.push(pop_std[i].unwrap_or_default());
             u.population.push(pop[i].unwrap_or(0.0));
             u.gps.push(gps);
             u.apl_drees.push(apl[i].unwrap_or_default());
-            u.epci.push(epci[i].clone());
-            u.departement.push(dep[i].clone().unwrap_or_default());
+            u.epci.push(epci[i].map(str::to_string));
+            u.departement.push(dep[i].unwrap_or_default().to_string());
         }
         if u.code.is_empty() {
             return Err(Error::Config(

@@ -69,6 +69,12 @@ pub fn frame(g: &Geography) -> Result<(DataFrame, String)> {
 /// Read a GeoParquet table written by [`frame`] (or any GeoParquet 1.x with `code`, `name` and
 /// a WKB Polygon/MultiPolygon primary column). `label` names the bytes in errors.
 pub fn read_bytes(bytes: &[u8], index: &CogIndex, label: &str) -> Result<Geography> {
+    Ok(Geography::from_shapes(read_rows(bytes, label)?, index, label.to_string()))
+}
+
+/// The rows of a GeoParquet table, decoded; [`Geography::from_shapes`] places them in the COG.
+/// Needs no COG, so it can run while the COG is read.
+pub(crate) fn read_rows(bytes: &[u8], label: &str) -> Result<Vec<super::StoredUnit>> {
     let here = || Location::file(std::path::Path::new(label));
     let mut reader = ParquetReader::new(std::io::Cursor::new(bytes));
     let md = reader.get_metadata().map_err(|e| Error::data(here(), format!("not a Parquet file: {e}")))?;
@@ -113,5 +119,5 @@ pub fn read_bytes(bytes: &[u8], index: &CogIndex, label: &str) -> Result<Geograp
         let name = names.get(i).unwrap_or_default().to_string();
         rows.push(super::StoredUnit { code, name, note, shape, published });
     }
-    Ok(Geography::from_shapes(rows, index, label.to_string()))
+    Ok(rows)
 }

@@ -262,8 +262,13 @@ impl Geography {
     }
 
     pub fn from_geoparquet_file(path: &std::path::Path, index: &CogIndex) -> Result<Geography> {
+        Ok(Geography::from_shapes(Geography::rows_of_geoparquet_file(path)?, index, path.display().to_string()))
+    }
+
+    /// The decoded rows of a GeoParquet file (placed in the COG by `from_shapes`).
+    pub(crate) fn rows_of_geoparquet_file(path: &std::path::Path) -> Result<Vec<StoredUnit>> {
         let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-        geoparquet::read_bytes(&bytes, index, &path.display().to_string()).map_err(|e| match e {
+        geoparquet::read_rows(&bytes, &path.display().to_string()).map_err(|e| match e {
             Error::Data { .. } => e,
             other => Error::data(Location::file(path), other.to_string()),
         })
