@@ -52,88 +52,194 @@ pub fn note_columns() -> Vec<&'static str> {
     v
 }
 
-/// The value of `c` in the group's most populous unit (ties: smallest code), so that a unit
-/// crossing a boundary gets one well-defined département and région.
-fn of_most_populous(c: &str) -> Expr {
-    col(c)
-        .sort_by(
-            [col("population"), col("code")],
-            SortMultipleOptions::default().with_order_descending_multi([true, false]).with_nulls_last(true),
-        )
-        .first()
-        .alias(c)
-}
+/// Every group of `rows` (unit rows with the plan's inputs) in one pass, groups in order of
+/// first appearance and units in row order:
+/// - `attrs`: the value of the group's first unit;
+/// - the plan's sums (nulls add nothing) and counts of non-null values, as `group_aggs` gives;
+/// - the département and région of its most populous unit (ties: first in row order, which is
+///   code order), so that a unit crossing a boundary gets one well-defined département and
+///   région, and the distinct départements and régions (when `lists`);
+/// - the distinct population-totale vintages, and per note column why figures are missing
+///   (`"reason (n units); other (1 unit)"`, reasons in order of first appearance).
+///
+/// A plain loop: polars' `group_by` with a hundred aggregates, per-group sorts and list columns
+/// cost about ten times more for the same result (docs/performance.md).
+fn group_rows(
+    rows: &DataFrame,
+    key: &str,
+    groups: Groups,
+    attrs: &[&str],
+    lists: bool,
+    notes: &[&str],
+    plan: &indicators::Plan,
+) -> Result<DataFrame> {
+    // Plain vectors: indexing a chunked array costs a chunk search per cell.
+    let s = |c: &str| -> Result<Vec<Option<&str>>> { Ok(rows.column(c)?.str()?.iter().collect()) };
+    let Groups { keys: group_keys, members } = groups;
+    let groups = members.len();
+    let mut gid = vec![usize::MAX; rows.height()];
+    let mut shared = false;
+    for (g, m) in members.iter().enumerate() {
+        for &i in m {
+            shared |= gid[i] != usize::MAX;
+            gid[i] = g;
+        }
+    }
+    let mut columns = vec![Column::new(key.into(), group_keys)];
 
-fn distinct_list(c: &str, alias: &str) -> Expr {
-    col(c).drop_nulls().unique().sort(SortOptions::default()).alias(alias)
-}
+    for a in attrs {
+        let v = s(a)?;
+        columns
+            .push(Column::new((*a).into(), members.iter().map(|m| m.first().and_then(|&i| v[i])).collect::<Vec<_>>()));
+    }
+    for (input, name, kind) in plan.aggregates() {
+        let c = rows.column(&input)?;
+        match kind {
+            // Units in several groups (territories may overlap) are read through the member
+            // lists; otherwise one sequential pass over the column.
+            indicators::AggKind::Sum => {
+                // A null adds nothing: summing it as 0.0 gives the same sum, over a plain slice.
+                let ca = c.f64()?.fill_null_with_values(0.0)?.rechunk().into_owned();
+                let v = ca.cont_slice()?;
+                let sums: Vec<f64> = if shared {
+                    members.iter().map(|m| m.iter().map(|&i| v[i]).sum()).collect()
+                } else {
+                    let mut sums = vec![0.0_f64; groups];
+                    for (g, x) in gid.iter().zip(v) {
+                        if *g != usize::MAX {
+                            sums[*g] += x;
+                        }
+                    }
+                    sums
+                };
+                columns.push(Column::new(name.into(), sums));
+            }
+            indicators::AggKind::Count => {
+                let present = c.is_not_null().cast(&IDX_DTYPE)?.rechunk();
+                let present = present.idx()?.cont_slice()?;
+                let counts: Vec<IdxSize> = members.iter().map(|m| m.iter().map(|&i| present[i]).sum()).collect();
+                columns.push(Column::new(name.into(), counts));
+            }
+        }
+    }
 
-/// `[a, b]` list cells → `"a,b"`.
-fn join_lists(df: &mut DataFrame, name: &str) -> Result<()> {
-    join_lists_with(df, name, ",")
-}
-
-fn join_lists_with(df: &mut DataFrame, name: &str, sep: &str) -> Result<()> {
-    let lists = df.column(name)?.list()?.clone();
-    let out: Vec<Option<String>> = (0..lists.len())
-        .map(|i| -> PolarsResult<Option<String>> {
-            let Some(s) = lists.get_as_series(i) else {
-                return Ok(None);
-            };
-            let v: Vec<&str> = s.str()?.iter().flatten().collect();
-            Ok((!v.is_empty()).then(|| v.join(sep)))
-        })
-        .collect::<PolarsResult<_>>()?;
-    df.with_column(Column::new(name.into(), out))?;
-    Ok(())
-}
-
-/// A list of per-unit reasons → `"reason (n units); other (m units)"`, null when none.
-fn summarize_notes(df: &mut DataFrame, name: &str) -> Result<()> {
-    let lists = df.column(name)?.list()?.clone();
-    let out: Vec<Option<String>> = (0..lists.len())
-        .map(|i| -> PolarsResult<Option<String>> {
-            let Some(s) = lists.get_as_series(i) else {
-                return Ok(None);
-            };
-            let mut counts: Vec<(&str, usize)> = Vec::new();
-            let ca = s.str()?.clone();
-            for r in ca.iter().flatten() {
-                match counts.iter_mut().find(|(x, _)| *x == r) {
-                    Some((_, n)) => *n += 1,
-                    None => counts.push((r, 1)),
+    let distinct = |mut values: Vec<&str>, sep: &str| -> Option<String> {
+        values.sort_unstable();
+        values.dedup();
+        (!values.is_empty()).then(|| values.join(sep))
+    };
+    let vintages = s("population_totale_vintage")?;
+    let out: Vec<Option<String>> =
+        members.iter().map(|m| distinct(m.iter().filter_map(|&i| vintages[i]).collect(), " | ")).collect();
+    columns.push(Column::new("population_totale_vintage".into(), out));
+    for n in notes {
+        let c = s(n)?;
+        let out: Vec<Option<String>> = members
+            .iter()
+            .map(|m| {
+                let mut counts: Vec<(&str, usize)> = Vec::new();
+                for r in m.iter().filter_map(|&i| c[i]) {
+                    match counts.iter_mut().find(|(x, _)| *x == r) {
+                        Some((_, k)) => *k += 1,
+                        None => counts.push((r, 1)),
+                    }
                 }
-            }
-            if counts.is_empty() {
-                return Ok(None);
-            }
-            let parts: Vec<String> =
-                counts.iter().map(|(r, n)| format!("{r} ({n} unit{})", if *n > 1 { "s" } else { "" })).collect();
-            Ok(Some(parts.join("; ")))
-        })
-        .collect::<PolarsResult<_>>()?;
-    df.with_column(Column::new(name.into(), out))?;
-    Ok(())
+                let parts: Vec<String> =
+                    counts.iter().map(|(r, k)| format!("{r} ({k} unit{})", if *k > 1 { "s" } else { "" })).collect();
+                (!parts.is_empty()).then(|| parts.join("; "))
+            })
+            .collect();
+        columns.push(Column::new((*n).into(), out));
+    }
+    if lists {
+        let population: Vec<Option<i64>> = rows.column("population")?.i64()?.iter().collect();
+        let best: Vec<Option<usize>> = members
+            .iter()
+            .map(|m| {
+                m.iter().copied().reduce(|b, i| match (population[i], population[b]) {
+                    (Some(p), Some(q)) if p > q => i,
+                    (Some(_), None) => i,
+                    _ => b,
+                })
+            })
+            .collect();
+        for a in ["departement", "departement_name", "region", "region_name"] {
+            let v = s(a)?;
+            columns.push(Column::new(a.into(), best.iter().map(|b| b.and_then(|i| v[i])).collect::<Vec<_>>()));
+        }
+        for (a, alias) in [("departement", "departements"), ("region", "regions")] {
+            let v = s(a)?;
+            let out: Vec<Option<String>> =
+                members.iter().map(|m| distinct(m.iter().filter_map(|&i| v[i]).collect(), ",")).collect();
+            columns.push(Column::new(alias.into(), out));
+        }
+    }
+    Ok(DataFrame::new(groups, columns)?)
+}
+
+/// Groups of unit rows: each group's key and its rows, in row order.
+struct Groups {
+    keys: Vec<Option<String>>,
+    members: Vec<Vec<usize>>,
+}
+
+impl Groups {
+    /// One group per distinct value of `key`, in order of first appearance.
+    fn by_column(rows: &DataFrame, key: &str) -> Result<Groups> {
+        let mut index: std::collections::HashMap<Option<&str>, usize> = std::collections::HashMap::new();
+        let mut g = Groups { keys: Vec::new(), members: Vec::new() };
+        for (i, k) in rows.column(key)?.str()?.iter().enumerate() {
+            let at = *index.entry(k).or_insert_with(|| {
+                g.keys.push(k.map(str::to_string));
+                g.members.push(Vec::new());
+                g.members.len() - 1
+            });
+            g.members[at].push(i);
+        }
+        Ok(g)
+    }
 }
 
 /// The one aggregation of every level: group `lf` by `key`, keep `attrs`, add every indicator,
-/// the note summaries and the ACI columns, and give the declared columns in order.
-fn aggregate(lf: LazyFrame, level: Level, key: Expr, attrs: Vec<Expr>, grid: &Grid) -> Result<DataFrame> {
+/// the note summaries and the ACI columns, and give the declared columns in order. The
+/// indicators come from [`indicators::plan`]: its row inputs on `lf`, its sums and counts per
+/// group ([`group_rows`]), then its final expressions on the aggregated rows.
+fn aggregate(lf: LazyFrame, level: Level, attrs: &[&str], grid: &Grid) -> Result<DataFrame> {
     let lists = !matches!(level, Level::Commune | Level::Departement | Level::Region);
-    let mut aggs = attrs;
-    if lists {
-        aggs.push(of_most_populous("departement"));
-        aggs.push(of_most_populous("departement_name"));
-        aggs.push(of_most_populous("region"));
-        aggs.push(of_most_populous("region_name"));
-        aggs.push(distinct_list("departement", "departements"));
-        aggs.push(distinct_list("region", "regions"));
-    }
-    aggs.extend(indicators::all_exprs());
-    aggs.push(distinct_list("population_totale_vintage", "population_totale_vintage"));
-    let notes = note_columns();
-    aggs.extend(notes.iter().map(|n| col(*n).drop_nulls().alias(*n)));
+    let plan = indicators::plan();
+    let rows = unit_rows(lf, Some(level.key()), attrs, lists, &plan)?;
+    let groups = Groups::by_column(&rows, level.key())?;
+    let grouped = group_rows(&rows, level.key(), groups, attrs, lists, &note_columns(), &plan)?;
+    declared(finish(grouped.lazy(), &plan, level, grid)?, level)
+}
 
+/// The unit rows of `lf` with the plan's inputs, and only the columns [`group_rows`] reads, so
+/// that polars computes and gathers no other.
+fn unit_rows(
+    lf: LazyFrame,
+    key: Option<&str>,
+    attrs: &[&str],
+    lists: bool,
+    plan: &indicators::Plan,
+) -> Result<DataFrame> {
+    // Without a key column, groups are given by unit code.
+    let mut keep: Vec<String> = vec![key.unwrap_or("code").to_string()];
+    keep.push("population_totale_vintage".into());
+    if lists {
+        keep.extend(["population", "departement", "departement_name", "region", "region_name"].map(String::from));
+    }
+    keep.extend(attrs.iter().chain(&note_columns()).map(|c| c.to_string()));
+    keep.extend(plan.aggregates().into_iter().map(|(input, _, _)| input));
+    let mut seen = std::collections::HashSet::new();
+    keep.retain(|c| seen.insert(c.clone()));
+    Ok(lf
+        .with_columns(plan.inputs.clone())
+        .select(keep.iter().map(|c| col(c.as_str())).collect::<Vec<_>>())
+        .collect()?)
+}
+
+/// The indicators over the aggregates of `lf`, made finite, with the ACI columns, sorted by key.
+fn finish(lf: LazyFrame, plan: &indicators::Plan, level: Level, grid: &Grid) -> Result<DataFrame> {
     // Same rule as `evaluate`: a non-finite figure is no figure.
     let finite: Vec<Expr> = INDICATORS
         .iter()
@@ -149,25 +255,38 @@ fn aggregate(lf: LazyFrame, level: Level, key: Expr, attrs: Vec<Expr>, grid: &Gr
             .cast(DataType::Int64)
             .alias("aci_band_municipale_same_millesime"),
     );
-    let mut df = lf
-        .group_by([key])
-        .agg(aggs)
+    Ok(lf
+        .with_columns(plan.finals.clone())
         .with_columns(finite)
         .with_columns(aci)
         .sort([level.key()], SortMultipleOptions::default())
-        .collect()?;
-    if lists {
-        join_lists(&mut df, "departements")?;
-        join_lists(&mut df, "regions")?;
-    }
-    join_lists_with(&mut df, "population_totale_vintage", " | ")?;
-    for n in notes {
-        summarize_notes(&mut df, n)?;
-    }
+        .collect()?)
+}
+
+fn declared(df: DataFrame, level: Level) -> Result<DataFrame> {
     let declared = schema::batch(level);
     let df = df.select(declared.iter().map(|c| c.name))?;
     check_schema(Path::new(level.id()), &df, declared)?;
     Ok(df)
+}
+
+/// The commune level, where every group is one unit: the aggregates are the unit's own row
+/// ([`indicators::Plan::single_unit_aggs`]) and a note is that unit's reason, so no `group_by`
+/// is needed. Gives the same table as [`aggregate`] grouped by code (tested).
+fn per_unit(curated: &DataFrame, grid: &Grid) -> Result<DataFrame> {
+    let plan = indicators::plan();
+    let mut notes: Vec<Expr> = note_columns()
+        .into_iter()
+        .map(|n| when(col(n).is_not_null()).then(col(n) + lit(" (1 unit)")).otherwise(col(n)).alias(n))
+        .collect();
+    notes.push(col("population_totale_vintage"));
+    let lf = curated
+        .clone()
+        .lazy()
+        .with_columns(plan.inputs.clone())
+        .with_columns(plan.single_unit_aggs())
+        .with_columns(notes);
+    declared(finish(lf, &plan, Level::Commune, grid)?, Level::Commune)
 }
 
 fn communes_only(curated: &DataFrame) -> LazyFrame {
@@ -194,25 +313,8 @@ fn without_key(curated: &DataFrame, key: &str, reason: &dyn Fn(&str) -> String) 
 
 /// Every unit of `level` (not `Territories`, see [`territories`]) from the curated table.
 pub fn compute(curated: &DataFrame, level: Level, grid: &Grid) -> Result<BatchTable> {
-    let first = |cs: &[&str]| cs.iter().map(|c| col(*c).first().alias(*c)).collect::<Vec<_>>();
     let (frame, excluded) = match level {
-        Level::Commune => {
-            let attrs = first(&[
-                "name",
-                "kind",
-                "parent_code",
-                "zone",
-                "departement",
-                "departement_name",
-                "region",
-                "region_name",
-                "epci",
-                "epci_name",
-                "bv2022",
-                "bv2022_name",
-            ]);
-            (aggregate(curated.clone().lazy(), level, col("code"), attrs, grid)?, Vec::new())
-        }
+        Level::Commune => (per_unit(curated, grid)?, Vec::new()),
         Level::Epci => {
             let excluded = without_key(curated, "epci", &|z| {
                 if z == "com" {
@@ -222,7 +324,7 @@ pub fn compute(curated: &DataFrame, level: Level, grid: &Grid) -> Result<BatchTa
                 }
             })?;
             let lf = communes_only(curated).filter(col("epci").is_not_null());
-            (aggregate(lf, level, col("epci"), first(&["epci_name"]), grid)?, excluded)
+            (aggregate(lf, level, &["epci_name"], grid)?, excluded)
         }
         Level::BassinDeVie => {
             let excluded = without_key(curated, "bv2022", &|z| {
@@ -233,15 +335,15 @@ pub fn compute(curated: &DataFrame, level: Level, grid: &Grid) -> Result<BatchTa
                 }
             })?;
             let lf = communes_only(curated).filter(col("bv2022").is_not_null());
-            (aggregate(lf, level, col("bv2022"), first(&["bv2022_name"]), grid)?, excluded)
+            (aggregate(lf, level, &["bv2022_name"], grid)?, excluded)
         }
         Level::Departement => {
-            let attrs = first(&["departement_name", "region", "region_name", "zone"]);
-            (aggregate(communes_only(curated), level, col("departement"), attrs, grid)?, Vec::new())
+            let attrs = ["departement_name", "region", "region_name", "zone"];
+            (aggregate(communes_only(curated), level, &attrs, grid)?, Vec::new())
         }
         Level::Region => {
-            let attrs = first(&["region_name", "zone"]);
-            (aggregate(communes_only(curated), level, col("region"), attrs, grid)?, Vec::new())
+            let attrs = ["region_name", "zone"];
+            (aggregate(communes_only(curated), level, &attrs, grid)?, Vec::new())
         }
         Level::Territories => {
             return Err(Error::Config("the territories level needs its territory files: use batch::territories".into()))
@@ -343,27 +445,105 @@ pub fn load_territories(
         .collect()
 }
 
-/// One row per territory, through the same aggregation as the other levels: the territories'
-/// memberships are joined to the curated units, then grouped by territory. A unit may belong to
-/// several territories.
+/// One row per territory, through the same aggregation as the other levels: each territory's
+/// units are looked up in the curated table (no join: a unit in several territories is read
+/// once per territory), then aggregated by [`group_rows`]. Time and memory grow linearly with the
+/// number of territories (docs/performance.md).
 pub fn territories(curated: &DataFrame, list: &[(String, Territory)], grid: &Grid) -> Result<BatchTable> {
-    let mut ids: Vec<&str> = Vec::new();
-    let mut codes: Vec<&str> = Vec::new();
-    for (id, t) in list {
-        for c in &t.codes {
-            ids.push(id);
-            codes.push(c);
-        }
-    }
-    let members = df!("territory" => ids, "code" => codes)?;
-    let names = df!(
-        "territory" => list.iter().map(|(id, _)| id.as_str()).collect::<Vec<_>>(),
-        "territory_name" => list.iter().map(|(_, t)| t.name.as_str()).collect::<Vec<_>>(),
-    )?;
-    let lf = members
-        .lazy()
-        .join(names.lazy(), [col("territory")], [col("territory")], JoinArgs::new(JoinType::Left))
-        .join(curated.clone().lazy(), [col("code")], [col("code")], JoinArgs::new(JoinType::Inner));
-    let frame = aggregate(lf, Level::Territories, col("territory"), vec![col("territory_name").first()], grid)?;
+    let plan = indicators::plan();
+    let rows = unit_rows(curated.clone().lazy(), None, &[], true, &plan)?;
+    let index: std::collections::HashMap<&str, usize> =
+        rows.column("code")?.str()?.iter().enumerate().filter_map(|(i, c)| Some((c?, i))).collect();
+    let groups = Groups {
+        keys: list.iter().map(|(id, _)| Some(id.clone())).collect(),
+        // A code the curated table lacks is left out, as an inner join would.
+        members: list
+            .iter()
+            .map(|(_, t)| t.codes.iter().filter_map(|c| index.get(c.as_str()).copied()).collect())
+            .collect(),
+    };
+    let key = Level::Territories.key();
+    let mut grouped = group_rows(&rows, key, groups, &[], true, &note_columns(), &plan)?;
+    grouped.with_column(Column::new(
+        "territory_name".into(),
+        list.iter().map(|(_, t)| t.name.as_str()).collect::<Vec<_>>(),
+    ))?;
+    let frame = declared(finish(grouped.lazy(), &plan, Level::Territories, grid)?, Level::Territories)?;
     Ok(BatchTable { level: Level::Territories, frame, excluded: Vec::new() })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The commune level without `group_by` equals the generic aggregation grouped by code, on
+    /// the national snapshot (every kind of unit, note and missing figure of the real data).
+    #[test]
+    fn per_unit_equals_grouped_by_code() {
+        let curated = crate::sinks::parquet::read_bytes(crate::snapshot::COMMUNES).unwrap();
+        let grid = Grid::embedded();
+        let attrs = [
+            "name",
+            "kind",
+            "parent_code",
+            "zone",
+            "departement",
+            "departement_name",
+            "region",
+            "region_name",
+            "epci",
+            "epci_name",
+            "bv2022",
+            "bv2022_name",
+        ];
+        let grouped = aggregate(curated.clone().lazy(), Level::Commune, &attrs, &grid).unwrap();
+        let direct = per_unit(&curated, &grid).unwrap();
+        assert_eq!(direct.height(), curated.height());
+        assert_eq!(direct.get_column_names(), grouped.get_column_names());
+        for c in grouped.columns() {
+            let d = direct.column(c.name()).unwrap();
+            assert!(d.equals_missing(c), "column {} differs", c.name());
+        }
+        // Not vacuous: notes and missing figures are there to compare.
+        assert!(direct.column("apl_note").unwrap().null_count() < direct.height());
+        assert!(direct.column("apl_mg").unwrap().null_count() > 0);
+    }
+
+    /// Territories sharing units (read through the member lists) give the same rows as each
+    /// territory aggregated alone (one sequential pass), and a shared unit counts in both.
+    #[test]
+    fn overlapping_territories_equal_each_alone() {
+        let curated = crate::sinks::parquet::read_bytes(crate::snapshot::COMMUNES).unwrap();
+        let grid = Grid::embedded();
+        let t = |name: &str, codes: &[&str]| Territory {
+            name: name.into(),
+            description: None,
+            codes: codes.iter().map(|c| c.to_string()).collect(),
+            warnings: Vec::new(),
+        };
+        let a = ("a".to_string(), t("A", &["28085", "28088", "28134"]));
+        let b = ("b".to_string(), t("B", &["28088", "28134", "28280", "75113"]));
+        let both = territories(&curated, &[a.clone(), b.clone()], &grid).unwrap().frame;
+        assert_eq!(both.height(), 2);
+        for (row, alone) in [(0, &a), (1, &b)] {
+            let one = territories(&curated, std::slice::from_ref(alone), &grid).unwrap().frame;
+            for c in one.columns() {
+                let x = both.column(c.name()).unwrap().slice(row, 1);
+                assert!(x.equals_missing(c), "{}: column {} differs", alone.0, c.name());
+            }
+        }
+        let population = both.column("population").unwrap().f64().unwrap();
+        let codes = curated.column("code").unwrap().str().unwrap().clone();
+        let pops = curated.column("population").unwrap().i64().unwrap().clone();
+        let sum = |wanted: &[&str]| -> f64 {
+            codes
+                .iter()
+                .zip(pops.iter())
+                .filter(|(c, _)| c.is_some_and(|c| wanted.contains(&c)))
+                .map(|(_, p)| p.unwrap_or(0) as f64)
+                .sum()
+        };
+        assert_eq!(population.get(0), Some(sum(&["28085", "28088", "28134"])));
+        assert_eq!(population.get(1), Some(sum(&["28088", "28134", "28280", "75113"])));
+    }
 }

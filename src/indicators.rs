@@ -350,26 +350,28 @@ fn profession_indicators() -> Vec<Indicator> {
 }
 
 /// The expression of a profession indicator, if `id` is one.
-fn profession_expr(id: &str) -> Option<Expr> {
+fn profession_expr(id: &str, g: &mut dyn Agg) -> Option<Expr> {
     for p in &Professions::embedded().list {
         let ids = profession_ids(&p.key);
         let total = format!("rpps_{}_total", p.key);
         let hidden = || col(total.as_str()).gt_eq(lit(1)).and(col(total.as_str()).lt(lit(REZONE_SHOWN_FROM)));
-        let any = || col(total.as_str()).count().gt(lit(0));
         let e = if id == ids.count {
-            sum_present(&total)
+            sum_present(g, &total)
         } else if id == ids.liberal {
-            sum_present(&format!("rpps_{}_liberal", p.key))
+            sum_present(g, &format!("rpps_{}_liberal", p.key))
         } else if id == ids.salaried {
-            sum_present(&format!("rpps_{}_salaried", p.key))
+            sum_present(g, &format!("rpps_{}_salaried", p.key))
         } else if id == ids.per_10k {
-            ratio(sum_present(&total) * lit(10_000.0), population())
+            let pop = population(g);
+            ratio(sum_present(g, &total) * lit(10_000.0), pop)
         } else if id == ids.rezone_hidden_communes {
-            when(any()).then(hidden().cast(DataType::Float64).sum()).otherwise(null_f64())
+            let any = g.count(col(total.as_str())).gt(lit(0));
+            when(any).then(g.sum(hidden().cast(DataType::Float64))).otherwise(null_f64())
         } else if id == ids.rezone_hidden_practitioners {
-            when(any()).then(when(hidden()).then(f(&total)).otherwise(lit(0.0)).sum()).otherwise(null_f64())
+            let any = g.count(col(total.as_str())).gt(lit(0));
+            when(any).then(g.sum(when(hidden()).then(f(&total)).otherwise(lit(0.0)))).otherwise(null_f64())
         } else if id == ids.cartosante_per_10k {
-            weighted_by_population(&ids.cartosante_per_10k)
+            weighted_by_population(g, &ids.cartosante_per_10k)
         } else {
             continue;
         };
@@ -397,32 +399,32 @@ fn null_f64() -> Expr {
 ///
 /// A unit whose figure its publisher masked (note starting with [`MASKED_REASON`]) blocks the sum
 /// too: the scope's total is unknown, and a sum over the others would pass for complete.
-fn complete_sum(c: &str, note: &str) -> Expr {
+fn complete_sum(g: &mut dyn Agg, c: &str, note: &str) -> Expr {
     let masked = col(note).fill_null(lit("")).str().starts_with(lit(MASKED_REASON));
     let blocking = col(c).is_null().and(col("kind").eq(lit("arrondissement")).or(masked));
-    when(blocking.cast(DataType::UInt32).sum().gt(lit(0))).then(null_f64()).otherwise(f(c).sum())
+    when(g.sum(blocking.cast(DataType::Float64)).gt(lit(0.0))).then(null_f64()).otherwise(g.sum(f(c)))
 }
 
-fn population() -> Expr {
-    f("population").sum()
+fn population(g: &mut dyn Agg) -> Expr {
+    g.sum(f("population"))
 }
 
 /// RPPS when the build had an extraction (`gp_count_rpps` filled), else BPE 2020.
-fn gp_count() -> Expr {
-    when(col("gp_count_rpps").count().gt(lit(0)))
-        .then(complete_sum("gp_count_rpps", "gp_count_note"))
-        .otherwise(complete_sum("gp_count_bpe2020", "gp_count_note"))
+fn gp_count(g: &mut dyn Agg) -> Expr {
+    when(g.count(col("gp_count_rpps")).gt(lit(0)))
+        .then(complete_sum(g, "gp_count_rpps", "gp_count_note"))
+        .otherwise(complete_sum(g, "gp_count_bpe2020", "gp_count_note"))
 }
 
 /// Sum over the units that have a figure; null when none has.
-fn sum_present(c: &str) -> Expr {
-    when(col(c).count().gt(lit(0))).then(f(c).sum()).otherwise(null_f64())
+fn sum_present(g: &mut dyn Agg, c: &str) -> Expr {
+    when(g.count(col(c)).gt(lit(0))).then(g.sum(f(c))).otherwise(null_f64())
 }
 
-fn weighted_by_population(c: &str) -> Expr {
+fn weighted_by_population(g: &mut dyn Agg, c: &str) -> Expr {
     let has = col(c).is_not_null();
-    let den = when(has.clone()).then(f("population")).otherwise(null_f64()).sum();
-    let num = when(has).then(f(c) * f("population")).otherwise(null_f64()).sum();
+    let den = g.sum(when(has.clone()).then(f("population")).otherwise(null_f64()));
+    let num = g.sum(when(has).then(f(c) * f("population")).otherwise(null_f64()));
     when(den.clone().gt(lit(0.0))).then(num / den).otherwise(null_f64())
 }
 
@@ -463,24 +465,24 @@ pub fn method_note(id: &str, scope_kind: &str) -> Option<&'static str> {
     }
 }
 
-fn area() -> Expr {
-    complete_sum("area_km2", "area_note")
+fn area(g: &mut dyn Agg) -> Expr {
+    complete_sum(g, "area_km2", "area_note")
 }
 
-fn apl_weighted(apl: &str, weight: &str) -> Expr {
+fn apl_weighted(g: &mut dyn Agg, apl: &str, weight: &str) -> Expr {
     let has = col(apl).is_not_null();
-    let den = when(has.clone()).then(f(weight)).otherwise(null_f64()).sum();
-    let num = when(has).then(f(apl) * f(weight)).otherwise(null_f64()).sum();
+    let den = g.sum(when(has.clone()).then(f(weight)).otherwise(null_f64()));
+    let num = g.sum(when(has).then(f(apl) * f(weight)).otherwise(null_f64()));
     when(den.clone().gt(lit(0.0))).then(num / den).otherwise(null_f64())
 }
 
-fn population_with_apl() -> Expr {
-    when(col("apl_mg_2023").is_not_null()).then(f("population")).otherwise(null_f64()).sum()
+fn population_with_apl(g: &mut dyn Agg) -> Expr {
+    g.sum(when(col("apl_mg_2023").is_not_null()).then(f("population")).otherwise(null_f64()))
 }
 
-fn population_apl_below() -> Expr {
-    let below = when(col("apl_mg_2023").lt(lit(APL_THRESHOLD))).then(f("population")).otherwise(lit(0.0)).sum();
-    when(col("apl_mg_2023").count().gt(lit(0))).then(below).otherwise(null_f64())
+fn population_apl_below(g: &mut dyn Agg) -> Expr {
+    let below = g.sum(when(col("apl_mg_2023").lt(lit(APL_THRESHOLD))).then(f("population")).otherwise(lit(0.0)));
+    when(g.count(col("apl_mg_2023")).gt(lit(0))).then(below).otherwise(null_f64())
 }
 
 /// Guarded ratio: null when the denominator is null or zero.
@@ -488,40 +490,185 @@ fn ratio(num: Expr, den: Expr) -> Expr {
     when(den.clone().gt(lit(0.0))).then(num / den).otherwise(null_f64())
 }
 
-/// The polars expression of an indicator, aliased to its id, as a Float64.
-pub fn expr(id: &str) -> Expr {
+/// The two aggregates every indicator is written with. [`Inline`] takes them in place (one
+/// aggregate expression per indicator: a `select` over a territory's units); [`Plan`] splits each
+/// indicator into row columns, plain sums and counts of them, and a final expression over those,
+/// so that a `group_by` runs only polars' vectorised sum and count kernels, and a level whose
+/// groups are single units (communes) needs no `group_by` at all.
+trait Agg {
+    /// Sum of a Float64 row expression over the units (nulls add nothing; no unit gives 0).
+    fn sum(&mut self, row: Expr) -> Expr;
+    /// Number of units where a row expression is not null.
+    fn count(&mut self, row: Expr) -> Expr;
+}
+
+struct Inline;
+
+impl Agg for Inline {
+    fn sum(&mut self, row: Expr) -> Expr {
+        row.sum()
+    }
+    fn count(&mut self, row: Expr) -> Expr {
+        row.count()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum AggKind {
+    Sum,
+    Count,
+}
+
+/// Every indicator split into its aggregates (see [`Agg`]); build it with [`plan`].
+#[derive(Clone)]
+pub struct Plan {
+    /// Row expressions the aggregates read, each aliased `__in{i}`; add them to the unit rows.
+    pub inputs: Vec<Expr>,
+    aggs: Vec<AggKind>,
+    keys: Vec<String>,
+    /// Every indicator over the aggregate columns `__agg{i}`, aliased to its id, in the order of
+    /// [`INDICATORS`].
+    pub finals: Vec<Expr>,
+}
+
+impl Agg for Plan {
+    fn sum(&mut self, row: Expr) -> Expr {
+        self.register(row, AggKind::Sum)
+    }
+    fn count(&mut self, row: Expr) -> Expr {
+        self.register(row, AggKind::Count)
+    }
+}
+
+impl Plan {
+    fn register(&mut self, row: Expr, kind: AggKind) -> Expr {
+        // The same sum recurs in many indicators (the population in every density): one column.
+        let key = format!("{kind:?} {row:?}");
+        let i = match self.keys.iter().position(|k| *k == key) {
+            Some(i) => i,
+            None => {
+                self.inputs.push(row.alias(format!("__in{}", self.keys.len())));
+                self.aggs.push(kind);
+                self.keys.push(key);
+                self.keys.len() - 1
+            }
+        };
+        col(format!("__agg{i}"))
+    }
+
+    /// Each aggregate: its input column, its own column name and its kind, for callers that
+    /// take the sums and counts themselves.
+    pub fn aggregates(&self) -> Vec<(String, String, AggKind)> {
+        self.aggs.iter().enumerate().map(|(i, k)| (format!("__in{i}"), format!("__agg{i}"), *k)).collect()
+    }
+
+    /// The aggregates for `group_by(...).agg`.
+    pub fn group_aggs(&self) -> Vec<Expr> {
+        self.aggs
+            .iter()
+            .enumerate()
+            .map(|(i, k)| {
+                let c = col(format!("__in{i}"));
+                match k {
+                    AggKind::Sum => c.sum(),
+                    AggKind::Count => c.count(),
+                }
+                .alias(format!("__agg{i}"))
+            })
+            .collect()
+    }
+
+    /// The aggregates of groups of one unit each, row by row (what `group_aggs` gives for a
+    /// group of one row: a null adds nothing to a sum, and is not counted).
+    pub fn single_unit_aggs(&self) -> Vec<Expr> {
+        self.aggs
+            .iter()
+            .enumerate()
+            .map(|(i, k)| {
+                let c = col(format!("__in{i}"));
+                match k {
+                    AggKind::Sum => c.fill_null(lit(0.0)),
+                    AggKind::Count => c.is_not_null().cast(IDX_DTYPE),
+                }
+                .alias(format!("__agg{i}"))
+            })
+            .collect()
+    }
+
+    /// Names of the helper columns, to drop once the indicators are computed.
+    pub fn helper_columns(&self) -> Vec<String> {
+        (0..self.aggs.len()).flat_map(|i| [format!("__in{i}"), format!("__agg{i}")]).collect()
+    }
+}
+
+fn build(id: &str, g: &mut dyn Agg) -> Expr {
     let e = match id {
-        "communes_count" => col("code").count().cast(DataType::Float64),
-        "population" => population(),
-        "population_totale" => complete_sum("population_totale", "population_totale_note"),
-        "population_comptee_a_part" => complete_sum("population_comptee_a_part", "population_totale_note"),
-        "area_km2" => area(),
-        "density_per_km2" => ratio(population(), area()),
-        "gp_count" => gp_count(),
-        "inhabitants_per_gp" => ratio(population(), gp_count()),
-        "gp_per_100k" => ratio(gp_count() * lit(100_000.0), population()),
-        "apl_mg" => apl_weighted("apl_mg_2023", "apl_pop_std_2023"),
-        "apl_mg_u65" => apl_weighted("apl_mg_u65_2023", "apl_pop_std_2023"),
-        "apl_mg_2022" => apl_weighted("apl_mg_2022", "apl_pop_std_2022"),
-        "population_apl_below_2_5" => population_apl_below(),
-        "share_population_apl_below_2_5" => ratio(population_apl_below() * lit(100.0), population_with_apl()),
-        "apl_population_coverage" => ratio(population_with_apl() * lit(100.0), population()),
-        "population_0_14" => sum_present("pop_0_14"),
-        "population_15_29" => sum_present("pop_15_29"),
-        "population_30_44" => sum_present("pop_30_44"),
-        "population_45_59" => sum_present("pop_45_59"),
-        "population_60_74" => sum_present("pop_60_74"),
-        "population_75_plus" => sum_present("pop_75p"),
-        "share_75_plus" => ratio(sum_present("pop_75p") * lit(100.0), sum_present("census_pop")),
-        "ald_without_mt_share" => weighted_by_population("ald_no_mt_share_dep"),
-        other => profession_expr(other).unwrap_or_else(|| panic!("unknown indicator {other}: add it to INDICATORS")),
+        "communes_count" => g.count(col("code")).cast(DataType::Float64),
+        "population" => population(g),
+        "population_totale" => complete_sum(g, "population_totale", "population_totale_note"),
+        "population_comptee_a_part" => complete_sum(g, "population_comptee_a_part", "population_totale_note"),
+        "area_km2" => area(g),
+        "density_per_km2" => {
+            let pop = population(g);
+            ratio(pop, area(g))
+        }
+        "gp_count" => gp_count(g),
+        "inhabitants_per_gp" => {
+            let pop = population(g);
+            ratio(pop, gp_count(g))
+        }
+        "gp_per_100k" => {
+            let gps = gp_count(g);
+            ratio(gps * lit(100_000.0), population(g))
+        }
+        "apl_mg" => apl_weighted(g, "apl_mg_2023", "apl_pop_std_2023"),
+        "apl_mg_u65" => apl_weighted(g, "apl_mg_u65_2023", "apl_pop_std_2023"),
+        "apl_mg_2022" => apl_weighted(g, "apl_mg_2022", "apl_pop_std_2022"),
+        "population_apl_below_2_5" => population_apl_below(g),
+        "share_population_apl_below_2_5" => {
+            let below = population_apl_below(g);
+            ratio(below * lit(100.0), population_with_apl(g))
+        }
+        "apl_population_coverage" => {
+            let with = population_with_apl(g);
+            ratio(with * lit(100.0), population(g))
+        }
+        "population_0_14" => sum_present(g, "pop_0_14"),
+        "population_15_29" => sum_present(g, "pop_15_29"),
+        "population_30_44" => sum_present(g, "pop_30_44"),
+        "population_45_59" => sum_present(g, "pop_45_59"),
+        "population_60_74" => sum_present(g, "pop_60_74"),
+        "population_75_plus" => sum_present(g, "pop_75p"),
+        "share_75_plus" => {
+            let old = sum_present(g, "pop_75p");
+            ratio(old * lit(100.0), sum_present(g, "census_pop"))
+        }
+        "ald_without_mt_share" => weighted_by_population(g, "ald_no_mt_share_dep"),
+        other => profession_expr(other, g).unwrap_or_else(|| panic!("unknown indicator {other}: add it to INDICATORS")),
     };
     e.alias(id)
+}
+
+/// The polars expression of an indicator, aliased to its id, as a Float64: one aggregate
+/// expression over unit rows.
+pub fn expr(id: &str) -> Expr {
+    build(id, &mut Inline)
 }
 
 /// Every indicator's expression, in the order of [`INDICATORS`].
 pub fn all_exprs() -> Vec<Expr> {
     INDICATORS.iter().map(|i| expr(i.id)).collect()
+}
+
+/// Every indicator, in the order of [`INDICATORS`], split into row inputs, plain aggregates and
+/// final expressions (see [`Agg`]): the same definitions as [`all_exprs`].
+pub fn plan() -> Plan {
+    let mut p = Plan { inputs: Vec::new(), aggs: Vec::new(), keys: Vec::new(), finals: Vec::new() };
+    for i in INDICATORS.iter() {
+        let e = build(i.id, &mut p);
+        p.finals.push(e);
+    }
+    p
 }
 
 /// Distinct reasons, over the given unit rows, why `note_column` figures are absent.

@@ -414,3 +414,31 @@ pub fn write_snapshot(out: &Path, c: &Curated) -> Result<Vec<PathBuf>> {
     written.push(p);
     Ok(written)
 }
+
+/// The curated table alone, for work that needs no COG reference (the batch of the administrative
+/// levels): the same places as [`load_inputs`], without parsing the COG when `build` output or the
+/// snapshot has the table.
+pub fn load_curated_table(processed: &Path, data: &DataDir, progress: &mut Progress) -> Result<(DataFrame, Origin)> {
+    let path = processed.join(COMMUNES_FILE);
+    if path.is_file() {
+        progress.step(&format!("reading {}", path.display()));
+        let df = parquet::read(&path)?;
+        match parquet::check_schema(&path, &df, &schema::COMMUNES) {
+            Ok(()) => return Ok((df, Origin::Processed(processed.to_path_buf()))),
+            Err(e) => progress.say(&format!("warning: {e}\n  not used: run `cpts-diag build` again")),
+        }
+    } else if !data.exists(decoupage::COMMUNES.file) {
+        progress.say(&format!(
+            "no build output in {} and no data folder at {}: using the built-in national snapshot ({})",
+            processed.display(),
+            data.root.display(),
+            snapshot_info()?.vintages_line()
+        ));
+        progress.step("reading the built-in snapshot");
+        let communes = parquet::read_bytes(snapshot::COMMUNES)?;
+        parquet::check_schema(&Path::new(SNAPSHOT_DIR).join(COMMUNES_FILE), &communes, &schema::COMMUNES)?;
+        return Ok((communes, Origin::Snapshot));
+    }
+    let i = load_inputs(processed, data, progress)?;
+    Ok((i.communes, i.origin))
+}

@@ -291,7 +291,8 @@ pub fn resolve_in(spec: &TerritorySpec, cog: &Cog, index: &CogIndex, ctx: Contex
         add(code, "communes", &mut warnings);
     }
     for siren in &spec.epci {
-        let Some(e) = cog.epcis.iter().find(|e| e.code == siren.trim()) else {
+        let wanted = siren.trim();
+        let Some(e) = cog.epcis.iter().find(|e| e.code == wanted) else {
             let t = fold(siren);
             let mut close: Vec<(usize, String)> = cog
                 .epcis

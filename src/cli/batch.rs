@@ -49,6 +49,8 @@ pub fn run(data: &DataDir, args: &Args, progress: &mut Progress) -> Result<()> {
         None => Grid::embedded(),
     }
     .with_basis(args.population);
+    // Only territories resolve against the COG; the administrative levels read the table alone.
+    let needs_cog = args.level.contains(&Level::Territories);
     let (cog, curated) = if args.from_raw {
         let opts = curated::Options {
             derived_csv: true,
@@ -56,10 +58,12 @@ pub fn run(data: &DataDir, args: &Args, progress: &mut Progress) -> Result<()> {
             bassins_de_vie: args.level.iter().any(|l| matches!(l, Level::Commune | Level::BassinDeVie)),
         };
         let c = pipeline::build_curated_with(data, &opts, progress)?;
-        (c.cog, c.communes)
-    } else {
+        (Some(c.cog), c.communes)
+    } else if needs_cog {
         let i = pipeline::load_inputs(&args.processed, data, progress)?;
-        (i.cog, i.communes)
+        (Some(i.cog), i.communes)
+    } else {
+        (None, pipeline::load_curated_table(&args.processed, data, progress)?.0)
     };
     let mut bad_territories: Vec<batch::BadTerritory> = Vec::new();
     let mut levels = args.level.clone();
@@ -68,7 +72,8 @@ pub fn run(data: &DataDir, args: &Args, progress: &mut Progress) -> Result<()> {
         progress.step(&format!("{}: computing", level.id()));
         let table: BatchTable = match level {
             Level::Territories => {
-                let index = CogIndex::new(&cog);
+                let cog = cog.as_ref().expect("the COG is read when territories are asked for");
+                let index = CogIndex::new(cog);
                 // A folder of territory files, or a CPTS listing (CSV, GeoJSON) as `coverage` reads.
                 let list = if args.territories.is_dir() {
                     let (specs, mut bad) = batch::read_territory_specs(&args.territories)?;
@@ -78,7 +83,7 @@ pub fn run(data: &DataDir, args: &Args, progress: &mut Progress) -> Result<()> {
                         None
                     };
                     let (list, unresolved) =
-                        batch::resolve_territories(specs, &cog, &index, &curated, geography.as_ref());
+                        batch::resolve_territories(specs, cog, &index, &curated, geography.as_ref());
                     bad.extend(unresolved);
                     for b in &bad {
                         progress.say(&format!("error: {b}"));
@@ -98,7 +103,7 @@ pub fn run(data: &DataDir, args: &Args, progress: &mut Progress) -> Result<()> {
                         None
                     };
                     let ctx = crate::territory::Context { curated: Some(&curated), geography: geography.as_ref() };
-                    let cpts = crate::coverage::resolve_listing(&listing, &cog, &index, ctx)?;
+                    let cpts = crate::coverage::resolve_listing(&listing, cog, &index, ctx)?;
                     for c in &cpts {
                         for w in &c.territory.warnings {
                             progress.say(&format!("warning: {}: CPTS \"{}\": {w}", c.origin, c.territory.name));
