@@ -301,18 +301,24 @@ fn read_stored(processed: &Path, data: &DataDir, progress: &mut Progress) -> Res
         return Ok(None);
     }
     progress.step(&format!("reading {}", path.display()));
-    let df = parquet::read(&path)?;
+    let cog_path = processed.join(COG_FILE);
+    // The COG (gzip JSON, one thread) is parsed while polars reads the table.
+    let (df, stored_cog) = std::thread::scope(|s| {
+        let cog = cog_path
+            .is_file()
+            .then(|| s.spawn(|| read_cog(&std::fs::read(&cog_path).map_err(|e| Error::io(&cog_path, e))?, &cog_path)));
+        (parquet::read(&path), cog.map(|h| h.join().expect("the COG reader does not panic")))
+    });
+    let df = df?;
     // A curated table from another version of the tool may lack columns: rebuild rather than
     // compute on a stale shape.
     if let Err(e) = parquet::check_schema(&path, &df, &schema::COMMUNES) {
         progress.say(&format!("warning: {e}\n  not used: run `cpts-diag build` again"));
         return Ok(None);
     }
-    let cog_path = processed.join(COG_FILE);
-    let cog = if cog_path.is_file() {
-        read_cog(&std::fs::read(&cog_path).map_err(|e| Error::io(&cog_path, e))?, &cog_path)?
-    } else {
-        Cog::load(data)?
+    let cog = match stored_cog {
+        Some(c) => c?,
+        None => Cog::load(data)?,
     };
     Ok(Some(Inputs { cog, communes: df, origin: Origin::Processed(processed.to_path_buf()) }))
 }
@@ -340,14 +346,14 @@ pub fn load_inputs(processed: &Path, data: &DataDir, progress: &mut Progress) ->
         snapshot_info()?.vintages_line()
     ));
     progress.step("reading the built-in snapshot");
-    let communes = parquet::read_bytes(snapshot::COMMUNES)?;
+    let (communes, cog) = std::thread::scope(|s| {
+        let cog = s.spawn(|| read_cog(snapshot::COG, Path::new(SNAPSHOT_DIR).join(COG_FILE).as_path()));
+        (parquet::read_bytes(snapshot::COMMUNES), cog.join().expect("the COG reader does not panic"))
+    });
+    let communes = communes?;
     // Only a binary built from a stale data/snapshot/ can fail here; tests/snapshot.rs prevents it.
     parquet::check_schema(&Path::new(SNAPSHOT_DIR).join(COMMUNES_FILE), &communes, &schema::COMMUNES)?;
-    Ok(Inputs {
-        cog: read_cog(snapshot::COG, Path::new(SNAPSHOT_DIR).join(COG_FILE).as_path())?,
-        communes,
-        origin: Origin::Snapshot,
-    })
+    Ok(Inputs { cog: cog?, communes, origin: Origin::Snapshot })
 }
 
 /// `snapshot.json`: the sources and vintages a snapshot was built from.

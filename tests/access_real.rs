@@ -157,7 +157,6 @@ fn local_what_if_model_equals_the_national_one() {
         name: name.into(),
         add_gps: add.iter().map(|(c, n)| (c.to_string(), *n)).collect(),
         remove_gps: remove.iter().map(|(c, n)| (c.to_string(), *n)).collect(),
-        ..Default::default()
     };
     let lyon: Vec<String> = (69381..=69389).map(|c| c.to_string()).chain(["69266".to_string()]).collect();
     let cases = [
