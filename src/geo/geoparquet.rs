@@ -98,15 +98,24 @@ pub(crate) fn read_rows(bytes: &[u8], label: &str) -> Result<Vec<super::StoredUn
     let codes = df.column("code").and_then(|c| c.str().cloned()).map_err(|e| col_err("code", e))?;
     let names = df.column("name").and_then(|c| c.str().cloned()).map_err(|e| col_err("name", e))?;
     let notes = df.column("note").ok().and_then(|c| c.str().ok().cloned());
-    let geoms = df.column(&primary).and_then(|c| c.binary().cloned()).map_err(|e| col_err(&primary, e))?;
+    let geoms = std::sync::Arc::new(
+        df.column(&primary)
+            .and_then(|c| c.binary().map(|b| b.rechunk().into_owned()))
+            .map_err(|e| col_err(&primary, e))?,
+    );
     let published = df.column("geometry_published").ok().and_then(|c| c.binary().ok().cloned());
     let mut rows = Vec::with_capacity(df.height());
     for i in 0..df.height() {
         let row_err =
             |c: &str, m: String| Error::data(Location::at(std::path::Path::new(label), i as u64 + 1).col(c), m);
         let code = codes.get(i).ok_or_else(|| row_err("code", "null code".into()))?.to_string();
+        // Checked and boxed now, decoded when drawn (see `Unit::parts`).
         let shape = match geoms.get(i) {
-            Some(b) => wkb::decode(b).map_err(|m| row_err(&primary, format!("{code}: invalid WKB: {m}")))?,
+            Some(b) => super::StoredShape {
+                column: geoms.clone(),
+                row: i,
+                bbox: wkb::bbox(b).map_err(|m| row_err(&primary, format!("{code}: invalid WKB: {m}")))?,
+            },
             None => continue,
         };
         let note = notes.as_ref().and_then(|n| n.get(i)).map(str::to_string);
