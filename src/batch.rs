@@ -280,13 +280,38 @@ fn per_unit(curated: &DataFrame, grid: &Grid) -> Result<DataFrame> {
         .map(|n| when(col(n).is_not_null()).then(col(n) + lit(" (1 unit)")).otherwise(col(n)).alias(n))
         .collect();
     notes.push(col("population_totale_vintage"));
-    let lf = curated
-        .clone()
-        .lazy()
-        .with_columns(plan.inputs.clone())
-        .with_columns(plan.single_unit_aggs())
-        .with_columns(notes);
-    declared(finish(lf, &plan, Level::Commune, grid)?, Level::Commune)
+    // Only the declared columns the curated table has, and the aggregates: 35 014 rows of every
+    // intermediate column would double the peak memory.
+    let replaced: Vec<&str> = note_columns().into_iter().chain(["population_totale_vintage"]).collect();
+    let mut keep: Vec<Expr> = schema::batch(Level::Commune)
+        .iter()
+        .filter(|c| {
+            curated.schema().contains(c.name) && !replaced.contains(&c.name) && indicators::get(c.name).is_none()
+        })
+        .map(|c| col(c.name))
+        .collect();
+    keep.extend(notes);
+    keep.extend(plan.single_unit_aggs());
+    // In slices: the intermediate columns of every indicator for all 35 014 units at once would
+    // add about 150 MiB to the peak memory.
+    const SLICE: usize = 4096;
+    let mut out: Option<DataFrame> = None;
+    for start in (0..curated.height()).step_by(SLICE) {
+        let lf = curated.slice(start as i64, SLICE).lazy().select(keep.clone());
+        let part = declared(finish(lf, &plan, Level::Commune, grid)?, Level::Commune)?;
+        match &mut out {
+            None => out = Some(part),
+            Some(o) => {
+                o.vstack_mut(&part)?;
+            }
+        }
+    }
+    let mut out = match out {
+        Some(o) => o,
+        None => declared(finish(curated.clone().lazy().select(keep), &plan, Level::Commune, grid)?, Level::Commune)?,
+    };
+    out.rechunk_mut();
+    Ok(out)
 }
 
 fn communes_only(curated: &DataFrame) -> LazyFrame {

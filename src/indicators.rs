@@ -524,6 +524,7 @@ pub enum AggKind {
 pub struct Plan {
     /// Row expressions the aggregates read, each aliased `__in{i}`; add them to the unit rows.
     pub inputs: Vec<Expr>,
+    rows: Vec<Expr>,
     aggs: Vec<AggKind>,
     keys: Vec<String>,
     /// Every indicator over the aggregate columns `__agg{i}`, aliased to its id, in the order of
@@ -547,7 +548,8 @@ impl Plan {
         let i = match self.keys.iter().position(|k| *k == key) {
             Some(i) => i,
             None => {
-                self.inputs.push(row.alias(format!("__in{}", self.keys.len())));
+                self.inputs.push(row.clone().alias(format!("__in{}", self.keys.len())));
+                self.rows.push(row);
                 self.aggs.push(kind);
                 self.keys.push(key);
                 self.keys.len() - 1
@@ -580,12 +582,14 @@ impl Plan {
 
     /// The aggregates of groups of one unit each, row by row (what `group_aggs` gives for a
     /// group of one row: a null adds nothing to a sum, and is not counted).
+    /// Read from the unit rows themselves: no `__in` column is needed.
     pub fn single_unit_aggs(&self) -> Vec<Expr> {
         self.aggs
             .iter()
+            .zip(&self.rows)
             .enumerate()
-            .map(|(i, k)| {
-                let c = col(format!("__in{i}"));
+            .map(|(i, (k, row))| {
+                let c = row.clone();
                 match k {
                     AggKind::Sum => c.fill_null(lit(0.0)),
                     AggKind::Count => c.is_not_null().cast(IDX_DTYPE),
@@ -663,7 +667,7 @@ pub fn all_exprs() -> Vec<Expr> {
 /// Every indicator, in the order of [`INDICATORS`], split into row inputs, plain aggregates and
 /// final expressions (see [`Agg`]): the same definitions as [`all_exprs`].
 pub fn plan() -> Plan {
-    let mut p = Plan { inputs: Vec::new(), aggs: Vec::new(), keys: Vec::new(), finals: Vec::new() };
+    let mut p = Plan { inputs: Vec::new(), rows: Vec::new(), aggs: Vec::new(), keys: Vec::new(), finals: Vec::new() };
     for i in INDICATORS.iter() {
         let e = build(i.id, &mut p);
         p.finals.push(e);

@@ -65,7 +65,7 @@ const COMMUNES_FIXED: &[ColumnDoc] = &[
         "area_km2_boundaries",
         "float64",
         "km²",
-        "geodesic area (WGS84 ellipsoid) of the unit's polygons in the commune boundaries (COG 2026, simplified); null without polygon",
+        "area on the WGS84 ellipsoid (equal-area projection) of the unit's polygons in the commune boundaries (COG 2026, simplified); null without polygon",
     ),
     c(
         "lat",

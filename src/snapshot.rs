@@ -5,8 +5,8 @@
 
 /// The curated national table (`communes.parquet` of `build`).
 pub const COMMUNES: &[u8] = include_bytes!("../data/snapshot/communes.parquet");
-/// The COG 2026 reference the table was built on (`cog.json.gz`).
-pub const COG: &[u8] = include_bytes!("../data/snapshot/cog.json.gz");
+/// The COG 2026 reference the table was built on (`cog.postcard.gz`).
+pub const COG: &[u8] = include_bytes!("../data/snapshot/cog.postcard.gz");
 /// COG 2026 commune and arrondissement boundaries, GeoParquet 1.1 (`geometry.parquet` of `build`).
 pub const GEOMETRY: &[u8] = include_bytes!("../data/snapshot/geometry.parquet");
 /// Sources and vintages (`snapshot.json`).

@@ -62,7 +62,7 @@ fn the_embedded_snapshot_is_the_committed_folder_and_describes_its_vintages() {
     assert_eq!(cpts_diag::snapshot::COMMUNES, std::fs::read(repo("data/snapshot/communes.parquet")).unwrap());
     let communes = parquet::read_bytes(cpts_diag::snapshot::COMMUNES).unwrap();
     parquet::check_schema(Path::new("snapshot"), &communes, &cpts_diag::schema::COMMUNES).unwrap();
-    let cog = pipeline::read_cog(cpts_diag::snapshot::COG, Path::new("cog.json.gz")).unwrap();
+    let cog = pipeline::read_cog(cpts_diag::snapshot::COG, Path::new("cog.postcard.gz")).unwrap();
     // One curated row per COG unit, no more, no fewer.
     assert_eq!(communes.height(), cog.units.len());
 }

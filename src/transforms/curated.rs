@@ -17,10 +17,10 @@ use crate::sources::{apl, boundaries, bpe, bv2022, comparateur, populations_lega
 
 /// The note of a unit whose `area_km2` comes from the boundaries.
 pub const AREA_FROM_BOUNDARIES: &str =
-    "area from the commune boundaries (geodesic area of simplified polygons): INSEE publishes none for this code";
+    "area from the commune boundaries (area on the WGS84 ellipsoid of simplified polygons): INSEE publishes none for this code";
 
 /// The note of every unit when the comparateur is absent and the boundaries give the areas.
-pub const AREA_FROM_BOUNDARIES_NO_INSEE: &str = "area from the commune boundaries (geodesic area of simplified polygons): the INSEE comparateur is not in the data folder (cpts-diag fetch insee_comparateur)";
+pub const AREA_FROM_BOUNDARIES_NO_INSEE: &str = "area from the commune boundaries (area on the WGS84 ellipsoid of simplified polygons): the INSEE comparateur is not in the data folder (cpts-diag fetch insee_comparateur)";
 /// Note of a unit whose BPE count is masked by the publisher (indicators block on its prefix).
 pub const GP_MASKED_NOTE: &str = "masked by the publisher (BPE 2020 nb_medg: NS, NC or secret statistique)";
 /// Note of a unit whose area is masked by the publisher.
@@ -197,11 +197,36 @@ fn area_frame(data: &DataDir, index: &CogIndex, units: &DataFrame) -> Result<Opt
     Ok(Some((agg, rep)))
 }
 
-/// Area and centre of each COG 2026 unit from the boundaries: geodesic area of each feature's
-/// valid shape, summed over the features a unit is made of (the former communes of an older
-/// vintage); centre weighted by those areas.
+/// Area and centre of one boundary feature (of its valid shape).
+pub struct FeatureFigures {
+    pub area_km2: f64,
+    pub centre: Option<geo::Coord<f64>>,
+}
+
+/// [`FeatureFigures`] of every feature, in order: geometry work that needs no COG, so it runs
+/// on the thread that reads the boundaries.
+fn feature_figures(b: &boundaries::Boundaries) -> Vec<FeatureFigures> {
+    b.features
+        .iter()
+        .map(|f| {
+            let fixed;
+            let shape = if f.valid {
+                &f.shape
+            } else {
+                fixed = boundaries::make_valid(&f.shape);
+                &fixed
+            };
+            FeatureFigures { area_km2: boundaries::area_km2(shape), centre: boundaries::centre(shape) }
+        })
+        .collect()
+}
+
+/// Area and centre of each COG 2026 unit from the boundaries: area of each feature's valid
+/// shape, summed over the features a unit is made of (the former communes of an older vintage);
+/// centre weighted by those areas.
 fn boundary_frame(
     b: &boundaries::Boundaries,
+    figures: &[FeatureFigures],
     index: &CogIndex,
     units: &DataFrame,
 ) -> Result<(DataFrame, NormalizationReport)> {
@@ -213,21 +238,10 @@ fn boundary_frame(
             boundaries::Layout::Legacy => "older boundaries cover metropolitan France and the DROM as whole communes; communes split off since have none",
         },
     );
-    let (mut code, mut area, mut lat, mut lon) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    for f in &b.features {
-        let fixed;
-        let shape = if f.valid {
-            &f.shape
-        } else {
-            fixed = boundaries::make_valid(&f.shape);
-            &fixed
-        };
-        let c = boundaries::centre(shape);
-        code.push(f.code.as_str());
-        area.push(boundaries::area_km2(shape));
-        lat.push(c.map(|c| c.y));
-        lon.push(c.map(|c| c.x));
-    }
+    let code: Vec<&str> = b.features.iter().map(|f| f.code.as_str()).collect();
+    let area: Vec<f64> = figures.iter().map(|f| f.area_km2).collect();
+    let lat: Vec<Option<f64>> = figures.iter().map(|f| f.centre.map(|c| c.y)).collect();
+    let lon: Vec<Option<f64>> = figures.iter().map(|f| f.centre.map(|c| c.x)).collect();
     let staged = df!(
         "code" => code,
         // Feature index stands in for a line number: the file is one JSON document.
@@ -357,7 +371,7 @@ fn area_comparison(communes: &DataFrame) -> Result<serde_json::Value> {
         })
     };
     Ok(serde_json::json!({
-        "what": "area_km2_boundaries (geodesic area on the WGS84 ellipsoid of the simplified polygons) against INSEE's area_km2",
+        "what": "area_km2_boundaries (area on the WGS84 ellipsoid of the simplified polygons, by an equal-area projection) against INSEE's area_km2",
         "france": { "units_compared": rel.len(), "median_abs_difference_pct": q(0.5), "p95_abs_difference_pct": q(0.95) },
         "departement_28": if d28_i > 0.0 { pair(d28_i, d28_b) } else { serde_json::Value::Null },
         "chartres_28085": chartres.map_or(serde_json::Value::Null, |(a, b)| pair(a, b)),
@@ -497,7 +511,63 @@ pub fn build(data: &DataDir, progress: &mut dyn FnMut(&str)) -> Result<Curated> 
     build_with(data, &Options::default(), progress)
 }
 
+type BoundaryRead = Result<(boundaries::Boundaries, Vec<FeatureFigures>)>;
+/// APL 2023, APL 2022 and BPE (when present), staged in their own geography.
+type TabularRead = Result<(DataFrame, DataFrame, Option<DataFrame>)>;
+
+/// The two workbooks (APL, BPE), or their derived CSVs: they need no COG to be staged.
+fn read_tabular(data: &DataDir, opts: &Options) -> TabularRead {
+    let (mut v, b) = if opts.derived_csv {
+        let v = apl::load_derived(data, &[2023, 2022])?;
+        (v, if data.exists(bpe::DERIVED_FILE) { Some(bpe::load_derived(data)?) } else { None })
+    } else {
+        let v = apl::load_millesimes(data, &[2023, 2022])?;
+        (v, if data.exists(bpe::META.file) { Some(bpe::load(data)?) } else { None })
+    };
+    let (s22, s23) = (v.pop().expect("two millésimes"), v.pop().expect("two millésimes"));
+    Ok((s23, s22, b))
+}
+
 pub fn build_with(data: &DataDir, opts: &Options, progress: &mut dyn FnMut(&str)) -> Result<Curated> {
+    // Sources are staged concurrently: the APL and BPE workbooks and the boundaries (the largest
+    // file, and polygon work) need no COG until they are normalized, so they are read on threads
+    // of their own while this one reads the COG and the other tabular sources.
+    let with_boundaries = opts.boundaries && boundaries::available(data);
+    // Named, so that a profile (perf) tells the threads apart; spawning fails as `s.spawn` would.
+    let named = |name: &str| std::thread::Builder::new().name(name.to_string());
+    std::thread::scope(|s| {
+        let tabular = named("stage-apl-bpe").spawn_scoped(s, || read_tabular(data, opts)).expect("spawn a thread");
+        let bnd = with_boundaries.then(|| {
+            named("stage-boundaries")
+                .spawn_scoped(s, || -> BoundaryRead {
+                    let b = boundaries::load(data)?;
+                    let figures = feature_figures(&b);
+                    Ok((b, figures))
+                })
+                .expect("spawn a thread")
+        });
+        let pending = Pending {
+            tabular: Box::new(|| tabular.join().expect("APL/BPE thread panicked")),
+            boundaries: bnd.map(|t| -> Box<dyn FnOnce() -> BoundaryRead + '_> {
+                Box::new(|| t.join().expect("boundaries thread panicked"))
+            }),
+        };
+        build_staged(data, opts, progress, pending)
+    })
+}
+
+/// Sources being read on other threads; each closure waits for its thread.
+struct Pending<'a> {
+    tabular: Box<dyn FnOnce() -> TabularRead + 'a>,
+    boundaries: Option<Box<dyn FnOnce() -> BoundaryRead + 'a>>,
+}
+
+fn build_staged(
+    data: &DataDir,
+    opts: &Options,
+    progress: &mut dyn FnMut(&str),
+    pending: Pending<'_>,
+) -> Result<Curated> {
     progress("COG 2026 communes, EPCI, départements, régions");
     let cog = Cog::load(data)?;
     let index = CogIndex::new(&cog);
@@ -510,25 +580,50 @@ pub fn build_with(data: &DataDir, opts: &Options, progress: &mut dyn FnMut(&str)
     cog_rep.rows_read = units.height();
     cog_rep.rows_current = units.height();
     cog_rep.contract = Some(contract::COG_COMMUNES.report(&units));
-    let mut reports = vec![cog_rep];
 
-    let (staged23, staged22, staged_bpe) = if opts.derived_csv {
-        progress("DREES APL 2023 and 2022 (derived CSV)");
-        let mut v = apl::load_derived(data, &[2023, 2022])?;
-        let (s22, s23) = (v.pop().expect("two millésimes"), v.pop().expect("two millésimes"));
-        progress("BPE 2020 GPs (derived CSV), if present");
-        let b = if data.exists(bpe::DERIVED_FILE) { Some(bpe::load_derived(data)?) } else { None };
-        (s23, s22, b)
-    } else {
-        progress("DREES APL 2023");
-        let s23 = apl::load(data, 2023)?;
-        progress("DREES APL 2022");
-        let s22 = apl::load(data, 2022)?;
-        progress("BPE 2020 GPs (historical), if present");
-        let b = if data.exists(bpe::META.file) { Some(bpe::load(data)?) } else { None };
-        (s23, s22, b)
+    // What needs only the COG first, while the other threads read; reports keep the order of
+    // the sources (COG, APL, BPE, comparateur, boundaries, bassins de vie, totale, fresh).
+    progress("INSEE comparateur (area, centre), if present");
+    let (area, area_rep) = match area_frame(data, &index, &units)? {
+        Some((area, r)) => (area, Some(r)),
+        None => (
+            df!(
+                "code" => Vec::<String>::new(),
+                "area_km2" => Vec::<Option<f64>>::new(),
+                "lat" => Vec::<Option<f64>>::new(),
+                "lon" => Vec::<Option<f64>>::new(),
+                "area_masked" => Vec::<Option<bool>>::new(),
+            )?,
+            None,
+        ),
     };
-    progress("normalizing APL and BPE to COG 2026");
+    let area_present = area_rep.is_some();
+
+    let none = || -> Result<DataFrame> {
+        let none: Vec<String> = Vec::new();
+        Ok(df!("code" => none.clone(), "bv2022" => none.clone(), "bv2022_name" => none)?)
+    };
+    let (bv, bv_rep) = if opts.bassins_de_vie {
+        progress("INSEE bassins de vie 2022 (BV2022, else the TAGC), if present");
+        match bassin_vie_frame(data, &index, &units)? {
+            Some((bv, r)) => (bv, Some(r)),
+            None => {
+                progress(&unavailable("bassins de vie 2022", "insee_bv2022"));
+                (none()?, None)
+            }
+        }
+    } else {
+        (none()?, None)
+    };
+
+    progress("populations totales (INSEE populations légales, else DGCL)");
+    let (totale, totale_rep) = totale_frame(data, &cog, &index, &units)?;
+
+    let bpe_present = data.exists(if opts.derived_csv { bpe::DERIVED_FILE } else { bpe::META.file });
+    let fresh = super::fresh::build(data, &index, &units, bpe_present, progress)?;
+
+    progress("DREES APL 2023 and 2022, BPE 2020 GPs if present (read on another thread), to COG 2026");
+    let (staged23, staged22, staged_bpe) = (pending.tabular)()?;
     let (apl_checked, bpe_checked) = if opts.derived_csv {
         (
             Checked::new(&contract::APL_CSV, data, apl::DERIVED_FILE),
@@ -537,11 +632,11 @@ pub fn build_with(data: &DataDir, opts: &Options, progress: &mut dyn FnMut(&str)
     } else {
         (Checked::new(&contract::APL_XLSX, data, apl::META.file), Checked::new(&contract::BPE, data, bpe::META.file))
     };
+    let mut reports = vec![cog_rep];
     let (apl23, r) = apl_frame(staged23, &index, &units, 2023, &apl_checked)?;
     reports.push(r);
     let (apl22, r) = apl_frame(staged22, &index, &units, 2022, &apl_checked)?;
     reports.push(r);
-    let bpe_present = staged_bpe.is_some();
     let bpe = match staged_bpe {
         Some(b) => {
             let (bpe, r) = bpe_frame(b, &index, &units, &bpe_checked)?;
@@ -554,61 +649,19 @@ pub fn build_with(data: &DataDir, opts: &Options, progress: &mut dyn FnMut(&str)
             "gp_masked" => Vec::<Option<bool>>::new(),
         )?,
     };
-    progress("INSEE comparateur (area, centre), if present");
-    let area_present;
-    let area = match area_frame(data, &index, &units)? {
-        Some((area, r)) => {
-            reports.push(r);
-            area_present = true;
-            area
-        }
-        None => {
-            area_present = false;
-            df!(
-                "code" => Vec::<String>::new(),
-                "area_km2" => Vec::<Option<f64>>::new(),
-                "lat" => Vec::<Option<f64>>::new(),
-                "lon" => Vec::<Option<f64>>::new(),
-                "area_masked" => Vec::<Option<bool>>::new(),
-            )?
-        }
-    };
+    reports.extend(area_rep);
     // The boundaries give areas only where INSEE has none: read when present.
-    let (bnd, boundaries) = if opts.boundaries && boundaries::available(data) {
-        progress("commune boundaries (area, centre)");
-        let b = boundaries::load(data)?;
-        let (bnd, r) = boundary_frame(&b, &index, &units)?;
+    let (bnd, boundaries) = if let Some(read) = pending.boundaries {
+        progress("commune boundaries (area, centre; read on another thread)");
+        let (b, figures) = read()?;
+        let (bnd, r) = boundary_frame(&b, &figures, &index, &units)?;
         reports.push(r);
         (Some(bnd), Some(b))
     } else {
         (None, None)
     };
-
-    let none = || -> Result<DataFrame> {
-        let none: Vec<String> = Vec::new();
-        Ok(df!("code" => none.clone(), "bv2022" => none.clone(), "bv2022_name" => none)?)
-    };
-    let bv = if opts.bassins_de_vie {
-        progress("INSEE bassins de vie 2022 (BV2022, else the TAGC), if present");
-        match bassin_vie_frame(data, &index, &units)? {
-            Some((bv, r)) => {
-                reports.push(r);
-                bv
-            }
-            None => {
-                progress(&unavailable("bassins de vie 2022", "insee_bv2022"));
-                none()?
-            }
-        }
-    } else {
-        none()?
-    };
-
-    progress("populations totales (INSEE populations légales, else DGCL)");
-    let (totale, r) = totale_frame(data, &cog, &index, &units)?;
-    reports.extend(r);
-
-    let fresh = super::fresh::build(data, &index, &units, bpe_present, progress)?;
+    reports.extend(bv_rep);
+    reports.extend(totale_rep);
     reports.extend(fresh.reports.iter().cloned());
 
     progress("joining");
