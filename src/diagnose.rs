@@ -1,6 +1,8 @@
 //! The diagnostic of one territory: its unit rows, every indicator for the territory and for the
 //! départements, régions and France it is compared with, and its ACI band.
 
+use std::collections::HashMap;
+
 use polars::prelude::*;
 use serde::Serialize;
 
@@ -68,13 +70,40 @@ impl Diagnosis {
 
 /// Indicators over a set of unit rows.
 pub fn evaluate(units: &DataFrame, scope: Scope) -> Result<ScopeResult> {
-    let row = units.clone().lazy().select(indicators::all_exprs()).collect()?;
+    evaluate_lazy(units.clone().lazy(), scope)
+}
+
+/// [`evaluate`] over rows still to be filtered: the filter then copies only the columns the
+/// indicators and their notes read, not the whole curated table.
+fn evaluate_lazy(rows: LazyFrame, scope: Scope) -> Result<ScopeResult> {
+    let row = rows.clone().select(indicators::all_exprs()).collect()?;
+    let mut wanted: Vec<&str> = vec!["code"];
+    for ind in INDICATORS.iter() {
+        wanted.extend(ind.note_column);
+        wanted.extend(indicators::source_column(ind.id).map(|(c, _)| c));
+    }
+    let mut seen = std::collections::HashSet::new();
+    wanted.retain(|c| seen.insert(*c));
+    let schema = rows.clone().collect_schema()?;
+    // A note column is required (as before); a source column may be absent.
+    let present: Vec<Expr> = wanted
+        .iter()
+        .filter(|c| schema.contains(c) || INDICATORS.iter().any(|i| i.note_column == Some(**c)))
+        .map(|c| col(*c))
+        .collect();
+    let units = rows.select(present).collect()?;
+    // Many indicators share a note or source column: each is read once per scope.
+    let mut reasons_of: HashMap<&str, Vec<String>> = HashMap::new();
+    let mut sources_of: HashMap<&str, Option<String>> = HashMap::new();
     let mut values = Vec::with_capacity(INDICATORS.len());
     for ind in INDICATORS.iter() {
         let v = row.column(ind.id)?.f64()?.get(0).filter(|v| v.is_finite());
         let note = match ind.note_column {
             Some(c) => {
-                let reasons = indicators::missing_reasons(units, c)?;
+                if !reasons_of.contains_key(c) {
+                    reasons_of.insert(c, indicators::missing_reasons(&units, c)?);
+                }
+                let reasons = &reasons_of[c];
                 if reasons.is_empty() {
                     None
                 } else if v.is_none() {
@@ -85,38 +114,47 @@ pub fn evaluate(units: &DataFrame, scope: Scope) -> Result<ScopeResult> {
             }
             None => None,
         };
-        let note = with_method(ind.id, &scope.kind, units, v.is_some(), note)?;
+        let source = match (v.is_some(), indicators::source_column(ind.id)) {
+            (true, Some((c, what))) => sources_of
+                .entry(c)
+                .or_insert_with(|| distinct_joined(&units, c))
+                .as_ref()
+                .map(|s| format!("{what}: {s}")),
+            _ => None,
+        };
+        let note = with_method(ind.id, &scope.kind, source, v.is_some(), note);
         values.push(Value { indicator: ind.id, value: v, note });
     }
     Ok(ScopeResult { scope, values })
+}
+
+/// The distinct non-empty strings of a column, sorted and comma-separated; `None` when there
+/// are none or the column is not text.
+fn distinct_joined(units: &DataFrame, c: &str) -> Option<String> {
+    let s = units.column(c).ok()?.str().ok()?;
+    let mut seen: Vec<&str> = s.iter().flatten().filter(|v| !v.is_empty()).collect();
+    seen.sort_unstable();
+    seen.dedup();
+    (!seen.is_empty()).then(|| seen.join(", "))
 }
 
 /// Prefix the note with the source actually used and, for an estimate, its method.
 fn with_method(
     id: &str,
     scope_kind: &str,
-    units: &DataFrame,
+    source: Option<String>,
     has_value: bool,
     note: Option<String>,
-) -> Result<Option<String>> {
+) -> Option<String> {
     let mut parts = Vec::new();
     if has_value {
-        if let Some((c, what)) = indicators::source_column(id) {
-            if let Ok(s) = units.column(c).and_then(|c| c.str().cloned()) {
-                let mut seen: Vec<&str> = s.iter().flatten().filter(|v| !v.is_empty()).collect();
-                seen.sort_unstable();
-                seen.dedup();
-                if !seen.is_empty() {
-                    parts.push(format!("{what}: {}", seen.join(", ")));
-                }
-            }
-        }
+        parts.extend(source);
         if let Some(m) = indicators::method_note(id, scope_kind) {
             parts.push(m.to_string());
         }
     }
     parts.extend(note);
-    Ok((!parts.is_empty()).then(|| parts.join("; ")))
+    (!parts.is_empty()).then(|| parts.join("; "))
 }
 
 fn distinct(units: &DataFrame, code: &str, name: &str) -> Result<Vec<(String, String)>> {
@@ -138,7 +176,11 @@ fn distinct(units: &DataFrame, code: &str, name: &str) -> Result<Vec<(String, St
 
 /// Communes (not arrondissements, which would count twice) of metropolitan France and the DROM.
 pub fn communes_of(curated: &DataFrame, filter: Expr) -> Result<DataFrame> {
-    Ok(curated.clone().lazy().filter(col("kind").eq(lit("commune")).and(filter)).collect()?)
+    Ok(communes_lazy(curated, filter).collect()?)
+}
+
+fn communes_lazy(curated: &DataFrame, filter: Expr) -> LazyFrame {
+    curated.clone().lazy().filter(col("kind").eq(lit("commune")).and(filter))
 }
 
 pub fn france_filter() -> Expr {
@@ -159,16 +201,16 @@ pub fn diagnose(curated: &DataFrame, territory: Territory, grid: &Grid) -> Resul
     let mut scopes =
         vec![evaluate(&units, Scope { kind: "territory".into(), code: String::new(), name: territory.name.clone() })?];
     for (code, name) in distinct(&units, "departement", "departement_name")? {
-        let rows = communes_of(curated, col("departement").eq(lit(code.as_str())))?;
-        scopes.push(evaluate(&rows, Scope { kind: "departement".into(), code, name })?);
+        let rows = communes_lazy(curated, col("departement").eq(lit(code.as_str())));
+        scopes.push(evaluate_lazy(rows, Scope { kind: "departement".into(), code, name })?);
     }
     for (code, name) in distinct(&units, "region", "region_name")? {
-        let rows = communes_of(curated, col("region").eq(lit(code.as_str())))?;
-        scopes.push(evaluate(&rows, Scope { kind: "region".into(), code, name })?);
+        let rows = communes_lazy(curated, col("region").eq(lit(code.as_str())));
+        scopes.push(evaluate_lazy(rows, Scope { kind: "region".into(), code, name })?);
     }
-    let rows = communes_of(curated, france_filter())?;
-    scopes.push(evaluate(
-        &rows,
+    let rows = communes_lazy(curated, france_filter());
+    scopes.push(evaluate_lazy(
+        rows,
         Scope { kind: "france".into(), code: "FR".into(), name: "France (métropole et DROM)".into() },
     )?);
     let place = |b: Basis| scopes[0].value(b.indicator()).map(|p| grid.place(p.round() as i64));

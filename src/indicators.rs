@@ -677,22 +677,28 @@ pub fn plan() -> Plan {
 
 /// Distinct reasons, over the given unit rows, why `note_column` figures are absent.
 pub fn missing_reasons(units: &DataFrame, note_column: &str) -> PolarsResult<Vec<String>> {
+    const SHOWN: usize = 5;
     let notes = units.column(note_column)?.str()?;
     let codes = units.column("code")?.str()?;
-    let mut by_reason: Vec<(String, Vec<String>)> = Vec::new();
+    // Reasons in order of first appearance, each with its first codes and a count.
+    let mut by_reason: Vec<(&str, Vec<&str>, usize)> = Vec::new();
     for (note, code) in notes.iter().zip(codes.iter()) {
         if let (Some(n), Some(c)) = (note, code) {
-            match by_reason.iter_mut().find(|(r, _)| r == n) {
-                Some((_, cs)) => cs.push(c.to_string()),
-                None => by_reason.push((n.to_string(), vec![c.to_string()])),
+            match by_reason.iter_mut().find(|(r, _, _)| *r == n) {
+                Some((_, cs, count)) => {
+                    if cs.len() < SHOWN {
+                        cs.push(c);
+                    }
+                    *count += 1;
+                }
+                None => by_reason.push((n, vec![c], 1)),
             }
         }
     }
     Ok(by_reason
         .into_iter()
-        .map(|(r, cs)| {
-            let shown: Vec<&str> = cs.iter().take(5).map(|s| s.as_str()).collect();
-            let more = if cs.len() > 5 { format!(" and {} more", cs.len() - 5) } else { String::new() };
+        .map(|(r, shown, count)| {
+            let more = if count > SHOWN { format!(" and {} more", count - SHOWN) } else { String::new() };
             format!("{r} ({}{more})", shown.join(", "))
         })
         .collect())

@@ -213,6 +213,54 @@ pub fn load_geography_from(
     Ok((Some(g), warned))
 }
 
+/// [`load_inputs`] then [`load_geography_from`] (when `geography`), with the same result, but
+/// a GeoParquet table (`build` output or the snapshot) is read and decoded on a second thread
+/// while the curated table and the COG are read: the two are independent until the COG places
+/// the shapes. Returns the inputs, the boundaries and the number of warning lines printed.
+pub fn load_inputs_and_geography(
+    processed: &Path,
+    data: &DataDir,
+    geography: bool,
+    progress: &mut Progress,
+) -> Result<(Inputs, Option<Geography>, usize)> {
+    let table = Some(processed.join(GEOMETRY_FILE)).filter(|p| p.is_file() && data.boundaries.is_empty());
+    let snapshot = table.is_none() && data.boundaries.is_empty() && !boundaries::available(data);
+    if !geography || (table.is_none() && !snapshot) {
+        let inputs = load_inputs(processed, data, progress)?;
+        if !geography {
+            return Ok((inputs, None, 0));
+        }
+        let index = CogIndex::new(&inputs.cog);
+        let (g, warned) = load_geography_from(data, Some(processed), &index, progress)?;
+        return Ok((inputs, g, warned));
+    }
+    let label = match &table {
+        Some(t) => t.display().to_string(),
+        None => {
+            progress.say(&format!(
+                "{} not found in {}: commune boundaries from the built-in snapshot (COG 2026)",
+                boundaries::META.file,
+                data.root.display()
+            ));
+            "geometry table".to_string()
+        }
+    };
+    let (inputs, rows) = std::thread::scope(|s| {
+        let rows = s.spawn(|| match &table {
+            Some(t) => Geography::rows_of_geoparquet_file(t),
+            None => geoparquet::read_rows(snapshot::GEOMETRY, &label),
+        });
+        let inputs = load_inputs(processed, data, progress);
+        (inputs, rows.join().expect("the boundaries reader does not panic"))
+    });
+    let inputs = inputs?;
+    progress.step(&format!("placing commune boundaries read alongside ({label})"));
+    let index = CogIndex::new(&inputs.cog);
+    let g = Geography::from_shapes(rows?, &index, label);
+    let warned = unknown_warning(&g.unknown_codes, progress);
+    Ok((inputs, Some(g), warned))
+}
+
 /// Print what reading the boundaries repaired or dropped (the first few, then a count); returns
 /// the number of warning lines.
 fn say_geometry_warnings(warnings: &[boundaries::GeometryWarning], progress: &mut Progress) -> usize {
@@ -279,18 +327,24 @@ fn read_stored(processed: &Path, data: &DataDir, progress: &mut Progress) -> Res
         return Ok(None);
     }
     progress.step(&format!("reading {}", path.display()));
-    let df = parquet::read(&path)?;
+    let cog_path = processed.join(COG_FILE);
+    // The COG (gzip JSON, one thread) is parsed while polars reads the table.
+    let (df, stored_cog) = std::thread::scope(|s| {
+        let cog = cog_path
+            .is_file()
+            .then(|| s.spawn(|| read_cog(&std::fs::read(&cog_path).map_err(|e| Error::io(&cog_path, e))?, &cog_path)));
+        (parquet::read(&path), cog.map(|h| h.join().expect("the COG reader does not panic")))
+    });
+    let df = df?;
     // A curated table from another version of the tool may lack columns: rebuild rather than
     // compute on a stale shape.
     if let Err(e) = parquet::check_schema(&path, &df, &schema::COMMUNES) {
         progress.say(&format!("warning: {e}\n  not used: run `cpts-diag build` again"));
         return Ok(None);
     }
-    let cog_path = processed.join(COG_FILE);
-    let cog = if cog_path.is_file() {
-        read_cog(&std::fs::read(&cog_path).map_err(|e| Error::io(&cog_path, e))?, &cog_path)?
-    } else {
-        Cog::load(data)?
+    let cog = match stored_cog {
+        Some(c) => c?,
+        None => Cog::load(data)?,
     };
     Ok(Some(Inputs { cog, communes: df, origin: Origin::Processed(processed.to_path_buf()) }))
 }
@@ -318,14 +372,14 @@ pub fn load_inputs(processed: &Path, data: &DataDir, progress: &mut Progress) ->
         snapshot_info()?.vintages_line()
     ));
     progress.step("reading the built-in snapshot");
-    let communes = parquet::read_bytes(snapshot::COMMUNES)?;
+    let (communes, cog) = std::thread::scope(|s| {
+        let cog = s.spawn(|| read_cog(snapshot::COG, Path::new(SNAPSHOT_DIR).join(COG_FILE).as_path()));
+        (parquet::read_bytes(snapshot::COMMUNES), cog.join().expect("the COG reader does not panic"))
+    });
+    let communes = communes?;
     // Only a binary built from a stale data/snapshot/ can fail here; tests/snapshot.rs prevents it.
     parquet::check_schema(&Path::new(SNAPSHOT_DIR).join(COMMUNES_FILE), &communes, &schema::COMMUNES)?;
-    Ok(Inputs {
-        cog: read_cog(snapshot::COG, Path::new(SNAPSHOT_DIR).join(COG_FILE).as_path())?,
-        communes,
-        origin: Origin::Snapshot,
-    })
+    Ok(Inputs { cog: cog?, communes, origin: Origin::Snapshot })
 }
 
 /// `snapshot.json`: the sources and vintages a snapshot was built from.

@@ -146,6 +146,37 @@ fn greedy_placement_for_grand_chateaudun() {
     assert_eq!(p.greedy[0].code, p.by_lifted[0].code);
 }
 
+/// `diagnose` builds only the rows its territory and scenarios change; every figure must be the
+/// national model's, bit for bit: Grand Châteaudun (rural, one département) with the example's
+/// scenarios, and Lyon's arrondissements (dense, many neighbours) with a change far away in Paris.
+#[test]
+fn local_what_if_model_equals_the_national_one() {
+    let c = common::curated_or_snapshot("local_what_if_model_equals_the_national_one");
+    let units = Units::from_curated(&c.communes).unwrap();
+    let spec = |name: &str, add: &[(&str, i64)], remove: &[(&str, i64)]| ScenarioSpec {
+        name: name.into(),
+        add_gps: add.iter().map(|(c, n)| (c.to_string(), *n)).collect(),
+        remove_gps: remove.iter().map(|(c, n)| (c.to_string(), *n)).collect(),
+    };
+    let lyon: Vec<String> = (69381..=69389).map(|c| c.to_string()).chain(["69266".to_string()]).collect();
+    let cases = [
+        (codes(CHATEAUDUN), vec![spec("Brou", &[("28061", 2)], &[]), spec("Cloyes", &[("28088", 1)], &[("28103", 1)])]),
+        (lyon, vec![spec("Lyon et Paris", &[("69383", 3), ("75111", 2)], &[("69381", 1)])]),
+    ];
+    for (territory, specs) in cases {
+        let local = cpts_diag::access::what_if_on(units.clone(), &territory, &specs, 5).unwrap();
+        let national = cpts_diag::access::what_if_national(units.clone(), &territory, &specs, 5).unwrap();
+        assert!(!local.scenarios.is_empty() && local.placement.as_ref().is_some_and(|p| p.greedy.len() == 5));
+        for (a, b) in local.scenarios.iter().zip(&national.scenarios) {
+            assert!(a.outside_units_changed > 0, "{}", a.name);
+            assert_eq!(format!("{a:?}"), format!("{b:?}"), "scenario {}", a.name);
+        }
+        assert_eq!(local.scenarios.len(), national.scenarios.len());
+        assert_eq!(format!("{:?}", local.placement), format!("{:?}", national.placement), "{territory:?}");
+        assert_eq!(local.not_modelled, national.not_modelled);
+    }
+}
+
 #[test]
 fn scenario_errors_name_the_code() {
     let (m, _) = calibrated("scenario_errors_name_the_code");

@@ -89,8 +89,8 @@ pub struct Units {
     pub gps_left_out: f64,
 }
 
-fn str_col(df: &DataFrame, name: &str) -> Result<Vec<Option<String>>> {
-    Ok(df.column(name)?.str()?.iter().map(|v| v.map(str::to_string)).collect())
+fn str_col<'a>(df: &'a DataFrame, name: &str) -> Result<Vec<Option<&'a str>>> {
+    Ok(df.column(name)?.str()?.iter().collect())
 }
 
 fn f64_col(df: &DataFrame, name: &str) -> Result<Vec<Option<f64>>> {
@@ -120,21 +120,20 @@ impl Units {
         // BPE count (none) is the city's split by population share.
         let mut arr_pop: HashMap<&str, f64> = HashMap::new();
         for i in 0..n {
-            if kind[i].as_deref() == Some("arrondissement") {
-                if let Some(p) = parent[i].as_deref() {
+            if kind[i] == Some("arrondissement") {
+                if let Some(p) = parent[i] {
                     *arr_pop.entry(p).or_default() += pop[i].unwrap_or(0.0);
                 }
             }
         }
-        let row_of: HashMap<&str, usize> =
-            code.iter().enumerate().filter_map(|(i, c)| c.as_deref().map(|c| (c, i))).collect();
+        let row_of: HashMap<&str, usize> = code.iter().enumerate().filter_map(|(i, c)| c.map(|c| (c, i))).collect();
         let mut u = Units::default();
         for i in 0..n {
-            let Some(c) = code[i].clone() else { continue };
-            if arr_pop.contains_key(c.as_str()) {
+            let Some(c) = code[i] else { continue };
+            if arr_pop.contains_key(c) {
                 continue;
             }
-            let gps = match (gp_of(i), kind[i].as_deref(), parent[i].as_deref()) {
+            let gps = match (gp_of(i), kind[i], parent[i]) {
                 (Some(g), _, _) => g,
                 (None, Some("arrondissement"), Some(p)) => {
                     let city = row_of.get(p).and_then(|&r| gp_of(r)).unwrap_or(0.0);
@@ -156,20 +155,20 @@ impl Units {
             };
             if let Some(r) = reason {
                 u.gps_left_out += gps;
-                u.left_out.push((c, r.to_string()));
+                u.left_out.push((c.to_string(), r.to_string()));
                 continue;
             }
-            u.index.insert(c.clone(), u.code.len());
-            u.code.push(c);
-            u.name.push(name[i].clone().unwrap_or_default());
+            u.index.insert(c.to_string(), u.code.len());
+            u.code.push(c.to_string());
+            u.name.push(name[i].unwrap_or_default().to_string());
             u.lat.push(lat[i].unwrap_or_default());
             u.lon.push(lon[i].unwrap_or_default());
             u.demand.push(pop_std[i].unwrap_or_default());
             u.population.push(pop[i].unwrap_or(0.0));
             u.gps.push(gps);
             u.apl_drees.push(apl[i].unwrap_or_default());
-            u.epci.push(epci[i].clone());
-            u.departement.push(dep[i].clone().unwrap_or_default());
+            u.epci.push(epci[i].map(str::to_string));
+            u.departement.push(dep[i].unwrap_or_default().to_string());
         }
         if u.code.is_empty() {
             return Err(Error::Config(
@@ -198,6 +197,7 @@ pub struct Model {
     pub net: Network,
     pub weights: Vec<f64>,
     pub seen: Vec<f64>,
+    /// The model's APL of every unit; empty for a model of a few rows ([`Model::for_rows`]).
     pub baseline: Vec<f64>,
 }
 
@@ -216,6 +216,20 @@ impl Model {
         Model { units, params, net, weights, seen, baseline }
     }
 
+    /// The model of the rows `rows` only: what [`Model::delta`] needs for changes at those units,
+    /// and nothing else (no baseline). A unit's row and the demand it sees depend only on the
+    /// units within the radius, found as for the national network, so the changes are those of
+    /// the national model, to the bit.
+    pub fn for_rows(units: Units, params: Params, rows: &[usize]) -> Model {
+        let net = Network::build_rows(&units.lat, &units.lon, params.radius_km(), Some(rows));
+        let weights = e2sfca::weights(&net, params.minutes_per_km());
+        let mut seen = vec![f64::NAN; net.len()];
+        for &j in rows.iter().filter(|&&j| j < net.len()) {
+            seen[j] = net.row(j).map(|e| weights[e] * units.demand[net.neighbour[e] as usize]).sum();
+        }
+        Model { units, params, net, weights, seen, baseline: Vec::new() }
+    }
+
     /// Full recomputation of the APL for other GP counts (one per unit).
     pub fn apl_with(&self, gps: &[f64]) -> Vec<f64> {
         let supply: Vec<f64> = gps.iter().map(|g| g * self.params.consultations_per_gp).collect();
@@ -228,6 +242,7 @@ impl Model {
     pub fn delta(&self, changes: &[(usize, f64)]) -> Vec<(usize, f64)> {
         let mut acc: HashMap<usize, f64> = HashMap::new();
         for &(j, dg) in changes {
+            assert!(!self.seen[j].is_nan(), "unit {} is not a row of this model", self.units.code[j]);
             if self.seen[j] <= 0.0 || dg == 0.0 {
                 continue;
             }
@@ -253,7 +268,7 @@ pub struct WhatIf {
     pub placement: Option<scenario::Placement>,
     /// Territory codes the model has no unit for (no DREES APL, or a city modelled by arrondissement).
     pub not_modelled: Vec<String>,
-    /// Wall-clock seconds: national model (units, neighbour lists, both steps), then the placement.
+    /// Wall-clock seconds: the model (neighbour lists and demand seen of the rows used), then the placement.
     #[serde(skip)]
     pub seconds: (f64, f64),
 }
@@ -269,6 +284,8 @@ pub fn what_if(
 }
 
 /// [`what_if`] on units already read (the caller tells an absent source from a bad scenario).
+/// The model holds only the rows the territory and the scenarios change (see [`Model::for_rows`]):
+/// the same figures as [`what_if_national`], without the national neighbour search.
 pub fn what_if_on(
     units: Units,
     codes: &[String],
@@ -276,16 +293,43 @@ pub fn what_if_on(
     k: usize,
 ) -> Result<WhatIf> {
     let t = std::time::Instant::now();
+    let mut rows: Vec<usize> = codes.iter().filter_map(|c| units.index.get(c).copied()).collect();
+    for s in specs {
+        for code in s.add_gps.keys().chain(s.remove_gps.keys()) {
+            rows.extend(units.index.get(code.trim()).copied());
+        }
+    }
+    let model = Model::for_rows(units, Params::reference(), &rows);
+    what_if_with(&model, t.elapsed().as_secs_f64(), codes, specs, k)
+}
+
+/// [`what_if_on`] on the whole national model (the reference the local model is tested against).
+pub fn what_if_national(
+    units: Units,
+    codes: &[String],
+    specs: &[crate::territory::ScenarioSpec],
+    k: usize,
+) -> Result<WhatIf> {
+    let t = std::time::Instant::now();
     let model = Model::new(units, Params::reference());
-    let model_s = t.elapsed().as_secs_f64();
-    let (inside, not_modelled) = scenario::members(&model, codes);
+    what_if_with(&model, t.elapsed().as_secs_f64(), codes, specs, k)
+}
+
+fn what_if_with(
+    model: &Model,
+    model_s: f64,
+    codes: &[String],
+    specs: &[crate::territory::ScenarioSpec],
+    k: usize,
+) -> Result<WhatIf> {
+    let (inside, not_modelled) = scenario::members(model, codes);
     let mut scenarios = Vec::new();
     for s in specs {
-        let c = scenario::check(&model, s)?;
-        scenarios.push(scenario::evaluate(&model, &inside, &c));
+        let c = scenario::check(model, s)?;
+        scenarios.push(scenario::evaluate(model, &inside, &c));
     }
     let t = std::time::Instant::now();
-    let placement = (k > 0 && !inside.is_empty()).then(|| scenario::place(&model, &inside, k));
+    let placement = (k > 0 && !inside.is_empty()).then(|| scenario::place(model, &inside, k));
     let place_s = t.elapsed().as_secs_f64();
     Ok(WhatIf { params: model.params, scenarios, placement, not_modelled, seconds: (model_s, place_s) })
 }

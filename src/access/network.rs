@@ -38,6 +38,13 @@ pub struct Network {
 
 impl Network {
     pub fn build(lat: &[f64], lon: &[f64], radius_km: f64) -> Network {
+        Network::build_rows(lat, lon, radius_km, None)
+    }
+
+    /// The rows of `only` (every row when `None`); the other rows are left empty. A row is the
+    /// same whether built alone or with all the others (same candidates, same test, same
+    /// order), so a model over a few rows gives the national figures for those rows.
+    pub fn build_rows(lat: &[f64], lon: &[f64], radius_km: f64, only: Option<&[usize]>) -> Network {
         let n = lat.len();
         let xyz: Vec<[f64; 3]> = lat.iter().zip(lon).map(|(&a, &o)| unit_vector(a, o)).collect();
         // A cube as wide as the chord of the radius: all neighbours lie in the 27 cubes around.
@@ -51,11 +58,20 @@ impl Network {
         for (i, p) in xyz.iter().enumerate() {
             grid.entry(key(p)).or_default().push(i as u32);
         }
+        let wanted: Option<Vec<bool>> = only.map(|o| {
+            let mut w = vec![false; n];
+            o.iter().filter(|&&i| i < n).for_each(|&i| w[i] = true);
+            w
+        });
         let mut offsets = Vec::with_capacity(n + 1);
         offsets.push(0);
         let (mut neighbour, mut km) = (Vec::new(), Vec::new());
         let mut row: Vec<(u32, f64)> = Vec::new();
         for i in 0..n {
+            if wanted.as_ref().is_some_and(|w| !w[i]) {
+                offsets.push(neighbour.len());
+                continue;
+            }
             row.clear();
             let p = &xyz[i];
             let k = key(p);
@@ -145,5 +161,11 @@ mod tests {
             assert_eq!(&net.neighbour[net.row(i)], want.as_slice(), "row {i}");
         }
         assert_eq!(net.row(400).len(), 1, "the far unit is its own only neighbour");
+        let some = Network::build_rows(&lat, &lon, 17.0, Some(&[3, 250, 400]));
+        for i in 0..lat.len() {
+            let want: &[u32] = if [3, 250, 400].contains(&i) { &net.neighbour[net.row(i)] } else { &[] };
+            assert_eq!(&some.neighbour[some.row(i)], want, "row {i}");
+            assert_eq!(&some.km[some.row(i)], if want.is_empty() { &[][..] } else { &net.km[net.row(i)] });
+        }
     }
 }

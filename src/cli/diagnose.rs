@@ -62,66 +62,77 @@ pub fn run(data: &DataDir, args: &Args, progress: &mut Progress) -> Result<()> {
         None => Grid::embedded(),
     }
     .with_basis(args.population);
-    let pipeline::Inputs { cog, communes: curated, .. } = pipeline::load_inputs(&args.processed, data, progress)?;
-    let index = CogIndex::new(&cog);
     // Warnings are counted where they are printed (`Progress::say`), geometry ones included.
-    let geography = if args.no_geo {
-        None
-    } else {
-        pipeline::load_geography_from(data, Some(&args.processed), &index, progress)?.0
-    };
+    let (pipeline::Inputs { cog, communes: curated, .. }, geography, _) =
+        pipeline::load_inputs_and_geography(&args.processed, data, !args.no_geo, progress)?;
+    let index = CogIndex::new(&cog);
     progress.step("resolving territory");
     let ctx = territory::Context { curated: Some(&curated), geography: geography.as_ref() };
     let t = territory::resolve_in(&spec, &cog, &index, ctx)?;
     for w in &t.warnings {
         progress.say(&format!("warning: {w}"));
     }
-    progress.step("computing indicators");
-    let mut d = diagnose::diagnose(&curated, t, &grid)?;
     let mut scenarios = spec.scenarios.clone();
     if let Some(text) = &args.add_gps {
         scenarios.push(crate::access::scenario::parse_cli(text)?);
     }
-    if !scenarios.is_empty() || args.place_gps > 0 {
-        progress.step("what-if accessibility (scenarios, GP placement)");
-        // Without the APL or the unit centres there is no model: say so, as for any absent source.
-        let result = match crate::access::Units::from_curated(&curated) {
-            Ok(units) => Some(crate::access::what_if_on(units, &d.territory.codes, &scenarios, args.place_gps)),
-            Err(e) => {
-                progress.say(&format!("warning: no scenarios or GP placement: {e}"));
-                None
-            }
-        };
-        match result.transpose() {
-            Ok(None) => {}
-            Ok(Some(w)) => {
-                if let Some(p) = &w.placement {
-                    progress.say(&format!(
-                        "GP placement: {} GPs placed greedily in {:.3} s (national model in {:.3} s); first at {} ({})",
-                        p.greedy.len(),
-                        w.seconds.1,
-                        w.seconds.0,
-                        p.greedy.first().map_or("-", |g| g.name.as_str()),
-                        p.greedy.first().map_or("-", |g| g.code.as_str()),
-                    ));
-                }
-                for o in &w.scenarios {
-                    progress.say(&format!(
-                        "scenario \"{}\": APL {:.3} -> {:.3}, population under 2.5 {:.0} -> {:.0}, {} commune(s) crossing 2.5",
-                        o.name,
-                        o.apl_mg_baseline,
-                        o.apl_mg,
-                        o.population_apl_below_2_5_baseline,
-                        o.population_apl_below_2_5,
-                        o.communes_crossing.len()
-                    ));
-                }
-                d.what_if = Some(w);
-            }
-            // Scenarios asked for must run; the placement plan alone is a bonus.
-            Err(e) if scenarios.is_empty() => progress.say(&format!("warning: no GP placement plan: {e}")),
-            Err(e) => return Err(e),
+    let what_if = !scenarios.is_empty() || args.place_gps > 0;
+    progress.step(if what_if {
+        "computing indicators, what-if accessibility alongside (scenarios, GP placement)"
+    } else {
+        "computing indicators"
+    });
+    // The what-if model reads the curated table, not the indicators: both run at once.
+    let codes = t.codes.clone();
+    let (d, result) = std::thread::scope(|s| {
+        let w = what_if.then(|| {
+            s.spawn(|| {
+                // Without the APL or the unit centres there is no model: say so, as for any absent source.
+                crate::access::Units::from_curated(&curated)
+                    .map(|units| crate::access::what_if_on(units, &codes, &scenarios, args.place_gps))
+            })
+        });
+        let d = diagnose::diagnose(&curated, t, &grid);
+        (d, w.map(|h| h.join().expect("the what-if model does not panic")))
+    });
+    let mut d = d?;
+    let result = match result {
+        None => None,
+        Some(Ok(r)) => Some(r),
+        Some(Err(e)) => {
+            progress.say(&format!("warning: no scenarios or GP placement: {e}"));
+            None
         }
+    };
+    match result.transpose() {
+        Ok(None) => {}
+        Ok(Some(w)) => {
+            if let Some(p) = &w.placement {
+                progress.say(&format!(
+                    "GP placement: {} GPs placed greedily in {:.3} s (model in {:.3} s); first at {} ({})",
+                    p.greedy.len(),
+                    w.seconds.1,
+                    w.seconds.0,
+                    p.greedy.first().map_or("-", |g| g.name.as_str()),
+                    p.greedy.first().map_or("-", |g| g.code.as_str()),
+                ));
+            }
+            for o in &w.scenarios {
+                progress.say(&format!(
+                    "scenario \"{}\": APL {:.3} -> {:.3}, population under 2.5 {:.0} -> {:.0}, {} commune(s) crossing 2.5",
+                    o.name,
+                    o.apl_mg_baseline,
+                    o.apl_mg,
+                    o.population_apl_below_2_5_baseline,
+                    o.population_apl_below_2_5,
+                    o.communes_crossing.len()
+                ));
+            }
+            d.what_if = Some(w);
+        }
+        // Scenarios asked for must run; the placement plan alone is a bonus.
+        Err(e) if scenarios.is_empty() => progress.say(&format!("warning: no GP placement plan: {e}")),
+        Err(e) => return Err(e),
     }
     let dir = args.out.clone().unwrap_or_else(|| {
         let stem = args

@@ -69,6 +69,12 @@ pub fn frame(g: &Geography) -> Result<(DataFrame, String)> {
 /// Read a GeoParquet table written by [`frame`] (or any GeoParquet 1.x with `code`, `name` and
 /// a WKB Polygon/MultiPolygon primary column). `label` names the bytes in errors.
 pub fn read_bytes(bytes: &[u8], index: &CogIndex, label: &str) -> Result<Geography> {
+    Ok(Geography::from_shapes(read_rows(bytes, label)?, index, label.to_string()))
+}
+
+/// The rows of a GeoParquet table, decoded; [`Geography::from_shapes`] places them in the COG.
+/// Needs no COG, so it can run while the COG is read.
+pub(crate) fn read_rows(bytes: &[u8], label: &str) -> Result<Vec<super::StoredUnit>> {
     let here = || Location::file(std::path::Path::new(label));
     let mut reader = ParquetReader::new(std::io::Cursor::new(bytes));
     let md = reader.get_metadata().map_err(|e| Error::data(here(), format!("not a Parquet file: {e}")))?;
@@ -92,15 +98,24 @@ pub fn read_bytes(bytes: &[u8], index: &CogIndex, label: &str) -> Result<Geograp
     let codes = df.column("code").and_then(|c| c.str().cloned()).map_err(|e| col_err("code", e))?;
     let names = df.column("name").and_then(|c| c.str().cloned()).map_err(|e| col_err("name", e))?;
     let notes = df.column("note").ok().and_then(|c| c.str().ok().cloned());
-    let geoms = df.column(&primary).and_then(|c| c.binary().cloned()).map_err(|e| col_err(&primary, e))?;
+    let geoms = std::sync::Arc::new(
+        df.column(&primary)
+            .and_then(|c| c.binary().map(|b| b.rechunk().into_owned()))
+            .map_err(|e| col_err(&primary, e))?,
+    );
     let published = df.column("geometry_published").ok().and_then(|c| c.binary().ok().cloned());
     let mut rows = Vec::with_capacity(df.height());
     for i in 0..df.height() {
         let row_err =
             |c: &str, m: String| Error::data(Location::at(std::path::Path::new(label), i as u64 + 1).col(c), m);
         let code = codes.get(i).ok_or_else(|| row_err("code", "null code".into()))?.to_string();
+        // Checked and boxed now, decoded when drawn (see `Unit::parts`).
         let shape = match geoms.get(i) {
-            Some(b) => wkb::decode(b).map_err(|m| row_err(&primary, format!("{code}: invalid WKB: {m}")))?,
+            Some(b) => super::StoredShape {
+                column: geoms.clone(),
+                row: i,
+                bbox: wkb::bbox(b).map_err(|m| row_err(&primary, format!("{code}: invalid WKB: {m}")))?,
+            },
             None => continue,
         };
         let note = notes.as_ref().and_then(|n| n.get(i)).map(str::to_string);
@@ -113,5 +128,5 @@ pub fn read_bytes(bytes: &[u8], index: &CogIndex, label: &str) -> Result<Geograp
         let name = names.get(i).unwrap_or_default().to_string();
         rows.push(super::StoredUnit { code, name, note, shape, published });
     }
-    Ok(Geography::from_shapes(rows, index, label.to_string()))
+    Ok(rows)
 }

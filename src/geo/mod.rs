@@ -19,8 +19,10 @@
 //! around (Allauch, Plan-de-Cuques…), never 13055; the neighbours of Allauch are 13055 as a whole.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::{Arc, OnceLock};
 
 use geo::{BoundingRect, Coord, MultiPolygon, Orient, Polygon, Rect};
+use polars::prelude::BinaryChunked;
 
 use crate::error::{Error, Location, Result};
 use crate::sources::boundaries::{self, Boundaries, BoundaryKind, GeometryWarning, Layout};
@@ -49,8 +51,12 @@ pub struct Unit {
     pub parent: Option<String>,
     /// Codes of the features it is made of: itself, or the former communes of an older vintage.
     pub source_codes: Vec<String>,
-    /// Polygons as read (one per feature), for adjacency.
+    /// Polygons as read (one per feature), for adjacency; see [`Unit::parts`].
     parts: Vec<MultiPolygon<f64>>,
+    /// A GeoParquet row whose WKB is the one part, decoded on first use (a diagnosis draws a
+    /// few hundred of the 35 000 units): the column and the row.
+    wkb: Option<(Arc<BinaryChunked>, usize)>,
+    decoded: OnceLock<Vec<MultiPolygon<f64>>>,
     /// Whether `parts` is one valid shape as is.
     ready: bool,
     /// The valid shape when `parts` is not one (read from GeoParquet, which stores both).
@@ -60,20 +66,40 @@ pub struct Unit {
     pub note: Option<String>,
 }
 
+impl Unit {
+    /// Polygons as read (one per feature).
+    fn parts(&self) -> &[MultiPolygon<f64>] {
+        match &self.wkb {
+            Some((column, row)) => self.decoded.get_or_init(|| {
+                let bytes = column.get(*row).expect("a row with WKB");
+                vec![wkb::decode(bytes).expect("checked by wkb::bbox when read")]
+            }),
+            None => &self.parts,
+        }
+    }
+}
+
+/// A valid shape of the GeoParquet table: its WKB (checked) and bounding box.
+pub(crate) struct StoredShape {
+    pub column: Arc<BinaryChunked>,
+    pub row: usize,
+    pub bbox: Option<Rect<f64>>,
+}
+
 /// A row of the GeoParquet table.
 pub(crate) struct StoredUnit {
     pub code: String,
     pub name: String,
     pub note: Option<String>,
     /// Valid shape.
-    pub shape: MultiPolygon<f64>,
+    pub shape: StoredShape,
     /// The rings as published, when the valid shape differs from them (for adjacency).
     pub published: Option<MultiPolygon<f64>>,
 }
 
 /// The published rings of a unit as one shape, when they are not its valid shape.
 pub(crate) fn published_if_repaired(u: &Unit) -> Option<MultiPolygon<f64>> {
-    (!u.ready).then(|| MultiPolygon(u.parts.iter().flat_map(|p| p.0.iter().cloned()).collect()))
+    (!u.ready).then(|| MultiPolygon(u.parts().iter().flat_map(|p| p.0.iter().cloned()).collect()))
 }
 
 /// The national boundaries, indexed by COG 2026 code. Load once per run.
@@ -203,6 +229,8 @@ impl Geography {
             let parts: Vec<MultiPolygon<f64>> = feats.iter().map(|f| f.shape.clone()).collect();
             units.push(Unit {
                 bbox: bbox_of(&parts),
+                wkb: None,
+                decoded: OnceLock::new(),
                 name,
                 kind,
                 parent,
@@ -233,15 +261,29 @@ impl Geography {
                     continue;
                 }
             };
+            // A shape stored once when it is its published rings (all but a few units).
+            // The bounding box is the valid shape's, as `bbox_of` gives it.
+            let bbox = shape.bbox.unwrap_or_else(|| bbox_of(std::iter::empty()));
+            let StoredShape { column, row, .. } = shape;
+            let (parts, fixed, wkb) = match published {
+                // A repaired unit (a few): both shapes now.
+                Some(p) => {
+                    let valid = wkb::decode(column.get(row).expect("a row with WKB")).expect("checked by wkb::bbox");
+                    (vec![p], Some(valid), None)
+                }
+                None => (Vec::new(), None, Some((column, row))),
+            };
             units.push(Unit {
-                bbox: bbox_of([&shape]),
+                bbox,
+                wkb,
+                decoded: OnceLock::new(),
                 name,
                 kind,
                 parent: index.parent(&code).map(str::to_string),
                 source_codes: vec![code.clone()],
-                ready: published.is_none(),
-                parts: vec![published.unwrap_or_else(|| shape.clone())],
-                fixed: Some(shape),
+                ready: fixed.is_none(),
+                parts,
+                fixed,
                 note,
                 code,
             });
@@ -257,8 +299,13 @@ impl Geography {
     }
 
     pub fn from_geoparquet_file(path: &std::path::Path, index: &CogIndex) -> Result<Geography> {
+        Ok(Geography::from_shapes(Geography::rows_of_geoparquet_file(path)?, index, path.display().to_string()))
+    }
+
+    /// The decoded rows of a GeoParquet file (placed in the COG by `from_shapes`).
+    pub(crate) fn rows_of_geoparquet_file(path: &std::path::Path) -> Result<Vec<StoredUnit>> {
         let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-        geoparquet::read_bytes(&bytes, index, &path.display().to_string()).map_err(|e| match e {
+        geoparquet::read_rows(&bytes, &path.display().to_string()).map_err(|e| match e {
             Error::Data { .. } => e,
             other => Error::data(Location::file(path), other.to_string()),
         })
@@ -301,13 +348,13 @@ impl Geography {
     pub fn shape(&self, code: &str) -> Option<MultiPolygon<f64>> {
         let u = self.unit(code)?;
         if u.ready {
-            return Some(u.parts[0].clone());
+            return Some(u.parts()[0].clone());
         }
         if let Some(f) = &u.fixed {
             return Some(f.clone());
         }
         let fixed: Vec<MultiPolygon<f64>> =
-            u.parts.iter().map(|s| if boundaries::is_valid_shape(s) { s.clone() } else { repair(s) }).collect();
+            u.parts().iter().map(|s| if boundaries::is_valid_shape(s) { s.clone() } else { repair(s) }).collect();
         if fixed.len() == 1 {
             return fixed.into_iter().next();
         }
@@ -365,7 +412,7 @@ impl Geography {
         let mut lengths: BTreeMap<(String, String), f64> = BTreeMap::new();
         let mut visit = |i: usize, seg_unit: &mut HashMap<SegKey, usize>| {
             let ui = self.units[i].code.as_str();
-            for part in &self.units[i].parts {
+            for part in self.units[i].parts() {
                 for (a, b) in segments(part) {
                     match seg_unit.get(&seg_key(a, b)) {
                         Some(&j) if j != i => {

@@ -2,7 +2,7 @@
 //! little-endian MultiPolygon, read as Polygon or MultiPolygon in either byte order. Two dozen
 //! lines do it; a crate would bring its own geometry traits for no gain.
 
-use geo::{Coord, LineString, MultiPolygon, Polygon};
+use geo::{Coord, LineString, MultiPolygon, Polygon, Rect};
 
 const POLYGON: u32 = 3;
 const MULTI_POLYGON: u32 = 6;
@@ -85,6 +85,57 @@ impl Reader<'_> {
     }
 }
 
+impl Reader<'_> {
+    /// Walk a polygon as [`Reader::polygon`] reads it, widening `acc` (min x, min y, max x,
+    /// max y) with the points of its exterior ring.
+    fn polygon_bbox(&mut self, acc: &mut Option<[f64; 4]>) -> Result<(), String> {
+        let rings = self.count(4)?;
+        for ring in 0..rings {
+            let n = self.count(16)?;
+            for _ in 0..n {
+                let (x, y) = (self.f64()?, self.f64()?);
+                if ring == 0 {
+                    *acc = Some(match *acc {
+                        None => [x, y, x, y],
+                        Some([a, b, c, d]) => [
+                            if x < a { x } else { a },
+                            if y < b { y } else { b },
+                            if x > c { x } else { c },
+                            if y > d { y } else { d },
+                        ],
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The bounding box of a WKB Polygon or MultiPolygon, as geo's `bounding_rect` gives it for the
+/// decoded shape (exterior rings), without building the shape; the bytes are checked as
+/// [`decode`] checks them, so a later `decode` of them cannot fail.
+pub fn bbox(b: &[u8]) -> Result<Option<Rect<f64>>, String> {
+    let mut r = Reader { b, at: 0, le: true };
+    let mut acc = None;
+    match r.header()? {
+        POLYGON => r.polygon_bbox(&mut acc)?,
+        MULTI_POLYGON => {
+            let n = r.count(9)?;
+            for _ in 0..n {
+                match r.header()? {
+                    POLYGON => r.polygon_bbox(&mut acc)?,
+                    t => return Err(format!("geometry type {t} inside a MultiPolygon")),
+                }
+            }
+        }
+        t => return Err(format!("geometry type {t}, expected 3 (Polygon) or 6 (MultiPolygon)")),
+    }
+    if r.at != b.len() {
+        return Err(format!("{} bytes after the geometry", b.len() - r.at));
+    }
+    Ok(acc.map(|[a, b, c, d]| Rect::new(Coord { x: a, y: b }, Coord { x: c, y: d })))
+}
+
 /// Decode a WKB Polygon or MultiPolygon; the error says what is wrong and where.
 pub fn decode(b: &[u8]) -> Result<MultiPolygon<f64>, String> {
     let mut r = Reader { b, at: 0, le: true };
@@ -137,6 +188,7 @@ mod tests {
             polygon![(x: 5.0, y: 5.0), (x: 6.0, y: 5.0), (x: 6.0, y: 6.0), (x: 5.0, y: 5.0)],
         ]);
         assert_eq!(decode(&encode(&m)).unwrap(), m);
+        assert_eq!(bbox(&encode(&m)).unwrap(), geo::BoundingRect::bounding_rect(&m));
         // A big-endian Polygon, as another writer may produce.
         let mut be = vec![0u8];
         be.extend_from_slice(&3u32.to_be_bytes());
@@ -162,6 +214,8 @@ mod tests {
         assert!(decode(&huge).unwrap_err().contains("exceeds"));
         assert!(decode(&[1, 1, 0, 0, 0]).unwrap_err().contains("type 1"));
         assert!(decode(&[7]).unwrap_err().contains("byte order"));
+        assert_eq!(bbox(&b[..b.len() - 3]).unwrap_err(), cut);
+        assert_eq!(bbox(&huge).unwrap_err(), decode(&huge).unwrap_err());
         let mut extra = b;
         extra.push(0);
         assert!(decode(&extra).unwrap_err().contains("after"));

@@ -266,29 +266,75 @@ pub const MAP_FOOTER: &str =
 /// Every output: those of [`write_all`], the APL distribution chart and the report, plus the
 /// maps, advice and GeoJSON when `around` (the boundaries) is given.
 pub fn write_all_with(dir: &Path, d: &Diagnosis, grid: &Grid, around: Option<&Surroundings>) -> Result<Vec<PathBuf>> {
-    let mut written = write_base(dir, d, grid)?;
+    std::fs::create_dir_all(dir).map_err(|e| crate::error::Error::io(dir, e))?;
     let members = report::unit_facts(&d.units)?;
+    let others = match around {
+        Some(s) => report::unit_facts(&s.others)?,
+        None => Vec::new(),
+    };
+    // A territory none of whose units has a polygon has no map.
+    let themes: &[Theme] = match around {
+        Some(s) if !s.geometry.mapped.is_empty() => &Theme::ALL,
+        _ => &[],
+    };
+    let spec = around.map(|s| map_spec(&d.territory.name, &s.geometry, &members, &others, 6));
+    // The tables and the bitmaps (rasterising and PNG encoding dominate) do not feed the report:
+    // written on two more threads while this one draws the SVGs and writes the report.
+    let (base, pngs, rest) = std::thread::scope(|sc| {
+        let base = sc.spawn(|| write_base(dir, d, grid));
+        let pngs = sc.spawn(|| -> Result<Vec<PathBuf>> {
+            let mut v = Vec::new();
+            for (&theme, spec) in themes.iter().filter_map(|t| Some((t, spec.as_ref()?))) {
+                let p = dir.join(format!("{}.png", theme.stem()));
+                map::write_png(&p, spec, theme)?;
+                v.push(p);
+            }
+            Ok(v)
+        });
+        let rest = write_svgs_and_report(dir, d, grid, around, &members, &others, spec.as_ref(), themes);
+        (base.join().expect("no panic"), pngs.join().expect("no panic"), rest)
+    });
+    let mut written = base?;
+    let pngs = pngs?;
+    let (svgs, more) = rest?;
+    for (svg, png) in svgs.into_iter().zip(pngs) {
+        written.push(svg);
+        written.push(png);
+    }
+    written.extend(more);
+    prune_stale(dir, &written)?;
+    Ok(written)
+}
+
+/// What [`write_all_with`] writes on its own thread: the map SVGs (returned apart, to be listed
+/// with their PNGs), then the scenario maps, advice, GeoJSON, charts and report.
+#[allow(clippy::too_many_arguments)]
+fn write_svgs_and_report(
+    dir: &Path,
+    d: &Diagnosis,
+    grid: &Grid,
+    around: Option<&Surroundings>,
+    members: &[UnitFacts],
+    others: &[UnitFacts],
+    spec: Option<&MapSpec>,
+    themes: &[Theme],
+) -> Result<(Vec<PathBuf>, Vec<PathBuf>)> {
+    let mut svgs = Vec::new();
+    let mut written = Vec::new();
     let mut maps = Vec::new();
-    if let Some(s) = around {
-        let others = report::unit_facts(&s.others)?;
-        let spec = map_spec(&d.territory.name, &s.geometry, &members, &others, 6);
-        // A territory none of whose units has a polygon has no map.
-        let themes: &[Theme] = if s.geometry.mapped.is_empty() { &[] } else { &Theme::ALL };
+    if let (Some(s), Some(spec)) = (around, spec) {
         for &theme in themes {
             let file = format!("{}.svg", theme.stem());
             let p = dir.join(&file);
-            let svg = map::write_svg(&p, &spec, theme)?;
-            written.push(p);
-            let p = dir.join(format!("{}.png", theme.stem()));
-            map::write_png(&p, &spec, theme)?;
-            written.push(p);
+            let svg = map::write_svg(&p, spec, theme)?;
+            svgs.push(p);
             maps.push((theme.title().to_string(), svg, file));
         }
         if let Some(w) = &d.what_if {
             for (k, o) in w.scenarios.iter().enumerate() {
                 let title = format!("Scénario « {} » : variation de l'APL", o.name);
                 let head = format!("{}, scénario « {} »", d.territory.name, o.name);
-                let mut spec = map_spec(&head, &s.geometry, &members, &others, 6);
+                let mut spec = map_spec(&head, &s.geometry, members, others, 6);
                 let values: std::collections::HashMap<String, f64> =
                     o.rows.iter().map(|r| (r.code.clone(), r.delta)).collect();
                 let stem = format!("map_scenario_{}", k + 1);
@@ -302,7 +348,7 @@ pub fn write_all_with(dir: &Path, d: &Diagnosis, grid: &Grid, around: Option<&Su
         write_json(&p, &json!({ "geometry": s.geometry, "advice": s.advice }))?;
         written.push(p);
         let p = dir.join("territory.geojson");
-        geojson::write(&p, d, s, &members, &others)?;
+        geojson::write(&p, d, s, members, others)?;
         written.push(p);
     }
     let mut charts = Vec::new();
@@ -345,15 +391,14 @@ pub fn write_all_with(dir: &Path, d: &Diagnosis, grid: &Grid, around: Option<&Su
         charts.push((title, svg, report::PROFESSIONS_CHART.to_string()));
     }
 
-    let input = ReportInput { d, grid, around, members: &members, maps, charts };
+    let input = ReportInput { d, grid, around, members, maps, charts };
     let p = dir.join("report.html");
     super::write_bytes(&p, report::html(&input).as_bytes())?;
     written.push(p);
     let p = dir.join("report.md");
     super::write_bytes(&p, report::markdown(&input).as_bytes())?;
     written.push(p);
-    prune_stale(dir, &written)?;
-    Ok(written)
+    Ok((svgs, written))
 }
 
 pub fn scenarios_frame(w: &crate::access::WhatIf) -> Result<DataFrame> {
