@@ -15,7 +15,7 @@ RUNS="${RUNS:-5}"
 PY="${PYTHON:-python3}"
 OUT=reports/bench
 mkdir -p "$OUT"
-RES="$OUT/results.md"
+RES="$OUT/results${TAG:+-$TAG}.md"
 
 measure() { # name, command...
   local name=$1; shift
@@ -44,6 +44,10 @@ measure() { # name, command...
 measure "build (raw files -> data/processed)" "$BIN" -q build --out data/processed
 measure "diagnose example, every output (from data/processed)" "$BIN" -q diagnose --territory data/territories/grand-chateaudun.toml --out "$OUT/diagnose"
 measure "diagnose example, every output (built-in snapshot)" env CPTS_DATA_DIR=/nonexistent "$BIN" -q diagnose --territory data/territories/grand-chateaudun.toml --processed /nonexistent --out "$OUT/diagnose-snapshot"
+# The other commands, for their peak memory (issue 9: 200 MiB at most in every command).
+measure "map of the example territory" "$BIN" -q map --territory data/territories/grand-chateaudun.toml --out "$OUT/map"
+measure "coverage of région PACA (70 CPTS)" "$BIN" -q coverage --listing "${CPTS_DATA_DIR:-../shared/data}/cpts/ars-paca_cpts_communes_2026-01.csv" --out "$OUT/coverage"
+measure "access (E2SFCA calibration, national)" "$BIN" -q access --out "$OUT/access"
 for level in commune epci bassin-de-vie departement region territories; do
   measure "batch $level (from curated Parquet)" "$BIN" -q batch --level "$level" --out "$OUT/batch"
 done
