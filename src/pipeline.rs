@@ -365,13 +365,7 @@ pub fn load_inputs(processed: &Path, data: &DataDir, progress: &mut Progress) ->
         let c = build_curated(data, progress)?;
         return Ok(Inputs { cog: c.cog, communes: c.communes, origin: Origin::DataFolder(data.root.clone()) });
     }
-    progress.say(&format!(
-        "no build output in {} and no data folder at {}: using the built-in national snapshot ({})",
-        processed.display(),
-        data.root.display(),
-        snapshot_info()?.vintages_line()
-    ));
-    progress.step("reading the built-in snapshot");
+    announce_snapshot(processed, data, progress)?;
     let (communes, cog) = std::thread::scope(|s| {
         let cog = s.spawn(|| read_cog(snapshot::COG, Path::new(SNAPSHOT_DIR).join(COG_FILE).as_path()));
         (parquet::read_bytes(snapshot::COMMUNES), cog.join().expect("the COG reader does not panic"))
@@ -447,6 +441,18 @@ pub fn write_snapshot(out: &Path, c: &Curated) -> Result<Vec<PathBuf>> {
     Ok(written)
 }
 
+/// The one line a run prints when it falls back to the built-in snapshot, with its vintages.
+fn announce_snapshot(processed: &Path, data: &DataDir, progress: &mut Progress) -> Result<()> {
+    progress.say(&format!(
+        "no build output in {} and no data folder at {}: using the built-in national snapshot ({})",
+        processed.display(),
+        data.root.display(),
+        snapshot_info()?.vintages_line()
+    ));
+    progress.step("reading the built-in snapshot");
+    Ok(())
+}
+
 /// The curated table alone, for work that needs no COG reference (the batch of the administrative
 /// levels): the same places as [`load_inputs`], without parsing the COG when `build` output or the
 /// snapshot has the table.
@@ -460,13 +466,7 @@ pub fn load_curated_table(processed: &Path, data: &DataDir, progress: &mut Progr
             Err(e) => progress.say(&format!("warning: {e}\n  not used: run `cpts-diag build` again")),
         }
     } else if !data.exists(decoupage::COMMUNES.file) {
-        progress.say(&format!(
-            "no build output in {} and no data folder at {}: using the built-in national snapshot ({})",
-            processed.display(),
-            data.root.display(),
-            snapshot_info()?.vintages_line()
-        ));
-        progress.step("reading the built-in snapshot");
+        announce_snapshot(processed, data, progress)?;
         let communes = parquet::read_bytes(snapshot::COMMUNES)?;
         parquet::check_schema(&Path::new(SNAPSHOT_DIR).join(COMMUNES_FILE), &communes, &schema::COMMUNES)?;
         return Ok((communes, Origin::Snapshot));
