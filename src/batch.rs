@@ -1,8 +1,9 @@
 //! The national batch: every indicator of `diagnose` for every unit of one level (commune, EPCI,
-//! bassin de vie, département, région, or every territory file), in one `group_by` pass over the
-//! curated table. The indicator expressions are those of `indicators::all_exprs()`, the very ones
-//! `diagnose::evaluate` runs in a `select`, so a batch row and a diagnosis of the same units agree
-//! by construction (and a test checks it on the real data).
+//! bassin de vie, département, région, or every territory file), in one grouping pass over the
+//! curated table. The indicators are those of `diagnose`, written once (`indicators::Agg`): the
+//! batch takes their row inputs, sums and counts per unit of the level, then their final
+//! expressions (`indicators::plan`), so a batch row and a diagnosis of the same units agree to
+//! rounding (and a test checks it on the real data).
 //!
 //! Aggregated levels group communes only (`kind = commune`): the arrondissements municipaux of
 //! Paris, Lyon and Marseille are parts of a commune row and would count twice. The commune level
