@@ -56,7 +56,7 @@ pub fn note_columns() -> Vec<&'static str> {
 /// Every group of `rows` (unit rows with the plan's inputs) in one pass, groups in order of
 /// first appearance and units in row order:
 /// - `attrs`: the value of the group's first unit;
-/// - the plan's sums (nulls add nothing) and counts of non-null values, as `group_aggs` gives;
+/// - the plan's sums (nulls add nothing) and counts of non-null values, as polars' `sum` and `count` give;
 /// - the département and région of its most populous unit (ties: first in row order, which is
 ///   code order), so that a unit crossing a boundary gets one well-defined département and
 ///   région, and the distinct départements and régions (when `lists`);
@@ -243,10 +243,7 @@ fn unit_rows(
     keep.extend(plan.aggregates().into_iter().map(|(input, _, _)| input));
     let mut seen = std::collections::HashSet::new();
     keep.retain(|c| seen.insert(c.clone()));
-    Ok(lf
-        .with_columns(plan.inputs.clone())
-        .select(keep.iter().map(|c| col(c.as_str())).collect::<Vec<_>>())
-        .collect()?)
+    Ok(lf.with_columns(plan.inputs()).select(keep.iter().map(|c| col(c.as_str())).collect::<Vec<_>>()).collect()?)
 }
 
 /// The indicators over the aggregates of `lf`, made finite, with the ACI columns, sorted by key.

@@ -522,8 +522,7 @@ pub enum AggKind {
 /// Every indicator split into its aggregates (see [`Agg`]); build it with [`plan`].
 #[derive(Clone)]
 pub struct Plan {
-    /// Row expressions the aggregates read, each aliased `__in{i}`; add them to the unit rows.
-    pub inputs: Vec<Expr>,
+    /// Row expressions the aggregates read (see [`Plan::inputs`]).
     rows: Vec<Expr>,
     aggs: Vec<AggKind>,
     keys: Vec<String>,
@@ -548,7 +547,6 @@ impl Plan {
         let i = match self.keys.iter().position(|k| *k == key) {
             Some(i) => i,
             None => {
-                self.inputs.push(row.clone().alias(format!("__in{}", self.keys.len())));
                 self.rows.push(row);
                 self.aggs.push(kind);
                 self.keys.push(key);
@@ -558,30 +556,19 @@ impl Plan {
         col(format!("__agg{i}"))
     }
 
+    /// The row expressions the aggregates read, each aliased `__in{i}`: add them to the unit rows.
+    pub fn inputs(&self) -> Vec<Expr> {
+        self.rows.iter().enumerate().map(|(i, r)| r.clone().alias(format!("__in{i}"))).collect()
+    }
+
     /// Each aggregate: its input column, its own column name and its kind, for callers that
     /// take the sums and counts themselves.
     pub fn aggregates(&self) -> Vec<(String, String, AggKind)> {
         self.aggs.iter().enumerate().map(|(i, k)| (format!("__in{i}"), format!("__agg{i}"), *k)).collect()
     }
 
-    /// The aggregates for `group_by(...).agg`.
-    pub fn group_aggs(&self) -> Vec<Expr> {
-        self.aggs
-            .iter()
-            .enumerate()
-            .map(|(i, k)| {
-                let c = col(format!("__in{i}"));
-                match k {
-                    AggKind::Sum => c.sum(),
-                    AggKind::Count => c.count(),
-                }
-                .alias(format!("__agg{i}"))
-            })
-            .collect()
-    }
-
-    /// The aggregates of groups of one unit each, row by row (what `group_aggs` gives for a
-    /// group of one row: a null adds nothing to a sum, and is not counted).
+    /// The aggregates of groups of one unit each, row by row (what a sum and a count give
+    /// over a group of one row: a null adds nothing to a sum, and is not counted).
     /// Read from the unit rows themselves: no `__in` column is needed.
     pub fn single_unit_aggs(&self) -> Vec<Expr> {
         self.aggs
@@ -597,11 +584,6 @@ impl Plan {
                 .alias(format!("__agg{i}"))
             })
             .collect()
-    }
-
-    /// Names of the helper columns, to drop once the indicators are computed.
-    pub fn helper_columns(&self) -> Vec<String> {
-        (0..self.aggs.len()).flat_map(|i| [format!("__in{i}"), format!("__agg{i}")]).collect()
     }
 }
 
@@ -667,7 +649,7 @@ pub fn all_exprs() -> Vec<Expr> {
 /// Every indicator, in the order of [`INDICATORS`], split into row inputs, plain aggregates and
 /// final expressions (see [`Agg`]): the same definitions as [`all_exprs`].
 pub fn plan() -> Plan {
-    let mut p = Plan { inputs: Vec::new(), rows: Vec::new(), aggs: Vec::new(), keys: Vec::new(), finals: Vec::new() };
+    let mut p = Plan { rows: Vec::new(), aggs: Vec::new(), keys: Vec::new(), finals: Vec::new() };
     for i in INDICATORS.iter() {
         let e = build(i.id, &mut p);
         p.finals.push(e);
