@@ -49,8 +49,17 @@ pub enum Origin {
 /// The curated national table and the COG it was built on.
 pub struct Inputs {
     pub cog: Cog,
+    /// The index of `cog`, built on the thread that reads it, while polars reads the table.
+    pub index: CogIndex,
     pub communes: DataFrame,
     pub origin: Origin,
+}
+
+/// The COG and its index, from the bytes of `cog.postcard.gz`.
+fn read_cog_indexed(bytes: &[u8], origin: &Path) -> Result<(Cog, CogIndex)> {
+    let cog = read_cog(bytes, origin)?;
+    let index = CogIndex::new(&cog);
+    Ok((cog, index))
 }
 
 /// Build the curated tables in memory, printing the normalization summary.
@@ -230,8 +239,7 @@ pub fn load_inputs_and_geography(
         if !geography {
             return Ok((inputs, None, 0));
         }
-        let index = CogIndex::new(&inputs.cog);
-        let (g, warned) = load_geography_from(data, Some(processed), &index, progress)?;
+        let (g, warned) = load_geography_from(data, Some(processed), &inputs.index, progress)?;
         return Ok((inputs, g, warned));
     }
     let label = match &table {
@@ -255,8 +263,7 @@ pub fn load_inputs_and_geography(
     });
     let inputs = inputs?;
     progress.step(&format!("placing commune boundaries read alongside ({label})"));
-    let index = CogIndex::new(&inputs.cog);
-    let g = Geography::from_shapes(rows?, &index, label);
+    let g = Geography::from_shapes(rows?, &inputs.index, label);
     let warned = unknown_warning(&g.unknown_codes, progress);
     Ok((inputs, Some(g), warned))
 }
@@ -330,9 +337,9 @@ fn read_stored(processed: &Path, data: &DataDir, progress: &mut Progress) -> Res
     let cog_path = processed.join(COG_FILE);
     // The COG (gzip JSON, one thread) is parsed while polars reads the table.
     let (df, stored_cog) = std::thread::scope(|s| {
-        let cog = cog_path
-            .is_file()
-            .then(|| s.spawn(|| read_cog(&std::fs::read(&cog_path).map_err(|e| Error::io(&cog_path, e))?, &cog_path)));
+        let cog = cog_path.is_file().then(|| {
+            s.spawn(|| read_cog_indexed(&std::fs::read(&cog_path).map_err(|e| Error::io(&cog_path, e))?, &cog_path))
+        });
         (parquet::read(&path), cog.map(|h| h.join().expect("the COG reader does not panic")))
     });
     let df = df?;
@@ -342,11 +349,15 @@ fn read_stored(processed: &Path, data: &DataDir, progress: &mut Progress) -> Res
         progress.say(&format!("warning: {e}\n  not used: run `cpts-diag build` again"));
         return Ok(None);
     }
-    let cog = match stored_cog {
+    let (cog, index) = match stored_cog {
         Some(c) => c?,
-        None => Cog::load(data)?,
+        None => {
+            let cog = Cog::load(data)?;
+            let index = CogIndex::new(&cog);
+            (cog, index)
+        }
     };
-    Ok(Some(Inputs { cog, communes: df, origin: Origin::Processed(processed.to_path_buf()) }))
+    Ok(Some(Inputs { cog, index, communes: df, origin: Origin::Processed(processed.to_path_buf()) }))
 }
 
 /// The curated inputs of `diagnose`, `batch` and `map`, from the first place that has them:
@@ -363,17 +374,23 @@ pub fn load_inputs(processed: &Path, data: &DataDir, progress: &mut Progress) ->
             data.root.display()
         ));
         let c = build_curated(data, progress)?;
-        return Ok(Inputs { cog: c.cog, communes: c.communes, origin: Origin::DataFolder(data.root.clone()) });
+        return Ok(Inputs {
+            cog: c.cog,
+            index: c.index,
+            communes: c.communes,
+            origin: Origin::DataFolder(data.root.clone()),
+        });
     }
     announce_snapshot(processed, data, progress)?;
     let (communes, cog) = std::thread::scope(|s| {
-        let cog = s.spawn(|| read_cog(snapshot::COG, Path::new(SNAPSHOT_DIR).join(COG_FILE).as_path()));
+        let cog = s.spawn(|| read_cog_indexed(snapshot::COG, Path::new(SNAPSHOT_DIR).join(COG_FILE).as_path()));
         (parquet::read_bytes(snapshot::COMMUNES), cog.join().expect("the COG reader does not panic"))
     });
     let communes = communes?;
     // Only a binary built from a stale data/snapshot/ can fail here; tests/snapshot.rs prevents it.
     parquet::check_schema(&Path::new(SNAPSHOT_DIR).join(COMMUNES_FILE), &communes, &schema::COMMUNES)?;
-    Ok(Inputs { cog: cog?, communes, origin: Origin::Snapshot })
+    let (cog, index) = cog?;
+    Ok(Inputs { cog, index, communes, origin: Origin::Snapshot })
 }
 
 /// `snapshot.json`: the sources and vintages a snapshot was built from.

@@ -9,7 +9,6 @@ use crate::pipeline;
 use crate::sinks::territory as out;
 use crate::sources::DataDir;
 use crate::territory::{self, TerritorySpec};
-use crate::transforms::cog::CogIndex;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -63,9 +62,8 @@ pub fn run(data: &DataDir, args: &Args, progress: &mut Progress) -> Result<()> {
     }
     .with_basis(args.population);
     // Warnings are counted where they are printed (`Progress::say`), geometry ones included.
-    let (pipeline::Inputs { cog, communes: curated, .. }, geography, _) =
+    let (pipeline::Inputs { cog, index, communes: curated, .. }, geography, _) =
         pipeline::load_inputs_and_geography(&args.processed, data, !args.no_geo, progress)?;
-    let index = CogIndex::new(&cog);
     progress.step("resolving territory");
     let ctx = territory::Context { curated: Some(&curated), geography: geography.as_ref() };
     let t = territory::resolve_in(&spec, &cog, &index, ctx)?;

@@ -106,7 +106,8 @@ pub(crate) fn published_if_repaired(u: &Unit) -> Option<MultiPolygon<f64>> {
 #[derive(Debug, Clone)]
 pub struct Geography {
     units: Vec<Unit>,
-    by_code: HashMap<String, usize>,
+    /// Polars' hasher: 35 000 codes are hashed on each read, and SipHash was most of placing them.
+    by_code: polars::prelude::PlHashMap<String, usize>,
     /// Boundary codes that are neither current nor former COG 2026 codes (expected: none).
     pub unknown_codes: Vec<String>,
     /// Problems found while reading the GeoJSON (none when read from GeoParquet: `Unit::note`
@@ -242,7 +243,7 @@ impl Geography {
                 code,
             });
         }
-        let by_code = units.iter().enumerate().map(|(i, u)| (u.code.clone(), i)).collect::<HashMap<_, _>>();
+        let by_code = units.iter().enumerate().map(|(i, u)| (u.code.clone(), i)).collect::<polars::prelude::PlHashMap<_, _>>();
         let dropped =
             notes.into_iter().filter(|(c, _)| !by_code.contains_key(c)).map(|(c, v)| (c, v.join("; "))).collect();
         Geography { units, by_code, unknown_codes, warnings: b.warnings, dropped, origin }
