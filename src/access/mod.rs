@@ -82,7 +82,8 @@ pub struct Units {
     pub apl_drees: Vec<f64>,
     pub epci: Vec<Option<String>>,
     pub departement: Vec<String>,
-    pub index: HashMap<String, usize>,
+    /// Polars' hasher: built over the 35 000 units on every `diagnose` (SipHash was most of it).
+    pub index: PlHashMap<String, usize>,
     /// Units of the curated table left out of the model, with why (code, reason).
     pub left_out: Vec<(String, String)>,
     /// GPs of left-out units (their supply is not in the model).
@@ -118,7 +119,7 @@ impl Units {
         let gp_of = |i: usize| rpps[i].or(bpe[i]);
         // Paris, Lyon and Marseille: the city row is replaced by its arrondissements, whose
         // BPE count (none) is the city's split by population share.
-        let mut arr_pop: HashMap<&str, f64> = HashMap::new();
+        let mut arr_pop: PlHashMap<&str, f64> = PlHashMap::default();
         for i in 0..n {
             if kind[i] == Some("arrondissement") {
                 if let Some(p) = parent[i] {
@@ -126,8 +127,9 @@ impl Units {
                 }
             }
         }
-        let row_of: HashMap<&str, usize> = code.iter().enumerate().filter_map(|(i, c)| c.map(|c| (c, i))).collect();
+        let row_of: PlHashMap<&str, usize> = code.iter().enumerate().filter_map(|(i, c)| c.map(|c| (c, i))).collect();
         let mut u = Units::default();
+        u.index.reserve(n);
         for i in 0..n {
             let Some(c) = code[i] else { continue };
             if arr_pop.contains_key(c) {

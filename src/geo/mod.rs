@@ -254,9 +254,9 @@ impl Geography {
         let mut units = Vec::with_capacity(rows.len());
         let mut unknown_codes = Vec::new();
         for StoredUnit { code, name, note, shape, published } in rows {
-            let kind = match index.kind(&code) {
-                Some(UnitKind::Arrondissement) => BoundaryKind::Arrondissement,
-                Some(UnitKind::Commune) => BoundaryKind::Commune,
+            let (kind, parent) = match index.kind_and_parent(&code) {
+                Some((UnitKind::Arrondissement, p)) => (BoundaryKind::Arrondissement, p.map(str::to_string)),
+                Some((UnitKind::Commune, p)) => (BoundaryKind::Commune, p.map(str::to_string)),
                 None => {
                     unknown_codes.push(code);
                     continue;
@@ -280,7 +280,7 @@ impl Geography {
                 decoded: OnceLock::new(),
                 name,
                 kind,
-                parent: index.parent(&code).map(str::to_string),
+                parent,
                 source_codes: vec![code.clone()],
                 ready: fixed.is_none(),
                 parts,

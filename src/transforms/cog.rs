@@ -65,6 +65,11 @@ impl CogIndex {
         self.units.get(code).map(|(k, _)| *k)
     }
 
+    /// [`CogIndex::kind`] and [`CogIndex::parent`] in one lookup (placing the 35 000 boundaries).
+    pub fn kind_and_parent(&self, code: &str) -> Option<(UnitKind, Option<&str>)> {
+        self.units.get(code).map(|(k, p)| (*k, p.as_deref()))
+    }
+
     /// Paris/Lyon/Marseille code of an arrondissement municipal.
     pub fn parent(&self, code: &str) -> Option<&str> {
         self.units.get(code).and_then(|(_, p)| p.as_deref())
