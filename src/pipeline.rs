@@ -314,7 +314,10 @@ pub fn write_cog(path: &Path, cog: &Cog, level: flate2::Compression) -> Result<(
 }
 
 pub fn read_cog(bytes: &[u8], origin: &Path) -> Result<Cog> {
-    let mut raw = Vec::new();
+    // Sized from the gzip trailer (ISIZE, the length mod 2^32): growing the buffer by doubling
+    // copied it and faulted its pages in again. Only a capacity: a wrong value costs nothing.
+    let isize = bytes.len().checked_sub(4).map_or(0, |i| u32::from_le_bytes(bytes[i..].try_into().unwrap_or([0; 4])));
+    let mut raw = Vec::with_capacity((isize as usize).min(256 << 20));
     GzDecoder::new(bytes)
         .read_to_end(&mut raw)
         .map_err(|e| Error::data(crate::error::Location::file(origin), format!("not a whole gzip stream: {e}")))?;

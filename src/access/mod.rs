@@ -128,8 +128,21 @@ impl Units {
             }
         }
         let row_of: PlHashMap<&str, usize> = code.iter().enumerate().filter_map(|(i, c)| c.map(|c| (c, i))).collect();
-        let mut u = Units::default();
-        u.index.reserve(n);
+        // Sized once: growing ten vectors of 35 000 rows copied and faulted in each of them again.
+        let mut u = Units {
+            code: Vec::with_capacity(n),
+            name: Vec::with_capacity(n),
+            lat: Vec::with_capacity(n),
+            lon: Vec::with_capacity(n),
+            demand: Vec::with_capacity(n),
+            population: Vec::with_capacity(n),
+            gps: Vec::with_capacity(n),
+            apl_drees: Vec::with_capacity(n),
+            epci: Vec::with_capacity(n),
+            departement: Vec::with_capacity(n),
+            index: PlHashMap::with_capacity(n),
+            ..Units::default()
+        };
         for i in 0..n {
             let Some(c) = code[i] else { continue };
             if arr_pop.contains_key(c) {
