@@ -92,19 +92,34 @@ impl Reader<'_> {
         let rings = self.count(4)?;
         for ring in 0..rings {
             let n = self.count(16)?;
-            for _ in 0..n {
-                let (x, y) = (self.f64()?, self.f64()?);
-                if ring == 0 {
-                    *acc = Some(match *acc {
-                        None => [x, y, x, y],
-                        Some([a, b, c, d]) => [
-                            if x < a { x } else { a },
-                            if y < b { y } else { b },
-                            if x > c { x } else { c },
-                            if y > d { y } else { d },
-                        ],
-                    });
+            // `count` checked that the n points are there: the ring is one slice, read without a
+            // bounds check per number (every unit's box is computed when the table is read); the
+            // holes are skipped.
+            let points = &self.b[self.at..self.at + 16 * n];
+            self.at += 16 * n;
+            if ring > 0 {
+                continue;
+            }
+            let le = self.le;
+            let num = |b: &[u8]| {
+                let b: [u8; 8] = b.try_into().expect("8 bytes");
+                if le {
+                    f64::from_le_bytes(b)
+                } else {
+                    f64::from_be_bytes(b)
                 }
+            };
+            for p in points.chunks_exact(16) {
+                let (x, y) = (num(&p[..8]), num(&p[8..]));
+                *acc = Some(match *acc {
+                    None => [x, y, x, y],
+                    Some([a, b, c, d]) => [
+                        if x < a { x } else { a },
+                        if y < b { y } else { b },
+                        if x > c { x } else { c },
+                        if y > d { y } else { d },
+                    ],
+                });
             }
         }
         Ok(())
@@ -199,6 +214,7 @@ mod tests {
             be.extend_from_slice(&y.to_be_bytes());
         }
         assert_eq!(decode(&be).unwrap(), MultiPolygon(vec![Polygon::new(p.exterior().clone(), vec![])]));
+        assert_eq!(bbox(&be).unwrap(), geo::BoundingRect::bounding_rect(p.exterior()));
     }
 
     #[test]
