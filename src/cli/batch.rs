@@ -68,6 +68,7 @@ pub fn run(data: &DataDir, args: &Args, progress: &mut Progress) -> Result<()> {
     let mut bad_territories: Vec<batch::BadTerritory> = Vec::new();
     let mut levels = args.level.clone();
     levels.dedup();
+    let mut run = batch::Batch::new(&curated);
     for level in levels {
         progress.step(&format!("{}: computing", level.id()));
         let table: BatchTable = match level {
@@ -114,9 +115,9 @@ pub fn run(data: &DataDir, args: &Args, progress: &mut Progress) -> Result<()> {
                 if list.is_empty() {
                     continue;
                 }
-                batch::territories(&curated, &list, &grid)?
+                run.territories(&list, &grid)?
             }
-            l => batch::compute(&curated, l, &grid)?,
+            l => run.compute(l, &grid)?,
         };
         progress.step(&format!("{}: writing", level.id()));
         let mut written = out::write_table(&args.out, &table)?;
