@@ -253,7 +253,7 @@ fn aggregate(
     let keep = |i: usize| level == Level::Commune || kind[i] == Some(UnitKind::Commune.as_str());
     let groups = Groups::by_column(rows, level.key(), &keep, skip_null)?;
     let grouped = group_rows(rows, level.key(), groups, attrs, lists, &note_columns(), plan)?;
-    declared(finish(grouped.lazy(), plan, level, grid)?, level)
+    declared(finish(grouped.lazy(), plan, level, grid, true)?, level)
 }
 
 /// Attributes each aggregated level keeps from the first unit of a group.
@@ -272,13 +272,9 @@ fn unit_rows(lf: LazyFrame, plan: &indicators::Plan, extra: &[&str]) -> Result<D
     Ok(lf.with_columns(plan.inputs()).select(keep.iter().map(|c| col(c.as_str())).collect::<Vec<_>>()).collect()?)
 }
 
-/// The indicators over the aggregates of `lf`, made finite, with the ACI columns, sorted by key.
-fn finish(lf: LazyFrame, plan: &indicators::Plan, level: Level, grid: &Grid) -> Result<DataFrame> {
-    // Same rule as `evaluate`: a non-finite figure is no figure.
-    let finite: Vec<Expr> = INDICATORS
-        .iter()
-        .map(|i| when(col(i.id).is_finite()).then(col(i.id)).otherwise(lit(NULL).cast(DataType::Float64)).alias(i.id))
-        .collect();
+/// The indicators over the aggregates of `lf`, made finite, with the ACI columns, sorted by key
+/// when `sort`.
+fn finish(lf: LazyFrame, plan: &indicators::Plan, level: Level, grid: &Grid, sort: bool) -> Result<DataFrame> {
     let mut aci: Vec<Expr> =
         grid.exprs(col(grid.population.indicator())).into_iter().map(|e| e.cast(DataType::Int64)).collect();
     aci.push(lit(grid.population.as_str()).alias("aci_population_basis"));
@@ -289,12 +285,28 @@ fn finish(lf: LazyFrame, plan: &indicators::Plan, level: Level, grid: &Grid) -> 
             .cast(DataType::Int64)
             .alias("aci_band_municipale_same_millesime"),
     );
-    Ok(lf
-        .with_columns(plan.finals.clone())
-        .with_columns(finite)
-        .with_columns(aci)
-        .sort([level.key()], SortMultipleOptions::default())
-        .collect()?)
+    let mut lf = lf.with_columns(plan.finals.clone());
+    if sort {
+        lf = lf.sort([level.key()], SortMultipleOptions::default());
+    }
+    let mut df = lf.collect()?;
+    finite(&mut df)?;
+    Ok(df.lazy().with_columns(aci).collect()?)
+}
+
+/// Every indicator as Float64, a non-finite figure made null: the rule of `evaluate` (a
+/// non-finite figure is no figure). A scan in Rust: the same rule as one `when/then` per
+/// indicator costs polars a predicate and a select over every column, and non-finite figures are
+/// rare.
+fn finite(df: &mut DataFrame) -> Result<()> {
+    for i in INDICATORS.iter() {
+        let c = df.column(i.id)?.cast(&DataType::Float64)?;
+        let ca = c.f64()?;
+        let bad = ca.downcast_iter().any(|a| a.iter().any(|v| v.is_some_and(|v| !v.is_finite())));
+        let c = if bad { ca.apply(|v| v.filter(|v| v.is_finite())).into_column() } else { c };
+        df.with_column(c)?;
+    }
+    Ok(())
 }
 
 fn declared(df: DataFrame, level: Level) -> Result<DataFrame> {
@@ -311,7 +323,8 @@ fn per_unit(curated: &DataFrame, grid: &Grid) -> Result<DataFrame> {
     let plan = indicators::plan();
     let mut notes: Vec<Expr> = note_columns()
         .into_iter()
-        .map(|n| when(col(n).is_not_null()).then(col(n) + lit(" (1 unit)")).otherwise(col(n)).alias(n))
+        // A null note stays null (polars' concatenation with a null is null).
+        .map(|n| (col(n) + lit(" (1 unit)")).alias(n))
         .collect();
     notes.push(col("population_totale_vintage"));
     // Only the declared columns the curated table has, and the aggregates: 35 014 rows of every
@@ -332,7 +345,8 @@ fn per_unit(curated: &DataFrame, grid: &Grid) -> Result<DataFrame> {
     let mut out: Option<DataFrame> = None;
     for start in (0..curated.height()).step_by(SLICE) {
         let lf = curated.slice(start as i64, SLICE).lazy().select(keep.clone());
-        let part = declared(finish(lf, &plan, Level::Commune, grid)?, Level::Commune)?;
+        // The curated table is in code order (checked below): a slice needs no sort.
+        let part = declared(finish(lf, &plan, Level::Commune, grid, false)?, Level::Commune)?;
         match &mut out {
             None => out = Some(part),
             Some(o) => {
@@ -342,9 +356,15 @@ fn per_unit(curated: &DataFrame, grid: &Grid) -> Result<DataFrame> {
     }
     let mut out = match out {
         Some(o) => o,
-        None => declared(finish(curated.clone().lazy().select(keep), &plan, Level::Commune, grid)?, Level::Commune)?,
+        None => {
+            declared(finish(curated.clone().lazy().select(keep), &plan, Level::Commune, grid, false)?, Level::Commune)?
+        }
     };
     out.rechunk_mut();
+    let codes = strings(out.column("code")?.str()?);
+    if codes.windows(2).any(|w| w[0] > w[1]) {
+        out.sort_in_place(["code"], SortMultipleOptions::default())?;
+    }
     Ok(out)
 }
 
@@ -464,7 +484,7 @@ impl<'a> Batch<'a> {
             "territory_name".into(),
             list.iter().map(|(_, t)| t.name.as_str()).collect::<Vec<_>>(),
         ))?;
-        let frame = declared(finish(grouped.lazy(), &self.plan, Level::Territories, grid)?, Level::Territories)?;
+        let frame = declared(finish(grouped.lazy(), &self.plan, Level::Territories, grid, true)?, Level::Territories)?;
         Ok(BatchTable { level: Level::Territories, frame, excluded: Vec::new() })
     }
 }
