@@ -243,7 +243,8 @@ impl Geography {
                 code,
             });
         }
-        let by_code = units.iter().enumerate().map(|(i, u)| (u.code.clone(), i)).collect::<polars::prelude::PlHashMap<_, _>>();
+        let by_code =
+            units.iter().enumerate().map(|(i, u)| (u.code.clone(), i)).collect::<polars::prelude::PlHashMap<_, _>>();
         let dropped =
             notes.into_iter().filter(|(c, _)| !by_code.contains_key(c)).map(|(c, v)| (c, v.join("; "))).collect();
         Geography { units, by_code, unknown_codes, warnings: b.warnings, dropped, origin }
