@@ -132,7 +132,13 @@ fn evaluate_lazy(rows: LazyFrame, scope: Scope) -> Result<ScopeResult> {
 /// are none or the column is not text.
 fn distinct_joined(units: &DataFrame, c: &str) -> Option<String> {
     let s = units.column(c).ok()?.str().ok()?;
-    let mut seen: Vec<&str> = s.iter().flatten().filter(|v| !v.is_empty()).collect();
+    // Runs of one value are kept once: France's 35 000 rows hold a handful of sources.
+    let mut seen: Vec<&str> = Vec::new();
+    for v in s.iter().flatten().filter(|v| !v.is_empty()) {
+        if seen.last() != Some(&v) {
+            seen.push(v);
+        }
+    }
     seen.sort_unstable();
     seen.dedup();
     (!seen.is_empty()).then(|| seen.join(", "))
