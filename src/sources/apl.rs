@@ -141,7 +141,7 @@ impl Builder {
 /// [`derived_cells`] without a table of text cells: the contract row by row, values parsed once
 /// into the staged columns. Any error sends the caller to [`derived_cells`].
 fn derived_typed(path: &std::path::Path, text: &str, millesimes: &[i32]) -> Result<Vec<DataFrame>> {
-    use super::table::{normalize_commune_code_cow, parse_number, Delimited};
+    use super::table::{normalize_commune_code_cow, Delimited};
     let d = Delimited::new(path, text, "code_commune_insee")?;
     let mut c = [0; 7];
     for (i, name) in DERIVED_COLUMNS.iter().enumerate() {
@@ -155,7 +155,7 @@ fn derived_typed(path: &std::path::Path, text: &str, millesimes: &[i32]) -> Resu
     let (mut last_line, mut last_value) = (None, String::new());
     let fail = || Error::data(crate::error::Location::file(path), "refused by the typed reader");
     d.for_each_record(|line, r| {
-        let cell = |i: usize| r.get(i).unwrap_or("").trim();
+        let cell = |i: usize| super::table::trim(r.get(i).unwrap_or(""));
         rc.row(line, |i| r.get(i).unwrap_or(""))?;
         last_line = Some(line);
         last_value.clear();
@@ -166,7 +166,7 @@ fn derived_typed(path: &std::path::Path, text: &str, millesimes: &[i32]) -> Resu
         }
         let Some(k) = asked.iter().position(|a| a == year) else { return Ok(()) };
         let b = &mut out[k];
-        let number = |i: usize| match parse_number(cell(i)) {
+        let number = |i: usize| match rc.number(line, i, cell(i)) {
             Ok(Num::Value(v)) => Ok(Some(v)),
             Ok(Num::Missing) => Ok(None),
             Err(_) => Err(fail()),

@@ -52,7 +52,7 @@ const COLUMNS: [&str; 4] = ["codgeo", "libgeo", "an", "nb_medg"];
 /// [`staged`] of the CSV without a table of text cells: the contract row by row, values parsed
 /// once. Any error sends the caller to the text-cell reader.
 fn typed(path: &std::path::Path, text: &str) -> Result<DataFrame> {
-    use super::table::{normalize_commune_code_cow, parse_number, Delimited};
+    use super::table::{normalize_commune_code_cow, Delimited};
     let d = Delimited::new(path, text, "codgeo")?;
     for c in COLUMNS {
         d.column(c)?;
@@ -66,14 +66,14 @@ fn typed(path: &std::path::Path, text: &str) -> Result<DataFrame> {
     let (mut last_line, mut last_value) = (None, String::new());
     let fail = || Error::data(crate::error::Location::file(path), "refused by the typed reader");
     d.for_each_record(|l, r| {
-        let cell = |i: usize| r.get(i).unwrap_or("").trim();
+        let cell = |i: usize| super::table::trim(r.get(i).unwrap_or(""));
         rc.row(l, |i| r.get(i).unwrap_or(""))?;
         last_line = Some(l);
         last_value.clear();
         last_value.push_str(r.get(r.len().saturating_sub(1)).unwrap_or(""));
         code.append_value(normalize_commune_code_cow(cell(c_code)).ok_or_else(fail)?);
         name.append_value(cell(c_name));
-        n.push(match parse_number(cell(c_n)) {
+        n.push(match rc.number(l, c_n, cell(c_n)) {
             Ok(Num::Value(v)) if v >= 0.0 && v.fract() == 0.0 => Some(v as i64),
             Ok(Num::Missing) => None,
             _ => return Err(fail()),

@@ -89,7 +89,7 @@ fn code_key(code: &str) -> u64 {
 /// [`cells`] without a table of text cells: the contract row by row, values parsed once into
 /// the staged columns. Any error sends the caller to [`cells`].
 fn typed(path: &std::path::Path, text: &str) -> Result<DataFrame> {
-    use super::table::{normalize_commune_code_cow, parse_number, Delimited};
+    use super::table::{normalize_commune_code_cow, Delimited};
     let d = Delimited::new(path, text, "insee_com")?;
     let mut c = [0; 7];
     for (i, name) in REQUIRED.iter().enumerate() {
@@ -108,7 +108,7 @@ fn typed(path: &std::path::Path, text: &str) -> Result<DataFrame> {
     let (mut last_line, mut last_value) = (None, String::new());
     let fail = || Error::data(crate::error::Location::file(path), "refused by the typed reader");
     d.for_each_record(|l, r| {
-        let cell = |i: usize| r.get(i).unwrap_or("").trim();
+        let cell = |i: usize| super::table::trim(r.get(i).unwrap_or(""));
         rc.row(l, |i| r.get(i).unwrap_or(""))?;
         last_line = Some(l);
         last_value.clear();
@@ -119,7 +119,7 @@ fn typed(path: &std::path::Path, text: &str) -> Result<DataFrame> {
             "COMD" => return Ok(()),
             _ => return Err(fail()),
         }
-        let number = |i: usize| match parse_number(cell(i)) {
+        let number = |i: usize| match rc.number(l, i, cell(i)) {
             Ok(Num::Value(v)) => Ok(Some(v)),
             Ok(Num::Missing) => Ok(None),
             Err(_) => Err(fail()),

@@ -15,7 +15,7 @@ use std::sync::LazyLock;
 
 use serde::{Deserialize, Serialize};
 
-use super::table::{parse_number, Num, RawRow, RawTable};
+use super::table::{parse_number, trim, Num, RawRow, RawTable};
 use crate::error::{Error, Location, Result};
 
 /// The reason written wherever a value masked by its publisher is left null.
@@ -311,6 +311,9 @@ pub struct RowCheck<'c> {
     /// Key values joined by [`KEY_SEP`] → first line: one string per row, not one per cell.
     seen: polars::prelude::PlHashMap<String, u64>,
     checked: Checked,
+    /// Per column, the line and value of the last number the rules parsed: staging reads it
+    /// instead of parsing the cell a second time.
+    parsed: Vec<(u64, f64)>,
 }
 
 const KEY_SEP: char = '\u{1f}';
@@ -347,13 +350,14 @@ impl<'c> RowCheck<'c> {
             filter,
             seen: polars::prelude::PlHashMap::with_capacity_and_hasher(1 << 15, Default::default()),
             checked: Checked::default(),
+            parsed: vec![(0, 0.0); headers.len()],
         })
     }
 
     /// Check one row; `cell(i)` is the text of column `i` as read (trimmed here), `""` past the
     /// end. Rows outside the contract's `rows` filter pass unchecked.
     pub fn row<'r>(&mut self, line: u64, cell: impl Fn(usize) -> &'r str) -> Result<()> {
-        let text = |i: usize| cell(i).trim();
+        let text = |i: usize| trim(cell(i));
         if let (Some(f), Some(filter)) = (&self.contract.rows, self.filter) {
             let i = match filter {
                 Ok(i) => i,
@@ -412,6 +416,7 @@ impl<'c> RowCheck<'c> {
                         Ok(Num::Missing) => continue, // handled above
                         Err(m) => return Err(Error::data(at(), m)),
                     };
+                    self.parsed[*i] = (line, v);
                     if rule.plain_decimal && raw.contains(|c: char| c == ',' || c.is_whitespace()) {
                         return Err(Error::data(
                             at(),
@@ -471,6 +476,15 @@ impl<'c> RowCheck<'c> {
         Ok(())
     }
 
+    /// [`parse_number`] of column `i` of the row at `line`, which [`RowCheck::row`] has checked:
+    /// the value its rules parsed, else parsed here.
+    pub fn number(&self, line: u64, i: usize, cell: &str) -> std::result::Result<Num, String> {
+        match self.parsed.get(i) {
+            Some(&(l, v)) if l == line => Ok(Num::Value(v)),
+            _ => parse_number(cell),
+        }
+    }
+
     /// The masked cells of `line` so far, as [`Checked::masked_at`] gives them.
     pub fn masked_at_line(&self, line: u64) -> Option<String> {
         self.checked.masked_at_line(line)
@@ -495,7 +509,7 @@ impl<'c> RowCheck<'c> {
 
 /// What [`super::table::normalize_commune_code`] accepts, without building the normalized string.
 fn is_commune_code(raw: &str) -> bool {
-    let b = raw.trim().as_bytes();
+    let b = trim(raw).as_bytes();
     (b.len() == 5
         && b[0].is_ascii_digit()
         && (b[1].is_ascii_digit() || (b[0] == b'2' && (b[1] == b'A' || b[1] == b'B')))
@@ -648,8 +662,9 @@ pub fn check_listed<'a>(
     listed: &[&str],
     used: impl Iterator<Item = (&'a str, &'a str)>,
 ) -> Result<()> {
+    let listed: polars::prelude::PlHashSet<&str> = listed.iter().copied().collect();
     for (unit, code) in used {
-        if !listed.contains(&code) {
+        if !listed.contains(code) {
             return Err(Error::data(
                 Location::file(path),
                 format!("{what} {code} of commune {unit} is not listed (contract: every {what} present)"),

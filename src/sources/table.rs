@@ -58,7 +58,7 @@ impl RawTable {
     }
 
     pub fn text<'a>(&self, row: &'a RawRow, column: usize) -> &'a str {
-        row.cells.get(column).map(|s| s.trim()).unwrap_or("")
+        row.cells.get(column).map(|s| trim(s)).unwrap_or("")
     }
 
     pub fn number(&self, row: &RawRow, column: usize) -> Result<Num> {
@@ -115,9 +115,22 @@ pub fn column_starting_with_in(path: &Path, header_line: u64, headers: &[String]
     }
 }
 
+/// `s.trim()`, answering at once for the usual cell that starts and ends with a visible ASCII
+/// character (no Unicode white space is ASCII above the space): `str::trim` was a tenth of
+/// the staging time.
+#[inline]
+pub fn trim(s: &str) -> &str {
+    let b = s.as_bytes();
+    let visible = |c: u8| c > b' ' && c < 0x80;
+    match (b.first(), b.last()) {
+        (Some(&f), Some(&l)) if visible(f) && visible(l) => s,
+        _ => s.trim(),
+    }
+}
+
 /// Parse a publisher's number cell.
 pub fn parse_number(s: &str) -> std::result::Result<Num, String> {
-    let s = s.trim();
+    let s = trim(s);
     if s.is_empty() || s.starts_with("N/A") || s == "NS" || s == "NC" || s == "s" || s == "nd" {
         return Ok(Num::Missing);
     }
@@ -141,7 +154,7 @@ pub fn parse_number(s: &str) -> std::result::Result<Num, String> {
 /// `01001`, `2A004`, `97411`, `75113`. Spreadsheets that stored codes as numbers lose the leading
 /// zero (`1001`): that one case is repaired, anything else is rejected.
 pub fn normalize_commune_code(raw: &str) -> Option<String> {
-    let s = raw.trim();
+    let s = trim(raw);
     let b = s.as_bytes();
     let ok5 = b.len() == 5
         && b[0].is_ascii_digit()
@@ -158,7 +171,7 @@ pub fn normalize_commune_code(raw: &str) -> Option<String> {
 
 /// [`normalize_commune_code`], borrowing the code when it needs no repair.
 pub fn normalize_commune_code_cow(raw: &str) -> Option<std::borrow::Cow<'_, str>> {
-    let s = raw.trim();
+    let s = trim(raw);
     let b = s.as_bytes();
     if b.len() == 5
         && b[0].is_ascii_digit()
