@@ -285,3 +285,31 @@ fn staged(
         "masked" => masked,
     )?)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The derived CSV's layout with made-up values: a code written as a number, both millésimes.
+    const CSV: &str =
+        "millesime,code_commune_insee,commune,apl_mg,apl_mg_moins_65ans,population_standardisee,population_totale\n\
+        2022,01001,Alpha,1.5,1.25,800.5,806\n\
+        2022,1002,Beta,2,1e0,250.25,262\n\
+        2023,01001,Alpha,1.75,1.5,810.125,812\n\
+        2023,2A004,Gamma,0,0,0,0\n";
+
+    #[test]
+    fn typed_read_is_taken_and_equals_the_text_cell_read() {
+        let p = std::path::Path::new("apl.csv");
+        let typed = derived_typed(p, CSV, &[2023, 2022]).expect("a good file takes the typed path");
+        let cells = derived_cells(p, CSV, &[2023, 2022]).unwrap();
+        assert_eq!(typed, cells);
+        assert_eq!(typed[1].column("code").unwrap().str().unwrap().get(1), Some("01002"));
+        assert_eq!(typed[1].column("apl_mg_u65").unwrap().f64().unwrap().get(1), Some(1.0));
+        // A fault makes the typed read give way; the text-cell read names it.
+        let bad = CSV.replace("2023,2A004,Gamma,0,", "2023,2A004,Gamma,-1,");
+        assert!(derived_typed(p, &bad, &[2023]).is_err());
+        let e = derived_cells(p, &bad, &[2023]).unwrap_err().to_string();
+        assert!(e.contains("apl.csv:5: column \"apl_mg\": -1 for 2023, 2A004 is out of range"), "{e}");
+    }
+}

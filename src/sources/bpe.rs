@@ -115,3 +115,18 @@ fn staged(t: &super::table::RawTable) -> Result<DataFrame> {
     }
     Ok(df!("code" => code, "name" => name, "gp_count" => n, "line" => line, "masked" => masked)?)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn typed_read_is_taken_and_equals_the_text_cell_read() {
+        let csv = "codgeo,libgeo,an,nb_medg\n01001,Alpha,2020,0\n1002,Beta,2020,NS\n2A004,Gamma,2020,3\n";
+        let p = std::path::Path::new("bpe.csv");
+        let typed = typed(p, csv).expect("a good file takes the typed path");
+        let cells = staged(&super::super::table::parse_delimited(p, csv, "codgeo", &COLUMNS).unwrap()).unwrap();
+        assert_eq!(typed, cells);
+        assert!(super::typed(p, &csv.replace(",3\n", ",1.5\n")).is_err());
+    }
+}

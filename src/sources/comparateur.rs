@@ -270,3 +270,25 @@ pub fn load_insee_file(path: &std::path::Path) -> Result<DataFrame> {
         "lat" => none.clone(), "lon" => none, "population_2021" => pop, "line" => line, "masked" => masked,
     )?)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn typed_read_is_taken_and_equals_the_text_cell_read() {
+        let csv = "insee_com,commune,commune_type,code_postal,lat,lng,superficie_km2,population_2021\n\
+            01001,Alpha,COM,01400,46.15,4.93,15.95,832\n\
+            01001,Alpha,COM,01401,46.15,4.93,15.95,832\n\
+            01002,Alpha-Delta,COMD,01400,46.1,4.9,3.5,100\n\
+            75101,Paris 1er,ARM,75001,48.86,2.34,1.83,NS\n";
+        let p = std::path::Path::new("comparateur.csv");
+        let typed = typed(p, csv).expect("a good file takes the typed path");
+        assert_eq!(typed.height(), 2);
+        assert_eq!(typed, cells(p, csv).unwrap());
+        // A repeated commune with another area: the typed read gives way, the text read names it.
+        let bad = csv.replace("01401,46.15,4.93,15.95", "01401,46.15,4.93,16.95");
+        assert!(super::typed(p, &bad).is_err());
+        assert!(cells(p, &bad).unwrap_err().to_string().contains("01001 repeats with a different area"));
+    }
+}

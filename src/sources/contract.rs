@@ -308,7 +308,9 @@ pub struct RowCheck<'c> {
     key_cols: Vec<(usize, bool)>,
     /// The `rows` filter's column (`Err`: absent, an error at the first row, as [`check`] had).
     filter: Option<std::result::Result<usize, ()>>,
-    /// Key values joined by [`KEY_SEP`] → first line: one string per row, not one per cell.
+    /// Key values joined by [`KEY_SEP`] → first line: packed in an integer when short (with
+    /// their length, so that no two keys share one), else one string per row.
+    seen_short: polars::prelude::PlHashMap<u128, u64>,
     seen: polars::prelude::PlHashMap<String, u64>,
     checked: Checked,
     /// Per column, the line and value of the last number the rules parsed: staging reads it
@@ -348,7 +350,8 @@ impl<'c> RowCheck<'c> {
             cols,
             key_cols,
             filter,
-            seen: polars::prelude::PlHashMap::with_capacity_and_hasher(1 << 15, Default::default()),
+            seen_short: polars::prelude::PlHashMap::with_capacity_and_hasher(80_000, Default::default()),
+            seen: polars::prelude::PlHashMap::default(),
             checked: Checked::default(),
             parsed: vec![(0, 0.0); headers.len()],
         })
@@ -449,29 +452,72 @@ impl<'c> RowCheck<'c> {
             }
         }
         if !key_cols.is_empty() {
-            let mut key = String::with_capacity(16);
-            for (n, (i, code)) in key_cols.iter().enumerate() {
-                if n > 0 {
-                    key.push(KEY_SEP);
+            // Codes compare as codes: `1001` is `01001`.
+            let part = |i: usize, code: bool| {
+                let s = text(i);
+                (code && s.len() == 4 && is_commune_code(s), s)
+            };
+            let len: usize = key_cols.iter().map(|&(i, c)| part(i, c).1.len() + 1 + usize::from(part(i, c).0)).sum();
+            // Most keys (a code, a year and a code, a code and a postcode) fit in 15 bytes: packed
+            // with their length in an integer, a row's key costs no allocation.
+            let first = if len <= 16 {
+                let mut b = [0u8; 16];
+                let mut n = 0;
+                for (k, &(i, c)) in key_cols.iter().enumerate() {
+                    if k > 0 {
+                        b[n] = 0x1f;
+                        n += 1;
+                    }
+                    let (zero, s) = part(i, c);
+                    if zero {
+                        b[n] = b'0';
+                        n += 1;
+                    }
+                    b[n..n + s.len()].copy_from_slice(s.as_bytes());
+                    n += s.len();
                 }
-                let s = text(*i);
-                // Codes compare as codes: `1001` is `01001`.
-                if *code && s.len() == 4 && is_commune_code(s) {
-                    key.push('0');
+                b[15] = n as u8;
+                let key = u128::from_le_bytes(b);
+                let first = self.seen_short.get(&key).copied();
+                self.seen_short.entry(key).or_insert(line);
+                first
+            } else {
+                let mut key = String::with_capacity(len);
+                for (k, &(i, c)) in key_cols.iter().enumerate() {
+                    if k > 0 {
+                        key.push(KEY_SEP);
+                    }
+                    let (zero, s) = part(i, c);
+                    if zero {
+                        key.push('0');
+                    }
+                    key.push_str(s);
                 }
-                key.push_str(s);
-            }
-            if let Some(first) = self.seen.get(&key) {
+                let first = self.seen.get(&key).copied();
+                self.seen.entry(key).or_insert(line);
+                first
+            };
+            if let Some(first) = first {
+                let key: Vec<String> = key_cols
+                    .iter()
+                    .map(|&(i, c)| {
+                        let (zero, s) = part(i, c);
+                        if zero {
+                            format!("0{s}")
+                        } else {
+                            s.to_string()
+                        }
+                    })
+                    .collect();
                 return Err(Error::data(
                     Location::at(path, line).col(&headers[key_cols[0].0]),
                     format!(
                         "({}) = ({}) repeats line {first}: a duplicated row would be counted twice (contract: key unique)",
                         key_cols.iter().map(|(i, _)| headers[*i].as_str()).collect::<Vec<_>>().join(", "),
-                        key.split(KEY_SEP).collect::<Vec<_>>().join(", ")
+                        key.join(", ")
                     ),
                 ));
             }
-            self.seen.insert(key, line);
         }
         Ok(())
     }

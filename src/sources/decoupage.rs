@@ -265,14 +265,55 @@ fn typed_contract_holds(path: &Path, raw: &[RawCommune<'_>], contract: &super::c
     present.iter().all(|p| *p) && rc.finish(false, true, None).is_ok()
 }
 
+/// `epci.json`: its path, the EPCI, and the DGCL populations of each one's members in order.
+type EpciRead = (std::path::PathBuf, Vec<Epci>, Vec<Vec<Option<DgclPopulation>>>);
+
+fn load_epci(data: &DataDir) -> Result<EpciRead> {
+    let path = data.file(EPCI.file)?;
+    let text = super::table::read_text(&path)?;
+    let raw: Vec<RawEpci> = parse_json(&path, &text)?;
+    let dgcl = raw
+        .iter()
+        .map(|e| {
+            e.membres
+                .iter()
+                .map(|m| match (m.population_totale, m.population_municipale) {
+                    (Some(totale), Some(municipale)) => Some(DgclPopulation { totale, municipale }),
+                    _ => None,
+                })
+                .collect()
+        })
+        .collect();
+    let epcis = raw
+        .into_iter()
+        .map(|e| Epci {
+            code: e.code.owned(),
+            name: e.nom.owned(),
+            kind: e.kind.owned(),
+            members: e.membres.into_iter().map(|m| m.code.owned()).collect(),
+        })
+        .collect();
+    Ok((path, epcis, dgcl))
+}
+
 impl Cog {
     pub fn load(data: &DataDir) -> Result<Cog> {
+        // `epci.json` needs nothing from `communes.json` until the checks: read on another thread.
+        // Its errors still come after those of `communes.json`, as when they were read in turn.
+        std::thread::scope(|s| {
+            let epci = std::thread::Builder::new()
+                .name("stage-epci".into())
+                .spawn_scoped(s, || load_epci(data))
+                .expect("spawn a thread");
+            Cog::load_with(data, || epci.join().expect("EPCI thread panicked"))
+        })
+    }
+
+    fn load_with(data: &DataDir, epci: impl FnOnce() -> Result<EpciRead>) -> Result<Cog> {
         let communes_path = data.file(COMMUNES.file)?;
         let communes_text = super::table::read_text(&communes_path)?;
         let raw: Vec<RawCommune> = parse_communes(&communes_path, &communes_text, &super::contract::COG_COMMUNES)?;
-        let epci_path = data.file(EPCI.file)?;
-        let epci_text = super::table::read_text(&epci_path)?;
-        let raw_epci: Vec<RawEpci> = parse_json(&epci_path, &epci_text)?;
+        let (epci_path, epcis, dgcl) = epci()?;
         let deps_path = data.file(DEPARTEMENTS_FILE)?;
         let deps: Vec<RawArea> = parse_json(&deps_path, &super::table::read_text(&deps_path)?)?;
         let regs_path = data.file(REGIONS_FILE)?;
@@ -282,7 +323,7 @@ impl Cog {
         super::contract::check_single_membership(
             &epci_path,
             "EPCI",
-            raw_epci.iter().flat_map(|e| e.membres.iter().map(|m| (&*m.code, &*e.code))),
+            epcis.iter().flat_map(|e| e.members.iter().map(|m| (m.as_str(), e.code.as_str()))),
         )?;
         let dep_codes: Vec<&str> = deps.iter().map(|d| d.code.as_str()).collect();
         let reg_codes: Vec<&str> = regs.iter().map(|r| r.code.as_str()).collect();
@@ -301,11 +342,11 @@ impl Cog {
 
         let mut epci_of: PlHashMap<&str, &str> = PlHashMap::with_capacity(36_000);
         let mut dgcl_of: PlHashMap<&str, DgclPopulation> = PlHashMap::with_capacity(36_000);
-        for e in &raw_epci {
-            for m in &e.membres {
-                epci_of.insert(&m.code, &e.code);
-                if let (Some(totale), Some(municipale)) = (m.population_totale, m.population_municipale) {
-                    dgcl_of.insert(&m.code, DgclPopulation { totale, municipale });
+        for (e, d) in epcis.iter().zip(&dgcl) {
+            for (m, d) in e.members.iter().zip(d) {
+                epci_of.insert(m, &e.code);
+                if let Some(d) = d {
+                    dgcl_of.insert(m, *d);
                 }
             }
         }
@@ -353,15 +394,7 @@ impl Cog {
         drop(dgcl_of);
         Ok(Cog {
             units,
-            epcis: raw_epci
-                .into_iter()
-                .map(|e| Epci {
-                    code: e.code.owned(),
-                    name: e.nom.owned(),
-                    kind: e.kind.owned(),
-                    members: e.membres.into_iter().map(|m| m.code.owned()).collect(),
-                })
-                .collect(),
+            epcis,
             departements: deps.into_iter().map(|d| Area { code: d.code, name: d.nom, region: d.region }).collect(),
             regions: regs.into_iter().map(|r| Area { code: r.code, name: r.nom, region: None }).collect(),
         })
@@ -399,5 +432,39 @@ impl Cog {
             "population" => u.iter().map(|x| x.population).collect::<Vec<_>>(),
         )?;
         Ok(df)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const JSON: &str = r#"[
+{"code":"28001","nom":"Alpha","type":"commune-actuelle","zone":"metro","departement":"28","region":"24","population":1000,"anciensCodes":["28901"]},
+{"code":"28901","nom":"Alpha-le-Vieux","type":"commune-deleguee","zone":"metro","departement":"28","region":"24","chefLieu":"28001"},
+{"code":"98411","nom":"Îles Saint-Paul","type":"commune-actuelle","zone":"com","departement":"984","region":"984"},
+{"code":"75101","nom":"Paris 1er","type":"arrondissement-municipal","commune":"75056","zone":"metro","departement":"75","region":"11","population":1000}
+]"#;
+
+    #[test]
+    fn typed_contract_passes_a_good_file_and_refuses_what_the_text_check_refuses() {
+        let p = Path::new("communes.json");
+        let c = &super::super::contract::COG_COMMUNES;
+        let ok = |t: &str| typed_contract_holds(p, &serde_json::from_str::<Vec<RawCommune>>(t).unwrap(), c);
+        assert!(ok(JSON));
+        // Each fault the text-cell check names: the typed check refuses it too.
+        assert!(!ok(&JSON.replace("\"population\":1000,\"anciensCodes\"", "\"anciensCodes\"")));
+        assert!(!ok(&JSON.replace("1000,\"anciensCodes\"", "-5,\"anciensCodes\"")));
+        assert!(!ok(&JSON.replace("\"code\":\"75101\"", "\"code\":\"28001\"")));
+        assert!(!ok(&JSON.replace("\"region\":\"11\"", "\"region\":\"\"")));
+        assert!(!ok(&JSON.replace("\"zone\":", "\"zones\":")));
+        // The text-cell check agrees on the first, and names it.
+        let bad = JSON.replace("\"code\":\"75101\"", "\"code\":\"28001\"");
+        let e = parse_communes(p, &bad, c).err().unwrap().to_string();
+        assert!(e.contains("communes.json:5: column \"code\"") && e.contains("repeats line 2"), "{e}");
+        // A population the typing refuses (a float) is the contract's "not a count" first.
+        let frac = JSON.replace("1000,\"anciensCodes\"", "1000.5,\"anciensCodes\"");
+        let e = parse_communes(p, &frac, c).err().unwrap().to_string();
+        assert!(e.contains("1000.5 is not a count"), "{e}");
     }
 }
