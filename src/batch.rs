@@ -19,7 +19,7 @@ use crate::error::{Error, Result};
 use crate::indicators::{self, INDICATORS};
 use crate::schema;
 use crate::sinks::parquet::check_schema;
-use crate::sources::decoupage::Cog;
+use crate::sources::decoupage::{Cog, UnitKind};
 use crate::territory::{self, Territory, TerritorySpec};
 use crate::transforms::cog::CogIndex;
 
@@ -98,27 +98,45 @@ fn group_rows(
         match kind {
             // Units in several groups (territories may overlap) are read through the member
             // lists; otherwise one sequential pass over the column.
-            indicators::AggKind::Sum => {
+            indicators::AggKind::Sum if shared => {
                 // A null adds nothing: summing it as 0.0 gives the same sum, over a plain slice.
                 let ca = c.f64()?.fill_null_with_values(0.0)?.rechunk().into_owned();
                 let v = ca.cont_slice()?;
-                let sums: Vec<f64> = if shared {
-                    members.iter().map(|m| m.iter().map(|&i| v[i]).sum()).collect()
-                } else {
-                    let mut sums = vec![0.0_f64; groups];
-                    for (g, x) in gid.iter().zip(v) {
-                        if *g != usize::MAX {
-                            sums[*g] += x;
-                        }
+                let sums: Vec<f64> = members.iter().map(|m| m.iter().map(|&i| v[i]).sum()).collect();
+                columns.push(Column::new(name.into(), sums));
+            }
+            indicators::AggKind::Sum => {
+                // One sequential pass over the arrays, nulls skipped (no filled copy of the column).
+                let mut sums = vec![0.0_f64; groups];
+                let mut at = 0;
+                for arr in c.f64()?.downcast_iter() {
+                    let g = &gid[at..at + arr.len()];
+                    match arr.validity() {
+                        None => g.iter().zip(arr.values().iter()).for_each(|(g, x)| {
+                            if *g != usize::MAX {
+                                sums[*g] += x;
+                            }
+                        }),
+                        Some(valid) => g.iter().zip(arr.values().iter()).zip(valid.iter()).for_each(|((g, x), ok)| {
+                            if ok && *g != usize::MAX {
+                                sums[*g] += x;
+                            }
+                        }),
                     }
-                    sums
-                };
+                    at += arr.len();
+                }
                 columns.push(Column::new(name.into(), sums));
             }
             indicators::AggKind::Count => {
-                let present = c.is_not_null().cast(&IDX_DTYPE)?.rechunk();
-                let present = present.idx()?.cont_slice()?;
-                let counts: Vec<IdxSize> = members.iter().map(|m| m.iter().map(|&i| present[i]).sum()).collect();
+                let mut present: Vec<bool> = Vec::with_capacity(c.len());
+                for arr in c.as_materialized_series().chunks() {
+                    match arr.validity() {
+                        None => present.extend(std::iter::repeat_n(true, arr.len())),
+                        Some(valid) => present.extend(valid.iter()),
+                    }
+                }
+                let counts: Vec<IdxSize> =
+                    members.iter().map(|m| m.iter().map(|&i| present[i] as IdxSize).sum()).collect();
                 columns.push(Column::new(name.into(), counts));
             }
         }
@@ -195,11 +213,15 @@ struct Groups {
 }
 
 impl Groups {
-    /// One group per distinct value of `key`, in order of first appearance.
-    fn by_column(rows: &DataFrame, key: &str) -> Result<Groups> {
+    /// One group per distinct value of `key` among the rows `keep` takes, in order of first
+    /// appearance; a null key is a group of its own unless `skip_null`.
+    fn by_column(rows: &DataFrame, key: &str, keep: &dyn Fn(usize) -> bool, skip_null: bool) -> Result<Groups> {
         let mut index: std::collections::HashMap<Option<&str>, usize> = std::collections::HashMap::new();
         let mut g = Groups { keys: Vec::new(), members: Vec::new() };
         for (i, k) in rows.column(key)?.str()?.iter().enumerate() {
+            if !keep(i) || (skip_null && k.is_none()) {
+                continue;
+            }
             let at = *index.entry(k).or_insert_with(|| {
                 g.keys.push(k.map(str::to_string));
                 g.members.push(Vec::new());
@@ -211,48 +233,48 @@ impl Groups {
     }
 }
 
-/// The one aggregation of every level: group `lf` by `key`, keep `attrs`, add every indicator,
-/// the note summaries and the ACI columns, and give the declared columns in order. The
-/// indicators come from [`indicators::plan`]: its row inputs on `lf`, its sums and counts per
-/// group ([`group_rows`]), then its final expressions on the aggregated rows.
-fn aggregate(lf: LazyFrame, level: Level, attrs: &[&str], grid: &Grid) -> Result<DataFrame> {
+/// The one aggregation of every level: group the communes of `rows` (every unit at the commune
+/// level) by the level's key (those with no
+/// unit there left out when `skip_null`), keep `attrs`, add every indicator, the note summaries
+/// and the ACI columns, and give the declared columns in order. The indicators come from
+/// [`indicators::plan`]: its row inputs (in `rows`), its sums and counts per group
+/// ([`group_rows`]), then its final expressions on the aggregated rows.
+fn aggregate(
+    rows: &DataFrame,
+    plan: &indicators::Plan,
+    level: Level,
+    attrs: &[&str],
+    skip_null: bool,
+    grid: &Grid,
+) -> Result<DataFrame> {
     let lists = !matches!(level, Level::Commune | Level::Departement | Level::Region);
-    let plan = indicators::plan();
-    let rows = unit_rows(lf, Some(level.key()), attrs, lists, &plan)?;
-    let groups = Groups::by_column(&rows, level.key())?;
-    let grouped = group_rows(&rows, level.key(), groups, attrs, lists, &note_columns(), &plan)?;
-    declared(finish(grouped.lazy(), &plan, level, grid)?, level)
+    // Arrondissements municipaux are parts of a commune row: only the commune level keeps them.
+    let kind = strings(rows.column("kind")?.str()?);
+    let keep = |i: usize| level == Level::Commune || kind[i] == Some(UnitKind::Commune.as_str());
+    let groups = Groups::by_column(rows, level.key(), &keep, skip_null)?;
+    let grouped = group_rows(rows, level.key(), groups, attrs, lists, &note_columns(), plan)?;
+    declared(finish(grouped.lazy(), plan, level, grid, true)?, level)
 }
 
-/// The unit rows of `lf` with the plan's inputs, and only the columns [`group_rows`] reads, so
-/// that polars computes and gathers no other.
-fn unit_rows(
-    lf: LazyFrame,
-    key: Option<&str>,
-    attrs: &[&str],
-    lists: bool,
-    plan: &indicators::Plan,
-) -> Result<DataFrame> {
-    // Without a key column, groups are given by unit code.
-    let mut keep: Vec<String> = vec![key.unwrap_or("code").to_string()];
+/// Attributes each aggregated level keeps from the first unit of a group.
+const LEVEL_ATTRS: [&str; 6] = ["epci_name", "bv2022_name", "departement_name", "region", "region_name", "zone"];
+
+/// The unit rows of `lf` with the plan's inputs, and only the columns [`group_rows`] and the
+/// level keys read, so that polars computes and gathers no other.
+fn unit_rows(lf: LazyFrame, plan: &indicators::Plan, extra: &[&str]) -> Result<DataFrame> {
+    let mut keep: Vec<String> = ["code", "kind", "epci", "bv2022", "departement", "region"].map(String::from).to_vec();
     keep.push("population_totale_vintage".into());
-    if lists {
-        keep.extend(["population", "departement", "departement_name", "region", "region_name"].map(String::from));
-    }
-    keep.extend(attrs.iter().chain(&note_columns()).map(|c| c.to_string()));
+    keep.extend(["population", "departement", "departement_name", "region", "region_name"].map(String::from));
+    keep.extend(LEVEL_ATTRS.iter().chain(extra).chain(&note_columns()).map(|c| c.to_string()));
     keep.extend(plan.aggregates().into_iter().map(|(input, _, _)| input));
     let mut seen = std::collections::HashSet::new();
     keep.retain(|c| seen.insert(c.clone()));
     Ok(lf.with_columns(plan.inputs()).select(keep.iter().map(|c| col(c.as_str())).collect::<Vec<_>>()).collect()?)
 }
 
-/// The indicators over the aggregates of `lf`, made finite, with the ACI columns, sorted by key.
-fn finish(lf: LazyFrame, plan: &indicators::Plan, level: Level, grid: &Grid) -> Result<DataFrame> {
-    // Same rule as `evaluate`: a non-finite figure is no figure.
-    let finite: Vec<Expr> = INDICATORS
-        .iter()
-        .map(|i| when(col(i.id).is_finite()).then(col(i.id)).otherwise(lit(NULL).cast(DataType::Float64)).alias(i.id))
-        .collect();
+/// The indicators over the aggregates of `lf`, made finite, with the ACI columns, sorted by key
+/// when `sort`.
+fn finish(lf: LazyFrame, plan: &indicators::Plan, level: Level, grid: &Grid, sort: bool) -> Result<DataFrame> {
     let mut aci: Vec<Expr> =
         grid.exprs(col(grid.population.indicator())).into_iter().map(|e| e.cast(DataType::Int64)).collect();
     aci.push(lit(grid.population.as_str()).alias("aci_population_basis"));
@@ -263,12 +285,28 @@ fn finish(lf: LazyFrame, plan: &indicators::Plan, level: Level, grid: &Grid) -> 
             .cast(DataType::Int64)
             .alias("aci_band_municipale_same_millesime"),
     );
-    Ok(lf
-        .with_columns(plan.finals.clone())
-        .with_columns(finite)
-        .with_columns(aci)
-        .sort([level.key()], SortMultipleOptions::default())
-        .collect()?)
+    let mut lf = lf.with_columns(plan.finals.clone());
+    if sort {
+        lf = lf.sort([level.key()], SortMultipleOptions::default());
+    }
+    let mut df = lf.collect()?;
+    finite(&mut df)?;
+    Ok(df.lazy().with_columns(aci).collect()?)
+}
+
+/// Every indicator as Float64, a non-finite figure made null: the rule of `evaluate` (a
+/// non-finite figure is no figure). A scan in Rust: the same rule as one `when/then` per
+/// indicator costs polars a predicate and a select over every column, and non-finite figures are
+/// rare.
+fn finite(df: &mut DataFrame) -> Result<()> {
+    for i in INDICATORS.iter() {
+        let c = df.column(i.id)?.cast(&DataType::Float64)?;
+        let ca = c.f64()?;
+        let bad = ca.downcast_iter().any(|a| a.iter().any(|v| v.is_some_and(|v| !v.is_finite())));
+        let c = if bad { ca.apply(|v| v.filter(|v| v.is_finite())).into_column() } else { c };
+        df.with_column(c)?;
+    }
+    Ok(())
 }
 
 fn declared(df: DataFrame, level: Level) -> Result<DataFrame> {
@@ -285,7 +323,8 @@ fn per_unit(curated: &DataFrame, grid: &Grid) -> Result<DataFrame> {
     let plan = indicators::plan();
     let mut notes: Vec<Expr> = note_columns()
         .into_iter()
-        .map(|n| when(col(n).is_not_null()).then(col(n) + lit(" (1 unit)")).otherwise(col(n)).alias(n))
+        // A null note stays null (polars' concatenation with a null is null).
+        .map(|n| (col(n) + lit(" (1 unit)")).alias(n))
         .collect();
     notes.push(col("population_totale_vintage"));
     // Only the declared columns the curated table has, and the aggregates: 35 014 rows of every
@@ -306,7 +345,8 @@ fn per_unit(curated: &DataFrame, grid: &Grid) -> Result<DataFrame> {
     let mut out: Option<DataFrame> = None;
     for start in (0..curated.height()).step_by(SLICE) {
         let lf = curated.slice(start as i64, SLICE).lazy().select(keep.clone());
-        let part = declared(finish(lf, &plan, Level::Commune, grid)?, Level::Commune)?;
+        // The curated table is in code order (checked below): a slice needs no sort.
+        let part = declared(finish(lf, &plan, Level::Commune, grid, false)?, Level::Commune)?;
         match &mut out {
             None => out = Some(part),
             Some(o) => {
@@ -316,9 +356,15 @@ fn per_unit(curated: &DataFrame, grid: &Grid) -> Result<DataFrame> {
     }
     let mut out = match out {
         Some(o) => o,
-        None => declared(finish(curated.clone().lazy().select(keep), &plan, Level::Commune, grid)?, Level::Commune)?,
+        None => {
+            declared(finish(curated.clone().lazy().select(keep), &plan, Level::Commune, grid, false)?, Level::Commune)?
+        }
     };
     out.rechunk_mut();
+    let codes = strings(out.column("code")?.str()?);
+    if codes.windows(2).any(|w| w[0] > w[1]) {
+        out.sort_in_place(["code"], SortMultipleOptions::default())?;
+    }
     Ok(out)
 }
 
@@ -344,45 +390,108 @@ fn without_key(curated: &DataFrame, key: &str, reason: &dyn Fn(&str) -> String) 
         .collect())
 }
 
+/// The batch over one curated table. The unit rows with the plan's ~110 inputs, most of an
+/// aggregated level's work, are computed once and shared by every aggregated level and the
+/// territories of a run.
+pub struct Batch<'a> {
+    curated: &'a DataFrame,
+    plan: indicators::Plan,
+    rows: Option<DataFrame>,
+}
+
+impl<'a> Batch<'a> {
+    pub fn new(curated: &'a DataFrame) -> Batch<'a> {
+        Batch { curated, plan: indicators::plan(), rows: None }
+    }
+
+    fn rows(&mut self) -> Result<&DataFrame> {
+        if self.rows.is_none() {
+            self.rows = Some(unit_rows(self.curated.clone().lazy(), &self.plan, &[])?);
+        }
+        Ok(self.rows.as_ref().expect("just computed"))
+    }
+
+    /// Every unit of `level` (not `Territories`, see [`Batch::territories`]).
+    pub fn compute(&mut self, level: Level, grid: &Grid) -> Result<BatchTable> {
+        let curated = self.curated;
+        let (frame, excluded) = match level {
+            Level::Commune => (per_unit(curated, grid)?, Vec::new()),
+            Level::Epci => {
+                let excluded = without_key(curated, "epci", &|z| {
+                    if z == "com" {
+                        "collectivité d'outre-mer: no EPCI".into()
+                    } else {
+                        "belongs to no EPCI (DGCL composition 2026)".into()
+                    }
+                })?;
+                self.rows()?;
+                let rows = self.rows.as_ref().expect("computed");
+                (aggregate(rows, &self.plan, level, &["epci_name"], true, grid)?, excluded)
+            }
+            Level::BassinDeVie => {
+                let excluded = without_key(curated, "bv2022", &|z| {
+                    if z == "com" {
+                        "collectivité d'outre-mer: outside the zonage en bassins de vie".into()
+                    } else {
+                        "no bassin de vie in the TAGC 2024 (commune re-created since)".into()
+                    }
+                })?;
+                self.rows()?;
+                let rows = self.rows.as_ref().expect("computed");
+                (aggregate(rows, &self.plan, level, &["bv2022_name"], true, grid)?, excluded)
+            }
+            Level::Departement => {
+                let attrs = ["departement_name", "region", "region_name", "zone"];
+                self.rows()?;
+                let rows = self.rows.as_ref().expect("computed");
+                (aggregate(rows, &self.plan, level, &attrs, false, grid)?, Vec::new())
+            }
+            Level::Region => {
+                let attrs = ["region_name", "zone"];
+                self.rows()?;
+                let rows = self.rows.as_ref().expect("computed");
+                (aggregate(rows, &self.plan, level, &attrs, false, grid)?, Vec::new())
+            }
+            Level::Territories => {
+                return Err(Error::Config(
+                    "the territories level needs its territory files: use Batch::territories".into(),
+                ))
+            }
+        };
+        Ok(BatchTable { level, frame, excluded })
+    }
+
+    /// One row per territory, through the same aggregation as the other levels: each
+    /// territory's units are looked up in the unit rows (no join: a unit in several territories
+    /// is read once per territory), then aggregated by [`group_rows`]. Time and memory grow
+    /// linearly with the number of territories (docs/performance.md).
+    pub fn territories(&mut self, list: &[(String, Territory)], grid: &Grid) -> Result<BatchTable> {
+        self.rows()?;
+        let rows = self.rows.as_ref().expect("computed");
+        let index: std::collections::HashMap<&str, usize> =
+            rows.column("code")?.str()?.iter().enumerate().filter_map(|(i, c)| Some((c?, i))).collect();
+        let groups = Groups {
+            keys: list.iter().map(|(id, _)| Some(id.clone())).collect(),
+            // A code the curated table lacks is left out, as an inner join would.
+            members: list
+                .iter()
+                .map(|(_, t)| t.codes.iter().filter_map(|c| index.get(c.as_str()).copied()).collect())
+                .collect(),
+        };
+        let key = Level::Territories.key();
+        let mut grouped = group_rows(rows, key, groups, &[], true, &note_columns(), &self.plan)?;
+        grouped.with_column(Column::new(
+            "territory_name".into(),
+            list.iter().map(|(_, t)| t.name.as_str()).collect::<Vec<_>>(),
+        ))?;
+        let frame = declared(finish(grouped.lazy(), &self.plan, Level::Territories, grid, true)?, Level::Territories)?;
+        Ok(BatchTable { level: Level::Territories, frame, excluded: Vec::new() })
+    }
+}
+
 /// Every unit of `level` (not `Territories`, see [`territories`]) from the curated table.
 pub fn compute(curated: &DataFrame, level: Level, grid: &Grid) -> Result<BatchTable> {
-    let (frame, excluded) = match level {
-        Level::Commune => (per_unit(curated, grid)?, Vec::new()),
-        Level::Epci => {
-            let excluded = without_key(curated, "epci", &|z| {
-                if z == "com" {
-                    "collectivité d'outre-mer: no EPCI".into()
-                } else {
-                    "belongs to no EPCI (DGCL composition 2026)".into()
-                }
-            })?;
-            let lf = communes_only(curated).filter(col("epci").is_not_null());
-            (aggregate(lf, level, &["epci_name"], grid)?, excluded)
-        }
-        Level::BassinDeVie => {
-            let excluded = without_key(curated, "bv2022", &|z| {
-                if z == "com" {
-                    "collectivité d'outre-mer: outside the zonage en bassins de vie".into()
-                } else {
-                    "no bassin de vie in the TAGC 2024 (commune re-created since)".into()
-                }
-            })?;
-            let lf = communes_only(curated).filter(col("bv2022").is_not_null());
-            (aggregate(lf, level, &["bv2022_name"], grid)?, excluded)
-        }
-        Level::Departement => {
-            let attrs = ["departement_name", "region", "region_name", "zone"];
-            (aggregate(communes_only(curated), level, &attrs, grid)?, Vec::new())
-        }
-        Level::Region => {
-            let attrs = ["region_name", "zone"];
-            (aggregate(communes_only(curated), level, &attrs, grid)?, Vec::new())
-        }
-        Level::Territories => {
-            return Err(Error::Config("the territories level needs its territory files: use batch::territories".into()))
-        }
-    };
-    Ok(BatchTable { level, frame, excluded })
+    Batch::new(curated).compute(level, grid)
 }
 
 /// The `*.toml` files of `dir`, sorted by name; an error when there is none.
@@ -478,31 +587,9 @@ pub fn load_territories(
         .collect()
 }
 
-/// One row per territory, through the same aggregation as the other levels: each territory's
-/// units are looked up in the curated table (no join: a unit in several territories is read
-/// once per territory), then aggregated by [`group_rows`]. Time and memory grow linearly with the
-/// number of territories (docs/performance.md).
+/// One row per territory (see [`Batch::territories`]).
 pub fn territories(curated: &DataFrame, list: &[(String, Territory)], grid: &Grid) -> Result<BatchTable> {
-    let plan = indicators::plan();
-    let rows = unit_rows(curated.clone().lazy(), None, &[], true, &plan)?;
-    let index: std::collections::HashMap<&str, usize> =
-        rows.column("code")?.str()?.iter().enumerate().filter_map(|(i, c)| Some((c?, i))).collect();
-    let groups = Groups {
-        keys: list.iter().map(|(id, _)| Some(id.clone())).collect(),
-        // A code the curated table lacks is left out, as an inner join would.
-        members: list
-            .iter()
-            .map(|(_, t)| t.codes.iter().filter_map(|c| index.get(c.as_str()).copied()).collect())
-            .collect(),
-    };
-    let key = Level::Territories.key();
-    let mut grouped = group_rows(&rows, key, groups, &[], true, &note_columns(), &plan)?;
-    grouped.with_column(Column::new(
-        "territory_name".into(),
-        list.iter().map(|(_, t)| t.name.as_str()).collect::<Vec<_>>(),
-    ))?;
-    let frame = declared(finish(grouped.lazy(), &plan, Level::Territories, grid)?, Level::Territories)?;
-    Ok(BatchTable { level: Level::Territories, frame, excluded: Vec::new() })
+    Batch::new(curated).territories(list, grid)
 }
 
 #[cfg(test)]
@@ -529,7 +616,9 @@ mod tests {
             "bv2022",
             "bv2022_name",
         ];
-        let grouped = aggregate(curated.clone().lazy(), Level::Commune, &attrs, &grid).unwrap();
+        let plan = indicators::plan();
+        let rows = unit_rows(curated.clone().lazy(), &plan, &attrs).unwrap();
+        let grouped = aggregate(&rows, &plan, Level::Commune, &attrs, false, &grid).unwrap();
         let direct = per_unit(&curated, &grid).unwrap();
         assert_eq!(direct.height(), curated.height());
         assert_eq!(direct.get_column_names(), grouped.get_column_names());

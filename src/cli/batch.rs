@@ -68,62 +68,53 @@ pub fn run(data: &DataDir, args: &Args, progress: &mut Progress) -> Result<()> {
     let mut bad_territories: Vec<batch::BadTerritory> = Vec::new();
     let mut levels = args.level.clone();
     levels.dedup();
-    for level in levels {
-        progress.step(&format!("{}: computing", level.id()));
-        let table: BatchTable = match level {
-            Level::Territories => {
-                let cog = cog.as_ref().expect("the COG is read when territories are asked for");
-                let index = CogIndex::new(cog);
-                // A folder of territory files, or a CPTS listing (CSV, GeoJSON) as `coverage` reads.
-                let list = if args.territories.is_dir() {
-                    let (specs, mut bad) = batch::read_territory_specs(&args.territories)?;
-                    let geography = if specs.iter().any(|(_, _, s)| s.polygon.is_some()) {
-                        pipeline::load_geography(data, &index, progress)?
-                    } else {
-                        None
-                    };
-                    let (list, unresolved) =
-                        batch::resolve_territories(specs, cog, &index, &curated, geography.as_ref());
-                    bad.extend(unresolved);
-                    for b in &bad {
-                        progress.say(&format!("error: {b}"));
+    let mut run = batch::Batch::new(&curated);
+    // A level is written on its own thread while the next ones are computed: both use the two
+    // cores, and the commune level's Parquet and CSV take as long as the other levels' compute.
+    let written = std::thread::scope(|s| -> Result<Vec<(BatchTable, Vec<PathBuf>)>> {
+        let (tx, rx) = std::sync::mpsc::channel::<BatchTable>();
+        let writer = std::thread::Builder::new()
+            .name("write-levels".into())
+            .spawn_scoped(s, move || -> Result<Vec<(BatchTable, Vec<PathBuf>)>> {
+                let mut done = Vec::new();
+                for table in rx {
+                    let mut written = out::write_table(&args.out, &table)?;
+                    if let Some(by) = &args.partition_by {
+                        let parts = out::write_partitioned(&args.out, &table, by)?;
+                        written.push(args.out.join(table.level.id()).join(format!("{by}=* ({} files)", parts.len())));
                     }
-                    bad_territories.extend(bad);
-                    for (id, t) in &list {
-                        for w in &t.warnings {
-                            progress.say(&format!("warning: {id}: {w}"));
-                        }
-                    }
-                    list
-                } else {
-                    let listing = crate::coverage::read_listing(&args.territories)?;
-                    let geography = if listing.needs_geography() {
-                        pipeline::load_geography(data, &index, progress)?
-                    } else {
-                        None
-                    };
-                    let ctx = crate::territory::Context { curated: Some(&curated), geography: geography.as_ref() };
-                    let cpts = crate::coverage::resolve_listing(&listing, cog, &index, ctx)?;
-                    for c in &cpts {
-                        for w in &c.territory.warnings {
-                            progress.say(&format!("warning: {}: CPTS \"{}\": {w}", c.origin, c.territory.name));
-                        }
-                    }
-                    cpts.into_iter().map(|c| (c.id, c.territory)).collect()
-                };
-                if list.is_empty() {
-                    continue;
+                    done.push((table, written));
                 }
-                batch::territories(&curated, &list, &grid)?
+                Ok(done)
+            })
+            .map_err(|e| Error::io(&args.out, e))?;
+        for level in levels {
+            progress.step(&format!("{}: computing", level.id()));
+            let Some(table) = compute_level(
+                level,
+                data,
+                args,
+                &grid,
+                cog.as_ref(),
+                &curated,
+                &mut run,
+                &mut bad_territories,
+                progress,
+            )?
+            else {
+                continue;
+            };
+            if tx.send(table).is_err() {
+                // The writer stopped on an error: its join below reports it.
+                break;
             }
-            l => batch::compute(&curated, l, &grid)?,
-        };
-        progress.step(&format!("{}: writing", level.id()));
-        let mut written = out::write_table(&args.out, &table)?;
-        if let Some(by) = &args.partition_by {
-            let parts = out::write_partitioned(&args.out, &table, by)?;
-            written.push(args.out.join(level.id()).join(format!("{by}=* ({} files)", parts.len())));
         }
+        drop(tx);
+        progress.step("writing");
+        writer.join().expect("the writer thread panicked")
+    })?;
+    for (table, files) in written {
+        let level = table.level;
         progress.say(&format!("{}: {} units ({})", level.id(), table.frame.height(), level.noun()));
         if !table.excluded.is_empty() {
             let shown: Vec<String> =
@@ -137,7 +128,7 @@ pub fn run(data: &DataDir, args: &Args, progress: &mut Progress) -> Result<()> {
                 if more > 0 { format!(" and {more} more") } else { String::new() }
             ));
         }
-        for p in written {
+        for p in files {
             progress.say(&format!("wrote {}", p.display()));
         }
     }
@@ -152,4 +143,63 @@ pub fn run(data: &DataDir, args: &Args, progress: &mut Progress) -> Result<()> {
     }
     progress.done("batch done");
     Ok(())
+}
+
+/// One level's table; `None` for a territories level with no usable territory (reported).
+#[allow(clippy::too_many_arguments)]
+fn compute_level(
+    level: Level,
+    data: &DataDir,
+    args: &Args,
+    grid: &Grid,
+    cog: Option<&crate::sources::decoupage::Cog>,
+    curated: &polars::prelude::DataFrame,
+    run: &mut batch::Batch,
+    bad_territories: &mut Vec<batch::BadTerritory>,
+    progress: &mut Progress,
+) -> Result<Option<BatchTable>> {
+    Ok(Some(match level {
+        Level::Territories => {
+            let cog = cog.expect("the COG is read when territories are asked for");
+            let index = CogIndex::new(cog);
+            // A folder of territory files, or a CPTS listing (CSV, GeoJSON) as `coverage` reads.
+            let list = if args.territories.is_dir() {
+                let (specs, mut bad) = batch::read_territory_specs(&args.territories)?;
+                let geography = if specs.iter().any(|(_, _, s)| s.polygon.is_some()) {
+                    pipeline::load_geography(data, &index, progress)?
+                } else {
+                    None
+                };
+                let (list, unresolved) = batch::resolve_territories(specs, cog, &index, curated, geography.as_ref());
+                bad.extend(unresolved);
+                for b in &bad {
+                    progress.say(&format!("error: {b}"));
+                }
+                bad_territories.extend(bad);
+                for (id, t) in &list {
+                    for w in &t.warnings {
+                        progress.say(&format!("warning: {id}: {w}"));
+                    }
+                }
+                list
+            } else {
+                let listing = crate::coverage::read_listing(&args.territories)?;
+                let geography =
+                    if listing.needs_geography() { pipeline::load_geography(data, &index, progress)? } else { None };
+                let ctx = crate::territory::Context { curated: Some(curated), geography: geography.as_ref() };
+                let cpts = crate::coverage::resolve_listing(&listing, cog, &index, ctx)?;
+                for c in &cpts {
+                    for w in &c.territory.warnings {
+                        progress.say(&format!("warning: {}: CPTS \"{}\": {w}", c.origin, c.territory.name));
+                    }
+                }
+                cpts.into_iter().map(|c| (c.id, c.territory)).collect()
+            };
+            if list.is_empty() {
+                return Ok(None);
+            }
+            run.territories(&list, grid)?
+        }
+        l => run.compute(l, grid)?,
+    }))
 }
