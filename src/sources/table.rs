@@ -188,8 +188,14 @@ pub fn read_text(path: &Path) -> Result<String> {
     let mut bytes = Vec::new();
     let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
     if path.extension().is_some_and(|e| e == "gz") {
+        let mut gz = Vec::new();
+        std::io::BufReader::new(file).read_to_end(&mut gz).map_err(|e| Error::io(path, e))?;
+        // The gzip trailer holds the text's size: allocated once rather than grown by copies.
+        // Only a hint (a cut file ends elsewhere), so bounded by what deflate can reach.
+        let size = gz.len().checked_sub(4).map_or(0, |i| u32::from_le_bytes(gz[i..].try_into().expect("4 bytes")));
+        bytes.reserve((size as usize).min(gz.len().saturating_mul(1032)));
         // A cut or corrupt gzip stream is bad input (exit 2), not an I/O failure.
-        flate2::read::GzDecoder::new(file).read_to_end(&mut bytes).map_err(|e| {
+        flate2::bufread::GzDecoder::new(gz.as_slice()).read_to_end(&mut bytes).map_err(|e| {
             Error::data(
                 Location::file(path),
                 format!("gzip stream cut short or corrupt ({e}); download the file again"),
