@@ -421,7 +421,8 @@ impl<'c> RowCheck<'c> {
                     };
                     self.parsed[*i] = (line, v);
                     // Plain decimals (digits, point, sign, exponent) need no look at each char.
-                    let plain = raw.bytes().all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'-' | b'+' | b'e' | b'E'));
+                    let plain =
+                        raw.bytes().all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'-' | b'+' | b'e' | b'E'));
                     if rule.plain_decimal && !plain && raw.contains(|c: char| c == ',' || c.is_whitespace()) {
                         return Err(Error::data(
                             at(),

@@ -11,7 +11,6 @@
 //! 6 uninhabited COM entries have no population.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
 use std::path::Path;
 
 use polars::prelude::*;
@@ -413,10 +412,11 @@ impl Cog {
     /// One row per unit (communes actuelles and arrondissements municipaux).
     pub fn units_frame(&self) -> Result<DataFrame> {
         let u = &self.units;
-        let epci_names: HashMap<&str, &str> = self.epcis.iter().map(|e| (e.code.as_str(), e.name.as_str())).collect();
-        let dep_names: HashMap<&str, &str> =
+        let epci_names: PlHashMap<&str, &str> = self.epcis.iter().map(|e| (e.code.as_str(), e.name.as_str())).collect();
+        let dep_names: PlHashMap<&str, &str> =
             self.departements.iter().map(|e| (e.code.as_str(), e.name.as_str())).collect();
-        let reg_names: HashMap<&str, &str> = self.regions.iter().map(|e| (e.code.as_str(), e.name.as_str())).collect();
+        let reg_names: PlHashMap<&str, &str> =
+            self.regions.iter().map(|e| (e.code.as_str(), e.name.as_str())).collect();
         let df = df!(
             "code" => u.iter().map(|x| x.code.as_str()).collect::<Vec<_>>(),
             "name" => u.iter().map(|x| x.name.as_str()).collect::<Vec<_>>(),
