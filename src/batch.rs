@@ -353,6 +353,8 @@ fn per_unit(curated: &DataFrame, grid: &Grid) -> Result<DataFrame> {
                 o.vstack_mut(&part)?;
             }
         }
+        // The slice's intermediate columns are freed: returned, they do not pile up in the peak.
+        crate::memory::release_freed();
     }
     let mut out = match out {
         Some(o) => o,

@@ -19,6 +19,7 @@ pub mod fetch;
 pub mod geo;
 pub mod indicators;
 pub mod level;
+pub mod memory;
 pub mod pipeline;
 pub mod professions;
 pub mod progress;

@@ -289,11 +289,6 @@ fn unknown_warning(unknown: &[String], progress: &mut Progress) -> usize {
     1
 }
 
-/// [`load_geography_from`] the data folder only.
-pub fn load_geography(data: &DataDir, index: &CogIndex, progress: &mut Progress) -> Result<Option<Geography>> {
-    Ok(load_geography_from(data, None, index, progress)?.0)
-}
-
 /// The COG as gzip postcard, after [`COG_MAGIC`]; no timestamp in the gzip header, so a rebuild
 /// gives the same bytes. Postcard rather than JSON: every run that resolves a territory reads it,
 /// and it decodes in 13 ms against 45-90 ms for the same COG in JSON (docs/performance.md).

@@ -158,6 +158,7 @@ pub fn calibrate(units: Units) -> (Model, Calibration) {
         }
     }
     drop(wide);
+    crate::memory::release_freed();
     let unit_model = Model::new(units.clone(), probe(best.1));
     let c = scale(&units, &unit_model.baseline);
     let params = Params { consultations_per_gp: c, ..probe(best.1) };

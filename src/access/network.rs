@@ -63,16 +63,8 @@ impl Network {
             o.iter().filter(|&&i| i < n).for_each(|&i| w[i] = true);
             w
         });
-        let mut offsets = Vec::with_capacity(n + 1);
-        offsets.push(0);
-        let (mut neighbour, mut km) = (Vec::new(), Vec::new());
-        let mut row: Vec<(u32, f64)> = Vec::new();
-        for i in 0..n {
-            if wanted.as_ref().is_some_and(|w| !w[i]) {
-                offsets.push(neighbour.len());
-                continue;
-            }
-            row.clear();
+        // Every pair of row `i` within the radius, in the grid's order.
+        let visit = |i: usize, f: &mut dyn FnMut(u32, f64)| {
             let p = &xyz[i];
             let k = key(p);
             for dx in -1..=1 {
@@ -89,13 +81,33 @@ impl Network {
                             if c2 <= chord2 {
                                 let d = if j as usize == i { 0.0 } else { chord_km(c2.sqrt()) };
                                 if d <= radius_km {
-                                    row.push((j, d));
+                                    f(j, d);
                                 }
                             }
                         }
                     }
                 }
             }
+        };
+        let wanted_row = |i: usize| wanted.as_ref().is_none_or(|w| w[i]);
+        // Counted first, so that the pair vectors are allocated once at their size: grown by
+        // doubling, the national network (~4.6 million pairs at the widest radius) held up to
+        // twice its ~55 MB while `access` calibrates (docs/performance.md).
+        let mut total = 0;
+        for i in (0..n).filter(|&i| wanted_row(i)) {
+            visit(i, &mut |_, _| total += 1);
+        }
+        let mut offsets = Vec::with_capacity(n + 1);
+        offsets.push(0);
+        let (mut neighbour, mut km) = (Vec::with_capacity(total), Vec::with_capacity(total));
+        let mut row: Vec<(u32, f64)> = Vec::new();
+        for i in 0..n {
+            if !wanted_row(i) {
+                offsets.push(neighbour.len());
+                continue;
+            }
+            row.clear();
+            visit(i, &mut |j, d| row.push((j, d)));
             // Sorted rows make every sum below run in one fixed order: results do not depend
             // on the hash map's iteration order.
             row.sort_unstable_by_key(|&(j, _)| j);

@@ -39,8 +39,38 @@ pub struct Args {
 
 pub fn run(data: &DataDir, args: &Args, progress: &mut Progress) -> Result<()> {
     let pipeline::Inputs { cog, communes: curated, .. } = pipeline::load_inputs(&args.processed, data, progress)?;
-    let t0 = Instant::now();
     let units = Units::from_curated(&curated)?;
+    // The map's shapes and facts first: the boundaries and the curated table are then dropped
+    // before the calibration, whose national network is the largest thing this command holds.
+    let index = CogIndex::new(&cog);
+    let map = if args.no_geo {
+        None
+    } else {
+        // The GeoParquet of `build` output when the table came from there: decoded in a
+        // fraction of the GeoJSON's time and memory.
+        pipeline::load_geography_from(data, Some(&args.processed), &index, progress)?
+            .0
+            .map(|geography| -> Result<_> {
+                let dep = &args.map_departement;
+                let codes: Vec<String> = cog
+                    .units
+                    .iter()
+                    .filter(|u| u.kind == UnitKind::Commune && &u.departement == dep)
+                    .map(|u| u.code.clone())
+                    .collect();
+                let g = crate::geo::analyse(&geography, &codes, &index);
+                let members = report::unit_facts(&select_units(&curated, &codes)?)?;
+                let others: Vec<String> = g.neighbours.iter().map(|n| n.code.clone()).collect();
+                let others = report::unit_facts(&select_units(&curated, &others)?)?;
+                Ok((g, members, others))
+            })
+            .transpose()?
+    };
+    let dep = &args.map_departement;
+    let dep_name = cog.departements.iter().find(|d| &d.code == dep).map_or(dep.clone(), |d| d.name.clone());
+    drop((index, cog, curated));
+    crate::memory::release_freed();
+    let t0 = Instant::now();
     progress.step("calibrating the E2SFCA model against DREES APL 2023");
     let (model, cal) = calibrate::calibrate(units);
     let calib_s = t0.elapsed().as_secs_f64();
@@ -62,22 +92,8 @@ pub fn run(data: &DataDir, args: &Args, progress: &mut Progress) -> Result<()> {
     if let Some(dep) = &args.export_case {
         written.extend(out::export_case(&args.out.join(format!("case-{dep}")), &model, dep)?);
     }
-    let index = CogIndex::new(&cog);
-    let geography = if args.no_geo { None } else { pipeline::load_geography(data, &index, progress)? };
-    if let Some(geography) = geography {
-        let dep = &args.map_departement;
-        let codes: Vec<String> = cog
-            .units
-            .iter()
-            .filter(|u| u.kind == UnitKind::Commune && &u.departement == dep)
-            .map(|u| u.code.clone())
-            .collect();
-        let g = crate::geo::analyse(&geography, &codes, &index);
-        let members = report::unit_facts(&select_units(&curated, &codes)?)?;
-        let others: Vec<String> = g.neighbours.iter().map(|n| n.code.clone()).collect();
-        let others = report::unit_facts(&select_units(&curated, &others)?)?;
-        let name = cog.departements.iter().find(|d| &d.code == dep).map_or(dep.clone(), |d| d.name.clone());
-        let mut spec = crate::sinks::territory::map_spec(&format!("{name} ({dep})"), &g, &members, &others, 8);
+    if let Some((g, members, others)) = map {
+        let mut spec = crate::sinks::territory::map_spec(&format!("{dep_name} ({dep})"), &g, &members, &others, 8);
         let residual: HashMap<String, f64> = model
             .units
             .code

@@ -104,6 +104,9 @@ pub fn run(data: &DataDir, args: &Args, progress: &mut Progress) -> Result<()> {
             else {
                 continue;
             };
+            // A level's intermediate columns are freed: returned before the next level (and
+            // the writer) allocate, they do not add to the peak memory.
+            crate::memory::release_freed();
             if tx.send(table).is_err() {
                 // The writer stopped on an error: its join below reports it.
                 break;
@@ -158,6 +161,8 @@ fn compute_level(
     bad_territories: &mut Vec<batch::BadTerritory>,
     progress: &mut Progress,
 ) -> Result<Option<BatchTable>> {
+    // `build` output's GeoParquet when the table came from there.
+    let processed = (!args.from_raw).then_some(args.processed.as_path());
     Ok(Some(match level {
         Level::Territories => {
             let cog = cog.expect("the COG is read when territories are asked for");
@@ -166,7 +171,7 @@ fn compute_level(
             let list = if args.territories.is_dir() {
                 let (specs, mut bad) = batch::read_territory_specs(&args.territories)?;
                 let geography = if specs.iter().any(|(_, _, s)| s.polygon.is_some()) {
-                    pipeline::load_geography(data, &index, progress)?
+                    pipeline::load_geography_from(data, processed, &index, progress)?.0
                 } else {
                     None
                 };
@@ -184,8 +189,11 @@ fn compute_level(
                 list
             } else {
                 let listing = crate::coverage::read_listing(&args.territories)?;
-                let geography =
-                    if listing.needs_geography() { pipeline::load_geography(data, &index, progress)? } else { None };
+                let geography = if listing.needs_geography() {
+                    pipeline::load_geography_from(data, processed, &index, progress)?.0
+                } else {
+                    None
+                };
                 let ctx = crate::territory::Context { curated: Some(curated), geography: geography.as_ref() };
                 let cpts = crate::coverage::resolve_listing(&listing, cog, &index, ctx)?;
                 for c in &cpts {
