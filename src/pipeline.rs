@@ -126,6 +126,8 @@ pub fn write_curated_with(out: &Path, c: &Curated, prov: &Provenance) -> Result<
 /// `build`'s CPU for 20 % fewer bytes), best for the snapshot that the binary embeds.
 fn write_tables(out: &Path, c: &Curated, prov: &Provenance, cog_level: flate2::Compression) -> Result<Vec<PathBuf>> {
     crate::atomic::clean_temp_leftovers(out);
+    // The staged sources are freed: returned before the writers allocate their buffers.
+    crate::memory::release_freed();
     let p = out.join(COMMUNES_FILE);
     let g = out.join(GEOMETRY_FILE);
     // The geometry table (WKB of every polygon, zstd) is as long to write as the rest together:
