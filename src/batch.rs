@@ -86,12 +86,26 @@ fn group_rows(
             gid[i] = g;
         }
     }
+    let sizes: Vec<IdxSize> = members.iter().map(|m| m.len() as IdxSize).collect();
     let mut columns = vec![Column::new(key.into(), group_keys)];
 
+    // Cells read for one unit per group: looked up, not the whole column made a vector.
+    let firsts = |c: &str, rows_of: &dyn Fn(usize) -> Option<usize>| -> Result<Vec<Option<&str>>> {
+        let ca = rows.column(c)?.str()?;
+        let single = (ca.chunks().len() == 1).then(|| ca.downcast_iter().next().expect("one chunk"));
+        Ok((0..groups)
+            .map(|g| {
+                let i = rows_of(g)?;
+                match single {
+                    Some(arr) => arr.get(i),
+                    None => ca.get(i),
+                }
+            })
+            .collect())
+    };
     for a in attrs {
-        let v = s(a)?;
-        columns
-            .push(Column::new((*a).into(), members.iter().map(|m| m.first().and_then(|&i| v[i])).collect::<Vec<_>>()));
+        let v = firsts(a, &|g| members[g].first().copied())?;
+        columns.push(Column::new((*a).into(), v));
     }
     for (input, name, kind) in plan.aggregates() {
         let c = rows.column(&input)?;
@@ -127,7 +141,7 @@ fn group_rows(
                 }
                 columns.push(Column::new(name.into(), sums));
             }
-            indicators::AggKind::Count => {
+            indicators::AggKind::Count if shared => {
                 let mut present: Vec<bool> = Vec::with_capacity(c.len());
                 for arr in c.as_materialized_series().chunks() {
                     match arr.validity() {
@@ -137,6 +151,23 @@ fn group_rows(
                 }
                 let counts: Vec<IdxSize> =
                     members.iter().map(|m| m.iter().map(|&i| present[i] as IdxSize).sum()).collect();
+                columns.push(Column::new(name.into(), counts));
+            }
+            indicators::AggKind::Count => {
+                // Group sizes less the nulls: one pass over the null bits, none for a column
+                // without nulls.
+                let mut counts: Vec<IdxSize> = sizes.clone();
+                let mut at = 0;
+                for arr in c.as_materialized_series().chunks() {
+                    if let Some(valid) = arr.validity().filter(|v| v.unset_bits() > 0) {
+                        for (g, ok) in gid[at..at + arr.len()].iter().zip(valid.iter()) {
+                            if !ok && *g != usize::MAX {
+                                counts[*g] -= 1;
+                            }
+                        }
+                    }
+                    at += arr.len();
+                }
                 columns.push(Column::new(name.into(), counts));
             }
         }
@@ -183,8 +214,8 @@ fn group_rows(
             })
             .collect();
         for a in ["departement", "departement_name", "region", "region_name"] {
-            let v = s(a)?;
-            columns.push(Column::new(a.into(), best.iter().map(|b| b.and_then(|i| v[i])).collect::<Vec<_>>()));
+            let v = firsts(a, &|g| best[g])?;
+            columns.push(Column::new(a.into(), v));
         }
         for (a, alias) in [("departement", "departements"), ("region", "regions")] {
             let v = s(a)?;

@@ -58,6 +58,8 @@ pub fn run(data: &DataDir, args: &Args, progress: &mut Progress) -> Result<()> {
             bassins_de_vie: args.level.iter().any(|l| matches!(l, Level::Commune | Level::BassinDeVie)),
         };
         let c = pipeline::build_curated_with(data, &opts, progress)?;
+        // The staged sources are freed: returned before the batch allocates.
+        crate::memory::release_freed();
         (Some(c.cog), c.communes)
     } else if needs_cog {
         let i = pipeline::load_inputs(&args.processed, data, progress)?;

@@ -9,17 +9,25 @@ const MULTI_POLYGON: u32 = 6;
 
 /// Encode as a little-endian WKB MultiPolygon.
 pub fn encode(shape: &MultiPolygon<f64>) -> Vec<u8> {
+    let mut out = Vec::new();
+    encode_into(shape, &mut out);
+    out
+}
+
+/// [`encode`] into `out`, cleared first: one buffer serves every shape of a table.
+pub fn encode_into(shape: &MultiPolygon<f64>, out: &mut Vec<u8>) {
     let coords: usize =
         shape.iter().map(|p| p.exterior().0.len() + p.interiors().iter().map(|r| r.0.len()).sum::<usize>()).sum();
-    let mut out = Vec::with_capacity(9 + shape.0.len() * 9 + coords * 16);
+    out.clear();
+    out.reserve(9 + shape.0.len() * 9 + coords * 16);
     let head = |out: &mut Vec<u8>, kind: u32, n: usize| {
         out.push(1);
         out.extend_from_slice(&kind.to_le_bytes());
         out.extend_from_slice(&(n as u32).to_le_bytes());
     };
-    head(&mut out, MULTI_POLYGON, shape.0.len());
+    head(out, MULTI_POLYGON, shape.0.len());
     for p in shape {
-        head(&mut out, POLYGON, 1 + p.interiors().len());
+        head(out, POLYGON, 1 + p.interiors().len());
         for r in std::iter::once(p.exterior()).chain(p.interiors()) {
             out.extend_from_slice(&(r.0.len() as u32).to_le_bytes());
             for c in &r.0 {
@@ -28,7 +36,6 @@ pub fn encode(shape: &MultiPolygon<f64>) -> Vec<u8> {
             }
         }
     }
-    out
 }
 
 struct Reader<'a> {

@@ -80,18 +80,120 @@ pub fn load_derived(data: &DataDir, millesimes: &[i32]) -> Result<Vec<DataFrame>
     load_derived_file(&data.file(DERIVED_FILE)?, millesimes)
 }
 
+const DERIVED_COLUMNS: [&str; 7] = [
+    "millesime",
+    "code_commune_insee",
+    "commune",
+    "apl_mg",
+    "apl_mg_moins_65ans",
+    "population_standardisee",
+    "population_totale",
+];
+
 pub fn load_derived_file(path: &std::path::Path, millesimes: &[i32]) -> Result<Vec<DataFrame>> {
-    use super::table::read_delimited;
-    let req = [
-        "millesime",
-        "code_commune_insee",
-        "commune",
-        "apl_mg",
-        "apl_mg_moins_65ans",
-        "population_standardisee",
-        "population_totale",
-    ];
-    let t = read_delimited(path, "code_commune_insee", &req)?;
+    let text = super::table::read_text(path)?;
+    // One typed pass; a file it refuses is read again as text cells, which name the first fault
+    // exactly as they always have (the typed pass is at least as strict, so a good file never
+    // takes the second path).
+    derived_typed(path, &text, millesimes).or_else(|_| derived_cells(path, &text, millesimes))
+}
+
+/// One millésime's staged columns, built as the rows are read.
+struct Builder {
+    code: StringChunkedBuilder,
+    name: StringChunkedBuilder,
+    apl: Vec<f64>,
+    u65: Vec<Option<f64>>,
+    std: Vec<f64>,
+    tot: Vec<f64>,
+    line: Vec<u32>,
+    masked: Vec<Option<String>>,
+}
+
+impl Builder {
+    fn new(n: usize) -> Self {
+        Builder {
+            code: StringChunkedBuilder::new("code".into(), n),
+            name: StringChunkedBuilder::new("name".into(), n),
+            apl: Vec::with_capacity(n),
+            u65: Vec::with_capacity(n),
+            std: Vec::with_capacity(n),
+            tot: Vec::with_capacity(n),
+            line: Vec::with_capacity(n),
+            masked: Vec::with_capacity(n),
+        }
+    }
+
+    fn finish(self) -> Result<DataFrame> {
+        Ok(DataFrame::new_infer_height(vec![
+            self.code.finish().into_column(),
+            self.name.finish().into_column(),
+            Column::new("apl_mg".into(), self.apl),
+            Column::new("apl_mg_u65".into(), self.u65),
+            Column::new("pop_std".into(), self.std),
+            Column::new("pop_total".into(), self.tot),
+            Column::new("line".into(), self.line),
+            Column::new("masked".into(), self.masked),
+        ])?)
+    }
+}
+
+/// [`derived_cells`] without a table of text cells: the contract row by row, values parsed once
+/// into the staged columns. Any error sends the caller to [`derived_cells`].
+fn derived_typed(path: &std::path::Path, text: &str, millesimes: &[i32]) -> Result<Vec<DataFrame>> {
+    use super::table::{normalize_commune_code_cow, Delimited};
+    let d = Delimited::new(path, text, "code_commune_insee")?;
+    let mut c = [0; 7];
+    for (i, name) in DERIVED_COLUMNS.iter().enumerate() {
+        c[i] = d.column(name)?;
+    }
+    let [c_year, c_code, c_name, c_apl, c_u65, c_std, c_tot] = c;
+    let mut rc = super::contract::RowCheck::new(&super::contract::APL_CSV, path, &d.headers, d.header_line)?;
+    let known: Vec<String> = MILLESIMES.iter().map(|m| m.to_string()).collect();
+    let asked: Vec<String> = millesimes.iter().map(|m| m.to_string()).collect();
+    let mut out: Vec<Builder> = millesimes.iter().map(|_| Builder::new(36_000)).collect();
+    let (mut last_line, mut last_value) = (None, String::new());
+    let fail = || Error::data(crate::error::Location::file(path), "refused by the typed reader");
+    d.for_each_record(|line, r| {
+        let cell = |i: usize| super::table::trim(r.get(i).unwrap_or(""));
+        rc.row(line, |i| r.get(i).unwrap_or(""))?;
+        last_line = Some(line);
+        last_value.clear();
+        last_value.push_str(r.get(r.len().saturating_sub(1)).unwrap_or(""));
+        let year = cell(c_year);
+        if !known.iter().any(|k| k == year) {
+            return Err(fail());
+        }
+        let Some(k) = asked.iter().position(|a| a == year) else { return Ok(()) };
+        let b = &mut out[k];
+        let number = |i: usize| match rc.number(line, i, cell(i)) {
+            Ok(Num::Value(v)) => Ok(Some(v)),
+            Ok(Num::Missing) => Ok(None),
+            Err(_) => Err(fail()),
+        };
+        let required = |i: usize| number(i)?.ok_or_else(fail);
+        b.code.append_value(normalize_commune_code_cow(cell(c_code)).ok_or_else(fail)?);
+        b.name.append_value(cell(c_name));
+        b.apl.push(required(c_apl)?);
+        b.u65.push(number(c_u65)?);
+        let s = required(c_std)?;
+        if s < 0.0 {
+            return Err(fail());
+        }
+        b.std.push(s);
+        b.tot.push(required(c_tot)?);
+        b.line.push(line as u32);
+        b.masked.push(rc.masked_at_line(line));
+        Ok(())
+    })?;
+    rc.finish(true, d.ends_with_newline, last_line.map(|l| (l, last_value.as_str())))?;
+    out.into_iter().map(Builder::finish).collect()
+}
+
+/// The derived CSV as a table of text cells, checked whole, then staged.
+fn derived_cells(path: &std::path::Path, text: &str, millesimes: &[i32]) -> Result<Vec<DataFrame>> {
+    let req = DERIVED_COLUMNS;
+    let t = super::table::parse_delimited(path, text, "code_commune_insee", &req)?;
     let cols = Columns {
         code: t.column(req[1])?,
         name: t.column(req[2])?,
@@ -182,4 +284,32 @@ fn staged(
         "line" => line,
         "masked" => masked,
     )?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The derived CSV's layout with made-up values: a code written as a number, both millésimes.
+    const CSV: &str =
+        "millesime,code_commune_insee,commune,apl_mg,apl_mg_moins_65ans,population_standardisee,population_totale\n\
+        2022,01001,Alpha,1.5,1.25,800.5,806\n\
+        2022,1002,Beta,2,1e0,250.25,262\n\
+        2023,01001,Alpha,1.75,1.5,810.125,812\n\
+        2023,2A004,Gamma,0,0,0,0\n";
+
+    #[test]
+    fn typed_read_is_taken_and_equals_the_text_cell_read() {
+        let p = std::path::Path::new("apl.csv");
+        let typed = derived_typed(p, CSV, &[2023, 2022]).expect("a good file takes the typed path");
+        let cells = derived_cells(p, CSV, &[2023, 2022]).unwrap();
+        assert_eq!(typed, cells);
+        assert_eq!(typed[1].column("code").unwrap().str().unwrap().get(1), Some("01002"));
+        assert_eq!(typed[1].column("apl_mg_u65").unwrap().f64().unwrap().get(1), Some(1.0));
+        // A fault makes the typed read give way; the text-cell read names it.
+        let bad = CSV.replace("2023,2A004,Gamma,0,", "2023,2A004,Gamma,-1,");
+        assert!(derived_typed(p, &bad, &[2023]).is_err());
+        let e = derived_cells(p, &bad, &[2023]).unwrap_err().to_string();
+        assert!(e.contains("apl.csv:5: column \"apl_mg\": -1 for 2023, 2A004 is out of range"), "{e}");
+    }
 }

@@ -41,7 +41,55 @@ pub fn load_derived(data: &DataDir) -> Result<DataFrame> {
 }
 
 pub fn load_derived_file(path: &std::path::Path) -> Result<DataFrame> {
-    staged(&super::table::read_delimited(path, "codgeo", &["codgeo", "libgeo", "an", "nb_medg"])?)
+    let text = super::table::read_text(path)?;
+    // One typed pass; a file it refuses is read again as text cells, which name the first fault
+    // exactly as they always have (the typed pass is at least as strict).
+    typed(path, &text).or_else(|_| staged(&super::table::parse_delimited(path, &text, "codgeo", &COLUMNS)?))
+}
+
+const COLUMNS: [&str; 4] = ["codgeo", "libgeo", "an", "nb_medg"];
+
+/// [`staged`] of the CSV without a table of text cells: the contract row by row, values parsed
+/// once. Any error sends the caller to the text-cell reader.
+fn typed(path: &std::path::Path, text: &str) -> Result<DataFrame> {
+    use super::table::{normalize_commune_code_cow, Delimited};
+    let d = Delimited::new(path, text, "codgeo")?;
+    for c in COLUMNS {
+        d.column(c)?;
+    }
+    let (c_code, c_name, c_n) = (d.column("codgeo")?, d.column("libgeo")?, d.column("nb_medg")?);
+    let mut rc = super::contract::RowCheck::new(&super::contract::BPE, path, &d.headers, d.header_line)?;
+    let cap = 36_000;
+    let mut code = StringChunkedBuilder::new("code".into(), cap);
+    let mut name = StringChunkedBuilder::new("name".into(), cap);
+    let (mut n, mut line, mut masked) = (Vec::with_capacity(cap), Vec::with_capacity(cap), Vec::with_capacity(cap));
+    let (mut last_line, mut last_value) = (None, String::new());
+    let fail = || Error::data(crate::error::Location::file(path), "refused by the typed reader");
+    d.for_each_record(|l, r| {
+        let cell = |i: usize| super::table::trim(r.get(i).unwrap_or(""));
+        rc.row(l, |i| r.get(i).unwrap_or(""))?;
+        last_line = Some(l);
+        last_value.clear();
+        last_value.push_str(r.get(r.len().saturating_sub(1)).unwrap_or(""));
+        code.append_value(normalize_commune_code_cow(cell(c_code)).ok_or_else(fail)?);
+        name.append_value(cell(c_name));
+        n.push(match rc.number(l, c_n, cell(c_n)) {
+            Ok(Num::Value(v)) if v >= 0.0 && v.fract() == 0.0 => Some(v as i64),
+            Ok(Num::Missing) => None,
+            _ => return Err(fail()),
+        });
+        line.push(l as u32);
+        masked.push(rc.masked_at_line(l));
+        Ok(())
+    })?;
+    rc.finish(true, d.ends_with_newline, last_line.map(|l| (l, last_value.as_str())))?;
+    Ok(DataFrame::new_infer_height(vec![
+        code.finish().into_column(),
+        name.finish().into_column(),
+        Column::new("gp_count".into(), n),
+        Column::new("line".into(), line),
+        Column::new("masked".into(), masked),
+    ])?)
 }
 
 fn staged(t: &super::table::RawTable) -> Result<DataFrame> {
@@ -66,4 +114,19 @@ fn staged(t: &super::table::RawTable) -> Result<DataFrame> {
         masked.push(checked.masked_at(row));
     }
     Ok(df!("code" => code, "name" => name, "gp_count" => n, "line" => line, "masked" => masked)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn typed_read_is_taken_and_equals_the_text_cell_read() {
+        let csv = "codgeo,libgeo,an,nb_medg\n01001,Alpha,2020,0\n1002,Beta,2020,NS\n2A004,Gamma,2020,3\n";
+        let p = std::path::Path::new("bpe.csv");
+        let typed = typed(p, csv).expect("a good file takes the typed path");
+        let cells = staged(&super::super::table::parse_delimited(p, csv, "codgeo", &COLUMNS).unwrap()).unwrap();
+        assert_eq!(typed, cells);
+        assert!(super::typed(p, &csv.replace(",3\n", ",1.5\n")).is_err());
+    }
 }

@@ -59,15 +59,27 @@ pub struct Staged {
 impl Staged {
     /// Why the value of a bassin de vie in a column is null, when the publisher masked it.
     pub fn masked_reason(&self, bv: &str, column: &str) -> Option<String> {
-        self.masked.iter().find(|m| m.bv == bv && m.column == column).map(|m| {
-            format!(
-                "no value: published as \"{}\" for bassin de vie {} ({}:{})",
-                m.raw,
-                m.bv,
-                self.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
-                m.line
-            )
-        })
+        self.masked.iter().find(|m| m.bv == bv && m.column == column).map(|m| self.reason(m))
+    }
+
+    /// [`Staged::masked_reason`] of each of `bvs` in `column`, the masked cells indexed once
+    /// (a scan of them per bassin de vie and column was most of the CartoSanté staging).
+    pub fn masked_reasons<'a>(&self, bvs: impl Iterator<Item = &'a str>, column: &str) -> Vec<Option<String>> {
+        let mut first: polars::prelude::PlHashMap<&str, &Masked> = polars::prelude::PlHashMap::default();
+        for m in self.masked.iter().filter(|m| m.column == column) {
+            first.entry(m.bv.as_str()).or_insert(m);
+        }
+        bvs.map(|b| first.get(b).map(|m| self.reason(m))).collect()
+    }
+
+    fn reason(&self, m: &Masked) -> String {
+        format!(
+            "no value: published as \"{}\" for bassin de vie {} ({}:{})",
+            m.raw,
+            m.bv,
+            self.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+            m.line
+        )
     }
 }
 

@@ -15,7 +15,7 @@ use std::sync::LazyLock;
 
 use serde::{Deserialize, Serialize};
 
-use super::table::{normalize_commune_code, parse_number, Num, RawRow, RawTable};
+use super::table::{parse_number, trim, Num, RawRow, RawTable};
 use crate::error::{Error, Location, Result};
 
 /// The reason written wherever a value masked by its publisher is left null.
@@ -129,8 +129,13 @@ pub struct Checked {
 impl Checked {
     /// `column=value` of the masked cells of a row, for the staged frame's `masked` column.
     pub fn masked_at(&self, row: &RawRow) -> Option<String> {
+        self.masked_at_line(row.line)
+    }
+
+    /// [`Checked::masked_at`] by line.
+    pub fn masked_at_line(&self, line: u64) -> Option<String> {
         self.masked
-            .get(&row.line)
+            .get(&line)
             .map(|cells| cells.iter().map(|m| format!("{}={}", m.column, m.value)).collect::<Vec<_>>().join("; "))
     }
 }
@@ -280,33 +285,104 @@ fn fmt_bound(v: f64) -> String {
 /// Enforce `contract` on a raw table. `skip` drops rows staging does not read as data (a units
 /// row under a header). Errors name file, line, column and value.
 pub fn check(t: &RawTable, contract: &Contract, skip: impl Fn(usize, &RawRow) -> bool) -> Result<Checked> {
-    let mut cols = Vec::with_capacity(contract.columns.len());
-    for rule in &contract.columns {
-        let idx = if rule.prefix { t.column_starting_with(&rule.name) } else { t.column(&rule.name) };
-        match idx {
-            Ok(i) => cols.push((rule, i)),
-            Err(_) if rule.optional => {}
-            Err(e) => return Err(e),
-        }
-    }
-    let key_cols: Vec<(usize, bool)> = contract
-        .key
-        .iter()
-        .filter_map(|k| cols.iter().find(|(r, _)| &r.name == k).map(|(r, i)| (*i, r.kind == Kind::CommuneCode)))
-        .collect();
-    let mut seen: HashMap<Vec<String>, u64> = HashMap::with_capacity(t.rows.len());
-    let mut checked = Checked::default();
+    let mut rc = RowCheck::new(contract, &t.path, &t.headers, t.header_line)?;
     for (n, row) in t.rows.iter().enumerate() {
-        if skip(n, row) || !contract.applies(t, row)? {
+        if skip(n, row) {
             continue;
         }
+        rc.row(row.line, |i| row.cells.get(i).map_or("", String::as_str))?;
+    }
+    let last = t.rows.last().map(|r| (r.line, r.cells.last().map_or("", String::as_str)));
+    rc.finish(t.delimiter.is_some(), t.ends_with_newline, last)
+}
+
+/// [`check`] one row at a time, for readers that stage typed values without a [`RawTable`] of
+/// text cells: the same rules, messages and order within a row.
+pub struct RowCheck<'c> {
+    contract: &'c Contract,
+    path: std::path::PathBuf,
+    headers: Vec<String>,
+    header_line: u64,
+    cols: Vec<(&'c ColumnRule, usize)>,
+    /// Key columns, and whether each is a commune code (compared normalized).
+    key_cols: Vec<(usize, bool)>,
+    /// The `rows` filter's column (`Err`: absent, an error at the first row, as [`check`] had).
+    filter: Option<std::result::Result<usize, ()>>,
+    /// Key values joined by [`KEY_SEP`] → first line: packed in an integer when short (with
+    /// their length, so that no two keys share one), else one string per row.
+    seen_short: polars::prelude::PlHashMap<u128, u64>,
+    seen: polars::prelude::PlHashMap<String, u64>,
+    checked: Checked,
+    /// Per column, the line and value of the last number the rules parsed: staging reads it
+    /// instead of parsing the cell a second time.
+    parsed: Vec<(u64, f64)>,
+}
+
+const KEY_SEP: char = '\u{1f}';
+
+impl<'c> RowCheck<'c> {
+    pub fn new(contract: &'c Contract, path: &Path, headers: &[String], header_line: u64) -> Result<Self> {
+        let column = |name: &str| super::table::column_in(path, header_line, headers, name);
+        let mut cols = Vec::with_capacity(contract.columns.len());
+        for rule in &contract.columns {
+            let idx = if rule.prefix {
+                super::table::column_starting_with_in(path, header_line, headers, &rule.name)
+            } else {
+                column(&rule.name)
+            };
+            match idx {
+                Ok(i) => cols.push((rule, i)),
+                Err(_) if rule.optional => {}
+                Err(e) => return Err(e),
+            }
+        }
+        let key_cols = contract
+            .key
+            .iter()
+            .filter_map(|k| cols.iter().find(|(r, _)| &r.name == k).map(|(r, i)| (*i, r.kind == Kind::CommuneCode)))
+            .collect();
+        let filter = contract.rows.as_ref().map(|f| column(&f.column).map_err(|_| ()));
+        Ok(RowCheck {
+            contract,
+            path: path.to_path_buf(),
+            headers: headers.to_vec(),
+            header_line,
+            cols,
+            key_cols,
+            filter,
+            seen_short: polars::prelude::PlHashMap::with_capacity_and_hasher(80_000, Default::default()),
+            seen: polars::prelude::PlHashMap::default(),
+            checked: Checked::default(),
+            parsed: vec![(0, 0.0); headers.len()],
+        })
+    }
+
+    /// Check one row; `cell(i)` is the text of column `i` as read (trimmed here), `""` past the
+    /// end. Rows outside the contract's `rows` filter pass unchecked.
+    pub fn row<'r>(&mut self, line: u64, cell: impl Fn(usize) -> &'r str) -> Result<()> {
+        let text = |i: usize| trim(cell(i));
+        if let (Some(f), Some(filter)) = (&self.contract.rows, self.filter) {
+            let i = match filter {
+                Ok(i) => i,
+                Err(()) => {
+                    return Err(super::table::column_in(&self.path, self.header_line, &self.headers, &f.column)
+                        .expect_err("absent"))
+                }
+            };
+            if !f.values.iter().any(|v| v == text(i)) {
+                return Ok(());
+            }
+        }
+        let contract = self.contract;
+        let headers = &self.headers;
+        let path = &self.path;
+        let key_cols = &self.key_cols;
         // The row's key, to name the unit in messages ("2023, 28088").
-        let key_text = || key_cols.iter().map(|(i, _)| t.text(row, *i)).collect::<Vec<_>>().join(", ");
-        let excepted =
-            |rule: &ColumnRule| key_cols.iter().any(|(i, _)| rule.except.iter().any(|e| e == t.text(row, *i)));
-        for (rule, i) in &cols {
-            let raw = t.text(row, *i);
-            let at = || t.location(row, *i);
+        let key_text = || key_cols.iter().map(|(i, _)| text(*i)).collect::<Vec<_>>().join(", ");
+        let excepted = |rule: &ColumnRule| key_cols.iter().any(|(i, _)| rule.except.iter().any(|e| e == text(*i)));
+        for (rule, i) in &self.cols {
+            let raw = text(*i);
+            let at = || Location::at(path, line).col(&headers[*i]);
             if contract.is_masked(raw) {
                 if rule.required {
                     return Err(Error::data(
@@ -314,9 +390,9 @@ pub fn check(t: &RawTable, contract: &Contract, skip: impl Fn(usize, &RawRow) ->
                         format!("\"{raw}\" ({MASKED_REASON}) in a column that must have a value"),
                     ));
                 }
-                checked.masked.entry(row.line).or_default().push(MaskedCell {
-                    line: row.line,
-                    column: t.headers[*i].clone(),
+                self.checked.masked.entry(line).or_default().push(MaskedCell {
+                    line,
+                    column: headers[*i].clone(),
                     value: raw.to_string(),
                 });
                 continue;
@@ -333,7 +409,7 @@ pub fn check(t: &RawTable, contract: &Contract, skip: impl Fn(usize, &RawRow) ->
             match rule.kind {
                 Kind::Text => {}
                 Kind::CommuneCode => {
-                    if normalize_commune_code(raw).is_none() {
+                    if !is_commune_code(raw) {
                         return Err(Error::data(at(), format!("\"{raw}\" is not an INSEE commune code")));
                     }
                 }
@@ -343,7 +419,11 @@ pub fn check(t: &RawTable, contract: &Contract, skip: impl Fn(usize, &RawRow) ->
                         Ok(Num::Missing) => continue, // handled above
                         Err(m) => return Err(Error::data(at(), m)),
                     };
-                    if rule.plain_decimal && raw.contains(|c: char| c == ',' || c.is_whitespace()) {
+                    self.parsed[*i] = (line, v);
+                    // Plain decimals (digits, point, sign, exponent) need no look at each char.
+                    let plain =
+                        raw.bytes().all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'-' | b'+' | b'e' | b'E'));
+                    if rule.plain_decimal && !plain && raw.contains(|c: char| c == ',' || c.is_whitespace()) {
                         return Err(Error::data(
                             at(),
                             format!(
@@ -375,43 +455,115 @@ pub fn check(t: &RawTable, contract: &Contract, skip: impl Fn(usize, &RawRow) ->
             }
         }
         if !key_cols.is_empty() {
-            let key: Vec<String> = key_cols
-                .iter()
-                .map(|(i, code)| {
-                    let s = t.text(row, *i);
-                    if *code {
-                        normalize_commune_code(s).unwrap_or_else(|| s.to_string())
-                    } else {
-                        s.to_string()
+            // Codes compare as codes: `1001` is `01001`.
+            let part = |i: usize, code: bool| {
+                let s = text(i);
+                (code && s.len() == 4 && is_commune_code(s), s)
+            };
+            let len: usize = key_cols.iter().map(|&(i, c)| part(i, c).1.len() + 1 + usize::from(part(i, c).0)).sum();
+            // Most keys (a code, a year and a code, a code and a postcode) fit in 15 bytes: packed
+            // with their length in an integer, a row's key costs no allocation.
+            let first = if len <= 16 {
+                let mut b = [0u8; 16];
+                let mut n = 0;
+                for (k, &(i, c)) in key_cols.iter().enumerate() {
+                    if k > 0 {
+                        b[n] = 0x1f;
+                        n += 1;
                     }
-                })
-                .collect();
-            if let Some(first) = seen.get(&key) {
+                    let (zero, s) = part(i, c);
+                    if zero {
+                        b[n] = b'0';
+                        n += 1;
+                    }
+                    b[n..n + s.len()].copy_from_slice(s.as_bytes());
+                    n += s.len();
+                }
+                b[15] = n as u8;
+                let key = u128::from_le_bytes(b);
+                let first = self.seen_short.get(&key).copied();
+                self.seen_short.entry(key).or_insert(line);
+                first
+            } else {
+                let mut key = String::with_capacity(len);
+                for (k, &(i, c)) in key_cols.iter().enumerate() {
+                    if k > 0 {
+                        key.push(KEY_SEP);
+                    }
+                    let (zero, s) = part(i, c);
+                    if zero {
+                        key.push('0');
+                    }
+                    key.push_str(s);
+                }
+                let first = self.seen.get(&key).copied();
+                self.seen.entry(key).or_insert(line);
+                first
+            };
+            if let Some(first) = first {
+                let key: Vec<String> = key_cols
+                    .iter()
+                    .map(|&(i, c)| {
+                        let (zero, s) = part(i, c);
+                        if zero {
+                            format!("0{s}")
+                        } else {
+                            s.to_string()
+                        }
+                    })
+                    .collect();
                 return Err(Error::data(
-                    t.location(row, key_cols[0].0),
+                    Location::at(path, line).col(&headers[key_cols[0].0]),
                     format!(
                         "({}) = ({}) repeats line {first}: a duplicated row would be counted twice (contract: key unique)",
-                        key_cols.iter().map(|(i, _)| t.headers[*i].as_str()).collect::<Vec<_>>().join(", "),
+                        key_cols.iter().map(|(i, _)| headers[*i].as_str()).collect::<Vec<_>>().join(", "),
                         key.join(", ")
                     ),
                 ));
             }
-            seen.insert(key, row.line);
+        }
+        Ok(())
+    }
+
+    /// [`parse_number`] of column `i` of the row at `line`, which [`RowCheck::row`] has checked:
+    /// the value its rules parsed, else parsed here.
+    pub fn number(&self, line: u64, i: usize, cell: &str) -> std::result::Result<Num, String> {
+        match self.parsed.get(i) {
+            Some(&(l, v)) if l == line => Ok(Num::Value(v)),
+            _ => parse_number(cell),
         }
     }
-    if contract.final_newline && t.delimiter.is_some() && !t.ends_with_newline {
-        let last = t.rows.last();
-        let line = last.map_or(t.header_line, |r| r.line);
-        let value = last.and_then(|r| r.cells.last()).cloned().unwrap_or_default();
-        return Err(Error::data(
-            Location::at(&t.path, line),
-            format!(
-                "the file ends inside this line (last value \"{value}\", no final newline, which the publisher always writes): \
-                 the file is cut short; download it again"
-            ),
-        ));
+
+    /// The masked cells of `line` so far, as [`Checked::masked_at`] gives them.
+    pub fn masked_at_line(&self, line: u64) -> Option<String> {
+        self.checked.masked_at_line(line)
     }
-    Ok(checked)
+
+    /// The whole-file rules, after the last row: `last` is that row's line and last cell.
+    pub fn finish(self, delimited: bool, ends_with_newline: bool, last: Option<(u64, &str)>) -> Result<Checked> {
+        if self.contract.final_newline && delimited && !ends_with_newline {
+            let line = last.map_or(self.header_line, |r| r.0);
+            let value = last.map_or("", |r| r.1);
+            return Err(Error::data(
+                Location::at(&self.path, line),
+                format!(
+                    "the file ends inside this line (last value \"{value}\", no final newline, which the publisher always writes): \
+                     the file is cut short; download it again"
+                ),
+            ));
+        }
+        Ok(self.checked)
+    }
+}
+
+/// What [`super::table::normalize_commune_code`] accepts, without building the normalized string.
+fn is_commune_code(raw: &str) -> bool {
+    let b = trim(raw).as_bytes();
+    (b.len() == 5
+        && b[0].is_ascii_digit()
+        && (b[1].is_ascii_digit() || (b[0] == b'2' && (b[1] == b'A' || b[1] == b'B')))
+        && b[2..].iter().all(|c| c.is_ascii_digit()))
+        || (b.len() == 4 && b.iter().all(|c| c.is_ascii_digit()))
 }
 
 /// A JSON array of flat objects as a raw table: one row per object, one column per key seen,
@@ -559,8 +711,9 @@ pub fn check_listed<'a>(
     listed: &[&str],
     used: impl Iterator<Item = (&'a str, &'a str)>,
 ) -> Result<()> {
+    let listed: polars::prelude::PlHashSet<&str> = listed.iter().copied().collect();
     for (unit, code) in used {
-        if !listed.contains(&code) {
+        if !listed.contains(code) {
             return Err(Error::data(
                 Location::file(path),
                 format!("{what} {code} of commune {unit} is not listed (contract: every {what} present)"),

@@ -10,7 +10,7 @@
 //! lists Paris, Lyon and Marseille whole and has no commune outside an EPCI (4 islands, the COM);
 //! 6 uninhabited COM entries have no population.
 
-use std::collections::HashMap;
+use std::borrow::Cow;
 use std::path::Path;
 
 use polars::prelude::*;
@@ -115,33 +115,83 @@ pub struct Cog {
     pub regions: Vec<Area>,
 }
 
+/// A JSON string borrowed from the text when it has no escapes (nearly always): the 35 000
+/// objects of `communes.json` are read without a `String` per field.
+struct Str<'a>(Cow<'a, str>);
+
+impl std::ops::Deref for Str<'_> {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Str<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct V<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> serde::de::Visitor<'de> for V<'a> {
+            type Value = Str<'a>;
+            // As `String` says it, so that a bad value is named as it always was.
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> std::result::Result<Self::Value, E> {
+                Ok(Str(Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> std::result::Result<Self::Value, E> {
+                Ok(Str(Cow::Owned(v.to_string())))
+            }
+            fn visit_string<E>(self, v: String) -> std::result::Result<Self::Value, E> {
+                Ok(Str(Cow::Owned(v)))
+            }
+        }
+        d.deserialize_str(V(std::marker::PhantomData))
+    }
+}
+
+impl Str<'_> {
+    fn owned(self) -> String {
+        self.0.into_owned()
+    }
+}
+
 #[derive(Deserialize)]
-struct RawCommune {
-    code: String,
-    nom: String,
-    #[serde(rename = "type")]
-    kind: String,
-    zone: Option<String>,
-    departement: Option<String>,
-    region: Option<String>,
+struct RawCommune<'a> {
+    #[serde(borrow)]
+    code: Str<'a>,
+    #[serde(borrow)]
+    nom: Str<'a>,
+    #[serde(rename = "type", borrow)]
+    kind: Str<'a>,
+    #[serde(borrow)]
+    zone: Option<Str<'a>>,
+    #[serde(borrow)]
+    departement: Option<Str<'a>>,
+    #[serde(borrow)]
+    region: Option<Str<'a>>,
     population: Option<i64>,
-    #[serde(rename = "anciensCodes", default)]
-    anciens_codes: Vec<String>,
-    commune: Option<String>,
+    #[serde(rename = "anciensCodes", default, borrow)]
+    anciens_codes: Vec<Str<'a>>,
+    #[serde(borrow)]
+    commune: Option<Str<'a>>,
 }
 
 #[derive(Deserialize)]
-struct RawEpci {
-    code: String,
-    nom: String,
-    #[serde(rename = "type")]
-    kind: String,
-    membres: Vec<RawMember>,
+struct RawEpci<'a> {
+    #[serde(borrow)]
+    code: Str<'a>,
+    #[serde(borrow)]
+    nom: Str<'a>,
+    #[serde(rename = "type", borrow)]
+    kind: Str<'a>,
+    #[serde(borrow)]
+    membres: Vec<RawMember<'a>>,
 }
 
 #[derive(Deserialize)]
-struct RawMember {
-    code: String,
+struct RawMember<'a> {
+    #[serde(borrow)]
+    code: Str<'a>,
     #[serde(rename = "populationTotale")]
     population_totale: Option<i64>,
     #[serde(rename = "populationMunicipale")]
@@ -155,40 +205,124 @@ struct RawArea {
     region: Option<String>,
 }
 
-fn parse_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T> {
-    let text = super::table::read_text(path)?;
-    serde_json::from_str(&text).map_err(|e| {
+fn parse_json<'t, T: Deserialize<'t>>(path: &Path, text: &'t str) -> Result<T> {
+    serde_json::from_str(text).map_err(|e| {
         Error::data(Location::at(path, e.line() as u64), format!("invalid JSON at column {}: {e}", e.column()))
     })
 }
 
-/// [`parse_json`] after the source's contract has passed on the objects (read as text cells,
-/// then typed in a second pass over the same text).
-fn parse_checked<T: for<'de> Deserialize<'de>>(path: &Path, contract: &super::contract::Contract) -> Result<Vec<T>> {
-    let text = super::table::read_text(path)?;
-    let table = super::contract::json_table(path, &text)?;
+/// The communes of `text` once the source's contract has passed on them. They are typed in one
+/// pass and the contract runs on those values; only when it finds a fault (or the typing fails)
+/// is the text read again as a table of text cells, whose check names the object's line and
+/// column as it always has.
+fn parse_communes<'t>(path: &Path, text: &'t str, contract: &super::contract::Contract) -> Result<Vec<RawCommune<'t>>> {
+    let parsed: serde_json::Result<Vec<RawCommune<'t>>> = serde_json::from_str(text);
+    if parsed.as_ref().is_ok_and(|raw| typed_contract_holds(path, raw, contract)) {
+        return Ok(parsed.expect("checked above"));
+    }
+    let table = super::contract::json_table(path, text)?;
     super::contract::check(&table, contract, |_, _| false)?;
     drop(table);
-    serde_json::from_str(&text).map_err(|e| {
+    parsed.map_err(|e| {
         Error::data(Location::at(path, e.line() as u64), format!("invalid object at column {}: {e}", e.column()))
     })
 }
 
+/// The columns the typed check gives the contract, each object's value as the text-cell table
+/// has it (`null` and absent as empty).
+const TYPED_COLUMNS: [&str; 6] = ["code", "type", "population", "departement", "region", "zone"];
+
+/// `contract` on the typed objects: true only if [`super::contract::check`] on the text-cell
+/// table would pass. A column the table would lack (no object has the key) is refused here
+/// because no in-scope object has a value in it.
+fn typed_contract_holds(path: &Path, raw: &[RawCommune<'_>], contract: &super::contract::Contract) -> bool {
+    use std::fmt::Write;
+    let headers: Vec<String> = TYPED_COLUMNS.iter().map(|h| h.to_string()).collect();
+    let Ok(mut rc) = super::contract::RowCheck::new(contract, path, &headers, 1) else { return false };
+    let mut present = [false; TYPED_COLUMNS.len()];
+    let mut population = String::new();
+    for (n, c) in raw.iter().enumerate() {
+        population.clear();
+        if let Some(p) = c.population {
+            write!(population, "{p}").expect("a String takes any write");
+        }
+        let cells = [
+            &*c.code,
+            &*c.kind,
+            population.as_str(),
+            c.departement.as_deref().unwrap_or(""),
+            c.region.as_deref().unwrap_or(""),
+            c.zone.as_deref().unwrap_or(""),
+        ];
+        for (p, v) in present.iter_mut().zip(cells) {
+            *p |= !v.is_empty();
+        }
+        if rc.row(n as u64 + 1, |i| cells[i]).is_err() {
+            return false;
+        }
+    }
+    present.iter().all(|p| *p) && rc.finish(false, true, None).is_ok()
+}
+
+/// `epci.json`: its path, the EPCI, and the DGCL populations of each one's members in order.
+type EpciRead = (std::path::PathBuf, Vec<Epci>, Vec<Vec<Option<DgclPopulation>>>);
+
+fn load_epci(data: &DataDir) -> Result<EpciRead> {
+    let path = data.file(EPCI.file)?;
+    let text = super::table::read_text(&path)?;
+    let raw: Vec<RawEpci> = parse_json(&path, &text)?;
+    let dgcl = raw
+        .iter()
+        .map(|e| {
+            e.membres
+                .iter()
+                .map(|m| match (m.population_totale, m.population_municipale) {
+                    (Some(totale), Some(municipale)) => Some(DgclPopulation { totale, municipale }),
+                    _ => None,
+                })
+                .collect()
+        })
+        .collect();
+    let epcis = raw
+        .into_iter()
+        .map(|e| Epci {
+            code: e.code.owned(),
+            name: e.nom.owned(),
+            kind: e.kind.owned(),
+            members: e.membres.into_iter().map(|m| m.code.owned()).collect(),
+        })
+        .collect();
+    Ok((path, epcis, dgcl))
+}
+
 impl Cog {
     pub fn load(data: &DataDir) -> Result<Cog> {
+        // `epci.json` needs nothing from `communes.json` until the checks: read on another thread.
+        // Its errors still come after those of `communes.json`, as when they were read in turn.
+        std::thread::scope(|s| {
+            let epci = std::thread::Builder::new()
+                .name("stage-epci".into())
+                .spawn_scoped(s, || load_epci(data))
+                .expect("spawn a thread");
+            Cog::load_with(data, || epci.join().expect("EPCI thread panicked"))
+        })
+    }
+
+    fn load_with(data: &DataDir, epci: impl FnOnce() -> Result<EpciRead>) -> Result<Cog> {
         let communes_path = data.file(COMMUNES.file)?;
-        let raw: Vec<RawCommune> = parse_checked(&communes_path, &super::contract::COG_COMMUNES)?;
-        let epci_path = data.file(EPCI.file)?;
-        let raw_epci: Vec<RawEpci> = parse_json(&epci_path)?;
+        let communes_text = super::table::read_text(&communes_path)?;
+        let raw: Vec<RawCommune> = parse_communes(&communes_path, &communes_text, &super::contract::COG_COMMUNES)?;
+        let (epci_path, epcis, dgcl) = epci()?;
         let deps_path = data.file(DEPARTEMENTS_FILE)?;
-        let deps: Vec<RawArea> = parse_json(&deps_path)?;
+        let deps: Vec<RawArea> = parse_json(&deps_path, &super::table::read_text(&deps_path)?)?;
         let regs_path = data.file(REGIONS_FILE)?;
-        let regs: Vec<RawArea> = parse_json(&regs_path)?;
-        let current = || raw.iter().filter(|c| c.kind == "commune-actuelle" || c.kind == "arrondissement-municipal");
+        let regs: Vec<RawArea> = parse_json(&regs_path, &super::table::read_text(&regs_path)?)?;
+        let current =
+            || raw.iter().filter(|c| &*c.kind == "commune-actuelle" || &*c.kind == "arrondissement-municipal");
         super::contract::check_single_membership(
             &epci_path,
             "EPCI",
-            raw_epci.iter().flat_map(|e| e.membres.iter().map(|m| (m.code.as_str(), e.code.as_str()))),
+            epcis.iter().flat_map(|e| e.members.iter().map(|m| (m.as_str(), e.code.as_str()))),
         )?;
         let dep_codes: Vec<&str> = deps.iter().map(|d| d.code.as_str()).collect();
         let reg_codes: Vec<&str> = regs.iter().map(|r| r.code.as_str()).collect();
@@ -196,79 +330,70 @@ impl Cog {
             &deps_path,
             "département",
             &dep_codes,
-            current().filter_map(|c| Some((c.code.as_str(), c.departement.as_deref()?))),
+            current().filter_map(|c| Some((&*c.code, c.departement.as_deref()?))),
         )?;
         super::contract::check_listed(
             &regs_path,
             "région",
             &reg_codes,
-            current().filter_map(|c| Some((c.code.as_str(), c.region.as_deref()?))),
+            current().filter_map(|c| Some((&*c.code, c.region.as_deref()?))),
         )?;
 
-        let mut epci_of: HashMap<String, String> = HashMap::new();
-        let mut dgcl_of: HashMap<String, DgclPopulation> = HashMap::new();
-        for e in &raw_epci {
-            for m in &e.membres {
-                epci_of.insert(m.code.clone(), e.code.clone());
-                if let (Some(totale), Some(municipale)) = (m.population_totale, m.population_municipale) {
-                    dgcl_of.insert(m.code.clone(), DgclPopulation { totale, municipale });
+        let mut epci_of: PlHashMap<&str, &str> = PlHashMap::with_capacity(36_000);
+        let mut dgcl_of: PlHashMap<&str, DgclPopulation> = PlHashMap::with_capacity(36_000);
+        for (e, d) in epcis.iter().zip(&dgcl) {
+            for (m, d) in e.members.iter().zip(d) {
+                epci_of.insert(m, &e.code);
+                if let Some(d) = d {
+                    dgcl_of.insert(m, *d);
                 }
             }
         }
         let mut units = Vec::with_capacity(35_100);
-        for (i, c) in raw.into_iter().enumerate() {
-            let kind = match c.kind.as_str() {
+        for (i, c) in raw.iter().enumerate() {
+            let kind = match &*c.kind {
                 "commune-actuelle" => UnitKind::Commune,
                 "arrondissement-municipal" => UnitKind::Arrondissement,
                 "commune-deleguee" | "commune-associee" => continue,
                 other => {
                     return Err(Error::data(
                         Location::file(&communes_path).col("type"),
-                        format!("object {i} ({}): unknown type \"{other}\"", c.code),
+                        format!("object {i} ({}): unknown type \"{other}\"", &*c.code),
                     ))
                 }
             };
             let missing = |field: &str| {
                 Error::data(
                     Location::file(&communes_path).col(field),
-                    format!("object {i} ({}) has no {field}", c.code),
+                    format!("object {i} ({}) has no {field}", &*c.code),
                 )
             };
             let epci = match kind {
-                UnitKind::Commune => epci_of.get(&c.code).cloned(),
-                UnitKind::Arrondissement => c.commune.as_ref().and_then(|p| epci_of.get(p).cloned()),
+                UnitKind::Commune => epci_of.get(&*c.code),
+                UnitKind::Arrondissement => c.commune.as_deref().and_then(|p| epci_of.get(p)),
             };
+            let owned = |s: &Option<Str>, field: &str| s.as_deref().map(str::to_string).ok_or_else(|| missing(field));
             units.push(Unit {
-                departement: c.departement.clone().ok_or_else(|| missing("departement"))?,
-                region: c.region.clone().ok_or_else(|| missing("region"))?,
-                zone: c.zone.clone().ok_or_else(|| missing("zone"))?,
-                parent: if kind == UnitKind::Arrondissement {
-                    Some(c.commune.clone().ok_or_else(|| missing("commune"))?)
-                } else {
-                    None
-                },
-                name: c.nom,
+                departement: owned(&c.departement, "departement")?,
+                region: owned(&c.region, "region")?,
+                zone: owned(&c.zone, "zone")?,
+                parent: if kind == UnitKind::Arrondissement { Some(owned(&c.commune, "commune")?) } else { None },
+                name: c.nom.to_string(),
                 kind,
                 population: c.population,
-                anciens_codes: c.anciens_codes,
-                epci,
+                anciens_codes: c.anciens_codes.iter().map(|a| a.to_string()).collect(),
+                epci: epci.map(|e| e.to_string()),
                 // The DGCL lists Paris, Lyon and Marseille whole: their figure is not an
                 // arrondissement's.
-                dgcl: if kind == UnitKind::Commune { dgcl_of.get(&c.code).copied() } else { None },
-                code: c.code,
+                dgcl: if kind == UnitKind::Commune { dgcl_of.get(&*c.code).copied() } else { None },
+                code: c.code.to_string(),
             });
         }
+        drop(epci_of);
+        drop(dgcl_of);
         Ok(Cog {
             units,
-            epcis: raw_epci
-                .into_iter()
-                .map(|e| Epci {
-                    code: e.code,
-                    name: e.nom,
-                    kind: e.kind,
-                    members: e.membres.into_iter().map(|m| m.code).collect(),
-                })
-                .collect(),
+            epcis,
             departements: deps.into_iter().map(|d| Area { code: d.code, name: d.nom, region: d.region }).collect(),
             regions: regs.into_iter().map(|r| Area { code: r.code, name: r.nom, region: None }).collect(),
         })
@@ -287,10 +412,11 @@ impl Cog {
     /// One row per unit (communes actuelles and arrondissements municipaux).
     pub fn units_frame(&self) -> Result<DataFrame> {
         let u = &self.units;
-        let epci_names: HashMap<&str, &str> = self.epcis.iter().map(|e| (e.code.as_str(), e.name.as_str())).collect();
-        let dep_names: HashMap<&str, &str> =
+        let epci_names: PlHashMap<&str, &str> = self.epcis.iter().map(|e| (e.code.as_str(), e.name.as_str())).collect();
+        let dep_names: PlHashMap<&str, &str> =
             self.departements.iter().map(|e| (e.code.as_str(), e.name.as_str())).collect();
-        let reg_names: HashMap<&str, &str> = self.regions.iter().map(|e| (e.code.as_str(), e.name.as_str())).collect();
+        let reg_names: PlHashMap<&str, &str> =
+            self.regions.iter().map(|e| (e.code.as_str(), e.name.as_str())).collect();
         let df = df!(
             "code" => u.iter().map(|x| x.code.as_str()).collect::<Vec<_>>(),
             "name" => u.iter().map(|x| x.name.as_str()).collect::<Vec<_>>(),
@@ -306,5 +432,39 @@ impl Cog {
             "population" => u.iter().map(|x| x.population).collect::<Vec<_>>(),
         )?;
         Ok(df)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const JSON: &str = r#"[
+{"code":"28001","nom":"Alpha","type":"commune-actuelle","zone":"metro","departement":"28","region":"24","population":1000,"anciensCodes":["28901"]},
+{"code":"28901","nom":"Alpha-le-Vieux","type":"commune-deleguee","zone":"metro","departement":"28","region":"24","chefLieu":"28001"},
+{"code":"98411","nom":"Îles Saint-Paul","type":"commune-actuelle","zone":"com","departement":"984","region":"984"},
+{"code":"75101","nom":"Paris 1er","type":"arrondissement-municipal","commune":"75056","zone":"metro","departement":"75","region":"11","population":1000}
+]"#;
+
+    #[test]
+    fn typed_contract_passes_a_good_file_and_refuses_what_the_text_check_refuses() {
+        let p = Path::new("communes.json");
+        let c = &super::super::contract::COG_COMMUNES;
+        let ok = |t: &str| typed_contract_holds(p, &serde_json::from_str::<Vec<RawCommune>>(t).unwrap(), c);
+        assert!(ok(JSON));
+        // Each fault the text-cell check names: the typed check refuses it too.
+        assert!(!ok(&JSON.replace("\"population\":1000,\"anciensCodes\"", "\"anciensCodes\"")));
+        assert!(!ok(&JSON.replace("1000,\"anciensCodes\"", "-5,\"anciensCodes\"")));
+        assert!(!ok(&JSON.replace("\"code\":\"75101\"", "\"code\":\"28001\"")));
+        assert!(!ok(&JSON.replace("\"region\":\"11\"", "\"region\":\"\"")));
+        assert!(!ok(&JSON.replace("\"zone\":", "\"zones\":")));
+        // The text-cell check agrees on the first, and names it.
+        let bad = JSON.replace("\"code\":\"75101\"", "\"code\":\"28001\"");
+        let e = parse_communes(p, &bad, c).err().unwrap().to_string();
+        assert!(e.contains("communes.json:5: column \"code\"") && e.contains("repeats line 2"), "{e}");
+        // A population the typing refuses (a float) is the contract's "not a count" first.
+        let frac = JSON.replace("1000,\"anciensCodes\"", "1000.5,\"anciensCodes\"");
+        let e = parse_communes(p, &frac, c).err().unwrap().to_string();
+        assert!(e.contains("1000.5 is not a count"), "{e}");
     }
 }

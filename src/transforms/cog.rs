@@ -165,7 +165,9 @@ pub fn record_missing<'a>(
     expected: impl Iterator<Item = &'a str>,
     covered: &DataFrame,
 ) -> Result<()> {
-    let have: PlHashSet<&str> = covered.column("code_2026")?.str()?.iter().flatten().collect();
+    let codes = covered.column("code_2026")?.str()?;
+    let mut have: PlHashSet<&str> = PlHashSet::with_capacity(codes.len());
+    have.extend(codes.iter().flatten());
     report.communes_without_data = expected.filter(|c| !have.contains(c)).map(str::to_string).collect();
     report.communes_without_data.sort();
     Ok(())

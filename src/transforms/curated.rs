@@ -155,8 +155,13 @@ pub fn unavailable(what: &str, fetch_id: &str) -> String {
 
 /// Areas and centres: INSEE's comparateur, else the rcarlier compile, else `None` (null columns
 /// with a note naming the fetch).
-fn area_frame(data: &DataDir, index: &CogIndex, units: &DataFrame) -> Result<Option<(DataFrame, NormalizationReport)>> {
-    let Some(st) = comparateur::load_any(data)? else {
+fn area_frame(
+    data: &DataDir,
+    staged: Option<comparateur::Staged>,
+    index: &CogIndex,
+    units: &DataFrame,
+) -> Result<Option<(DataFrame, NormalizationReport)>> {
+    let Some(st) = staged else {
         return Ok(None);
     };
     let mut rep = report_for(
@@ -518,8 +523,16 @@ type TabularRead = Result<(DataFrame, DataFrame, Option<DataFrame>)>;
 /// The two workbooks (APL, BPE), or their derived CSVs: they need no COG to be staged.
 fn read_tabular(data: &DataDir, opts: &Options) -> TabularRead {
     let (mut v, b) = if opts.derived_csv {
-        let v = apl::load_derived(data, &[2023, 2022])?;
-        (v, if data.exists(bpe::DERIVED_FILE) { Some(bpe::load_derived(data)?) } else { None })
+        // The BPE CSV beside the APL one: each alone is shorter than the COG on the main thread.
+        std::thread::scope(|s| -> Result<_> {
+            let b = std::thread::Builder::new()
+                .name("stage-bpe".into())
+                .spawn_scoped(s, || data.exists(bpe::DERIVED_FILE).then(|| bpe::load_derived(data)).transpose())
+                .expect("spawn a thread");
+            let v = apl::load_derived(data, &[2023, 2022]);
+            let b = b.join().expect("BPE thread panicked");
+            Ok((v?, b?))
+        })?
     } else {
         let v = apl::load_millesimes(data, &[2023, 2022])?;
         (v, if data.exists(bpe::META.file) { Some(bpe::load(data)?) } else { None })
@@ -529,14 +542,17 @@ fn read_tabular(data: &DataDir, opts: &Options) -> TabularRead {
 }
 
 pub fn build_with(data: &DataDir, opts: &Options, progress: &mut dyn FnMut(&str)) -> Result<Curated> {
-    // Sources are staged concurrently: the APL and BPE workbooks and the boundaries (the largest
-    // file, and polygon work) need no COG until they are normalized, so they are read on threads
-    // of their own while this one reads the COG and the other tabular sources.
+    // Sources are staged concurrently: the APL and BPE workbooks, the comparateur and the
+    // boundaries (the largest file, and polygon work) need no COG until they are normalized, so
+    // they are read on threads of their own while this one reads the COG and the other tabular
+    // sources.
     let with_boundaries = opts.boundaries && boundaries::available(data);
     // Named, so that a profile (perf) tells the threads apart; spawning fails as `s.spawn` would.
     let named = |name: &str| std::thread::Builder::new().name(name.to_string());
     std::thread::scope(|s| {
         let tabular = named("stage-apl-bpe").spawn_scoped(s, || read_tabular(data, opts)).expect("spawn a thread");
+        let comparateur =
+            named("stage-comparateur").spawn_scoped(s, || comparateur::load_any(data)).expect("spawn a thread");
         let bnd = with_boundaries.then(|| {
             named("stage-boundaries")
                 .spawn_scoped(s, || -> BoundaryRead {
@@ -548,6 +564,7 @@ pub fn build_with(data: &DataDir, opts: &Options, progress: &mut dyn FnMut(&str)
         });
         let pending = Pending {
             tabular: Box::new(|| tabular.join().expect("APL/BPE thread panicked")),
+            comparateur: Box::new(|| comparateur.join().expect("comparateur thread panicked")),
             boundaries: bnd.map(|t| -> Box<dyn FnOnce() -> BoundaryRead + '_> {
                 Box::new(|| t.join().expect("boundaries thread panicked"))
             }),
@@ -559,6 +576,7 @@ pub fn build_with(data: &DataDir, opts: &Options, progress: &mut dyn FnMut(&str)
 /// Sources being read on other threads; each closure waits for its thread.
 struct Pending<'a> {
     tabular: Box<dyn FnOnce() -> TabularRead + 'a>,
+    comparateur: Box<dyn FnOnce() -> Result<Option<comparateur::Staged>> + 'a>,
     boundaries: Option<Box<dyn FnOnce() -> BoundaryRead + 'a>>,
 }
 
@@ -584,7 +602,7 @@ fn build_staged(
     // What needs only the COG first, while the other threads read; reports keep the order of
     // the sources (COG, APL, BPE, comparateur, boundaries, bassins de vie, totale, fresh).
     progress("INSEE comparateur (area, centre), if present");
-    let (area, area_rep) = match area_frame(data, &index, &units)? {
+    let (area, area_rep) = match area_frame(data, (pending.comparateur)()?, &index, &units)? {
         Some((area, r)) => (area, Some(r)),
         None => (
             df!(

@@ -107,7 +107,7 @@ fn cartosante_frame(data: &DataDir) -> Result<Option<(DataFrame, NormalizationRe
     for p in Professions::embedded().cartosante() {
         let column = p.cartosante_column.as_deref().unwrap_or_default();
         cols.push(staged.frame.column(column)?.clone().with_name(format!("cartosante_{}_per_10k", p.key).into()));
-        let why: Vec<Option<String>> = bvs.iter().map(|b| staged.masked_reason(b, column)).collect();
+        let why = staged.masked_reasons(bvs.iter().map(String::as_str), column);
         masked_prof += why.iter().flatten().count();
         cols.push(Column::new(format!("cs_{}_why", p.key).into(), why));
     }
