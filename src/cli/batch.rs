@@ -73,11 +73,12 @@ pub fn run(data: &DataDir, args: &Args, progress: &mut Progress) -> Result<()> {
     let mut run = batch::Batch::new(&curated);
     // A level is written on its own thread while the next ones are computed: both use the two
     // cores, and the commune level's Parquet and CSV take as long as the other levels' compute.
-    let written = std::thread::scope(|s| -> Result<Vec<(BatchTable, Vec<PathBuf>)>> {
+    type Written = (Level, usize, Vec<batch::Excluded>, Vec<PathBuf>);
+    let written = std::thread::scope(|s| -> Result<Vec<Written>> {
         let (tx, rx) = std::sync::mpsc::channel::<BatchTable>();
         let writer = std::thread::Builder::new()
             .name("write-levels".into())
-            .spawn_scoped(s, move || -> Result<Vec<(BatchTable, Vec<PathBuf>)>> {
+            .spawn_scoped(s, move || -> Result<Vec<Written>> {
                 let mut done = Vec::new();
                 for table in rx {
                     let mut written = out::write_table(&args.out, &table)?;
@@ -85,7 +86,12 @@ pub fn run(data: &DataDir, args: &Args, progress: &mut Progress) -> Result<()> {
                         let parts = out::write_partitioned(&args.out, &table, by)?;
                         written.push(args.out.join(table.level.id()).join(format!("{by}=* ({} files)", parts.len())));
                     }
-                    done.push((table, written));
+                    // The written table is kept for its summary only: its frame is dropped.
+                    let BatchTable { level, frame, excluded } = table;
+                    let height = frame.height();
+                    drop(frame);
+                    crate::memory::release_freed();
+                    done.push((level, height, excluded, written));
                 }
                 Ok(done)
             })
@@ -118,16 +124,15 @@ pub fn run(data: &DataDir, args: &Args, progress: &mut Progress) -> Result<()> {
         progress.step("writing");
         writer.join().expect("the writer thread panicked")
     })?;
-    for (table, files) in written {
-        let level = table.level;
-        progress.say(&format!("{}: {} units ({})", level.id(), table.frame.height(), level.noun()));
-        if !table.excluded.is_empty() {
+    for (level, height, excluded, files) in written {
+        progress.say(&format!("{}: {height} units ({})", level.id(), level.noun()));
+        if !excluded.is_empty() {
             let shown: Vec<String> =
-                table.excluded.iter().take(8).map(|e| format!("{} {} ({})", e.code, e.name, e.reason)).collect();
-            let more = table.excluded.len().saturating_sub(shown.len());
+                excluded.iter().take(8).map(|e| format!("{} {} ({})", e.code, e.name, e.reason)).collect();
+            let more = excluded.len().saturating_sub(shown.len());
             progress.say(&format!(
                 "  {} communes are in no {}: {}{}",
-                table.excluded.len(),
+                excluded.len(),
                 level.noun(),
                 shown.join(", "),
                 if more > 0 { format!(" and {more} more") } else { String::new() }
