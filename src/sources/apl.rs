@@ -148,18 +148,13 @@ fn derived_typed(path: &std::path::Path, text: &str, millesimes: &[i32]) -> Resu
         c[i] = d.column(name)?;
     }
     let [c_year, c_code, c_name, c_apl, c_u65, c_std, c_tot] = c;
-    let mut rc = super::contract::RowCheck::new(&super::contract::APL_CSV, path, &d.headers, d.header_line)?;
+    let rc = super::contract::RowCheck::new(&super::contract::APL_CSV, path, &d.headers, d.header_line)?;
     let known: Vec<String> = MILLESIMES.iter().map(|m| m.to_string()).collect();
     let asked: Vec<String> = millesimes.iter().map(|m| m.to_string()).collect();
     let mut out: Vec<Builder> = millesimes.iter().map(|_| Builder::new(36_000)).collect();
-    let (mut last_line, mut last_value) = (None, String::new());
     let fail = || Error::data(crate::error::Location::file(path), "refused by the typed reader");
-    d.for_each_record(|line, r| {
+    rc.records(&d, |rc, line, r| {
         let cell = |i: usize| super::table::trim(r.get(i).unwrap_or(""));
-        rc.row(line, |i| r.get(i).unwrap_or(""))?;
-        last_line = Some(line);
-        last_value.clear();
-        last_value.push_str(r.get(r.len().saturating_sub(1)).unwrap_or(""));
         let year = cell(c_year);
         if !known.iter().any(|k| k == year) {
             return Err(fail());
@@ -186,7 +181,6 @@ fn derived_typed(path: &std::path::Path, text: &str, millesimes: &[i32]) -> Resu
         b.masked.push(rc.masked_at_line(line));
         Ok(())
     })?;
-    rc.finish(true, d.ends_with_newline, last_line.map(|l| (l, last_value.as_str())))?;
     out.into_iter().map(Builder::finish).collect()
 }
 

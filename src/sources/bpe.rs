@@ -58,19 +58,14 @@ fn typed(path: &std::path::Path, text: &str) -> Result<DataFrame> {
         d.column(c)?;
     }
     let (c_code, c_name, c_n) = (d.column("codgeo")?, d.column("libgeo")?, d.column("nb_medg")?);
-    let mut rc = super::contract::RowCheck::new(&super::contract::BPE, path, &d.headers, d.header_line)?;
+    let rc = super::contract::RowCheck::new(&super::contract::BPE, path, &d.headers, d.header_line)?;
     let cap = 36_000;
     let mut code = StringChunkedBuilder::new("code".into(), cap);
     let mut name = StringChunkedBuilder::new("name".into(), cap);
     let (mut n, mut line, mut masked) = (Vec::with_capacity(cap), Vec::with_capacity(cap), Vec::with_capacity(cap));
-    let (mut last_line, mut last_value) = (None, String::new());
     let fail = || Error::data(crate::error::Location::file(path), "refused by the typed reader");
-    d.for_each_record(|l, r| {
+    rc.records(&d, |rc, l, r| {
         let cell = |i: usize| super::table::trim(r.get(i).unwrap_or(""));
-        rc.row(l, |i| r.get(i).unwrap_or(""))?;
-        last_line = Some(l);
-        last_value.clear();
-        last_value.push_str(r.get(r.len().saturating_sub(1)).unwrap_or(""));
         code.append_value(normalize_commune_code_cow(cell(c_code)).ok_or_else(fail)?);
         name.append_value(cell(c_name));
         n.push(match rc.number(l, c_n, cell(c_n)) {
@@ -82,7 +77,6 @@ fn typed(path: &std::path::Path, text: &str) -> Result<DataFrame> {
         masked.push(rc.masked_at_line(l));
         Ok(())
     })?;
-    rc.finish(true, d.ends_with_newline, last_line.map(|l| (l, last_value.as_str())))?;
     Ok(DataFrame::new_infer_height(vec![
         code.finish().into_column(),
         name.finish().into_column(),

@@ -96,7 +96,7 @@ fn typed(path: &std::path::Path, text: &str) -> Result<DataFrame> {
         c[i] = d.column(name)?;
     }
     let [c_code, c_name, c_type, c_lat, c_lng, c_area, c_pop] = c;
-    let mut rc = super::contract::RowCheck::new(&super::contract::COMPARATEUR, path, &d.headers, d.header_line)?;
+    let rc = super::contract::RowCheck::new(&super::contract::COMPARATEUR, path, &d.headers, d.header_line)?;
     let n = 36_000;
     let mut seen: PlHashMap<u64, usize> = PlHashMap::with_capacity(n);
     let mut code = StringChunkedBuilder::new("code".into(), n);
@@ -105,14 +105,9 @@ fn typed(path: &std::path::Path, text: &str) -> Result<DataFrame> {
     let (mut area, mut lat, mut lon, mut pop): (Vec<Option<f64>>, Vec<_>, Vec<_>, Vec<_>) =
         (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
     let (mut line, mut masked) = (Vec::with_capacity(n), Vec::with_capacity(n));
-    let (mut last_line, mut last_value) = (None, String::new());
     let fail = || Error::data(crate::error::Location::file(path), "refused by the typed reader");
-    d.for_each_record(|l, r| {
+    rc.records(&d, |rc, l, r| {
         let cell = |i: usize| super::table::trim(r.get(i).unwrap_or(""));
-        rc.row(l, |i| r.get(i).unwrap_or(""))?;
-        last_line = Some(l);
-        last_value.clear();
-        last_value.push_str(r.get(r.len().saturating_sub(1)).unwrap_or(""));
         let ty = cell(c_type);
         match ty {
             "COM" | "ARM" => {}
@@ -143,7 +138,6 @@ fn typed(path: &std::path::Path, text: &str) -> Result<DataFrame> {
         masked.push(rc.masked_at_line(l));
         Ok(())
     })?;
-    rc.finish(true, d.ends_with_newline, last_line.map(|l| (l, last_value.as_str())))?;
     Ok(DataFrame::new_infer_height(vec![
         code.finish().into_column(),
         kind.finish().into_column(),

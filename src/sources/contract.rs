@@ -539,6 +539,25 @@ impl<'c> RowCheck<'c> {
         self.checked.masked_at_line(line)
     }
 
+    /// Every record of `d` checked by [`RowCheck::row`], then handed to `f` (with this checker, for
+    /// the numbers it parsed and the masked cells), then the whole-file rules ([`RowCheck::finish`]):
+    /// the typed readers' loop.
+    pub fn records(
+        mut self,
+        d: &super::table::Delimited,
+        mut f: impl FnMut(&mut Self, u64, &csv::StringRecord) -> Result<()>,
+    ) -> Result<Checked> {
+        let (mut last_line, mut last_value) = (None, String::new());
+        d.for_each_record(|line, r| {
+            self.row(line, |i| r.get(i).unwrap_or(""))?;
+            last_line = Some(line);
+            last_value.clear();
+            last_value.push_str(r.get(r.len().saturating_sub(1)).unwrap_or(""));
+            f(&mut self, line, r)
+        })?;
+        self.finish(true, d.ends_with_newline, last_line.map(|l| (l, last_value.as_str())))
+    }
+
     /// The whole-file rules, after the last row: `last` is that row's line and last cell.
     pub fn finish(self, delimited: bool, ends_with_newline: bool, last: Option<(u64, &str)>) -> Result<Checked> {
         if self.contract.final_newline && delimited && !ends_with_newline {
