@@ -10,9 +10,7 @@ use crate::pipeline;
 use crate::sinks::access as out;
 use crate::sinks::map::Theme;
 use crate::sinks::report;
-use crate::sources::decoupage::UnitKind;
 use crate::sources::DataDir;
-use crate::transforms::cog::CogIndex;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -38,11 +36,11 @@ pub struct Args {
 }
 
 pub fn run(data: &DataDir, args: &Args, progress: &mut Progress) -> Result<()> {
-    let pipeline::Inputs { cog, communes: curated, .. } = pipeline::load_inputs(&args.processed, data, progress)?;
+    let pipeline::Inputs { cog, index, communes: curated, .. } =
+        pipeline::load_inputs(&args.processed, data, progress)?;
     let units = Units::from_curated(&curated)?;
     // The map's shapes and facts first: the boundaries and the curated table are then dropped
     // before the calibration, whose national network is the largest thing this command holds.
-    let index = CogIndex::new(&cog);
     let map = if args.no_geo {
         None
     } else {
@@ -52,12 +50,7 @@ pub fn run(data: &DataDir, args: &Args, progress: &mut Progress) -> Result<()> {
             .0
             .map(|geography| -> Result<_> {
                 let dep = &args.map_departement;
-                let codes: Vec<String> = cog
-                    .units
-                    .iter()
-                    .filter(|u| u.kind == UnitKind::Commune && &u.departement == dep)
-                    .map(|u| u.code.clone())
-                    .collect();
+                let codes = cog.communes_of_departement(dep);
                 let g = crate::geo::analyse(&geography, &codes, &index);
                 let members = report::unit_facts(&select_units(&curated, &codes)?)?;
                 let others: Vec<String> = g.neighbours.iter().map(|n| n.code.clone()).collect();

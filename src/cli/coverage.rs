@@ -12,7 +12,6 @@ use crate::sinks::coverage as out;
 use crate::sinks::report::fr_int;
 use crate::sources::DataDir;
 use crate::territory::Context;
-use crate::transforms::cog::CogIndex;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -44,8 +43,8 @@ pub fn run(data: &DataDir, args: &Args, progress: &mut Progress) -> Result<()> {
     };
     progress.step(&format!("reading {}", args.listing.display()));
     let listing = coverage::read_listing(&args.listing)?;
-    let pipeline::Inputs { cog, communes: curated, .. } = pipeline::load_inputs(&args.processed, data, progress)?;
-    let index = CogIndex::new(&cog);
+    let pipeline::Inputs { cog, index, communes: curated, .. } =
+        pipeline::load_inputs(&args.processed, data, progress)?;
     let geography = if args.no_geo {
         None
     } else {

@@ -11,10 +11,8 @@ use crate::error::{Error, Result};
 use crate::pipeline;
 use crate::sinks::map::{self, Theme};
 use crate::sinks::report;
-use crate::sources::decoupage::UnitKind;
 use crate::sources::DataDir;
 use crate::territory::{self, TerritorySpec};
-use crate::transforms::cog::CogIndex;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -33,8 +31,8 @@ pub struct Args {
 }
 
 pub fn run(data: &DataDir, args: &Args, progress: &mut Progress) -> Result<()> {
-    let pipeline::Inputs { cog, communes: curated, .. } = pipeline::load_inputs(&args.processed, data, progress)?;
-    let index = CogIndex::new(&cog);
+    let pipeline::Inputs { cog, index, communes: curated, .. } =
+        pipeline::load_inputs(&args.processed, data, progress)?;
     let geography =
         pipeline::load_geography_from(data, Some(&args.processed), &index, progress)?.0.ok_or_else(|| {
             Error::Config(format!(
@@ -45,12 +43,7 @@ pub fn run(data: &DataDir, args: &Args, progress: &mut Progress) -> Result<()> {
         })?;
     let (name, codes, stem) = match (&args.departement, &args.territory) {
         (Some(dep), _) => {
-            let codes: Vec<String> = cog
-                .units
-                .iter()
-                .filter(|u| u.kind == UnitKind::Commune && &u.departement == dep)
-                .map(|u| u.code.clone())
-                .collect();
+            let codes = cog.communes_of_departement(dep);
             if codes.is_empty() {
                 return Err(Error::Config(format!("unknown département {dep}")));
             }

@@ -405,6 +405,14 @@ impl Cog {
     pub fn departement_name(&self, code: &str) -> Option<&str> {
         self.departements.iter().find(|e| e.code == code).map(|e| e.name.as_str())
     }
+    /// The codes of the communes (not arrondissements) of département `dep`, in COG order.
+    pub fn communes_of_departement(&self, dep: &str) -> Vec<String> {
+        self.units
+            .iter()
+            .filter(|u| u.kind == UnitKind::Commune && u.departement == dep)
+            .map(|u| u.code.clone())
+            .collect()
+    }
     pub fn region_name(&self, code: &str) -> Option<&str> {
         self.regions.iter().find(|e| e.code == code).map(|e| e.name.as_str())
     }
