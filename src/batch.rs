@@ -92,16 +92,7 @@ fn group_rows(
     // Cells read for one unit per group: looked up, not the whole column made a vector.
     let firsts = |c: &str, rows_of: &dyn Fn(usize) -> Option<usize>| -> Result<Vec<Option<&str>>> {
         let ca = rows.column(c)?.str()?;
-        let single = (ca.chunks().len() == 1).then(|| ca.downcast_iter().next().expect("one chunk"));
-        Ok((0..groups)
-            .map(|g| {
-                let i = rows_of(g)?;
-                match single {
-                    Some(arr) => arr.get(i),
-                    None => ca.get(i),
-                }
-            })
-            .collect())
+        Ok((0..groups).map(|g| ca.get(rows_of(g)?)).collect())
     };
     for a in attrs {
         let v = firsts(a, &|g| members[g].first().copied())?;
@@ -288,15 +279,26 @@ fn aggregate(
 }
 
 /// Attributes each aggregated level keeps from the first unit of a group.
-const LEVEL_ATTRS: [&str; 6] = ["epci_name", "bv2022_name", "departement_name", "region", "region_name", "zone"];
+fn level_attrs(level: Level) -> &'static [&'static str] {
+    match level {
+        Level::Epci => &["epci_name"],
+        Level::BassinDeVie => &["bv2022_name"],
+        Level::Departement => &["departement_name", "region", "region_name", "zone"],
+        Level::Region => &["region_name", "zone"],
+        Level::Commune | Level::Territories => &[],
+    }
+}
 
 /// The unit rows of `lf` with the plan's inputs, and only the columns [`group_rows`] and the
 /// level keys read, so that polars computes and gathers no other.
 fn unit_rows(lf: LazyFrame, plan: &indicators::Plan, extra: &[&str]) -> Result<DataFrame> {
     let mut keep: Vec<String> = ["code", "kind", "epci", "bv2022", "departement", "region"].map(String::from).to_vec();
     keep.push("population_totale_vintage".into());
-    keep.extend(["population", "departement", "departement_name", "region", "region_name"].map(String::from));
-    keep.extend(LEVEL_ATTRS.iter().chain(extra).chain(&note_columns()).map(|c| c.to_string()));
+    keep.extend(["population", "departement_name", "region_name"].map(String::from));
+    for level in [Level::Epci, Level::BassinDeVie, Level::Departement, Level::Region] {
+        keep.extend(level_attrs(level).iter().map(|c| c.to_string()));
+    }
+    keep.extend(extra.iter().chain(&note_columns()).map(|c| c.to_string()));
     keep.extend(plan.aggregates().into_iter().map(|(input, _, _)| input));
     let mut seen = std::collections::HashSet::new();
     keep.retain(|c| seen.insert(c.clone()));
@@ -437,11 +439,12 @@ impl<'a> Batch<'a> {
         Batch { curated, plan: indicators::plan(), rows: None }
     }
 
-    fn rows(&mut self) -> Result<&DataFrame> {
+    /// The shared unit rows (computed on first use) and the plan.
+    fn rows(&mut self) -> Result<(&DataFrame, &indicators::Plan)> {
         if self.rows.is_none() {
             self.rows = Some(unit_rows(self.curated.clone().lazy(), &self.plan, &[])?);
         }
-        Ok(self.rows.as_ref().expect("just computed"))
+        Ok((self.rows.as_ref().expect("just computed"), &self.plan))
     }
 
     /// Every unit of `level` (not `Territories`, see [`Batch::territories`]).
@@ -457,9 +460,8 @@ impl<'a> Batch<'a> {
                         "belongs to no EPCI (DGCL composition 2026)".into()
                     }
                 })?;
-                self.rows()?;
-                let rows = self.rows.as_ref().expect("computed");
-                (aggregate(rows, &self.plan, level, &["epci_name"], true, grid)?, excluded)
+                let (rows, plan) = self.rows()?;
+                (aggregate(rows, plan, level, level_attrs(level), true, grid)?, excluded)
             }
             Level::BassinDeVie => {
                 let excluded = without_key(curated, "bv2022", &|z| {
@@ -469,21 +471,12 @@ impl<'a> Batch<'a> {
                         "no bassin de vie in the TAGC 2024 (commune re-created since)".into()
                     }
                 })?;
-                self.rows()?;
-                let rows = self.rows.as_ref().expect("computed");
-                (aggregate(rows, &self.plan, level, &["bv2022_name"], true, grid)?, excluded)
+                let (rows, plan) = self.rows()?;
+                (aggregate(rows, plan, level, level_attrs(level), true, grid)?, excluded)
             }
-            Level::Departement => {
-                let attrs = ["departement_name", "region", "region_name", "zone"];
-                self.rows()?;
-                let rows = self.rows.as_ref().expect("computed");
-                (aggregate(rows, &self.plan, level, &attrs, false, grid)?, Vec::new())
-            }
-            Level::Region => {
-                let attrs = ["region_name", "zone"];
-                self.rows()?;
-                let rows = self.rows.as_ref().expect("computed");
-                (aggregate(rows, &self.plan, level, &attrs, false, grid)?, Vec::new())
+            Level::Departement | Level::Region => {
+                let (rows, plan) = self.rows()?;
+                (aggregate(rows, plan, level, level_attrs(level), false, grid)?, Vec::new())
             }
             Level::Territories => {
                 return Err(Error::Config(
@@ -499,8 +492,7 @@ impl<'a> Batch<'a> {
     /// is read once per territory), then aggregated by [`group_rows`]. Time and memory grow
     /// linearly with the number of territories (docs/performance.md).
     pub fn territories(&mut self, list: &[(String, Territory)], grid: &Grid) -> Result<BatchTable> {
-        self.rows()?;
-        let rows = self.rows.as_ref().expect("computed");
+        let (rows, plan) = self.rows()?;
         let index: std::collections::HashMap<&str, usize> =
             rows.column("code")?.str()?.iter().enumerate().filter_map(|(i, c)| Some((c?, i))).collect();
         let groups = Groups {
@@ -512,12 +504,12 @@ impl<'a> Batch<'a> {
                 .collect(),
         };
         let key = Level::Territories.key();
-        let mut grouped = group_rows(rows, key, groups, &[], true, &note_columns(), &self.plan)?;
+        let mut grouped = group_rows(rows, key, groups, &[], true, &note_columns(), plan)?;
         grouped.with_column(Column::new(
             "territory_name".into(),
             list.iter().map(|(_, t)| t.name.as_str()).collect::<Vec<_>>(),
         ))?;
-        let frame = declared(finish(grouped.lazy(), &self.plan, Level::Territories, grid, true)?, Level::Territories)?;
+        let frame = declared(finish(grouped.lazy(), plan, Level::Territories, grid, true)?, Level::Territories)?;
         Ok(BatchTable { level: Level::Territories, frame, excluded: Vec::new() })
     }
 }

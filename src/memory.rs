@@ -7,8 +7,10 @@
 //! boundary lowers the peak (docs/performance.md, "Memory") for a few milliseconds, where
 //! returning every free at once (`MIMALLOC_PURGE_DELAY=0`) costs 2-3× the wall time.
 
-/// Return the memory mimalloc holds freed to the system. Harmless when another allocator is
-/// the global one (the tests): mimalloc's heap is then empty.
+/// Ask mimalloc to return freed memory now (`mi_collect(true)`): the calling thread's free pages
+/// and what its arenas can purge; blocks another thread still caches are not. Call it on the
+/// thread that did the work. Harmless when another allocator is the global one (the tests):
+/// mimalloc's heap is then empty.
 pub fn release_freed() {
     // SAFETY: `mi_collect` takes no pointer and may be called from any thread at any time.
     unsafe { libmimalloc_sys::mi_collect(true) }

@@ -60,10 +60,10 @@ pub fn run(data: &DataDir, args: &Args, progress: &mut Progress) -> Result<()> {
         let c = pipeline::build_curated_with(data, &opts, progress)?;
         // The staged sources are freed: returned before the batch allocates.
         crate::memory::release_freed();
-        (Some(c.cog), c.communes)
+        (Some((c.cog, c.index)), c.communes)
     } else if needs_cog {
         let i = pipeline::load_inputs(&args.processed, data, progress)?;
-        (Some(i.cog), i.communes)
+        (Some((i.cog, i.index)), i.communes)
     } else {
         (None, pipeline::load_curated_table(&args.processed, data, progress)?.0)
     };
@@ -86,43 +86,49 @@ pub fn run(data: &DataDir, args: &Args, progress: &mut Progress) -> Result<()> {
                         let parts = out::write_partitioned(&args.out, &table, by)?;
                         written.push(args.out.join(table.level.id()).join(format!("{by}=* ({} files)", parts.len())));
                     }
-                    // The written table is kept for its summary only: its frame is dropped.
+                    // Only the summary is kept: the frame is dropped as soon as it is written.
                     let BatchTable { level, frame, excluded } = table;
                     let height = frame.height();
                     drop(frame);
-                    crate::memory::release_freed();
                     done.push((level, height, excluded, written));
                 }
                 Ok(done)
             })
             .map_err(|e| Error::io(&args.out, e))?;
-        for level in levels {
-            progress.step(&format!("{}: computing", level.id()));
-            let Some(table) = compute_level(
-                level,
-                data,
-                args,
-                &grid,
-                cog.as_ref(),
-                &curated,
-                &mut run,
-                &mut bad_territories,
-                progress,
-            )?
-            else {
-                continue;
-            };
-            // A level's intermediate columns are freed: returned before the next level (and
-            // the writer) allocate, they do not add to the peak memory.
-            crate::memory::release_freed();
-            if tx.send(table).is_err() {
-                // The writer stopped on an error: its join below reports it.
-                break;
+        let computed = (|| -> Result<()> {
+            for level in levels {
+                progress.step(&format!("{}: computing", level.id()));
+                let Some(table) = compute_level(
+                    level,
+                    data,
+                    args,
+                    &grid,
+                    cog.as_ref().map(|(c, i)| (c, i)),
+                    &curated,
+                    &mut run,
+                    &mut bad_territories,
+                    progress,
+                )?
+                else {
+                    continue;
+                };
+                // A level's intermediate columns are freed: returned before the next level (and
+                // the writer) allocate, they do not add to the peak memory.
+                crate::memory::release_freed();
+                if tx.send(table).is_err() {
+                    // The writer stopped on an error: its join below reports it.
+                    break;
+                }
             }
-        }
+            Ok(())
+        })();
         drop(tx);
         progress.step("writing");
-        writer.join().expect("the writer thread panicked")
+        // The writer is always joined: a computing error is reported first, else the writer's
+        // (a full disk while an earlier level was written is not lost), and a panic goes on as it was.
+        let written = writer.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
+        computed?;
+        written
     })?;
     for (level, height, excluded, files) in written {
         progress.say(&format!("{}: {height} units ({})", level.id(), level.noun()));
@@ -162,7 +168,7 @@ fn compute_level(
     data: &DataDir,
     args: &Args,
     grid: &Grid,
-    cog: Option<&crate::sources::decoupage::Cog>,
+    cog: Option<(&crate::sources::decoupage::Cog, &CogIndex)>,
     curated: &polars::prelude::DataFrame,
     run: &mut batch::Batch,
     bad_territories: &mut Vec<batch::BadTerritory>,
@@ -172,17 +178,16 @@ fn compute_level(
     let processed = (!args.from_raw).then_some(args.processed.as_path());
     Ok(Some(match level {
         Level::Territories => {
-            let cog = cog.expect("the COG is read when territories are asked for");
-            let index = CogIndex::new(cog);
+            let (cog, index) = cog.expect("the COG is read when territories are asked for");
             // A folder of territory files, or a CPTS listing (CSV, GeoJSON) as `coverage` reads.
             let list = if args.territories.is_dir() {
                 let (specs, mut bad) = batch::read_territory_specs(&args.territories)?;
                 let geography = if specs.iter().any(|(_, _, s)| s.polygon.is_some()) {
-                    pipeline::load_geography_from(data, processed, &index, progress)?.0
+                    pipeline::load_geography_from(data, processed, index, progress)?.0
                 } else {
                     None
                 };
-                let (list, unresolved) = batch::resolve_territories(specs, cog, &index, curated, geography.as_ref());
+                let (list, unresolved) = batch::resolve_territories(specs, cog, index, curated, geography.as_ref());
                 bad.extend(unresolved);
                 for b in &bad {
                     progress.say(&format!("error: {b}"));
@@ -197,12 +202,12 @@ fn compute_level(
             } else {
                 let listing = crate::coverage::read_listing(&args.territories)?;
                 let geography = if listing.needs_geography() {
-                    pipeline::load_geography_from(data, processed, &index, progress)?.0
+                    pipeline::load_geography_from(data, processed, index, progress)?.0
                 } else {
                     None
                 };
                 let ctx = crate::territory::Context { curated: Some(curated), geography: geography.as_ref() };
-                let cpts = crate::coverage::resolve_listing(&listing, cog, &index, ctx)?;
+                let cpts = crate::coverage::resolve_listing(&listing, cog, index, ctx)?;
                 for c in &cpts {
                     for w in &c.territory.warnings {
                         progress.say(&format!("warning: {}: CPTS \"{}\": {w}", c.origin, c.territory.name));

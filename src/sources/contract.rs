@@ -420,10 +420,12 @@ impl<'c> RowCheck<'c> {
                         Err(m) => return Err(Error::data(at(), m)),
                     };
                     self.parsed[*i] = (line, v);
-                    // Plain decimals (digits, point, sign, exponent) need no look at each char.
-                    let plain =
-                        raw.bytes().all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'-' | b'+' | b'e' | b'E'));
-                    if rule.plain_decimal && !plain && raw.contains(|c: char| c == ',' || c.is_whitespace()) {
+                    // Only a rule that wants plain decimals looks at the characters; a plain
+                    // decimal (digits, point, sign, exponent) is told by bytes, without decoding chars.
+                    if rule.plain_decimal
+                        && !raw.bytes().all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'-' | b'+' | b'e' | b'E'))
+                        && raw.contains(|c: char| c == ',' || c.is_whitespace())
+                    {
                         return Err(Error::data(
                             at(),
                             format!(
