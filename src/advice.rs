@@ -337,8 +337,29 @@ pub fn surroundings(
     curated: &DataFrame,
     grid: &Grid,
 ) -> Result<Surroundings> {
-    let geometry = analyse(geography, &d.territory.codes, index);
+    surroundings_of(neighbourhood(geography, index, &d.territory.codes, curated)?, d, curated, grid)
+}
+
+/// The part of [`surroundings`] that needs only the territory's codes, not its indicators (so
+/// that `diagnose` runs it alongside them): its geometry and the facts of its neighbours.
+pub fn neighbourhood(
+    geography: &Geography,
+    index: &CogIndex,
+    codes: &[String],
+    curated: &DataFrame,
+) -> Result<(TerritoryGeometry, Vec<NeighbourFacts>)> {
+    let geometry = analyse(geography, codes, index);
     let facts = neighbour_facts(curated, &geometry.neighbours)?;
+    Ok((geometry, facts))
+}
+
+/// [`surroundings`] from the [`neighbourhood`] of `d`'s territory.
+pub fn surroundings_of(
+    (geometry, facts): (TerritoryGeometry, Vec<NeighbourFacts>),
+    d: &Diagnosis,
+    curated: &DataFrame,
+    grid: &Grid,
+) -> Result<Surroundings> {
     let value = |b: Basis| d.territory().value(b.indicator()).map(|p| p.round() as i64);
     // Without a population totale (arrondissements without INSEE's file), the municipale.
     let grid = match value(grid.population) {

@@ -348,7 +348,7 @@ pub struct Inputs<'a> {
 /// The coverage of `region` (default: the région most listed units fall in) by `cpts`.
 pub fn compute(listing: &Path, cpts: Vec<Cpts>, region: Option<&str>, inp: Inputs) -> Result<Coverage> {
     let Inputs { cog, index, curated, geography, grid } = inp;
-    let region_of = |code: &str| cog.units.iter().find(|u| u.code == code).map(|u| u.region.clone());
+    let region_of = |code: &str| cog.units.iter().find(|u| u.code == code).map(|u| u.region.to_string());
     let region = match region {
         Some(r) => {
             if !cog.regions.iter().any(|a| a.code == r) {

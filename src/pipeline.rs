@@ -10,7 +10,7 @@ use polars::prelude::DataFrame;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::geo::{geoparquet, Geography};
+use crate::geo::{geoparquet, Geography, StoredGeography};
 use crate::progress::Progress;
 use crate::schema;
 use crate::sinks::{parquet, write_json, Provenance};
@@ -170,12 +170,13 @@ fn write_tables(out: &Path, c: &Curated, prov: &Provenance, cog_level: flate2::C
 /// Write the GeoParquet geometry table of `g`.
 pub fn write_geometry(path: &Path, g: &Geography, prov: &Provenance) -> Result<()> {
     let (mut df, geo_meta) = geoparquet::frame(g)?;
-    parquet::write_with_metadata(
+    parquet::write_in_row_groups(
         path,
         &mut df,
         prov,
         schema::GEOMETRY,
         vec![(geoparquet::GEO_KEY.to_string(), geo_meta)],
+        geoparquet::ROW_GROUP,
     )
 }
 
@@ -214,7 +215,7 @@ pub fn load_geography_from(
             data.root.display()
         ));
         progress.step("reading commune boundaries (built-in snapshot)");
-        let g = Geography::from_geoparquet_bytes(snapshot::GEOMETRY, index)?;
+        let g = Geography::from_static_geoparquet(snapshot::GEOMETRY, index)?;
         let warned = unknown_warning(&g.unknown_codes, progress);
         return Ok((Some(g), warned));
     }
@@ -255,17 +256,21 @@ pub fn load_inputs_and_geography(
             "geometry table".to_string()
         }
     };
-    let (inputs, rows) = std::thread::scope(|s| {
-        let rows = s.spawn(|| match &table {
-            Some(t) => Geography::rows_of_geoparquet_file(t),
-            None => geoparquet::read_rows(snapshot::GEOMETRY, &label),
+    // The units are built on the reading thread too; only their check against the COG waits.
+    let (inputs, stored) = std::thread::scope(|s| {
+        let stored = s.spawn(|| {
+            match &table {
+                Some(t) => Geography::rows_of_geoparquet_file(t),
+                None => geoparquet::read_rows(snapshot::GEOMETRY.into(), &label),
+            }
+            .map(|rows| StoredGeography::new(rows, label.clone()))
         });
         let inputs = load_inputs(processed, data, progress);
-        (inputs, rows.join().expect("the boundaries reader does not panic"))
+        (inputs, stored.join().expect("the boundaries reader does not panic"))
     });
     let inputs = inputs?;
     progress.step(&format!("placing commune boundaries read alongside ({label})"));
-    let g = Geography::from_shapes(rows?, &inputs.index, label);
+    let g = stored?.place(&inputs.index);
     let warned = unknown_warning(&g.unknown_codes, progress);
     Ok((inputs, Some(g), warned))
 }

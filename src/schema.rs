@@ -108,6 +108,12 @@ pub const GEOMETRY: &[ColumnDoc] = &[
     c("kind", "string", "", "`commune` or `arrondissement`"),
     c("note", "string", "", "what was repaired when reading the boundaries (e.g. a self-intersecting ring), else null"),
     c(
+        "bbox",
+        "struct",
+        "degrees (lon/lat WGS84)",
+        "bounding box of `geometry`: struct of `xmin`, `ymin`, `xmax`, `ymax` (float64); GeoParquet 1.1 bbox covering, so that a reader decodes only the row groups (1 024 units, in code order) it draws",
+    ),
+    c(
         "geometry",
         "binary",
         "WKB, lon/lat WGS84 (OGC:CRS84)",

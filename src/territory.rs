@@ -312,7 +312,7 @@ pub fn resolve_in(spec: &TerritorySpec, cog: &Cog, index: &CogIndex, ctx: Contex
             });
         };
         for m in &e.members {
-            add(m.clone(), &format!("EPCI {}", e.code), &mut warnings);
+            add(m.to_string(), &format!("EPCI {}", e.code), &mut warnings);
         }
     }
     if let Some(p) = &spec.polygon {
@@ -401,7 +401,7 @@ pub fn resolve_in(spec: &TerritorySpec, cog: &Cog, index: &CogIndex, ctx: Contex
             .units
             .iter()
             .filter(|u| u.kind == UnitKind::Commune && u.departement == dep)
-            .map(|u| u.code.clone())
+            .map(|u| u.code.to_string())
             .collect();
         if codes.is_empty() {
             return Err(Error::Territory {

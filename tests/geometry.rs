@@ -162,6 +162,9 @@ fn geoparquet_table_round_trips_with_its_metadata_and_the_same_bytes() {
     assert!(geo["columns"]["geometry"].get("crs").is_none(), "absent crs = OGC:CRS84");
     let bbox: Vec<f64> = serde_json::from_value(geo["columns"]["geometry"]["bbox"].clone()).unwrap();
     assert_eq!(bbox, vec![1.0, 48.0, 2.4, 48.9]);
+    // GeoParquet 1.1's bbox covering, for readers that skip row groups by box.
+    assert_eq!(geo["columns"]["geometry"]["covering"]["bbox"]["xmin"], serde_json::json!(["bbox", "xmin"]));
+    assert_eq!(geo["columns"]["geometry"]["covering"]["bbox"]["ymax"], serde_json::json!(["bbox", "ymax"]));
     let df = parquet::read(&path).unwrap();
     parquet::check_schema(&path, &df, cpts_diag::schema::GEOMETRY).unwrap();
     // A corrupt geometry is an error naming the row and column.
@@ -177,8 +180,24 @@ fn geoparquet_table_round_trips_with_its_metadata_and_the_same_bytes() {
         vec![("geo".into(), md.iter().find(|(k, _)| k == "geo").unwrap().1.clone().unwrap())],
     )
     .unwrap();
-    let e = Geography::from_geoparquet_file(&bad_path, &c.index).unwrap_err().to_string();
-    assert!(e.contains("bad.parquet:1") && e.contains("geometry") && e.contains("invalid WKB"), "{e}");
+    // The boxes come from the bbox covering and the WKB of a row group is decoded when one of
+    // its units is drawn: a corrupt shape stops the run there, naming the file, row and column.
+    let back = Geography::from_geoparquet_file(&bad_path, &c.index).unwrap();
+    assert_eq!(back.bbox("28001"), g.bbox("28001"), "box from the covering");
+    let e = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| back.shape("28001"))).unwrap_err();
+    let e = e.downcast_ref::<String>().cloned().unwrap_or_default();
+    assert!(e.contains("bad.parquet:1") && e.contains("\"geometry\"") && e.contains("28001: invalid WKB"), "{e}");
+    // Without the covering, every shape is boxed, so checked, when read.
+    let mut uncovered = bad.drop("bbox").unwrap();
+    let mut meta: serde_json::Value =
+        serde_json::from_str(md.iter().find(|(k, _)| k == "geo").unwrap().1.as_deref().unwrap()).unwrap();
+    meta["columns"]["geometry"].as_object_mut().unwrap().remove("covering");
+    let uncovered_path = out.join("uncovered.parquet");
+    let cols: Vec<_> = cpts_diag::schema::GEOMETRY.iter().filter(|c| c.name != "bbox").cloned().collect();
+    parquet::write_with_metadata(&uncovered_path, &mut uncovered, &prov, &cols, vec![("geo".into(), meta.to_string())])
+        .unwrap();
+    let e = Geography::from_geoparquet_file(&uncovered_path, &c.index).unwrap_err().to_string();
+    assert!(e.contains("uncovered.parquet:1") && e.contains("geometry") && e.contains("invalid WKB"), "{e}");
     let e = Geography::from_geoparquet_bytes(b"not parquet", &c.index).unwrap_err().to_string();
     assert!(e.contains("Parquet"), "{e}");
 }

@@ -67,9 +67,6 @@ pub fn run(data: &DataDir, args: &Args, progress: &mut Progress) -> Result<()> {
     progress.step("resolving territory");
     let ctx = territory::Context { curated: Some(&curated), geography: geography.as_ref() };
     let t = territory::resolve_in(&spec, &cog, &index, ctx)?;
-    // Freed as soon as unused, the national inputs' memory serves the later steps (fewer fresh
-    // pages to fault in, a lower peak).
-    drop(cog);
     for w in &t.warnings {
         progress.say(&format!("warning: {w}"));
     }
@@ -78,14 +75,19 @@ pub fn run(data: &DataDir, args: &Args, progress: &mut Progress) -> Result<()> {
         scenarios.push(crate::access::scenario::parse_cli(text)?);
     }
     let what_if = !scenarios.is_empty() || args.place_gps > 0;
-    progress.step(if what_if {
-        "computing indicators, what-if accessibility alongside (scenarios, GP placement)"
-    } else {
-        "computing indicators"
+    progress.step(match (what_if, geography.is_some()) {
+        (true, true) => "computing indicators, what-if accessibility and neighbours alongside",
+        (true, false) => "computing indicators, what-if accessibility alongside (scenarios, GP placement)",
+        (false, true) => "computing indicators, neighbours alongside",
+        (false, false) => "computing indicators",
     });
-    // The what-if model reads the curated table, not the indicators: both run at once.
+    // The what-if model and the territory's geometry read the curated table and the codes, not
+    // the indicators: the three run at once (the indicators are one thread's work).
     let codes = t.codes.clone();
-    let (d, result) = std::thread::scope(|s| {
+    let (d, result, neighbourhood) = std::thread::scope(|s| {
+        // Freed as soon as unused, off the main thread (35 000 units), the COG's memory serves
+        // the later steps (fewer fresh pages to fault in, a lower peak).
+        s.spawn(move || drop(cog));
         let w = what_if.then(|| {
             s.spawn(|| {
                 // Without the APL or the unit centres there is no model: say so, as for any absent source.
@@ -93,8 +95,13 @@ pub fn run(data: &DataDir, args: &Args, progress: &mut Progress) -> Result<()> {
                     .map(|units| crate::access::what_if_on(units, &codes, &scenarios, args.place_gps))
             })
         });
+        let n = geography.as_ref().map(|g| s.spawn(|| advice::neighbourhood(g, &index, &codes, &curated)));
         let d = diagnose::diagnose(&curated, t, &grid);
-        (d, w.map(|h| h.join().expect("the what-if model does not panic")))
+        (
+            d,
+            w.map(|h| h.join().expect("the what-if model does not panic")),
+            n.map(|h| h.join().expect("the neighbourhood does not panic")),
+        )
     });
     let mut d = d?;
     let result = match result {
@@ -144,10 +151,10 @@ pub fn run(data: &DataDir, args: &Args, progress: &mut Progress) -> Result<()> {
             .unwrap_or_else(|| slug(&d.territory.name));
         PathBuf::from("reports").join(stem)
     });
-    let around = match &geography {
-        Some(g) => {
-            progress.step("geometry, neighbours and sizing advice");
-            let s = advice::surroundings(g, &index, &d, &curated, &grid)?;
+    let around = match (&geography, neighbourhood) {
+        (Some(g), Some(n)) => {
+            progress.step("sizing advice");
+            let s = advice::surroundings_of(n?, &d, &curated, &grid)?;
             for m in &s.geometry.missing {
                 progress.say(&format!("warning: {} has no boundary polygon, not mapped: {}", m.code, m.reason));
             }
@@ -158,7 +165,7 @@ pub fn run(data: &DataDir, args: &Args, progress: &mut Progress) -> Result<()> {
             }
             Some(s)
         }
-        None => None,
+        _ => None,
     };
     // The outputs read the diagnosis and the territory's own shapes only.
     drop((curated, geography, index));

@@ -22,7 +22,6 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, OnceLock};
 
 use geo::{BoundingRect, Coord, MultiPolygon, Orient, Polygon, Rect};
-use polars::prelude::BinaryChunked;
 
 use crate::error::{Error, Location, Result};
 use crate::sources::boundaries::{self, Boundaries, BoundaryKind, GeometryWarning, Layout};
@@ -34,6 +33,8 @@ pub mod geoparquet;
 pub mod projection;
 pub mod territory;
 pub mod wkb;
+
+use geoparquet::WkbColumn;
 
 pub use projection::Projection;
 pub use territory::{analyse, TerritoryGeometry};
@@ -49,18 +50,18 @@ pub struct Unit {
     pub kind: BoundaryKind,
     /// Paris/Lyon/Marseille code of an arrondissement municipal.
     pub parent: Option<String>,
-    /// Codes of the features it is made of: itself, or the former communes of an older vintage.
+    /// Codes of the features it is made of, when not just its own (the former communes of an
+    /// older vintage); empty for a unit that is its own one feature. See [`Geography::source_codes`].
     pub source_codes: Vec<String>,
-    /// Polygons as read (one per feature), for adjacency; see [`Unit::parts`].
+    /// Polygons as read (one per feature), for adjacency; see [`Unit::parts`]. Empty for a
+    /// GeoParquet row whose valid shape is its published rings (all but a few units).
     parts: Vec<MultiPolygon<f64>>,
-    /// A GeoParquet row whose WKB is the one part, decoded on first use (a diagnosis draws a
-    /// few hundred of the 35 000 units): the column and the row.
-    wkb: Option<(Arc<BinaryChunked>, usize)>,
-    decoded: OnceLock<Vec<MultiPolygon<f64>>>,
+    /// The valid shape of a GeoParquet row, decoded on first use (a diagnosis draws a few
+    /// hundred of the 35 000 units): the column and the row.
+    wkb: Option<(Arc<WkbColumn>, usize)>,
+    decoded: OnceLock<MultiPolygon<f64>>,
     /// Whether `parts` is one valid shape as is.
     ready: bool,
-    /// The valid shape when `parts` is not one (read from GeoParquet, which stores both).
-    fixed: Option<MultiPolygon<f64>>,
     pub bbox: Rect<f64>,
     /// What was repaired or dropped while reading (the warnings' text), if anything.
     pub note: Option<String>,
@@ -69,19 +70,24 @@ pub struct Unit {
 impl Unit {
     /// Polygons as read (one per feature).
     fn parts(&self) -> &[MultiPolygon<f64>] {
-        match &self.wkb {
-            Some((column, row)) => self.decoded.get_or_init(|| {
-                let bytes = column.get(*row).expect("a row with WKB");
-                vec![wkb::decode(bytes).expect("checked by wkb::bbox when read")]
-            }),
-            None => &self.parts,
+        match self.stored() {
+            Some(valid) if self.parts.is_empty() => std::slice::from_ref(valid),
+            _ => &self.parts,
         }
+    }
+
+    /// The valid shape stored in GeoParquet, decoded on first use. The table is `build`'s own
+    /// output (or the snapshot a test proves equal to a fresh build), so bytes that do not decode
+    /// are a damaged file: the message names it, the row and the column.
+    fn stored(&self) -> Option<&MultiPolygon<f64>> {
+        let (column, row) = self.wkb.as_ref()?;
+        Some(self.decoded.get_or_init(|| column.decode(*row, &self.code).unwrap_or_else(|e| panic!("{e}"))))
     }
 }
 
-/// A valid shape of the GeoParquet table: its WKB (checked) and bounding box.
+/// A valid shape of the GeoParquet table: where its WKB is, and its bounding box.
 pub(crate) struct StoredShape {
-    pub column: Arc<BinaryChunked>,
+    pub column: Arc<WkbColumn>,
     pub row: usize,
     pub bbox: Option<Rect<f64>>,
 }
@@ -90,6 +96,8 @@ pub(crate) struct StoredShape {
 pub(crate) struct StoredUnit {
     pub code: String,
     pub name: String,
+    /// As the table says it (the COG, when given, decides).
+    pub kind: Option<BoundaryKind>,
     pub note: Option<String>,
     /// Valid shape.
     pub shape: StoredShape,
@@ -102,12 +110,76 @@ pub(crate) fn published_if_repaired(u: &Unit) -> Option<MultiPolygon<f64>> {
     (!u.ready).then(|| MultiPolygon(u.parts().iter().flat_map(|p| p.0.iter().cloned()).collect()))
 }
 
+/// The units of a GeoParquet table, not yet checked against the COG: built while the COG is
+/// still being read (35 000 units, a box and a few strings each), then [`StoredGeography::place`]d.
+pub(crate) struct StoredGeography(Geography);
+
+impl StoredGeography {
+    pub fn new(rows: Vec<StoredUnit>, origin: String) -> StoredGeography {
+        let mut units: Vec<Unit> = rows
+            .into_iter()
+            .map(|StoredUnit { code, name, kind, note, shape, published }| {
+                // A shape stored once when it is its published rings (all but a few units); a
+                // repaired unit keeps its published rings for adjacency.
+                let ready = published.is_none();
+                Unit {
+                    // The valid shape's box, as `bbox_of` gives it.
+                    bbox: shape.bbox.unwrap_or_else(|| bbox_of(std::iter::empty())),
+                    wkb: Some((shape.column, shape.row)),
+                    decoded: OnceLock::new(),
+                    name,
+                    kind: kind.unwrap_or(BoundaryKind::Commune),
+                    parent: None,
+                    source_codes: Vec::new(),
+                    ready,
+                    parts: published.into_iter().collect(),
+                    note,
+                    code,
+                }
+            })
+            .collect();
+        if !units.is_sorted_by(|a, b| a.code <= b.code) {
+            units.sort_by(|a, b| a.code.cmp(&b.code));
+        }
+        StoredGeography(Geography {
+            units,
+            unknown_codes: Vec::new(),
+            warnings: Vec::new(),
+            dropped: BTreeMap::new(),
+            origin,
+        })
+    }
+
+    /// The units in the COG, with its kind and city of each (the COG wins over the table's
+    /// `kind`); the codes it does not know are set aside in `unknown_codes`.
+    pub fn place(self, index: &CogIndex) -> Geography {
+        let mut g = self.0;
+        let mut unknown = Vec::new();
+        g.units.retain_mut(|u| match index.kind_and_parent(&u.code) {
+            Some((kind, parent)) => {
+                u.kind = match kind {
+                    UnitKind::Arrondissement => BoundaryKind::Arrondissement,
+                    UnitKind::Commune => BoundaryKind::Commune,
+                };
+                u.parent = parent.map(str::to_string);
+                true
+            }
+            None => {
+                unknown.push(u.code.clone());
+                false
+            }
+        });
+        g.unknown_codes = unknown;
+        g
+    }
+}
+
 /// The national boundaries, indexed by COG 2026 code. Load once per run.
 #[derive(Debug, Clone)]
 pub struct Geography {
+    /// Sorted by code (looked up by binary search: no map of 35 000 owned keys to build).
     units: Vec<Unit>,
     /// Polars' hasher: 35 000 codes are hashed on each read, and SipHash was most of placing them.
-    by_code: polars::prelude::PlHashMap<String, usize>,
     /// Boundary codes that are neither current nor former COG 2026 codes (expected: none).
     pub unknown_codes: Vec<String>,
     /// Problems found while reading the GeoJSON (none when read from GeoParquet: `Unit::note`
@@ -235,83 +307,37 @@ impl Geography {
                 name,
                 kind,
                 parent,
-                source_codes: feats.iter().map(|f| f.code.clone()).collect(),
+                source_codes: if feats.len() == 1 && feats[0].code == code {
+                    Vec::new()
+                } else {
+                    feats.iter().map(|f| f.code.clone()).collect()
+                },
                 parts,
                 ready,
-                fixed: None,
                 note: notes.get(&code).map(|v| v.join("; ")),
                 code,
             });
         }
-        let by_code =
-            units.iter().enumerate().map(|(i, u)| (u.code.clone(), i)).collect::<polars::prelude::PlHashMap<_, _>>();
-        let dropped =
-            notes.into_iter().filter(|(c, _)| !by_code.contains_key(c)).map(|(c, v)| (c, v.join("; "))).collect();
-        Geography { units, by_code, unknown_codes, warnings: b.warnings, dropped, origin }
+        // In code order already (grouped in a BTreeMap).
+        let has = |c: &str| units.binary_search_by(|u: &Unit| u.code.as_str().cmp(c)).is_ok();
+        let dropped = notes.into_iter().filter(|(c, _)| !has(c)).map(|(c, v)| (c, v.join("; "))).collect();
+        Geography { units, unknown_codes, warnings: b.warnings, dropped, origin }
     }
 
     /// Built from finished shapes (one valid shape per unit, as GeoParquet stores them).
-    pub(crate) fn from_shapes(mut rows: Vec<StoredUnit>, index: &CogIndex, origin: String) -> Geography {
-        // Two halves on two threads: placing 35 000 units is a run step of its own, with
-        // nothing else to do alongside (a COG lookup, a few strings and a box per unit).
-        let second = rows.split_off(rows.len() / 2);
-        let ((mut units, mut unknown_codes), (more, unknown)) = std::thread::scope(|s| {
-            let h = s.spawn(|| Self::place(second, index));
-            (Self::place(rows, index), h.join().expect("placing boundaries does not panic"))
-        });
-        units.extend(more);
-        unknown_codes.extend(unknown);
-        units.sort_by(|a, b| a.code.cmp(&b.code));
-        let by_code = units.iter().enumerate().map(|(i, u)| (u.code.clone(), i)).collect();
-        Geography { units, by_code, unknown_codes, warnings: Vec::new(), dropped: BTreeMap::new(), origin }
-    }
-
-    /// The units of `rows` in the COG, and the codes unknown to it.
-    fn place(rows: Vec<StoredUnit>, index: &CogIndex) -> (Vec<Unit>, Vec<String>) {
-        let mut units = Vec::with_capacity(rows.len());
-        let mut unknown_codes = Vec::new();
-        for StoredUnit { code, name, note, shape, published } in rows {
-            let (kind, parent) = match index.kind_and_parent(&code) {
-                Some((UnitKind::Arrondissement, p)) => (BoundaryKind::Arrondissement, p.map(str::to_string)),
-                Some((UnitKind::Commune, p)) => (BoundaryKind::Commune, p.map(str::to_string)),
-                None => {
-                    unknown_codes.push(code);
-                    continue;
-                }
-            };
-            // A shape stored once when it is its published rings (all but a few units).
-            // The bounding box is the valid shape's, as `bbox_of` gives it.
-            let bbox = shape.bbox.unwrap_or_else(|| bbox_of(std::iter::empty()));
-            let StoredShape { column, row, .. } = shape;
-            let (parts, fixed, wkb) = match published {
-                // A repaired unit (a few): both shapes now.
-                Some(p) => {
-                    let valid = wkb::decode(column.get(row).expect("a row with WKB")).expect("checked by wkb::bbox");
-                    (vec![p], Some(valid), None)
-                }
-                None => (Vec::new(), None, Some((column, row))),
-            };
-            units.push(Unit {
-                bbox,
-                wkb,
-                decoded: OnceLock::new(),
-                name,
-                kind,
-                parent,
-                source_codes: vec![code.clone()],
-                ready: fixed.is_none(),
-                parts,
-                fixed,
-                note,
-                code,
-            });
-        }
-        (units, unknown_codes)
+    pub(crate) fn from_shapes(rows: Vec<StoredUnit>, index: &CogIndex, origin: String) -> Geography {
+        StoredGeography::new(rows, origin).place(index)
     }
 
     /// Read the GeoParquet table written by `build` (see [`geoparquet`]).
     pub fn from_geoparquet_bytes(bytes: &[u8], index: &CogIndex) -> Result<Geography> {
-        geoparquet::read_bytes(bytes, index, "geometry table")
+        geoparquet::read_bytes(bytes.to_vec().into(), index, "geometry table")
+    }
+
+    /// [`Geography::from_geoparquet_bytes`] of bytes that live as long as the program (the
+    /// snapshot's): the row groups are decompressed from them as drawn, without a copy.
+    pub fn from_static_geoparquet(bytes: &'static [u8], index: &CogIndex) -> Result<Geography> {
+        geoparquet::read_bytes(bytes.into(), index, "geometry table")
     }
 
     pub fn from_geoparquet_file(path: &std::path::Path, index: &CogIndex) -> Result<Geography> {
@@ -321,7 +347,7 @@ impl Geography {
     /// The decoded rows of a GeoParquet file (placed in the COG by `from_shapes`).
     pub(crate) fn rows_of_geoparquet_file(path: &std::path::Path) -> Result<Vec<StoredUnit>> {
         let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-        geoparquet::read_rows(&bytes, &path.display().to_string()).map_err(|e| match e {
+        geoparquet::read_rows(bytes.into(), &path.display().to_string()).map_err(|e| match e {
             Error::Data { .. } => e,
             other => Error::data(Location::file(path), other.to_string()),
         })
@@ -331,13 +357,17 @@ impl Geography {
         &self.units
     }
 
+    fn index_of(&self, code: &str) -> Option<usize> {
+        self.units.binary_search_by(|u| u.code.as_str().cmp(code)).ok()
+    }
+
     pub fn unit(&self, code: &str) -> Option<&Unit> {
-        self.by_code.get(code).map(|&i| &self.units[i])
+        self.index_of(code).map(|i| &self.units[i])
     }
 
     /// Whether a COG 2026 unit has a polygon.
     pub fn has(&self, code: &str) -> bool {
-        self.by_code.contains_key(code)
+        self.index_of(code).is_some()
     }
 
     /// What reading said about a code without polygon (dropped polygon), if anything.
@@ -352,7 +382,11 @@ impl Geography {
 
     /// The source codes whose polygons make up a COG 2026 unit.
     pub fn source_codes(&self, code: &str) -> Vec<&str> {
-        self.unit(code).map(|u| u.source_codes.iter().map(String::as_str).collect()).unwrap_or_default()
+        match self.unit(code) {
+            Some(u) if u.source_codes.is_empty() => vec![u.code.as_str()],
+            Some(u) => u.source_codes.iter().map(String::as_str).collect(),
+            None => Vec::new(),
+        }
     }
 
     pub fn bbox(&self, code: &str) -> Option<Rect<f64>> {
@@ -366,8 +400,8 @@ impl Geography {
         if u.ready {
             return Some(u.parts()[0].clone());
         }
-        if let Some(f) = &u.fixed {
-            return Some(f.clone());
+        if let Some(valid) = u.stored() {
+            return Some(valid.clone());
         }
         let fixed: Vec<MultiPolygon<f64>> =
             u.parts().iter().map(|s| if boundaries::is_valid_shape(s) { s.clone() } else { repair(s) }).collect();
@@ -421,7 +455,7 @@ impl Geography {
     /// layer. Only the units whose bounding boxes meet a member's are looked at.
     pub fn borders(&self, codes: &[String]) -> Vec<Border> {
         let split = self.split_cities(codes);
-        let members: Vec<usize> = codes.iter().filter_map(|c| self.by_code.get(c)).copied().collect();
+        let members: Vec<usize> = codes.iter().filter_map(|c| self.index_of(c)).collect();
         let is_member: BTreeSet<usize> = members.iter().copied().collect();
         let boxes: Vec<Rect<f64>> = members.iter().map(|&i| self.units[i].bbox).collect();
         let mut seg_unit: HashMap<SegKey, usize> = HashMap::new();

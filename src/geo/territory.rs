@@ -246,7 +246,7 @@ mod tests {
             }
         }
         b.push(bnd("28010", sq(10.0, 45.0, 1.0)));
-        let unit = |code: &str, anciens: Vec<String>| Unit {
+        let unit = |code: &str, anciens: Vec<crate::sources::decoupage::CompactString>| Unit {
             code: code.into(),
             name: code.into(),
             kind: UnitKind::Commune,
@@ -292,7 +292,7 @@ mod tests {
             code: code.into(),
             name: code.into(),
             kind,
-            parent: parent.map(str::to_string),
+            parent: parent.map(Into::into),
             departement: "13".into(),
             region: "93".into(),
             zone: "metro".into(),

@@ -13,7 +13,7 @@ use geo::{Area, BoundingRect, Coord, InteriorPoint, LineString, MultiPolygon, Re
 use plotters::prelude::*;
 use plotters::style::FontStyle;
 
-use super::chart::{encode_png, register_fonts};
+use super::chart::{draw_haloed, encode_png, register_fonts};
 use super::{atomic_write, write_bytes};
 use crate::error::{Error, Result};
 use crate::geo::Projection;
@@ -290,11 +290,13 @@ fn limits(m: &CoverageMap) -> Vec<(Coord<f64>, Coord<f64>)> {
     out.into_iter().map(|(_, p, q)| (p, q)).collect()
 }
 
+/// `raster`: a bitmap (labels painted from one rasterisation, see `draw_haloed`).
 fn draw<DB: DrawingBackend>(
     root: &DrawingArea<DB, plotters::coord::Shift>,
     m: &CoverageMap,
     theme: Theme,
     f: &Frame,
+    raster: bool,
 ) -> std::result::Result<(), String>
 where
     DB::ErrorType: 'static,
@@ -376,10 +378,7 @@ where
             continue;
         }
         placed.push(rect);
-        for (dx, dy) in [(-1, 0), (1, 0), (0, -1), (0, 1)] {
-            root.draw_text(text, &font.color(&WHITE), (tx + dx, ty + dy)).map_err(e)?;
-        }
-        root.draw_text(text, &font.color(&BLACK), (tx, ty)).map_err(e)?;
+        draw_haloed(root, text, &font, (tx, ty), &[(-1, 0), (1, 0), (0, -1), (0, 1)], raster)?;
     }
 
     // Legend.
@@ -457,7 +456,7 @@ pub fn render_svg(m: &CoverageMap, theme: Theme) -> std::result::Result<String, 
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (f.width, f.height)).into_drawing_area();
-        draw(&root, m, theme, &f)?;
+        draw(&root, m, theme, &f, false)?;
     }
     Ok(svg)
 }
@@ -468,7 +467,7 @@ pub fn render_png(m: &CoverageMap, theme: Theme) -> std::result::Result<Vec<u8>,
     let mut rgb = vec![0u8; (f.width * f.height * 3) as usize];
     {
         let root = BitMapBackend::with_buffer(&mut rgb, (f.width, f.height)).into_drawing_area();
-        draw(&root, m, theme, &f)?;
+        draw(&root, m, theme, &f, true)?;
     }
     Ok(encode_png(&rgb, f.width, f.height))
 }

@@ -13,7 +13,7 @@ use geo::{Area, BoundingRect, Coord, InteriorPoint, LineString, MultiPolygon, Re
 use plotters::prelude::*;
 use plotters::style::FontStyle;
 
-use super::chart::{encode_png, register_fonts};
+use super::chart::{draw_haloed, encode_png, register_fonts};
 use super::{atomic_write, write_bytes};
 use crate::error::{Error, Result};
 use crate::geo::Projection;
@@ -245,11 +245,13 @@ fn fmt_km(v: f64) -> String {
     format!("{v} km")
 }
 
+/// `raster`: a bitmap (labels painted from one rasterisation, see `draw_haloed`).
 fn draw<DB: DrawingBackend>(
     root: &DrawingArea<DB, plotters::coord::Shift>,
     spec: &MapSpec,
     theme: Theme,
     f: &Frame,
+    raster: bool,
 ) -> std::result::Result<(), String>
 where
     DB::ErrorType: 'static,
@@ -313,10 +315,8 @@ where
         }
         placed.push(rect);
         root.draw(&Circle::new((x, y), 3, BLACK.filled())).map_err(e)?;
-        for (dx, dy) in [(-1, 0), (1, 0), (0, -1), (0, 1), (-1, -1), (1, 1), (1, -1), (-1, 1)] {
-            root.draw_text(&u.name, &font.color(&WHITE), (tx + dx, ty + dy)).map_err(e)?;
-        }
-        root.draw_text(&u.name, &font.color(&BLACK), (tx, ty)).map_err(e)?;
+        const HALO: [(i32, i32); 8] = [(-1, 0), (1, 0), (0, -1), (0, 1), (-1, -1), (1, 1), (1, -1), (-1, 1)];
+        draw_haloed(root, &u.name, &font, (tx, ty), &HALO, raster)?;
     }
 
     // Scale bar: a round length near a fifth of the map width.
@@ -383,7 +383,7 @@ pub fn render_svg(spec: &MapSpec, theme: Theme) -> std::result::Result<String, S
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (f.width, f.height)).into_drawing_area();
-        draw(&root, spec, theme, &f)?;
+        draw(&root, spec, theme, &f, false)?;
     }
     Ok(svg)
 }
@@ -395,7 +395,7 @@ pub fn render_png(spec: &MapSpec, theme: Theme) -> std::result::Result<Vec<u8>, 
     let mut rgb = vec![0u8; (f.width * f.height * 3) as usize];
     {
         let root = BitMapBackend::with_buffer(&mut rgb, (f.width, f.height)).into_drawing_area();
-        draw(&root, spec, theme, &f)?;
+        draw(&root, spec, theme, &f, true)?;
     }
     Ok(encode_png(&rgb, f.width, f.height))
 }

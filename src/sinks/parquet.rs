@@ -34,7 +34,20 @@ pub fn write_with_metadata(
     columns: &[ColumnDoc],
     extra: Vec<(String, String)>,
 ) -> Result<()> {
-    write_compressed(path, df, provenance, columns, extra, ParquetCompression::Zstd(None))
+    write_compressed(path, df, provenance, columns, extra, ParquetCompression::Zstd(None), None)
+}
+
+/// [`write_with_metadata`] in row groups of `rows` rows, for a reader that decodes only the
+/// groups it needs (the geometry table).
+pub fn write_in_row_groups(
+    path: &Path,
+    df: &mut DataFrame,
+    provenance: &Provenance,
+    columns: &[ColumnDoc],
+    extra: Vec<(String, String)>,
+    rows: usize,
+) -> Result<()> {
+    write_compressed(path, df, provenance, columns, extra, ParquetCompression::Zstd(None), Some(rows))
 }
 
 /// [`write`] of a table every run reads back (the curated table): LZ4 decodes about twice as
@@ -45,7 +58,7 @@ pub fn write_for_reading(
     provenance: &Provenance,
     columns: &[ColumnDoc],
 ) -> Result<()> {
-    write_compressed(path, df, provenance, columns, vec![], ParquetCompression::Lz4Raw)
+    write_compressed(path, df, provenance, columns, vec![], ParquetCompression::Lz4Raw, None)
 }
 
 fn write_compressed(
@@ -55,6 +68,7 @@ fn write_compressed(
     columns: &[ColumnDoc],
     extra: Vec<(String, String)>,
     compression: ParquetCompression,
+    row_group_size: Option<usize>,
 ) -> Result<()> {
     check_schema(path, df, columns)?;
     let mut meta = vec![
@@ -65,6 +79,7 @@ fn write_compressed(
     atomic_write(path, |f| {
         ParquetWriter::new(f)
             .with_compression(compression)
+            .with_row_group_size(row_group_size)
             .with_key_value_metadata(Some(KeyValueMetadata::from_static(meta)))
             .finish(df)?;
         Ok(())
@@ -81,6 +96,7 @@ pub fn dtype_name(d: &DataType) -> &'static str {
         DataType::Int32 => "int32",
         DataType::Boolean => "bool",
         DataType::Binary => "binary",
+        DataType::Struct(_) => "struct",
         _ => "other",
     }
 }

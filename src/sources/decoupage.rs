@@ -13,6 +13,7 @@
 use std::borrow::Cow;
 use std::path::Path;
 
+pub use compact_str::CompactString;
 use polars::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -69,17 +70,17 @@ impl UnitKind {
 /// A current territorial unit: a commune actuelle or an arrondissement municipal.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Unit {
-    pub code: String,
-    pub name: String,
+    pub code: CompactString,
+    pub name: CompactString,
     pub kind: UnitKind,
     /// Paris/Lyon/Marseille code for an arrondissement.
-    pub parent: Option<String>,
-    pub departement: String,
-    pub region: String,
-    pub zone: String,
+    pub parent: Option<CompactString>,
+    pub departement: CompactString,
+    pub region: CompactString,
+    pub zone: CompactString,
     pub population: Option<i64>,
-    pub anciens_codes: Vec<String>,
-    pub epci: Option<String>,
+    pub anciens_codes: Vec<CompactString>,
+    pub epci: Option<CompactString>,
     /// DGCL population totale and municipale ([`DGCL_MILLESIME`]) of a commune member of an EPCI.
     #[serde(default)]
     pub dgcl: Option<DgclPopulation>,
@@ -93,17 +94,17 @@ pub struct DgclPopulation {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Epci {
-    pub code: String,
-    pub name: String,
-    pub kind: String,
-    pub members: Vec<String>,
+    pub code: CompactString,
+    pub name: CompactString,
+    pub kind: CompactString,
+    pub members: Vec<CompactString>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Area {
-    pub code: String,
-    pub name: String,
-    pub region: Option<String>,
+    pub code: CompactString,
+    pub name: CompactString,
+    pub region: Option<CompactString>,
 }
 
 /// The COG 2026 reference.
@@ -146,12 +147,6 @@ impl<'de: 'a, 'a> Deserialize<'de> for Str<'a> {
             }
         }
         d.deserialize_str(V(std::marker::PhantomData))
-    }
-}
-
-impl Str<'_> {
-    fn owned(self) -> String {
-        self.0.into_owned()
     }
 }
 
@@ -295,10 +290,10 @@ fn load_epci(data: &DataDir) -> Result<EpciRead> {
     let epcis = raw
         .into_iter()
         .map(|e| Epci {
-            code: e.code.owned(),
-            name: e.nom.owned(),
-            kind: e.kind.owned(),
-            members: e.membres.into_iter().map(|m| m.code.owned()).collect(),
+            code: CompactString::from(&*e.code),
+            name: CompactString::from(&*e.nom),
+            kind: CompactString::from(&*e.kind),
+            members: e.membres.iter().map(|m| CompactString::from(&*m.code)).collect(),
         })
         .collect();
     Ok((path, epcis, dgcl))
@@ -381,21 +376,22 @@ impl Cog {
                 UnitKind::Commune => epci_of.get(&*c.code),
                 UnitKind::Arrondissement => c.commune.as_deref().and_then(|p| epci_of.get(p)),
             };
-            let owned = |s: &Option<Str>, field: &str| s.as_deref().map(str::to_string).ok_or_else(|| missing(field));
+            let owned =
+                |s: &Option<Str>, field: &str| s.as_deref().map(CompactString::from).ok_or_else(|| missing(field));
             units.push(Unit {
                 departement: owned(&c.departement, "departement")?,
                 region: owned(&c.region, "region")?,
                 zone: owned(&c.zone, "zone")?,
                 parent: if kind == UnitKind::Arrondissement { Some(owned(&c.commune, "commune")?) } else { None },
-                name: c.nom.to_string(),
+                name: CompactString::from(&*c.nom),
                 kind,
                 population: c.population,
-                anciens_codes: c.anciens_codes.iter().map(|a| a.to_string()).collect(),
-                epci: epci.map(|e| e.to_string()),
+                anciens_codes: c.anciens_codes.iter().map(|a| CompactString::from(&**a)).collect(),
+                epci: epci.map(|e| CompactString::from(*e)),
                 // The DGCL lists Paris, Lyon and Marseille whole: their figure is not an
                 // arrondissement's.
                 dgcl: if kind == UnitKind::Commune { dgcl_of.get(&*c.code).copied() } else { None },
-                code: c.code.to_string(),
+                code: CompactString::from(&*c.code),
             });
         }
         drop(epci_of);
@@ -403,8 +399,11 @@ impl Cog {
         Ok(Cog {
             units,
             epcis,
-            departements: deps.into_iter().map(|d| Area { code: d.code, name: d.nom, region: d.region }).collect(),
-            regions: regs.into_iter().map(|r| Area { code: r.code, name: r.nom, region: None }).collect(),
+            departements: deps
+                .into_iter()
+                .map(|d| Area { code: d.code.into(), name: d.nom.into(), region: d.region.map(Into::into) })
+                .collect(),
+            regions: regs.into_iter().map(|r| Area { code: r.code.into(), name: r.nom.into(), region: None }).collect(),
         })
     }
 
@@ -419,7 +418,7 @@ impl Cog {
         self.units
             .iter()
             .filter(|u| u.kind == UnitKind::Commune && u.departement == dep)
-            .map(|u| u.code.clone())
+            .map(|u| u.code.to_string())
             .collect()
     }
     pub fn region_name(&self, code: &str) -> Option<&str> {

@@ -8,14 +8,14 @@ use polars::prelude::*;
 use serde::Serialize;
 
 use crate::error::Result;
-use crate::sources::decoupage::{Cog, UnitKind};
+use crate::sources::decoupage::{Cog, CompactString, UnitKind};
 
 /// Hashed with polars' hasher: `resolve` runs for every row of every source, and SipHash was the
 /// larger part of it.
 #[derive(Debug, Clone)]
 pub struct CogIndex {
-    units: PlHashMap<String, (UnitKind, Option<String>)>,
-    ancien: PlHashMap<String, String>,
+    units: PlHashMap<CompactString, (UnitKind, Option<CompactString>)>,
+    ancien: PlHashMap<CompactString, CompactString>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,7 +47,7 @@ impl CogIndex {
         if self.units.contains_key(code) {
             Resolution::Current
         } else if let Some(to) = self.ancien.get(code) {
-            Resolution::Remapped(to.clone())
+            Resolution::Remapped(to.to_string())
         } else {
             Resolution::Unknown
         }
@@ -146,7 +146,7 @@ pub fn remap(df: DataFrame, index: &CogIndex, report: &mut NormalizationReport) 
             out.push(Some(code));
         } else if let Some(to) = index.ancien.get(code) {
             if !report.codes_remapped.contains_key(code) {
-                report.codes_remapped.insert(code.to_string(), to.clone());
+                report.codes_remapped.insert(code.to_string(), to.to_string());
             }
             out.push(Some(to.as_str()));
         } else {
