@@ -381,7 +381,7 @@ pub fn compute(listing: &Path, cpts: Vec<Cpts>, region: Option<&str>, inp: Input
         for code in &c.territory.codes {
             let r = region_of(code).unwrap_or_default();
             if r != region {
-                let name = cog.units.iter().find(|u| &u.code == code).map_or("?", |u| u.name.as_str());
+                let name = cog.units.iter().find(|u| u.code == *code).map_or("?", |u| u.name.as_str());
                 warnings.push(format!(
                     "{}: CPTS \"{}\": {code} {name} is in région {r} {}, not in {region} {region_name}: counted in the CPTS's figures, not in the région's coverage",
                     c.origin,

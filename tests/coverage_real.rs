@@ -152,7 +152,7 @@ fn each_cpts_population_is_that_of_diagnose_on_the_same_perimeter() {
             .territory
             .codes
             .iter()
-            .map(|code| r.c.cog.units.iter().find(|u| &u.code == code).unwrap().population.unwrap_or(0))
+            .map(|code| r.c.cog.units.iter().find(|u| u.code == *code).unwrap().population.unwrap_or(0))
             .sum();
         assert_eq!(pops[k] as i64, by_cog, "{}", c.territory.name);
     }

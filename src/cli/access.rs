@@ -60,7 +60,7 @@ pub fn run(data: &DataDir, args: &Args, progress: &mut Progress) -> Result<()> {
             .transpose()?
     };
     let dep = &args.map_departement;
-    let dep_name = cog.departements.iter().find(|d| &d.code == dep).map_or(dep.clone(), |d| d.name.to_string());
+    let dep_name = cog.departements.iter().find(|d| d.code == *dep).map_or(dep.clone(), |d| d.name.to_string());
     drop((index, cog, curated));
     crate::memory::release_freed();
     let t0 = Instant::now();

@@ -48,7 +48,7 @@ pub fn run(data: &DataDir, args: &Args, progress: &mut Progress) -> Result<()> {
                 return Err(Error::Config(format!("unknown département {dep}")));
             }
             let name =
-                cog.departements.iter().find(|d| &d.code == dep).map_or(dep.clone(), |d| format!("{} ({dep})", d.name));
+                cog.departements.iter().find(|d| d.code == *dep).map_or(dep.clone(), |d| format!("{} ({dep})", d.name));
             (name, codes, format!("map-{dep}"))
         }
         (None, Some(p)) => {
