@@ -21,7 +21,13 @@ ARROW = {"string": "string", "large_string": "string", "string_view": "string", 
          "binary": "binary", "large_binary": "binary", "binary_view": "binary"}
 DUCK = {"VARCHAR": "string", "DOUBLE": "float64", "BIGINT": "int64", "INTEGER": "int32",
         "UINTEGER": "uint32", "BOOLEAN": "bool",
-        "BLOB": "binary", "GEOMETRY": "binary"}
+        "BLOB": "binary", "GEOMETRY": "binary", "STRUCT": "struct"}
+
+
+def arrow_kind(t):
+    """The documented type of an Arrow type (a struct, such as the geometry's bbox, whatever its fields)."""
+    t = str(t)
+    return "struct" if t.startswith("struct<") else ARROW.get(t, t)
 
 
 def read_schema_md(path):
@@ -74,7 +80,7 @@ class Checker:
         self.check(sec in self.docs, f"{path}: no section `{sec}` in the schema doc")
         expected = self.docs.get(sec, [])
         f = pq.ParquetFile(path)
-        arrow = [(fld.name, ARROW.get(str(fld.type), str(fld.type))) for fld in f.schema_arrow]
+        arrow = [(fld.name, arrow_kind(fld.type)) for fld in f.schema_arrow]
         self.check(arrow == expected, f"{path}: pyarrow schema {arrow} != documented {expected}")
         meta = f.metadata.metadata or {}
         cols = json.loads(meta.get(b"cpts_diag.columns", b"[]"))
