@@ -13,7 +13,7 @@ use crate::error::{Error, Result};
 use crate::geo::{geoparquet, Geography, StoredGeography};
 use crate::progress::Progress;
 use crate::schema;
-use crate::sinks::{parquet, write_json, Provenance};
+use crate::sinks::{parquet, write_bytes, write_json, Provenance};
 use crate::snapshot;
 use crate::sources::decoupage::{self, Cog};
 use crate::sources::{self, boundaries, DataDir};
@@ -68,8 +68,25 @@ pub fn build_curated(data: &DataDir, progress: &mut Progress) -> Result<Curated>
 }
 
 pub fn build_curated_with(data: &DataDir, opts: &curated::Options, progress: &mut Progress) -> Result<Curated> {
+    build_and_report(data, opts, None, progress)
+}
+
+/// [`build_curated`] for `build`: the geometry table is encoded with `prov` on the boundaries'
+/// thread while the workbooks are still being read ([`Curated::geometry`]), so that writing it
+/// does not come after everything else.
+pub fn build_curated_for_writing(data: &DataDir, prov: &Provenance, progress: &mut Progress) -> Result<Curated> {
+    let sink: curated::GeometrySink = Box::new(move |b, index| geometry_bytes(&Geography::new(b, index), prov));
+    build_and_report(data, &curated::Options::default(), Some(sink), progress)
+}
+
+fn build_and_report(
+    data: &DataDir,
+    opts: &curated::Options,
+    sink: Option<curated::GeometrySink>,
+    progress: &mut Progress,
+) -> Result<Curated> {
     progress.say(&format!("reading published files from {}", data.root.display()));
-    let c = curated::build_with(data, opts, &mut |s| progress.step(s))?;
+    let c = curated::build_with_sink(data, opts, sink, &mut |s| progress.step(s))?;
     for r in &c.reports {
         progress.say(&format!("  {}", r.one_line()));
         // The fetched sources' notes carry what was not attributed (RPPS without commune) or masked.
@@ -108,9 +125,7 @@ pub fn build_curated_with(data: &DataDir, opts: &curated::Options, progress: &mu
             ));
         }
     }
-    if let Some(b) = &c.boundaries {
-        say_geometry_warnings(&b.warnings, progress);
-    }
+    say_geometry_warnings(&c.geometry_warnings, progress);
     let remapped: usize = c.reports.iter().map(|r| r.codes_remapped.len()).sum();
     let unknown: usize = c.reports.iter().map(|r| r.codes_unknown.len()).sum();
     let without: usize = c.reports.iter().map(|r| r.communes_without_data.len()).sum();
@@ -140,9 +155,12 @@ fn write_tables(out: &Path, c: &Curated, prov: &Provenance, cog_level: flate2::C
     let p = out.join(COMMUNES_FILE);
     let g = out.join(GEOMETRY_FILE);
     // The geometry table (WKB of every polygon, zstd) is as long to write as the rest together:
-    // on its own thread.
+    // encoded already when `build` staged it ([`build_curated_for_writing`]), else on its own thread.
     std::thread::scope(|s| -> Result<()> {
-        let geometry = c.boundaries.as_ref().map(|b| {
+        if let Some(bytes) = &c.geometry {
+            write_bytes(&g, bytes)?;
+        }
+        let geometry = c.boundaries.as_ref().filter(|_| c.geometry.is_none()).map(|b| {
             std::thread::Builder::new()
                 .name("write-geometry".into())
                 .spawn_scoped(s, || write_geometry(&g, &Geography::new(b.clone(), &c.index), prov))
@@ -156,12 +174,14 @@ fn write_tables(out: &Path, c: &Curated, prov: &Provenance, cog_level: flate2::C
         Ok(())
     })?;
     let mut written = vec![p];
-    if c.boundaries.is_some() {
+    if c.geometry.is_some() || c.boundaries.is_some() {
         written.push(g);
     }
-    let warnings = c.boundaries.as_ref().map(|b| b.warnings.clone()).unwrap_or_default();
     let r = out.join(REPORT_FILE);
-    write_json(&r, &serde_json::json!({ "provenance": prov, "sources": c.reports, "geometry_warnings": warnings }))?;
+    write_json(
+        &r,
+        &serde_json::json!({ "provenance": prov, "sources": c.reports, "geometry_warnings": c.geometry_warnings }),
+    )?;
     written.push(r);
     written.push(out.join(COG_FILE));
     Ok(written)
@@ -169,26 +189,20 @@ fn write_tables(out: &Path, c: &Curated, prov: &Provenance, cog_level: flate2::C
 
 /// Write the GeoParquet geometry table of `g`.
 pub fn write_geometry(path: &Path, g: &Geography, prov: &Provenance) -> Result<()> {
+    write_bytes(path, &geometry_bytes(g, prov)?)
+}
+
+/// The geometry table as bytes (what the snapshot embeds, and what `build` writes).
+pub fn geometry_bytes(g: &Geography, prov: &Provenance) -> Result<Vec<u8>> {
     let (mut df, geo_meta) = geoparquet::frame(g)?;
-    parquet::write_in_row_groups(
-        path,
+    parquet::encode_in_row_groups(
+        Path::new(GEOMETRY_FILE),
         &mut df,
         prov,
         schema::GEOMETRY,
         vec![(geoparquet::GEO_KEY.to_string(), geo_meta)],
         geoparquet::ROW_GROUP,
     )
-}
-
-/// The geometry table as bytes (what the snapshot embeds).
-pub fn geometry_bytes(g: &Geography, prov: &Provenance) -> Result<Vec<u8>> {
-    let dir = std::env::temp_dir().join(format!("cpts-diag-geometry-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).map_err(|e| crate::error::Error::io(&dir, e))?;
-    let p = dir.join(GEOMETRY_FILE);
-    write_geometry(&p, g, prov)?;
-    let bytes = std::fs::read(&p).map_err(|e| crate::error::Error::io(&p, e));
-    let _ = std::fs::remove_dir_all(&dir);
-    bytes
 }
 
 /// The national boundaries in COG 2026, or `None` (with a visible line) when there are none.
@@ -431,10 +445,15 @@ pub fn snapshot_info() -> Result<SnapshotInfo> {
     })
 }
 
+/// The snapshot's provenance: no fetch lock, so that it is the same bytes wherever it is rebuilt.
+pub fn snapshot_provenance() -> Provenance {
+    Provenance::new(sources::all())
+}
+
 /// Write the snapshot folder: the `build` outputs that `diagnose`, `batch` and `map` need, and
 /// `snapshot.json`. Every file is deterministic, so a test can rebuild it and compare bytes.
 pub fn write_snapshot(out: &Path, c: &Curated) -> Result<Vec<PathBuf>> {
-    let prov = Provenance::new(sources::all());
+    let prov = snapshot_provenance();
     let mut written = write_tables(out, c, &prov, flate2::Compression::best())?;
     let read: Vec<&str> = c.reports.iter().map(|r| r.source.as_str()).collect();
     let sources = sources::all()

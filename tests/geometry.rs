@@ -133,6 +133,31 @@ fn arrondissement_territory_has_neighbours_but_never_its_own_city() {
 }
 
 #[test]
+fn build_encodes_the_geometry_while_staging_into_the_same_bytes() {
+    let data = common::fixture_data("geometry-staged");
+    let prov = Provenance::new(cpts_diag::sources::all());
+    // The library's build keeps the boundaries; `build` hands them to the geometry encoder on
+    // the boundaries' thread. Both write the same files.
+    let kept = curated::build(&data, &mut |_| {}).unwrap();
+    let mut progress = cpts_diag::progress::Progress::new(true);
+    let staged = pipeline::build_curated_for_writing(&data, &prov, &mut progress).unwrap();
+    assert!(staged.boundaries.is_none(), "the features were handed over, not cloned");
+    let bytes = staged.geometry.as_deref().expect("geometry encoded while staging");
+    let expected =
+        pipeline::geometry_bytes(&Geography::new(kept.boundaries.clone().unwrap(), &kept.index), &prov).unwrap();
+    assert!(bytes == expected.as_slice(), "same geometry table either way");
+    assert!(staged.communes.equals_missing(&kept.communes));
+    assert_eq!(staged.geometry_warnings.len(), kept.boundaries.as_ref().unwrap().warnings.len());
+    let (a, b) = (common::temp_dir("geometry-staged-a"), common::temp_dir("geometry-staged-b"));
+    let written = pipeline::write_curated_with(&a, &kept, &prov).unwrap();
+    assert_eq!(pipeline::write_curated_with(&b, &staged, &prov).unwrap().len(), written.len());
+    for p in &written {
+        let name = p.file_name().unwrap();
+        assert!(std::fs::read(p).unwrap() == std::fs::read(b.join(name)).unwrap(), "{name:?} differs");
+    }
+}
+
+#[test]
 fn geoparquet_table_round_trips_with_its_metadata_and_the_same_bytes() {
     let data = common::fixture_data("geometry-parquet");
     let c = curated::build(&data, &mut |_| {}).unwrap();

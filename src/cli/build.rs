@@ -1,7 +1,7 @@
 use std::path::PathBuf;
 
 use crate::error::Result;
-use crate::pipeline::{self, build_curated, write_curated_with};
+use crate::pipeline::{self, write_curated_with};
 use crate::progress::Progress;
 use crate::sinks::Provenance;
 use crate::sources::{self, DataDir};
@@ -17,18 +17,24 @@ pub struct Args {
 }
 
 pub fn run(data: &DataDir, args: &Args, progress: &mut Progress) -> Result<()> {
-    let c = build_curated(data, progress)?;
-    progress.step("writing Parquet");
-    let written = if args.snapshot {
+    // The provenance first: the geometry table is encoded with it while the sources are read.
+    let prov = if args.snapshot {
         // No fetch lock in the snapshot: it must be the same bytes wherever it is rebuilt.
-        let out = args.out.clone().unwrap_or_else(|| PathBuf::from(pipeline::SNAPSHOT_DIR));
-        pipeline::write_snapshot(&out, &c)?
+        pipeline::snapshot_provenance()
     } else {
         // Files fetched by `cpts-diag fetch` carry their lock (URLs, sha256, dates) into the outputs.
         let prov = Provenance::new(sources::all()).with_fetch_lock(&data.root)?;
         if prov.fetch_lock.is_some() {
             progress.say(&format!("provenance: {}", data.root.join(crate::fetch::LOCK_FILE).display()));
         }
+        prov
+    };
+    let c = pipeline::build_curated_for_writing(data, &prov, progress)?;
+    progress.step("writing Parquet");
+    let written = if args.snapshot {
+        let out = args.out.clone().unwrap_or_else(|| PathBuf::from(pipeline::SNAPSHOT_DIR));
+        pipeline::write_snapshot(&out, &c)?
+    } else {
         let out = args.out.clone().unwrap_or_else(|| PathBuf::from("data/processed"));
         write_curated_with(&out, &c, &prov)?
     };

@@ -50,6 +50,21 @@ pub fn write_in_row_groups(
     write_compressed(path, df, provenance, columns, extra, ParquetCompression::Zstd(None), Some(rows))
 }
 
+/// [`write_in_row_groups`] into memory; `label` names the table in a schema error.
+pub fn encode_in_row_groups(
+    label: &Path,
+    df: &mut DataFrame,
+    provenance: &Provenance,
+    columns: &[ColumnDoc],
+    extra: Vec<(String, String)>,
+    rows: usize,
+) -> Result<Vec<u8>> {
+    check_schema(label, df, columns)?;
+    let mut bytes = Vec::new();
+    writer(&mut bytes, provenance, columns, extra, ParquetCompression::Zstd(None), Some(rows)).finish(df)?;
+    Ok(bytes)
+}
+
 /// [`write`] of a table every run reads back (the curated table): LZ4 decodes about twice as
 /// fast as zstd for a third more bytes (docs/performance.md).
 pub fn write_for_reading(
@@ -71,19 +86,30 @@ fn write_compressed(
     row_group_size: Option<usize>,
 ) -> Result<()> {
     check_schema(path, df, columns)?;
+    atomic_write(path, |f| {
+        writer(f, provenance, columns, extra, compression, row_group_size).finish(df)?;
+        Ok(())
+    })
+}
+
+/// A Parquet writer carrying the provenance and column documentation in its metadata.
+fn writer<W: std::io::Write>(
+    w: W,
+    provenance: &Provenance,
+    columns: &[ColumnDoc],
+    extra: Vec<(String, String)>,
+    compression: ParquetCompression,
+    row_group_size: Option<usize>,
+) -> ParquetWriter<W> {
     let mut meta = vec![
         (PROVENANCE_KEY.to_string(), serde_json::to_string(provenance).expect("serializable")),
         (COLUMNS_KEY.to_string(), serde_json::to_string(columns).expect("serializable")),
     ];
     meta.extend(extra);
-    atomic_write(path, |f| {
-        ParquetWriter::new(f)
-            .with_compression(compression)
-            .with_row_group_size(row_group_size)
-            .with_key_value_metadata(Some(KeyValueMetadata::from_static(meta)))
-            .finish(df)?;
-        Ok(())
-    })
+    ParquetWriter::new(w)
+        .with_compression(compression)
+        .with_row_group_size(row_group_size)
+        .with_key_value_metadata(Some(KeyValueMetadata::from_static(meta)))
 }
 
 /// polars' name for a declared type.

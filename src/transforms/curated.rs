@@ -6,14 +6,16 @@
 //! APL is averaged with the standardised population as weight (DREES rule); a commune centre is
 //! the area-weighted mean of the parts' centres.
 
+use std::sync::Arc;
+
 use polars::prelude::*;
 
 use super::cog::{record_missing, remap, CogIndex, NormalizationReport};
-use super::common::{aggregate_with_plm, in_france, report_for, sum_or_null, weighted_mean};
+use super::common::{aggregate_with_plm, in_france, report_for, sum_or_null, text_among, weighted_mean};
 use crate::error::Result;
 use crate::sources::contract::{self, Contract};
 use crate::sources::decoupage::{Cog, UnitKind, DGCL_MILLESIME, MUNICIPALE_MILLESIME};
-use crate::sources::{apl, boundaries, bpe, bv2022, comparateur, populations_legales, tagc, DataDir};
+use crate::sources::{apl, boundaries, bpe, bv2022, comparateur, populations_legales, tagc, DataDir, SourceMeta};
 
 /// The note of a unit whose `area_km2` comes from the boundaries.
 pub const AREA_FROM_BOUNDARIES: &str =
@@ -32,9 +34,20 @@ pub struct Curated {
     /// One row per unit; schema in [`crate::schema::COMMUNES`].
     pub communes: DataFrame,
     pub reports: Vec<NormalizationReport>,
-    /// The boundaries read for areas, kept for the geometry table (`None` when skipped).
+    /// The boundaries read for areas, kept for the geometry table (`None` when skipped, or when a
+    /// [`GeometrySink`] took them).
     pub boundaries: Option<boundaries::Boundaries>,
+    /// What the [`GeometrySink`] made of the boundaries (`build`: the geometry table's bytes).
+    pub geometry: Option<Vec<u8>>,
+    /// What was wrong with the boundaries' polygons and what was done (empty when none were read).
+    pub geometry_warnings: Vec<boundaries::GeometryWarning>,
 }
+
+/// What the boundaries' thread makes of the national boundaries once the COG index is known,
+/// while the two workbooks are still being read: `build` encodes its geometry table there, which
+/// took its own 0.2 s after the curated table (docs/performance.md). The features are handed
+/// over, not cloned.
+pub type GeometrySink<'a> = Box<dyn FnOnce(boundaries::Boundaries, &CogIndex) -> Result<Vec<u8>> + Send + 'a>;
 
 /// List in the report the units selected by `filter` that `agg` has no row for; returns how many
 /// units were expected.
@@ -226,28 +239,27 @@ fn feature_figures(b: &boundaries::Boundaries) -> Vec<FeatureFigures> {
         .collect()
 }
 
-/// Area and centre of each COG 2026 unit from the boundaries: area of each feature's valid
-/// shape, summed over the features a unit is made of (the former communes of an older vintage);
-/// centre weighted by those areas.
-fn boundary_frame(
-    b: &boundaries::Boundaries,
-    figures: &[FeatureFigures],
-    index: &CogIndex,
-    units: &DataFrame,
-) -> Result<(DataFrame, NormalizationReport)> {
-    let meta = b.metas()[0];
-    let mut rep = report_for(
-        meta,
-        match b.layout {
-            boundaries::Layout::Current => "current boundaries cover the communes of metropolitan France and the DROM, and the 45 arrondissements municipaux when their file is present; a few communes with recent boundary changes have none",
-            boundaries::Layout::Legacy => "older boundaries cover metropolitan France and the DROM as whole communes; communes split off since have none",
-        },
-    );
+/// The boundaries once staged: each feature's code, area and centre, what the report needs, and
+/// the features themselves unless a [`GeometrySink`] took them.
+struct StagedBoundaries {
+    /// `code`, `line`, `area_b`, `lat_b`, `lon_b` of every feature, in the file's order.
+    frame: DataFrame,
+    meta: &'static SourceMeta,
+    layout: boundaries::Layout,
+    arrondissements: bool,
+    warnings: Vec<boundaries::GeometryWarning>,
+    kept: Option<boundaries::Boundaries>,
+    geometry: Option<Vec<u8>>,
+}
+
+/// Area and centre of every feature's valid shape, as a frame keyed by the feature's own code.
+fn stage_boundaries(b: boundaries::Boundaries) -> Result<StagedBoundaries> {
+    let figures = feature_figures(&b);
     let code: Vec<&str> = b.features.iter().map(|f| f.code.as_str()).collect();
     let area: Vec<f64> = figures.iter().map(|f| f.area_km2).collect();
     let lat: Vec<Option<f64>> = figures.iter().map(|f| f.centre.map(|c| c.y)).collect();
     let lon: Vec<Option<f64>> = figures.iter().map(|f| f.centre.map(|c| c.x)).collect();
-    let staged = df!(
+    let frame = df!(
         "code" => code,
         // Feature index stands in for a line number: the file is one JSON document.
         "line" => (1..=b.features.len() as u32).collect::<Vec<_>>(),
@@ -255,7 +267,33 @@ fn boundary_frame(
         "lat_b" => lat,
         "lon_b" => lon,
     )?;
-    let staged = remap(staged, index, &mut rep)?;
+    Ok(StagedBoundaries {
+        frame,
+        meta: b.metas()[0],
+        layout: b.layout,
+        arrondissements: b.features.iter().any(|f| f.kind == boundaries::BoundaryKind::Arrondissement),
+        warnings: b.warnings.clone(),
+        kept: Some(b),
+        geometry: None,
+    })
+}
+
+/// Area and centre of each COG 2026 unit from the boundaries: area of each feature's valid
+/// shape, summed over the features a unit is made of (the former communes of an older vintage);
+/// centre weighted by those areas.
+fn boundary_frame(
+    b: &StagedBoundaries,
+    index: &CogIndex,
+    units: &DataFrame,
+) -> Result<(DataFrame, NormalizationReport)> {
+    let mut rep = report_for(
+        b.meta,
+        match b.layout {
+            boundaries::Layout::Current => "current boundaries cover the communes of metropolitan France and the DROM, and the 45 arrondissements municipaux when their file is present; a few communes with recent boundary changes have none",
+            boundaries::Layout::Legacy => "older boundaries cover metropolitan France and the DROM as whole communes; communes split off since have none",
+        },
+    );
+    let staged = remap(b.frame.clone(), index, &mut rep)?;
     let agg = staged
         .lazy()
         .filter(col("code_2026").is_not_null())
@@ -266,11 +304,8 @@ fn boundary_frame(
             weighted_mean("lon_b", "area_b").alias("lon_boundaries"),
         ])
         .collect()?;
-    let expected = if b.features.iter().any(|f| f.kind == boundaries::BoundaryKind::Arrondissement) {
-        in_france()
-    } else {
-        in_france().and(col("kind").eq(lit(UnitKind::Commune.as_str())))
-    };
+    let expected =
+        if b.arrondissements { in_france() } else { in_france().and(col("kind").eq(lit(UnitKind::Commune.as_str()))) };
     record_expected(&mut rep, units, expected, &agg)?;
     let agg = agg.lazy().rename(["code_2026"], ["code"], true).collect()?;
     Ok((agg, rep))
@@ -464,28 +499,36 @@ fn totale_frame(
                 .then(col("insee_a_part"))
                 .otherwise(col("dgcl_a_part"))
                 .alias("population_comptee_a_part"),
-            when(from_insee.clone())
-                .then(lit(totale_vintage_insee()))
-                .when(from_dgcl.clone())
-                .then(lit(totale_vintage_dgcl()))
-                .otherwise(lit(NULL).cast(DataType::String))
-                .alias("population_totale_vintage"),
+            text_among(
+                vec![(from_insee.clone(), Some(totale_vintage_insee())), (from_dgcl.clone(), Some(totale_vintage_dgcl()))],
+                None,
+            )
+            .alias("population_totale_vintage"),
             when(from_insee.clone())
                 .then(lit(populations_legales::MILLESIME))
                 .when(from_dgcl.clone())
                 .then(lit(DGCL_MILLESIME))
                 .otherwise(lit(NULL).cast(DataType::Int64))
                 .alias("population_totale_millesime"),
-            when(from_insee.or(from_dgcl))
-                .then(lit(NULL).cast(DataType::String))
-                .when(col("kind").eq(lit(UnitKind::Arrondissement.as_str())))
-                .then(lit(format!("{lacking} the DGCL lists Paris, Lyon and Marseille whole: no population totale per arrondissement municipal")))
-                .when(col("zone").eq(lit("com")))
-                .then(lit(format!("{lacking} the DGCL EPCI file does not cover the collectivités d'outre-mer: no population totale")))
-                .when(col("epci").is_null())
-                .then(lit(format!("{lacking} the DGCL EPCI file has no figure for a commune outside any EPCI: no population totale")))
-                .otherwise(lit(format!("{lacking} the DGCL EPCI file has no figure for this code: no population totale")))
-                .alias("population_totale_note"),
+            text_among(
+                vec![
+                    (from_insee.or(from_dgcl), None),
+                    (
+                        col("kind").eq(lit(UnitKind::Arrondissement.as_str())),
+                        Some(format!("{lacking} the DGCL lists Paris, Lyon and Marseille whole: no population totale per arrondissement municipal")),
+                    ),
+                    (
+                        col("zone").eq(lit("com")),
+                        Some(format!("{lacking} the DGCL EPCI file does not cover the collectivités d'outre-mer: no population totale")),
+                    ),
+                    (
+                        col("epci").is_null(),
+                        Some(format!("{lacking} the DGCL EPCI file has no figure for a commune outside any EPCI: no population totale")),
+                    ),
+                ],
+                Some(format!("{lacking} the DGCL EPCI file has no figure for this code: no population totale")),
+            )
+            .alias("population_totale_note"),
         ])
         .collect()?;
     Ok((frame, report))
@@ -516,7 +559,7 @@ pub fn build(data: &DataDir, progress: &mut dyn FnMut(&str)) -> Result<Curated> 
     build_with(data, &Options::default(), progress)
 }
 
-type BoundaryRead = Result<(boundaries::Boundaries, Vec<FeatureFigures>)>;
+type BoundaryRead = Result<StagedBoundaries>;
 /// APL 2023, APL 2022 and BPE (when present), staged in their own geography.
 type TabularRead = Result<(DataFrame, DataFrame, Option<DataFrame>)>;
 
@@ -542,23 +585,52 @@ fn read_tabular(data: &DataDir, opts: &Options) -> TabularRead {
 }
 
 pub fn build_with(data: &DataDir, opts: &Options, progress: &mut dyn FnMut(&str)) -> Result<Curated> {
+    build_with_sink(data, opts, None, progress)
+}
+
+/// [`build_with`], the boundaries handed to `sink` on their thread as soon as the COG index is
+/// known; [`Curated::geometry`] holds what it returned, and [`Curated::boundaries`] is `None`.
+pub fn build_with_sink(
+    data: &DataDir,
+    opts: &Options,
+    sink: Option<GeometrySink<'_>>,
+    progress: &mut dyn FnMut(&str),
+) -> Result<Curated> {
     // Sources are staged concurrently: the APL and BPE workbooks, the comparateur and the
     // boundaries (the largest file, and polygon work) need no COG until they are normalized, so
     // they are read on threads of their own while this one reads the COG and the other tabular
     // sources.
     let with_boundaries = opts.boundaries && boundaries::available(data);
+    // The index reaches the boundaries' thread when this one has built it; if the COG fails,
+    // the sender is dropped and that thread stops waiting.
+    let (index_tx, index_rx) = std::sync::mpsc::sync_channel::<Arc<CogIndex>>(1);
+    let sink = sink.filter(|_| with_boundaries);
+    let index_tx = sink.is_some().then_some(index_tx);
     // Named, so that a profile (perf) tells the threads apart; spawning fails as `s.spawn` would.
     let named = |name: &str| std::thread::Builder::new().name(name.to_string());
     std::thread::scope(|s| {
-        let tabular = named("stage-apl-bpe").spawn_scoped(s, || read_tabular(data, opts)).expect("spawn a thread");
-        let comparateur =
-            named("stage-comparateur").spawn_scoped(s, || comparateur::load_any(data)).expect("spawn a thread");
+        // Each staging thread returns what it freed before it ends (its text, XML and
+        // intermediate vectors), instead of leaving it to the allocator's delayed purge.
+        fn released<T>(r: T) -> T {
+            crate::memory::release_freed();
+            r
+        }
+        let tabular =
+            named("stage-apl-bpe").spawn_scoped(s, || released(read_tabular(data, opts))).expect("spawn a thread");
+        let comparateur = named("stage-comparateur")
+            .spawn_scoped(s, || released(comparateur::load_any(data)))
+            .expect("spawn a thread");
         let bnd = with_boundaries.then(|| {
             named("stage-boundaries")
-                .spawn_scoped(s, || -> BoundaryRead {
-                    let b = boundaries::load(data)?;
-                    let figures = feature_figures(&b);
-                    Ok((b, figures))
+                .spawn_scoped(s, move || -> BoundaryRead {
+                    let mut staged = stage_boundaries(boundaries::load(data)?)?;
+                    crate::memory::release_freed();
+                    if let (Some(sink), Ok(index)) = (sink, index_rx.recv()) {
+                        let b = staged.kept.take().expect("features kept until handed over");
+                        staged.geometry = Some(sink(b, &index)?);
+                        crate::memory::release_freed();
+                    }
+                    Ok(staged)
                 })
                 .expect("spawn a thread")
         });
@@ -568,6 +640,7 @@ pub fn build_with(data: &DataDir, opts: &Options, progress: &mut dyn FnMut(&str)
             boundaries: bnd.map(|t| -> Box<dyn FnOnce() -> BoundaryRead + '_> {
                 Box::new(|| t.join().expect("boundaries thread panicked"))
             }),
+            index_tx,
         };
         build_staged(data, opts, progress, pending)
     })
@@ -578,6 +651,8 @@ struct Pending<'a> {
     tabular: Box<dyn FnOnce() -> TabularRead + 'a>,
     comparateur: Box<dyn FnOnce() -> Result<Option<comparateur::Staged>> + 'a>,
     boundaries: Option<Box<dyn FnOnce() -> BoundaryRead + 'a>>,
+    /// Where the COG index goes once built, when the boundaries' thread waits for it.
+    index_tx: Option<std::sync::mpsc::SyncSender<Arc<CogIndex>>>,
 }
 
 fn build_staged(
@@ -588,7 +663,11 @@ fn build_staged(
 ) -> Result<Curated> {
     progress("COG 2026 communes, EPCI, départements, régions");
     let cog = Cog::load(data)?;
-    let index = CogIndex::new(&cog);
+    let index = Arc::new(CogIndex::new(&cog));
+    if let Some(tx) = pending.index_tx {
+        // The receiver is gone only if that thread already failed; its join reports why.
+        let _ = tx.send(Arc::clone(&index));
+    }
     let units = cog.units_frame()?;
     // The reference itself: its contract passed in `Cog::load`; reported like the others.
     let mut cog_rep = report_for(
@@ -671,13 +750,15 @@ fn build_staged(
     // The boundaries give areas only where INSEE has none: read when present.
     let (bnd, boundaries) = if let Some(read) = pending.boundaries {
         progress("commune boundaries (area, centre; read on another thread)");
-        let (b, figures) = read()?;
-        let (bnd, r) = boundary_frame(&b, &figures, &index, &units)?;
+        let b = read()?;
+        let (bnd, r) = boundary_frame(&b, &index, &units)?;
         reports.push(r);
         (Some(bnd), Some(b))
     } else {
         (None, None)
     };
+    // The boundaries' thread is joined: the index is this thread's alone again.
+    let index = Arc::try_unwrap(index).unwrap_or_else(|shared| (*shared).clone());
     reports.extend(bv_rep);
     reports.extend(totale_rep);
     reports.extend(fresh.reports.iter().cloned());
@@ -731,42 +812,57 @@ fn build_staged(
     let communes = lf
         .with_columns([
             has_boundary.alias("has_boundary"),
-            when(lit(!bpe_present))
-                .then(lit(unavailable("GP counts (RPPS extraction, or the historical BPE 2020)", "rpps")))
-                .when(col("gp_count_bpe2020").is_not_null())
-                .then(lit(NULL).cast(DataType::String))
-                .when(col("gp_masked").fill_null(false))
-                .then(lit(GP_MASKED_NOTE))
-                .when(col("kind").eq(lit("arrondissement")))
-                .then(lit("BPE 2020 counts Paris, Lyon and Marseille as whole communes, not per arrondissement"))
-                .when(is_com.clone())
-                .then(lit("BPE does not cover the collectivités d'outre-mer"))
-                .otherwise(lit("no BPE 2020 row for this code (commune created or re-created after COG 2021)"))
-                .alias("gp_count_note"),
-            when(col("apl_mg_2023").is_not_null())
-                .then(lit(NULL).cast(DataType::String))
-                .when(is_com.clone())
-                .then(lit("DREES APL does not cover the collectivités d'outre-mer"))
-                .when(col("departement").eq(lit("976")))
-                .then(lit("DREES APL excludes Mayotte"))
-                .when(col("population").eq(lit(0)))
-                .then(lit("uninhabited commune: DREES publishes no APL"))
-                .otherwise(lit("no APL 2023 row for this code (commune created or re-created after COG 2023)"))
-                .alias("apl_note"),
-            when(col("area_km2").is_not_null())
-                .then(lit(NULL).cast(DataType::String))
-                .when(col("area_masked").fill_null(false))
-                .then(lit(AREA_MASKED_NOTE))
-                .when(lit(!area_present).and(col("area_km2_boundaries").is_not_null()))
-                .then(lit(AREA_FROM_BOUNDARIES_NO_INSEE))
-                .when(lit(!area_present))
-                .then(lit(unavailable("commune areas (INSEE comparateur de territoires)", "insee_comparateur")))
-                .when(col("area_km2_boundaries").is_not_null())
-                .then(lit(AREA_FROM_BOUNDARIES))
-                .when(is_com)
-                .then(lit("the comparateur de territoires does not cover the collectivités d'outre-mer"))
-                .otherwise(lit("no comparateur row for this code (commune created or re-created after COG 2024)"))
-                .alias("area_note"),
+            text_among(
+                vec![
+                    (
+                        lit(!bpe_present),
+                        Some(unavailable("GP counts (RPPS extraction, or the historical BPE 2020)", "rpps")),
+                    ),
+                    (col("gp_count_bpe2020").is_not_null(), None),
+                    (col("gp_masked").fill_null(false), Some(GP_MASKED_NOTE.into())),
+                    (
+                        col("kind").eq(lit("arrondissement")),
+                        Some(
+                            "BPE 2020 counts Paris, Lyon and Marseille as whole communes, not per arrondissement"
+                                .into(),
+                        ),
+                    ),
+                    (is_com.clone(), Some("BPE does not cover the collectivités d'outre-mer".into())),
+                ],
+                Some("no BPE 2020 row for this code (commune created or re-created after COG 2021)".into()),
+            )
+            .alias("gp_count_note"),
+            text_among(
+                vec![
+                    (col("apl_mg_2023").is_not_null(), None),
+                    (is_com.clone(), Some("DREES APL does not cover the collectivités d'outre-mer".into())),
+                    (col("departement").eq(lit("976")), Some("DREES APL excludes Mayotte".into())),
+                    (col("population").eq(lit(0)), Some("uninhabited commune: DREES publishes no APL".into())),
+                ],
+                Some("no APL 2023 row for this code (commune created or re-created after COG 2023)".into()),
+            )
+            .alias("apl_note"),
+            text_among(
+                vec![
+                    (col("area_km2").is_not_null(), None),
+                    (col("area_masked").fill_null(false), Some(AREA_MASKED_NOTE.into())),
+                    (
+                        lit(!area_present).and(col("area_km2_boundaries").is_not_null()),
+                        Some(AREA_FROM_BOUNDARIES_NO_INSEE.into()),
+                    ),
+                    (
+                        lit(!area_present),
+                        Some(unavailable("commune areas (INSEE comparateur de territoires)", "insee_comparateur")),
+                    ),
+                    (col("area_km2_boundaries").is_not_null(), Some(AREA_FROM_BOUNDARIES.into())),
+                    (
+                        is_com,
+                        Some("the comparateur de territoires does not cover the collectivités d'outre-mer".into()),
+                    ),
+                ],
+                Some("no comparateur row for this code (commune created or re-created after COG 2024)".into()),
+            )
+            .alias("area_note"),
         ])
         // INSEE's area and centre stay the reference; the boundaries fill in where INSEE has none
         // (the note above says so), but never where the publisher masked the area.
@@ -783,8 +879,12 @@ fn build_staged(
         .select(crate::schema::COMMUNES.iter().map(|c| col(c.name)).collect::<Vec<_>>())
         .sort(["code"], SortMultipleOptions::default())
         .collect()?;
-    if let Some(r) = reports.iter_mut().find(|r| boundaries.as_ref().is_some_and(|b| b.metas()[0].id == r.source)) {
+    if let Some(r) = reports.iter_mut().find(|r| boundaries.as_ref().is_some_and(|b| b.meta.id == r.source)) {
         r.comparison = Some(area_comparison(&communes)?);
     }
-    Ok(Curated { cog, index, communes, reports, boundaries })
+    let (kept, geometry, geometry_warnings) = match boundaries {
+        Some(b) => (b.kept, b.geometry, b.warnings),
+        None => (None, None, Vec::new()),
+    };
+    Ok(Curated { cog, index, communes, reports, boundaries: kept, geometry, geometry_warnings })
 }

@@ -7,7 +7,7 @@
 use polars::prelude::*;
 
 use super::cog::{record_missing, remap, CogIndex, NormalizationReport};
-use super::common::{aggregate_with_plm, in_france, report_for};
+use super::common::{aggregate_with_plm, in_france, report_for, text_among};
 use crate::error::Result;
 use crate::professions::Professions;
 use crate::sources::decoupage::UnitKind;
@@ -269,22 +269,32 @@ pub fn apply(lf: LazyFrame, f: &Fresh) -> LazyFrame {
             when(in_france())
                 .then(col("gp_count_rpps").fill_null(lit(0i64)))
                 .otherwise(lit(NULL).cast(DataType::Int64)),
-            when(in_france())
-                .then(null_str())
-                .otherwise(lit("RPPS counts of the collectivités d'outre-mer are not used"))
-                .alias("gp_count_note"),
+            text_among(
+                vec![(in_france(), None)],
+                Some("RPPS counts of the collectivités d'outre-mer are not used".into()),
+            )
+            .alias("gp_count_note"),
         )
     } else {
         (col("gp_count_rpps"), col("gp_count_note"))
     };
-    let age_missing = match &f.age_census {
-        None => lit("INSEE base communale évolution et structure de la population is not in the data folder (cpts-diag fetch insee_age)"),
-        Some(c) => when(col("kind").eq(lit("arrondissement")))
-            .then(lit(format!("INSEE {c} age structure has no figure for this arrondissement")))
-            .when(is_com.clone())
-            .then(lit("INSEE census age structure does not cover the collectivités d'outre-mer"))
-            .otherwise(lit(format!("no row for this code in the INSEE {c} age structure (commune created since)"))),
-    };
+    let age_note = text_among(
+        match &f.age_census {
+            None => vec![(col("census_pop").is_not_null(), None)],
+            Some(c) => vec![
+                (col("census_pop").is_not_null(), None),
+                (
+                    col("kind").eq(lit("arrondissement")),
+                    Some(format!("INSEE {c} age structure has no figure for this arrondissement")),
+                ),
+                (is_com.clone(), Some("INSEE census age structure does not cover the collectivités d'outre-mer".into())),
+            ],
+        },
+        Some(match &f.age_census {
+            None => "INSEE base communale évolution et structure de la population is not in the data folder (cpts-diag fetch insee_age)".into(),
+            Some(c) => format!("no row for this code in the INSEE {c} age structure (commune created since)"),
+        }),
+    );
     let ald_missing = if f.ald_present {
         when(col("ald_dep_note").is_not_null())
             .then(col("ald_dep_note"))
@@ -298,7 +308,7 @@ pub fn apply(lf: LazyFrame, f: &Fresh) -> LazyFrame {
             lit(f.gp_source.clone()).alias("gp_source"),
             gp_note,
             lit(f.age_census.clone().unwrap_or_default()).alias("age_census"),
-            when(col("census_pop").is_not_null()).then(null_str()).otherwise(age_missing).alias("age_note"),
+            age_note.alias("age_note"),
             when(col("ald_no_mt_share_dep").is_not_null()).then(null_str()).otherwise(ald_missing).alias("ald_note"),
         ])
         .drop(cols(["ald_dep_note"]))
@@ -323,14 +333,18 @@ fn apply_professions(lf: LazyFrame, f: &Fresh) -> LazyFrame {
                 exprs.push(e.alias(n.as_str()));
             }
             exprs.push(lit(source.clone()).alias("rpps_source"));
-            let note = when(in_france()).then(null_str()).otherwise(lit(outre_mer));
+            let note = text_among(vec![(in_france(), None)], Some(outre_mer.into()));
             exprs.push(note.clone().alias("rpps_note"));
             let mode = if *has_mode {
                 note
             } else {
-                when(in_france())
-                    .then(lit(format!("this RPPS extraction ({source}) has no `Code mode exercice`: libéral and salarié cannot be told apart, only totals are counted")))
-                    .otherwise(lit(outre_mer))
+                text_among(
+                    vec![(
+                        in_france(),
+                        Some(format!("this RPPS extraction ({source}) has no `Code mode exercice`: libéral and salarié cannot be told apart, only totals are counted")),
+                    )],
+                    Some(outre_mer.into()),
+                )
             };
             exprs.push(mode.alias("rpps_mode_note"));
         }

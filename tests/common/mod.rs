@@ -291,7 +291,15 @@ pub fn curated_or_snapshot(test: &str) -> cpts_diag::transforms::curated::Curate
             let cog = cpts_diag::pipeline::read_cog(cpts_diag::snapshot::COG, Path::new("snapshot")).unwrap();
             let communes = cpts_diag::sinks::parquet::read_bytes(cpts_diag::snapshot::COMMUNES).unwrap();
             let index = CogIndex::new(&cog);
-            curated::Curated { cog, index, communes, reports: Vec::new(), boundaries: None }
+            curated::Curated {
+                cog,
+                index,
+                communes,
+                reports: Vec::new(),
+                boundaries: None,
+                geometry: None,
+                geometry_warnings: Vec::new(),
+            }
         }
     }
 }
