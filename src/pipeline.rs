@@ -75,7 +75,7 @@ pub fn build_curated_with(data: &DataDir, opts: &curated::Options, progress: &mu
 /// thread while the workbooks are still being read ([`Curated::geometry`]), so that writing it
 /// does not come after everything else.
 pub fn build_curated_for_writing(data: &DataDir, prov: &Provenance, progress: &mut Progress) -> Result<Curated> {
-    let sink: curated::GeometrySink = Box::new(move |b, index| geometry_bytes(&Geography::new(b, index), prov));
+    let sink: curated::GeometrySink = Box::new(move |b, index| geometry_bytes_of(Geography::new(b, index), prov));
     build_and_report(data, &curated::Options::default(), Some(sink), progress)
 }
 
@@ -194,14 +194,28 @@ pub fn write_geometry(path: &Path, g: &Geography, prov: &Provenance) -> Result<(
 
 /// The geometry table as bytes (what the snapshot embeds, and what `build` writes).
 pub fn geometry_bytes(g: &Geography, prov: &Provenance) -> Result<Vec<u8>> {
-    let (mut df, geo_meta) = geoparquet::frame(g)?;
-    parquet::encode_in_row_groups(
+    let table = geoparquet::table(g);
+    encode_geometry(table.meta.clone(), table.groups(), prov)
+}
+
+/// [`geometry_bytes`] of a geography given up: its units are freed as they are encoded, while
+/// `build`'s other threads are at their own peak.
+pub fn geometry_bytes_of(g: Geography, prov: &Provenance) -> Result<Vec<u8>> {
+    let table = geoparquet::Table::of_owned(g);
+    encode_geometry(table.meta.clone(), table.groups(), prov)
+}
+
+fn encode_geometry(
+    meta: String,
+    groups: impl Iterator<Item = Result<DataFrame>>,
+    prov: &Provenance,
+) -> Result<Vec<u8>> {
+    parquet::encode_row_groups(
         Path::new(GEOMETRY_FILE),
-        &mut df,
+        groups,
         prov,
         schema::GEOMETRY,
-        vec![(geoparquet::GEO_KEY.to_string(), geo_meta)],
-        geoparquet::ROW_GROUP,
+        vec![(geoparquet::GEO_KEY.to_string(), meta)],
     )
 }
 

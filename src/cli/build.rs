@@ -17,6 +17,9 @@ pub struct Args {
 }
 
 pub fn run(data: &DataDir, args: &Args, progress: &mut Progress) -> Result<()> {
+    // Four staging threads free large buffers while the others allocate: returned promptly, they
+    // stay out of the peak (crate::memory).
+    crate::memory::purge_freed_after(2);
     // The provenance first: the geometry table is encoded with it while the sources are read.
     let prov = if args.snapshot {
         // No fetch lock in the snapshot: it must be the same bytes wherever it is rebuilt.

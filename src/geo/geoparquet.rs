@@ -17,7 +17,7 @@
 //! from the covering and decompresses the WKB of a row group only when one of its units is drawn
 //! ([`WkbColumn`]). Decompressing the whole column was 18 % of a diagnosis's instructions.
 
-use std::borrow::Cow;
+use std::borrow::{Borrow, Cow};
 use std::sync::OnceLock;
 
 use geo::{Coord, MultiPolygon, Rect};
@@ -38,28 +38,96 @@ const BBOX_FIELDS: [&str; 4] = ["xmin", "ymin", "xmax", "ymax"];
 /// groups of its département and the neighbouring ones (docs/performance.md).
 pub const ROW_GROUP: usize = 1024;
 
-/// The table and its `geo` metadata (JSON), ready for a Parquet writer.
-pub fn frame(g: &Geography) -> Result<(DataFrame, String)> {
-    let n = g.units.len();
+/// The table of a [`Geography`]'s units, encoded one row group at a time ([`Table::groups`]):
+/// the WKB of ~1 000 units is held at once, not the whole country's (34 MB at `build`'s peak).
+/// Over owned units ([`Table::of_owned`]), each group's units are freed once encoded.
+pub struct Table<U> {
+    /// The units with a polygon, in code order, with the box of their valid shape.
+    rows: Vec<(U, Option<Rect<f64>>)>,
+    /// The `geo` metadata (JSON): it names the box of the whole table.
+    pub meta: String,
+}
+
+/// The table of `g`'s units with a polygon, and its `geo` metadata.
+pub fn table(g: &Geography) -> Table<&super::Unit> {
+    let mut units: Vec<&super::Unit> = g.units.iter().collect();
+    units.sort_by(|a, b| a.code.cmp(&b.code));
+    Table::new(units)
+}
+
+impl Table<super::Unit> {
+    /// [`table`] of a geography given up: its units are freed group by group as they are encoded.
+    pub fn of_owned(g: Geography) -> Self {
+        let mut units = g.units;
+        units.sort_by(|a, b| a.code.cmp(&b.code));
+        Table::new(units)
+    }
+}
+
+impl<U: Borrow<super::Unit>> Table<U> {
+    fn new(units: Vec<U>) -> Self {
+        let mut bbox: Option<Rect<f64>> = None;
+        let rows: Vec<(U, Option<Rect<f64>>)> = units
+            .into_iter()
+            .filter_map(|u| {
+                let r = {
+                    let shape = u.borrow().valid_shape().filter(|s| !s.0.is_empty())?;
+                    geo::BoundingRect::bounding_rect(shape.as_ref())
+                };
+                if let Some(r) = r {
+                    bbox = Some(bbox.map_or(r, |b| super::union_rect(b, r)));
+                }
+                Some((u, r))
+            })
+            .collect();
+        let mut column = json!({
+            "encoding": "WKB",
+            "geometry_types": ["MultiPolygon"],
+            "covering": { "bbox": BBOX_FIELDS.iter().map(|f| (f.to_string(), json!([BBOX_COLUMN, f]))).collect::<serde_json::Map<_, _>>() },
+        });
+        if let Some(b) = bbox {
+            column["bbox"] = json!([b.min().x, b.min().y, b.max().x, b.max().y]);
+        }
+        let meta = json!({ "version": VERSION, "primary_column": "geometry", "columns": { "geometry": column } });
+        Table { rows, meta: meta.to_string() }
+    }
+
+    /// The row groups, in order, each one frame: the sizes polars gives a frame of all the rows
+    /// written in groups of [`ROW_GROUP`] (n − 1 groups of ⌊rows / n⌋ and the rest, n = ⌊rows /
+    /// ROW_GROUP⌋), so that the file has the same bytes as one written whole. A table without
+    /// rows is one empty frame (the schema, no row group).
+    pub fn groups(self) -> impl Iterator<Item = Result<DataFrame>> {
+        let sizes = group_sizes(self.rows.len());
+        let mut rows = self.rows.into_iter();
+        sizes.into_iter().map(move |n| group_frame(&rows.by_ref().take(n).collect::<Vec<_>>()))
+    }
+}
+
+/// Row group sizes of polars' writer for `rows` rows in one chunk (`chunk_df_for_writing`).
+fn group_sizes(rows: usize) -> Vec<usize> {
+    let n = rows / ROW_GROUP;
+    if n <= 1 {
+        return vec![rows];
+    }
+    let size = rows / n;
+    let mut sizes = vec![size; n - 1];
+    sizes.push(rows - size * (n - 1));
+    sizes
+}
+
+fn group_frame<U: Borrow<super::Unit>>(rows: &[(U, Option<Rect<f64>>)]) -> Result<DataFrame> {
+    let n = rows.len();
     // The WKB goes straight into the columns through one buffer: a `Vec<u8>` per shape, then
-    // copied into the column, held the national geometry twice (~110 MB) at `build`'s peak.
+    // copied into the column, held the geometry twice.
     let mut geom = BinaryChunkedBuilder::new("geometry".into(), n);
     let mut published = BinaryChunkedBuilder::new("geometry_published".into(), n);
     let mut buf = Vec::new();
     let (mut code, mut name, mut kind, mut note) =
         (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
     let mut boxes: [Vec<Option<f64>>; 4] = std::array::from_fn(|_| Vec::with_capacity(n));
-    let mut bbox: Option<Rect<f64>> = None;
-    let mut units: Vec<&super::Unit> = g.units.iter().collect();
-    units.sort_by(|a, b| a.code.cmp(&b.code));
-    for u in units {
-        let Some(shape) = g.shape(&u.code).filter(|s| !s.0.is_empty()) else {
-            continue;
-        };
-        let r = geo::BoundingRect::bounding_rect(&shape);
-        if let Some(r) = r {
-            bbox = Some(bbox.map_or(r, |b| super::union_rect(b, r)));
-        }
+    for (u, r) in rows {
+        let u = u.borrow();
+        let shape = u.valid_shape().expect("a unit of the table has a shape");
         for (v, x) in boxes
             .iter_mut()
             .zip(r.map(|r| [r.min().x, r.min().y, r.max().x, r.max().y]).map_or([None; 4], |a| a.map(Some)))
@@ -80,29 +148,18 @@ pub fn frame(g: &Geography) -> Result<(DataFrame, String)> {
             None => published.append_null(),
         }
     }
-    let rows = code.len();
     let fields: Vec<Series> = boxes.into_iter().zip(BBOX_FIELDS).map(|(v, f)| Series::new(f.into(), v)).collect();
-    let bbox_column = StructChunked::from_series(BBOX_COLUMN.into(), rows, fields.iter())?.into_series().into_column();
-    let df = df!(
+    let bbox_column = StructChunked::from_series(BBOX_COLUMN.into(), n, fields.iter())?.into_series().into_column();
+    Ok(df!(
         "code" => code,
         "name" => name,
         "kind" => kind,
         "note" => note,
     )?
-    .hstack(&[bbox_column, geom.finish().into_column(), published.finish().into_column()])?;
-    let mut column = json!({
-        "encoding": "WKB",
-        "geometry_types": ["MultiPolygon"],
-        "covering": { "bbox": BBOX_FIELDS.iter().map(|f| (f.to_string(), json!([BBOX_COLUMN, f]))).collect::<serde_json::Map<_, _>>() },
-    });
-    if let Some(b) = bbox {
-        column["bbox"] = json!([b.min().x, b.min().y, b.max().x, b.max().y]);
-    }
-    let meta = json!({ "version": VERSION, "primary_column": "geometry", "columns": { "geometry": column } });
-    Ok((df, meta.to_string()))
+    .hstack(&[bbox_column, geom.finish().into_column(), published.finish().into_column()])?)
 }
 
-/// Read a GeoParquet table written by [`frame`] (or any GeoParquet 1.x with `code`, `name` and
+/// Read a GeoParquet table written from a [`table`] (or any GeoParquet 1.x with `code`, `name` and
 /// a WKB Polygon/MultiPolygon primary column). `label` names the bytes in errors.
 pub fn read_bytes(bytes: Cow<'static, [u8]>, index: &CogIndex, label: &str) -> Result<Geography> {
     Ok(Geography::from_shapes(read_rows(bytes, label)?, index, label.to_string()))

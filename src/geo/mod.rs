@@ -18,6 +18,7 @@
 //! of a Marseille CPTS are therefore the other arrondissements of Marseille plus the communes
 //! around (Allauch, Plan-de-Cuques…), never 13055; the neighbours of Allauch are 13055 as a whole.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, OnceLock};
 
@@ -79,6 +80,22 @@ impl Unit {
     /// The valid shape stored in GeoParquet, decoded on first use. The table is `build`'s own
     /// output (or the snapshot a test proves equal to a fresh build), so bytes that do not decode
     /// are a damaged file: the message names it, the row and the column.
+    /// The valid shape, borrowed when it is stored (the published rings of all but a few units).
+    pub(crate) fn valid_shape(&self) -> Option<Cow<'_, MultiPolygon<f64>>> {
+        if self.ready {
+            return Some(Cow::Borrowed(&self.parts()[0]));
+        }
+        if let Some(valid) = self.stored() {
+            return Some(Cow::Borrowed(valid));
+        }
+        let fixed: Vec<MultiPolygon<f64>> =
+            self.parts().iter().map(|s| if boundaries::is_valid_shape(s) { s.clone() } else { repair(s) }).collect();
+        if fixed.len() == 1 {
+            return fixed.into_iter().next().map(Cow::Owned);
+        }
+        Some(Cow::Owned(dissolve(&fixed)))
+    }
+
     fn stored(&self) -> Option<&MultiPolygon<f64>> {
         let (column, row) = self.wkb.as_ref()?;
         Some(self.decoded.get_or_init(|| column.decode(*row, &self.code).unwrap_or_else(|e| panic!("{e}"))))
@@ -396,19 +413,7 @@ impl Geography {
     /// The unit's valid shape in COG 2026: its parts dissolved (merged communes of an older
     /// vintage) and repaired when invalid; a valid single part is returned as published.
     pub fn shape(&self, code: &str) -> Option<MultiPolygon<f64>> {
-        let u = self.unit(code)?;
-        if u.ready {
-            return Some(u.parts()[0].clone());
-        }
-        if let Some(valid) = u.stored() {
-            return Some(valid.clone());
-        }
-        let fixed: Vec<MultiPolygon<f64>> =
-            u.parts().iter().map(|s| if boundaries::is_valid_shape(s) { s.clone() } else { repair(s) }).collect();
-        if fixed.len() == 1 {
-            return fixed.into_iter().next();
-        }
-        Some(dissolve(&fixed))
+        self.unit(code)?.valid_shape().map(Cow::into_owned)
     }
 
     /// Geodesic area of the unit's valid shape, km².

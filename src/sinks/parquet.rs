@@ -34,34 +34,41 @@ pub fn write_with_metadata(
     columns: &[ColumnDoc],
     extra: Vec<(String, String)>,
 ) -> Result<()> {
-    write_compressed(path, df, provenance, columns, extra, ParquetCompression::Zstd(None), None)
+    write_compressed(path, df, provenance, columns, extra, ParquetCompression::Zstd(None))
 }
 
-/// [`write_with_metadata`] in row groups of `rows` rows, for a reader that decodes only the
-/// groups it needs (the geometry table).
-pub fn write_in_row_groups(
-    path: &Path,
-    df: &mut DataFrame,
-    provenance: &Provenance,
-    columns: &[ColumnDoc],
-    extra: Vec<(String, String)>,
-    rows: usize,
-) -> Result<()> {
-    write_compressed(path, df, provenance, columns, extra, ParquetCompression::Zstd(None), Some(rows))
-}
+/// Bytes reserved for a table encoded into memory (see [`encode_row_groups`]).
+const RESERVED: usize = 64 << 20;
 
-/// [`write_in_row_groups`] into memory; `label` names the table in a schema error.
-pub fn encode_in_row_groups(
+/// A table written one row group per frame of `groups` (same columns, in order), into memory:
+/// only one group's columns need exist at once. `label` names the table in a schema error.
+pub fn encode_row_groups(
     label: &Path,
-    df: &mut DataFrame,
+    groups: impl Iterator<Item = Result<DataFrame>>,
     provenance: &Provenance,
     columns: &[ColumnDoc],
     extra: Vec<(String, String)>,
-    rows: usize,
 ) -> Result<Vec<u8>> {
-    check_schema(label, df, columns)?;
-    let mut bytes = Vec::new();
-    writer(&mut bytes, provenance, columns, extra, ParquetCompression::Zstd(None), Some(rows)).finish(df)?;
+    // Reserved, not grown by doubling: each growth copied the table and held both copies, at
+    // the end of `build`, beside its other peaks. Capacity never written is address space, not
+    // memory (the national geometry table is 8 MB).
+    let mut bytes = Vec::with_capacity(RESERVED);
+    {
+        let mut batched = None;
+        for df in groups {
+            let df = df?;
+            check_schema(label, &df, columns)?;
+            if batched.is_none() {
+                let w = writer(&mut bytes, provenance, columns, extra.clone(), ParquetCompression::Zstd(None));
+                batched = Some(w.batched(df.schema())?);
+            }
+            batched.as_mut().expect("created above").write_batch(&df)?;
+        }
+        match batched {
+            Some(b) => b.finish()?,
+            None => return Err(Error::Config(format!("{}: no frame to write", label.display()))),
+        };
+    }
     Ok(bytes)
 }
 
@@ -73,7 +80,7 @@ pub fn write_for_reading(
     provenance: &Provenance,
     columns: &[ColumnDoc],
 ) -> Result<()> {
-    write_compressed(path, df, provenance, columns, vec![], ParquetCompression::Lz4Raw, None)
+    write_compressed(path, df, provenance, columns, vec![], ParquetCompression::Lz4Raw)
 }
 
 fn write_compressed(
@@ -83,11 +90,10 @@ fn write_compressed(
     columns: &[ColumnDoc],
     extra: Vec<(String, String)>,
     compression: ParquetCompression,
-    row_group_size: Option<usize>,
 ) -> Result<()> {
     check_schema(path, df, columns)?;
     atomic_write(path, |f| {
-        writer(f, provenance, columns, extra, compression, row_group_size).finish(df)?;
+        writer(f, provenance, columns, extra, compression).finish(df)?;
         Ok(())
     })
 }
@@ -99,7 +105,6 @@ fn writer<W: std::io::Write>(
     columns: &[ColumnDoc],
     extra: Vec<(String, String)>,
     compression: ParquetCompression,
-    row_group_size: Option<usize>,
 ) -> ParquetWriter<W> {
     let mut meta = vec![
         (PROVENANCE_KEY.to_string(), serde_json::to_string(provenance).expect("serializable")),
@@ -108,7 +113,6 @@ fn writer<W: std::io::Write>(
     meta.extend(extra);
     ParquetWriter::new(w)
         .with_compression(compression)
-        .with_row_group_size(row_group_size)
         .with_key_value_metadata(Some(KeyValueMetadata::from_static(meta)))
 }
 

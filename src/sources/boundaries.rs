@@ -255,6 +255,8 @@ pub fn load_file(path: &Path) -> Result<Boundaries> {
     let fc: Collection = serde_json::from_str(&text).map_err(|e| {
         Error::data(Location::at(path, e.line() as u64), format!("invalid GeoJSON at column {}: {e}", e.column()))
     })?;
+    // The national text (27 MB) is not held while its polygons are checked.
+    drop(text);
     let layout = if fc.features.iter().any(|f| f.properties.departement.is_some() || f.properties.commune.is_some()) {
         Layout::Current
     } else {

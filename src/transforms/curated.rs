@@ -239,8 +239,7 @@ fn feature_figures(b: &boundaries::Boundaries) -> Vec<FeatureFigures> {
         .collect()
 }
 
-/// The boundaries once staged: each feature's code, area and centre, what the report needs, and
-/// the features themselves unless a [`GeometrySink`] took them.
+/// The boundaries once staged: each feature's code, area and centre, and what the report needs.
 struct StagedBoundaries {
     /// `code`, `line`, `area_b`, `lat_b`, `lon_b` of every feature, in the file's order.
     frame: DataFrame,
@@ -248,12 +247,18 @@ struct StagedBoundaries {
     layout: boundaries::Layout,
     arrondissements: bool,
     warnings: Vec<boundaries::GeometryWarning>,
+}
+
+/// What the boundaries' thread ends with: the features, or what the [`GeometrySink`] made of them.
+#[derive(Default)]
+struct BoundaryTail {
     kept: Option<boundaries::Boundaries>,
     geometry: Option<Vec<u8>>,
 }
 
-/// Area and centre of every feature's valid shape, as a frame keyed by the feature's own code.
-fn stage_boundaries(b: boundaries::Boundaries) -> Result<StagedBoundaries> {
+/// Area and centre of every feature's valid shape, as a frame keyed by the feature's own code;
+/// the features are given back.
+fn stage_boundaries(b: boundaries::Boundaries) -> Result<(StagedBoundaries, boundaries::Boundaries)> {
     let figures = feature_figures(&b);
     let code: Vec<&str> = b.features.iter().map(|f| f.code.as_str()).collect();
     let area: Vec<f64> = figures.iter().map(|f| f.area_km2).collect();
@@ -267,15 +272,14 @@ fn stage_boundaries(b: boundaries::Boundaries) -> Result<StagedBoundaries> {
         "lat_b" => lat,
         "lon_b" => lon,
     )?;
-    Ok(StagedBoundaries {
+    let staged = StagedBoundaries {
         frame,
         meta: b.metas()[0],
         layout: b.layout,
         arrondissements: b.features.iter().any(|f| f.kind == boundaries::BoundaryKind::Arrondissement),
         warnings: b.warnings.clone(),
-        kept: Some(b),
-        geometry: None,
-    })
+    };
+    Ok((staged, b))
 }
 
 /// Area and centre of each COG 2026 unit from the boundaries: area of each feature's valid
@@ -559,7 +563,6 @@ pub fn build(data: &DataDir, progress: &mut dyn FnMut(&str)) -> Result<Curated> 
     build_with(data, &Options::default(), progress)
 }
 
-type BoundaryRead = Result<StagedBoundaries>;
 /// APL 2023, APL 2022 and BPE (when present), staged in their own geography.
 type TabularRead = Result<(DataFrame, DataFrame, Option<DataFrame>)>;
 
@@ -606,39 +609,38 @@ pub fn build_with_sink(
     let (index_tx, index_rx) = std::sync::mpsc::sync_channel::<Arc<CogIndex>>(1);
     let sink = sink.filter(|_| with_boundaries);
     let index_tx = sink.is_some().then_some(index_tx);
+    // The staged areas go to this thread before the geometry is encoded: the curated table is
+    // joined meanwhile.
+    let (staged_tx, staged_rx) = std::sync::mpsc::sync_channel::<StagedBoundaries>(1);
     // Named, so that a profile (perf) tells the threads apart; spawning fails as `s.spawn` would.
     let named = |name: &str| std::thread::Builder::new().name(name.to_string());
     std::thread::scope(|s| {
-        // Each staging thread returns what it freed before it ends (its text, XML and
-        // intermediate vectors), instead of leaving it to the allocator's delayed purge.
-        fn released<T>(r: T) -> T {
-            crate::memory::release_freed();
-            r
-        }
-        let tabular =
-            named("stage-apl-bpe").spawn_scoped(s, || released(read_tabular(data, opts))).expect("spawn a thread");
-        let comparateur = named("stage-comparateur")
-            .spawn_scoped(s, || released(comparateur::load_any(data)))
-            .expect("spawn a thread");
+        let tabular = named("stage-apl-bpe").spawn_scoped(s, || read_tabular(data, opts)).expect("spawn a thread");
+        let comparateur =
+            named("stage-comparateur").spawn_scoped(s, || comparateur::load_any(data)).expect("spawn a thread");
         let bnd = with_boundaries.then(|| {
             named("stage-boundaries")
-                .spawn_scoped(s, move || -> BoundaryRead {
-                    let mut staged = stage_boundaries(boundaries::load(data)?)?;
-                    crate::memory::release_freed();
-                    if let (Some(sink), Ok(index)) = (sink, index_rx.recv()) {
-                        let b = staged.kept.take().expect("features kept until handed over");
-                        staged.geometry = Some(sink(b, &index)?);
-                        crate::memory::release_freed();
+                .spawn_scoped(s, move || -> Result<BoundaryTail> {
+                    let (staged, b) = stage_boundaries(boundaries::load(data)?)?;
+                    if staged_tx.send(staged).is_err() {
+                        // This thread's reader stopped on an error of its own.
+                        return Ok(BoundaryTail::default());
                     }
-                    Ok(staged)
+                    match sink {
+                        None => Ok(BoundaryTail { kept: Some(b), geometry: None }),
+                        Some(sink) => match index_rx.recv() {
+                            Ok(index) => Ok(BoundaryTail { kept: None, geometry: Some(sink(b, &index)?) }),
+                            Err(_) => Ok(BoundaryTail::default()),
+                        },
+                    }
                 })
                 .expect("spawn a thread")
         });
         let pending = Pending {
             tabular: Box::new(|| tabular.join().expect("APL/BPE thread panicked")),
             comparateur: Box::new(|| comparateur.join().expect("comparateur thread panicked")),
-            boundaries: bnd.map(|t| -> Box<dyn FnOnce() -> BoundaryRead + '_> {
-                Box::new(|| t.join().expect("boundaries thread panicked"))
+            boundaries: bnd.map(|t| -> (_, Box<dyn FnOnce() -> Result<BoundaryTail> + '_>) {
+                (staged_rx, Box::new(|| t.join().expect("boundaries thread panicked")))
             }),
             index_tx,
         };
@@ -650,7 +652,9 @@ pub fn build_with_sink(
 struct Pending<'a> {
     tabular: Box<dyn FnOnce() -> TabularRead + 'a>,
     comparateur: Box<dyn FnOnce() -> Result<Option<comparateur::Staged>> + 'a>,
-    boundaries: Option<Box<dyn FnOnce() -> BoundaryRead + 'a>>,
+    /// The staged areas, then the thread's end (the features or the encoded geometry).
+    #[allow(clippy::type_complexity)]
+    boundaries: Option<(std::sync::mpsc::Receiver<StagedBoundaries>, Box<dyn FnOnce() -> Result<BoundaryTail> + 'a>)>,
     /// Where the COG index goes once built, when the boundaries' thread waits for it.
     index_tx: Option<std::sync::mpsc::SyncSender<Arc<CogIndex>>>,
 }
@@ -748,17 +752,19 @@ fn build_staged(
     };
     reports.extend(area_rep);
     // The boundaries give areas only where INSEE has none: read when present.
-    let (bnd, boundaries) = if let Some(read) = pending.boundaries {
+    let (bnd, boundaries, boundaries_end) = if let Some((staged, end)) = pending.boundaries {
         progress("commune boundaries (area, centre; read on another thread)");
-        let b = read()?;
+        let b = match staged.recv() {
+            Ok(b) => b,
+            // That thread stops before sending only on an error.
+            Err(_) => return Err(end().err().expect("the boundaries' thread ended early without an error")),
+        };
         let (bnd, r) = boundary_frame(&b, &index, &units)?;
         reports.push(r);
-        (Some(bnd), Some(b))
+        (Some(bnd), Some(b), Some(end))
     } else {
-        (None, None)
+        (None, None, None)
     };
-    // The boundaries' thread is joined: the index is this thread's alone again.
-    let index = Arc::try_unwrap(index).unwrap_or_else(|shared| (*shared).clone());
     reports.extend(bv_rep);
     reports.extend(totale_rep);
     reports.extend(fresh.reports.iter().cloned());
@@ -882,9 +888,12 @@ fn build_staged(
     if let Some(r) = reports.iter_mut().find(|r| boundaries.as_ref().is_some_and(|b| b.meta.id == r.source)) {
         r.comparison = Some(area_comparison(&communes)?);
     }
-    let (kept, geometry, geometry_warnings) = match boundaries {
-        Some(b) => (b.kept, b.geometry, b.warnings),
-        None => (None, None, Vec::new()),
+    let BoundaryTail { kept, geometry } = match boundaries_end {
+        Some(end) => end()?,
+        None => BoundaryTail::default(),
     };
+    // The boundaries' thread is joined: the index is this thread's alone again.
+    let index = Arc::try_unwrap(index).unwrap_or_else(|shared| (*shared).clone());
+    let geometry_warnings = boundaries.map(|b| b.warnings).unwrap_or_default();
     Ok(Curated { cog, index, communes, reports, boundaries: kept, geometry, geometry_warnings })
 }
