@@ -9,10 +9,8 @@ use cpts_diag::sources::{apl, bpe, comparateur, DataDir};
 use cpts_diag::territory::{resolve, TerritorySpec};
 use cpts_diag::transforms::cog::CogIndex;
 
-fn comparateur_file(tag: &str, text: &str) -> std::path::PathBuf {
-    let p = common::temp_dir(tag).join("comparateur.csv");
-    std::fs::write(&p, text).unwrap();
-    p
+fn comparateur_file(tag: &str, text: &str) -> common::ScratchFile {
+    common::ScratchFile::new(tag, "comparateur.csv", text)
 }
 
 #[test]
@@ -100,7 +98,8 @@ fn bad_commune_code_in_a_source_names_line_and_column() {
 
 #[test]
 fn xlsx_missing_column_and_missing_value() {
-    let dir = common::temp_dir("xlsx");
+    let scratch = common::Scratch::new("xlsx");
+    let dir = &scratch.0;
     let p = dir.join("apl.xlsx");
     let header: Vec<&str> = common::APL_HEADER.iter().map(|h| if *h == "Commune" { "Nom" } else { h }).collect();
     common::write_apl_xlsx(&p, common::APL_ROWS, &header);
@@ -125,7 +124,8 @@ fn xlsx_missing_column_and_missing_value() {
 
 #[test]
 fn missing_data_file_says_where_it_looked() {
-    let data = DataDir::new(common::temp_dir("empty"));
+    let scratch = common::Scratch::new("empty");
+    let data = DataDir::new(&scratch.0);
     let msg = apl::load(&data, 2023).unwrap_err().to_string();
     assert!(msg.contains("drees_apl_medecins_generalistes_2022_2023.xlsx: file not found"), "{msg}");
     assert!(msg.contains("CPTS_DATA_DIR"), "{msg}");
@@ -190,16 +190,14 @@ fn old_codes_duplicates_names_and_overlaps_are_warnings() {
 
 #[test]
 fn territory_file_with_unknown_key_is_rejected() {
-    let p = common::temp_dir("toml").join("t.toml");
-    std::fs::write(&p, "name = \"T\"\ncommunes = [\"28001\"]\ncommune = [\"28002\"]\n").unwrap();
+    let p = common::ScratchFile::new("toml", "t.toml", "name = \"T\"\ncommunes = [\"28001\"]\ncommune = [\"28002\"]\n");
     let msg = TerritorySpec::load(&p).unwrap_err().to_string();
     assert!(msg.contains("t.toml") && msg.contains("commune"), "{msg}");
 }
 
 #[test]
 fn read_delimited_finds_header_below_preamble_and_drops_trailing_pipe_column() {
-    let p = common::temp_dir("pipe").join("x.txt");
-    std::fs::write(&p, "Code|Libellé|\n28001|Alpha|\n").unwrap();
+    let p = common::ScratchFile::new("pipe", "x.txt", "Code|Libellé|\n28001|Alpha|\n");
     let t = read_delimited(&p, "Code", &["Code", "Libellé"]).unwrap();
     assert_eq!(t.headers, ["Code", "Libellé"]);
     assert_eq!(t.rows[0].cells, ["28001", "Alpha"]);

@@ -271,6 +271,7 @@ fn territory_by_polygon_bv_radius_and_departement() {
     // Without boundaries, a polygon is an error that says what is missing.
     let e = territory::resolve(&spec, &r.cog, &r.index).unwrap_err().to_string();
     assert!(e.contains("polygon") && e.contains("boundaries"), "{e}");
+    let _ = std::fs::remove_dir_all(&dir);
 
     // Bassin de vie of Chartres: every commune has bv2022 = 28085, and the pole is in it.
     let spec = TerritorySpec {

@@ -85,7 +85,8 @@ fn layout_is_told_by_properties_and_older_vintages_still_read() {
     assert_eq!(arr, vec!["75101", "75102"]);
     assert_eq!(current.features.iter().find(|f| f.code == "75101").unwrap().parent.as_deref(), Some("75056"));
     // The 2018 file, pointed at with --boundaries, whatever its name.
-    let renamed = common::temp_dir("geometry-layout-renamed").join("communes-cog2026-whatever.geojson.gz");
+    let renamed_dir = common::Scratch::new("geometry-layout-renamed");
+    let renamed = renamed_dir.join("communes-cog2026-whatever.geojson.gz");
     std::fs::copy(data.root.join(boundaries::LEGACY_2018.file), &renamed).unwrap();
     let legacy_data = data.clone().with_boundaries(vec![renamed]);
     let legacy = boundaries::load(&legacy_data).unwrap();
@@ -148,7 +149,7 @@ fn build_encodes_the_geometry_while_staging_into_the_same_bytes() {
     assert!(bytes == expected.as_slice(), "same geometry table either way");
     assert!(staged.communes.equals_missing(&kept.communes));
     assert_eq!(staged.geometry_warnings.len(), kept.boundaries.as_ref().unwrap().warnings.len());
-    let (a, b) = (common::temp_dir("geometry-staged-a"), common::temp_dir("geometry-staged-b"));
+    let (a, b) = (common::Scratch::new("geometry-staged-a"), common::Scratch::new("geometry-staged-b"));
     let written = pipeline::write_curated_with(&a, &kept, &prov).unwrap();
     assert_eq!(pipeline::write_curated_with(&b, &staged, &prov).unwrap().len(), written.len());
     for p in &written {
@@ -172,7 +173,7 @@ fn geoparquet_table_round_trips_with_its_metadata_and_the_same_bytes() {
     }
     assert_eq!(back.unit("75101").unwrap().kind, BoundaryKind::Arrondissement);
     // `build` writes it beside communes.parquet, as GeoParquet 1.1.
-    let out = common::temp_dir("geometry-parquet-out");
+    let out = common::Scratch::new("geometry-parquet-out");
     let written = pipeline::write_curated_with(&out, &c, &prov).unwrap();
     let path = out.join(pipeline::GEOMETRY_FILE);
     assert!(written.contains(&path));
@@ -230,7 +231,7 @@ fn geoparquet_table_round_trips_with_its_metadata_and_the_same_bytes() {
 #[test]
 fn cli_build_then_diagnose_arrondissements_reads_the_geometry_table() {
     let data = common::fixture_data("geometry-cli");
-    let out = common::temp_dir("geometry-cli-out");
+    let out = common::Scratch::new("geometry-cli-out");
     let processed = out.join("processed");
     let d = data.root.to_str().unwrap();
     let p = processed.to_str().unwrap();

@@ -126,7 +126,7 @@ fn arrondissement_territory_has_no_gp_count_and_says_why() {
 fn outputs_are_written_with_schema_and_provenance() {
     let c = curated();
     let d = diag(&c, TerritorySpec { name: "CC".into(), epci: vec!["200000001".into()], ..Default::default() });
-    let dir = common::temp_dir("outputs");
+    let dir = common::Scratch::new("outputs");
     let written = cpts_diag::sinks::territory::write_all(&dir, &d, &Grid::embedded()).unwrap();
     assert_eq!(written.len(), 5);
     for p in &written {

@@ -11,7 +11,7 @@ pub mod batch_fixture;
 pub mod xlsx;
 
 /// A fresh empty folder under the system temp dir.
-pub fn temp_dir(tag: &str) -> PathBuf {
+fn temp_dir(tag: &str) -> PathBuf {
     use std::sync::atomic::{AtomicUsize, Ordering};
     static N: AtomicUsize = AtomicUsize::new(0);
     let d = std::env::temp_dir().join(format!(
@@ -30,6 +30,41 @@ pub struct Scratch(pub PathBuf);
 impl Scratch {
     pub fn new(name: &str) -> Scratch {
         Scratch(temp_dir(name))
+    }
+}
+
+impl std::ops::Deref for Scratch {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl AsRef<Path> for Scratch {
+    fn as_ref(&self) -> &Path {
+        &self.0
+    }
+}
+
+/// A file alone in a scratch folder, removed with it when the test ends, as a `Path`.
+pub struct ScratchFile {
+    path: PathBuf,
+    _dir: Scratch,
+}
+
+impl ScratchFile {
+    pub fn new(tag: &str, name: &str, contents: impl AsRef<[u8]>) -> ScratchFile {
+        let dir = Scratch::new(tag);
+        let path = dir.0.join(name);
+        std::fs::write(&path, contents).unwrap();
+        ScratchFile { path, _dir: dir }
+    }
+}
+
+impl std::ops::Deref for ScratchFile {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.path
     }
 }
 
@@ -258,9 +293,23 @@ pub fn etalab_arrondissements() -> String {
     format!(r#"{{"type":"FeatureCollection","features":[{}]}}"#, f.join(","))
 }
 
+/// A made-up data folder, removed when the test ends (pass or fail), as a `DataDir`.
+pub struct Fixture {
+    data: DataDir,
+    _scratch: Scratch,
+}
+
+impl std::ops::Deref for Fixture {
+    type Target = DataDir;
+    fn deref(&self) -> &DataDir {
+        &self.data
+    }
+}
+
 /// A complete made-up data folder in the published layout.
-pub fn fixture_data(tag: &str) -> DataDir {
-    let root = temp_dir(tag);
+pub fn fixture_data(tag: &str) -> Fixture {
+    let scratch = Scratch::new(tag);
+    let root = scratch.0.clone();
     let p = |rel: &str| root.join(rel);
     let dec = "population/decoupage-administratif-6.0.0";
     write_gz(&p(&format!("{dec}/communes.json.gz")), COMMUNES_JSON);
@@ -276,7 +325,7 @@ pub fn fixture_data(tag: &str) -> DataDir {
     // An older vintage, for `--boundaries`.
     write_gz(&p("geo/communes-france-2018.geojson.gz"), &geojson());
     write_gz(&p("population/insee_tagc_communes_cog2024_bv2022.csv.gz"), TAGC_CSV);
-    DataDir::new(root)
+    Fixture { data: DataDir::new(root), _scratch: scratch }
 }
 
 /// The curated national table built from the real data folder, or, where that folder is absent
