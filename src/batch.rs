@@ -366,24 +366,43 @@ fn per_unit(curated: &DataFrame, grid: &Grid) -> Result<DataFrame> {
     keep.extend(notes.into_iter().map(col));
     keep.extend(plan.single_unit_aggs());
     // In slices: the intermediate columns of every indicator for all 35 014 units at once would
-    // add about 150 MiB to the peak memory.
+    // add about 150 MiB to the peak memory. Two threads take the slices in turn: a slice is too
+    // small for polars to keep both cores busy, and most of its time is planning ~400
+    // expressions, on the calling thread.
     const SLICE: usize = 4096;
-    let mut out: Option<DataFrame> = None;
-    for start in (0..curated.height()).step_by(SLICE) {
+    let starts: Vec<usize> = (0..curated.height()).step_by(SLICE).collect();
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let slice = |start: usize| -> Result<DataFrame> {
         let lf = curated.slice(start as i64, SLICE).lazy().select(keep.clone());
         // The curated table is in code order (checked below): a slice needs no sort.
-        let part = declared(finish(lf, &plan, Level::Commune, grid, false)?, Level::Commune)?;
-        match &mut out {
-            None => out = Some(part),
-            Some(o) => {
-                o.vstack_mut(&part)?;
-            }
-        }
+        let part = declared(finish(lf, &plan, Level::Commune, grid, false)?, Level::Commune);
         // The slice's intermediate columns are freed: returned, they do not pile up in the peak.
         crate::memory::release_freed();
-    }
-    let mut out = match out {
-        Some(o) => o,
+        part
+    };
+    let work = || -> Result<Vec<(usize, DataFrame)>> {
+        let mut done = Vec::new();
+        loop {
+            let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let Some(&start) = starts.get(i) else { return Ok(done) };
+            done.push((i, slice(start)?));
+        }
+    };
+    let mut parts: Vec<(usize, DataFrame)> = std::thread::scope(|s| -> Result<_> {
+        let other = s.spawn(work);
+        let mut mine = work()?;
+        mine.extend(other.join().unwrap_or_else(|p| std::panic::resume_unwind(p))?);
+        Ok(mine)
+    })?;
+    parts.sort_by_key(|(i, _)| *i);
+    let mut parts = parts.into_iter().map(|(_, df)| df);
+    let mut out = match parts.next() {
+        Some(mut o) => {
+            for part in parts {
+                o.vstack_mut(&part)?;
+            }
+            o
+        }
         None => {
             declared(finish(curated.clone().lazy().select(keep), &plan, Level::Commune, grid, false)?, Level::Commune)?
         }
