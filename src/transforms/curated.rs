@@ -6,12 +6,15 @@
 //! APL is averaged with the standardised population as weight (DREES rule); a commune centre is
 //! the area-weighted mean of the parts' centres.
 
+use std::sync::mpsc::Receiver;
 use std::sync::Arc;
 
 use polars::prelude::*;
 
 use super::cog::{record_missing, remap, CogIndex, NormalizationReport};
-use super::common::{aggregate_with_plm, in_france, report_for, sum_or_null, text_among, weighted_mean};
+use super::common::{
+    aggregate_with_plm, group_by_code, in_france, report_for, sum_or_null, text_among, weighted_mean, RowsByKey,
+};
 use crate::error::Result;
 use crate::sources::contract::{self, Contract};
 use crate::sources::decoupage::{Cog, UnitKind, DGCL_MILLESIME, MUNICIPALE_MILLESIME};
@@ -140,9 +143,8 @@ fn bpe_frame(
     rep.file = checked.file.clone();
     let staged = remap(staged, index, &mut rep)?;
     // A commune with a masked part has no count: a sum over the other parts would be too low.
-    let agg = masked_flag(staged.clone().lazy())
-        .filter(col("code_2026").is_not_null())
-        .group_by([col("code_2026")])
+    let agg = masked_flag(staged.clone().lazy()).filter(col("code_2026").is_not_null());
+    let agg = group_by_code(agg)
         .agg([
             when(any_masked())
                 .then(lit(NULL).cast(DataType::Int64))
@@ -298,10 +300,7 @@ fn boundary_frame(
         },
     );
     let staged = remap(b.frame.clone(), index, &mut rep)?;
-    let agg = staged
-        .lazy()
-        .filter(col("code_2026").is_not_null())
-        .group_by([col("code_2026")])
+    let agg = group_by_code(staged.lazy().filter(col("code_2026").is_not_null()))
         .agg([
             col("area_b").sum().alias("area_km2_boundaries"),
             weighted_mean("lat_b", "area_b").alias("lat_boundaries"),
@@ -564,10 +563,10 @@ pub fn build(data: &DataDir, progress: &mut dyn FnMut(&str)) -> Result<Curated> 
 }
 
 /// APL 2023, APL 2022 and BPE (when present), staged in their own geography.
-type TabularRead = Result<(DataFrame, DataFrame, Option<DataFrame>)>;
+type TabularStaged = (DataFrame, DataFrame, Option<DataFrame>);
 
 /// The two workbooks (APL, BPE), or their derived CSVs: they need no COG to be staged.
-fn read_tabular(data: &DataDir, opts: &Options) -> TabularRead {
+fn read_tabular(data: &DataDir, opts: &Options) -> Result<TabularStaged> {
     let (mut v, b) = if opts.derived_csv {
         // The BPE CSV beside the APL one: each alone is shorter than the COG on the main thread.
         std::thread::scope(|s| -> Result<_> {
@@ -585,6 +584,57 @@ fn read_tabular(data: &DataDir, opts: &Options) -> TabularRead {
     };
     let (s22, s23) = (v.pop().expect("two millésimes"), v.pop().expect("two millésimes"));
     Ok((s23, s22, b))
+}
+
+/// What the staging threads need of the COG to normalize their sources: its index and units.
+type Reference = (Arc<CogIndex>, DataFrame);
+
+/// A source normalized to COG 2026, with its report.
+type Normalized = (DataFrame, NormalizationReport);
+
+/// APL 2023, APL 2022 and BPE (when present) normalized to COG 2026; `None` when the COG failed
+/// and the reference never came.
+type TabularRead = Result<Option<(Normalized, Normalized, Option<Normalized>)>>;
+
+/// [`read_tabular`], then the normalization of what it read once the COG `reference` comes: on
+/// this thread, while the main one reads the other sources (75 ms there, before).
+fn normalize_tabular(data: &DataDir, opts: &Options, reference: Receiver<Reference>) -> TabularRead {
+    let (staged23, staged22, staged_bpe) = read_tabular(data, opts)?;
+    let Ok((index, units)) = reference.recv() else { return Ok(None) };
+    let (apl_checked, bpe_checked) = if opts.derived_csv {
+        (
+            Checked::new(&contract::APL_CSV, data, apl::DERIVED_FILE),
+            Checked::new(&contract::BPE, data, bpe::DERIVED_FILE),
+        )
+    } else {
+        (Checked::new(&contract::APL_XLSX, data, apl::META.file), Checked::new(&contract::BPE, data, bpe::META.file))
+    };
+    // APL 2022 and the BPE beside APL 2023: three frames of the same size, each mostly polars'
+    // single-threaded group-bys.
+    std::thread::scope(|s| {
+        let rest = std::thread::Builder::new()
+            .name("normalize-apl22-bpe".into())
+            .spawn_scoped(s, || -> Result<_> {
+                let apl22 = apl_frame(staged22, &index, &units, 2022, &apl_checked)?;
+                let bpe = staged_bpe.map(|b| bpe_frame(b, &index, &units, &bpe_checked)).transpose()?;
+                Ok((apl22, bpe))
+            })
+            .expect("spawn a thread");
+        let apl23 = apl_frame(staged23, &index, &units, 2023, &apl_checked);
+        let rest = rest.join().expect("APL 2022 / BPE thread panicked");
+        // Errors in the order of the sources, as when they were normalized in turn.
+        let apl23 = apl23?;
+        let (apl22, bpe) = rest?;
+        Ok(Some((apl23, apl22, bpe)))
+    })
+}
+
+/// The comparateur (or its fallback) staged, then normalized once the COG `reference` comes;
+/// `Ok(None)` when absent, or when the COG failed and the reference never came.
+fn normalize_areas(data: &DataDir, reference: Receiver<Reference>) -> Result<Option<Normalized>> {
+    let Some(staged) = comparateur::load_any(data)? else { return Ok(None) };
+    let Ok((index, units)) = reference.recv() else { return Ok(None) };
+    area_frame(data, Some(staged), &index, &units)
 }
 
 pub fn build_with(data: &DataDir, opts: &Options, progress: &mut dyn FnMut(&str)) -> Result<Curated> {
@@ -612,12 +662,19 @@ pub fn build_with_sink(
     // The staged areas go to this thread before the geometry is encoded: the curated table is
     // joined meanwhile.
     let (staged_tx, staged_rx) = std::sync::mpsc::sync_channel::<StagedBoundaries>(1);
+    // The COG reaches the APL/BPE and comparateur threads the same way: they normalize their
+    // sources while this one reads the others.
+    let (tabular_tx, tabular_rx) = std::sync::mpsc::sync_channel::<Reference>(1);
+    let (areas_tx, areas_rx) = std::sync::mpsc::sync_channel::<Reference>(1);
     // Named, so that a profile (perf) tells the threads apart; spawning fails as `s.spawn` would.
     let named = |name: &str| std::thread::Builder::new().name(name.to_string());
     std::thread::scope(|s| {
-        let tabular = named("stage-apl-bpe").spawn_scoped(s, || read_tabular(data, opts)).expect("spawn a thread");
-        let comparateur =
-            named("stage-comparateur").spawn_scoped(s, || comparateur::load_any(data)).expect("spawn a thread");
+        let tabular = named("stage-apl-bpe")
+            .spawn_scoped(s, move || normalize_tabular(data, opts, tabular_rx))
+            .expect("spawn a thread");
+        let comparateur = named("stage-comparateur")
+            .spawn_scoped(s, move || normalize_areas(data, areas_rx))
+            .expect("spawn a thread");
         let bnd = with_boundaries.then(|| {
             named("stage-boundaries")
                 .spawn_scoped(s, move || -> Result<BoundaryTail> {
@@ -643,6 +700,7 @@ pub fn build_with_sink(
                 (staged_rx, Box::new(|| t.join().expect("boundaries thread panicked")))
             }),
             index_tx,
+            reference_tx: [tabular_tx, areas_tx],
         };
         build_staged(data, opts, progress, pending)
     })
@@ -651,12 +709,14 @@ pub fn build_with_sink(
 /// Sources being read on other threads; each closure waits for its thread.
 struct Pending<'a> {
     tabular: Box<dyn FnOnce() -> TabularRead + 'a>,
-    comparateur: Box<dyn FnOnce() -> Result<Option<comparateur::Staged>> + 'a>,
+    comparateur: Box<dyn FnOnce() -> Result<Option<Normalized>> + 'a>,
     /// The staged areas, then the thread's end (the features or the encoded geometry).
     #[allow(clippy::type_complexity)]
     boundaries: Option<(std::sync::mpsc::Receiver<StagedBoundaries>, Box<dyn FnOnce() -> Result<BoundaryTail> + 'a>)>,
     /// Where the COG index goes once built, when the boundaries' thread waits for it.
     index_tx: Option<std::sync::mpsc::SyncSender<Arc<CogIndex>>>,
+    /// Where the COG index and units go once built, for the APL/BPE and comparateur threads.
+    reference_tx: [std::sync::mpsc::SyncSender<Reference>; 2],
 }
 
 fn build_staged(
@@ -673,6 +733,10 @@ fn build_staged(
         let _ = tx.send(Arc::clone(&index));
     }
     let units = cog.units_frame()?;
+    for tx in pending.reference_tx {
+        // As above: a receiver is gone only if its thread already failed.
+        let _ = tx.send((Arc::clone(&index), units.clone()));
+    }
     // The reference itself: its contract passed in `Cog::load`; reported like the others.
     let mut cog_rep = report_for(
         &crate::sources::decoupage::COMMUNES,
@@ -682,10 +746,36 @@ fn build_staged(
     cog_rep.rows_current = units.height();
     cog_rep.contract = Some(contract::COG_COMMUNES.report(&units));
 
-    // What needs only the COG first, while the other threads read; reports keep the order of
-    // the sources (COG, APL, BPE, comparateur, boundaries, bassins de vie, totale, fresh).
-    progress("INSEE comparateur (area, centre), if present");
-    let (area, area_rep) = match area_frame(data, (pending.comparateur)()?, &index, &units)? {
+    // What needs only the COG, while the other threads normalize the comparateur, APL and BPE.
+    // Reports and errors keep the order of the sources (COG, APL, BPE, comparateur, boundaries,
+    // bassins de vie, totale, fresh), except that the comparateur's errors come first, as when it
+    // was normalized here before the others.
+    let none = || -> Result<DataFrame> {
+        let none: Vec<String> = Vec::new();
+        Ok(df!("code" => none.clone(), "bv2022" => none.clone(), "bv2022_name" => none)?)
+    };
+    let read_here = (|| -> Result<_> {
+        let (bv, bv_rep) = if opts.bassins_de_vie {
+            progress("INSEE bassins de vie 2022 (BV2022, else the TAGC), if present");
+            match bassin_vie_frame(data, &index, &units)? {
+                Some((bv, r)) => (bv, Some(r)),
+                None => {
+                    progress(&unavailable("bassins de vie 2022", "insee_bv2022"));
+                    (none()?, None)
+                }
+            }
+        } else {
+            (none()?, None)
+        };
+        progress("populations totales (INSEE populations légales, else DGCL)");
+        let totale = totale_frame(data, &cog, &index, &units)?;
+        let bpe_present = data.exists(if opts.derived_csv { bpe::DERIVED_FILE } else { bpe::META.file });
+        let fresh = super::fresh::build(data, &index, &units, bpe_present, progress)?;
+        Ok((bv, bv_rep, totale, bpe_present, fresh))
+    })();
+
+    progress("INSEE comparateur (area, centre), if present (read and normalized on another thread)");
+    let (area, area_rep) = match (pending.comparateur)()? {
         Some((area, r)) => (area, Some(r)),
         None => (
             df!(
@@ -699,48 +789,15 @@ fn build_staged(
         ),
     };
     let area_present = area_rep.is_some();
+    let (bv, bv_rep, (totale, totale_rep), bpe_present, fresh) = read_here?;
 
-    let none = || -> Result<DataFrame> {
-        let none: Vec<String> = Vec::new();
-        Ok(df!("code" => none.clone(), "bv2022" => none.clone(), "bv2022_name" => none)?)
+    progress("DREES APL 2023 and 2022, BPE 2020 GPs if present (read and normalized on another thread)");
+    let Some(((apl23, r23), (apl22, r22), bpe)) = (pending.tabular)()? else {
+        unreachable!("the COG reference was sent to the APL/BPE thread above")
     };
-    let (bv, bv_rep) = if opts.bassins_de_vie {
-        progress("INSEE bassins de vie 2022 (BV2022, else the TAGC), if present");
-        match bassin_vie_frame(data, &index, &units)? {
-            Some((bv, r)) => (bv, Some(r)),
-            None => {
-                progress(&unavailable("bassins de vie 2022", "insee_bv2022"));
-                (none()?, None)
-            }
-        }
-    } else {
-        (none()?, None)
-    };
-
-    progress("populations totales (INSEE populations légales, else DGCL)");
-    let (totale, totale_rep) = totale_frame(data, &cog, &index, &units)?;
-
-    let bpe_present = data.exists(if opts.derived_csv { bpe::DERIVED_FILE } else { bpe::META.file });
-    let fresh = super::fresh::build(data, &index, &units, bpe_present, progress)?;
-
-    progress("DREES APL 2023 and 2022, BPE 2020 GPs if present (read on another thread), to COG 2026");
-    let (staged23, staged22, staged_bpe) = (pending.tabular)()?;
-    let (apl_checked, bpe_checked) = if opts.derived_csv {
-        (
-            Checked::new(&contract::APL_CSV, data, apl::DERIVED_FILE),
-            Checked::new(&contract::BPE, data, bpe::DERIVED_FILE),
-        )
-    } else {
-        (Checked::new(&contract::APL_XLSX, data, apl::META.file), Checked::new(&contract::BPE, data, bpe::META.file))
-    };
-    let mut reports = vec![cog_rep];
-    let (apl23, r) = apl_frame(staged23, &index, &units, 2023, &apl_checked)?;
-    reports.push(r);
-    let (apl22, r) = apl_frame(staged22, &index, &units, 2022, &apl_checked)?;
-    reports.push(r);
-    let bpe = match staged_bpe {
-        Some(b) => {
-            let (bpe, r) = bpe_frame(b, &index, &units, &bpe_checked)?;
+    let mut reports = vec![cog_rep, r23, r22];
+    let bpe = match bpe {
+        Some((bpe, r)) => {
             reports.push(r);
             bpe
         }
@@ -770,26 +827,32 @@ fn build_staged(
     reports.extend(fresh.reports.iter().cloned());
 
     progress("joining");
-    let left = |lf: LazyFrame, other: DataFrame| {
-        lf.join(other.lazy(), [col("code")], [col("code")], JoinArgs::new(JoinType::Left))
-    };
-    let mut lf = units.clone().lazy();
-    for other in [totale, apl23, apl22, bpe, area] {
-        lf = left(lf, other);
+    // Sorted before anything is attached: each source is gathered into code order as it is
+    // attached, instead of the whole table at the end.
+    let mut wide = units.sort(["code"], SortMultipleOptions::default())?;
+    let by_code = RowsByKey::new(&wide, "code")?;
+    for (other, what) in [
+        (&totale, "populations totales"),
+        (&apl23, "APL 2023"),
+        (&apl22, "APL 2022"),
+        (&bpe, "BPE 2020"),
+        (&area, "areas and centres"),
+    ] {
+        wide = by_code.attach(wide, other, what)?;
     }
-    let has_boundary = match bnd {
+    let (has_boundary, no_boundaries) = match &bnd {
         Some(b) => {
-            lf = left(lf, b);
-            col("area_km2_boundaries").is_not_null()
+            wide = by_code.attach(wide, b, "boundaries")?;
+            (col("area_km2_boundaries").is_not_null(), vec![])
         }
-        None => {
-            lf = lf.with_columns([
+        None => (
+            lit(NULL).cast(DataType::Boolean),
+            vec![
                 lit(NULL).cast(DataType::Float64).alias("area_km2_boundaries"),
                 lit(NULL).cast(DataType::Float64).alias("lat_boundaries"),
                 lit(NULL).cast(DataType::Float64).alias("lon_boundaries"),
-            ]);
-            lit(NULL).cast(DataType::Boolean)
-        }
+            ],
+        ),
     };
     // Arrondissements municipaux belong to their city's bassin de vie.
     let bv_units = units
@@ -813,8 +876,13 @@ fn build_staged(
             coalesce(&[col("bv2022_name"), col("pbv_name")]).alias("bv2022_name"),
         ])
         .collect()?;
-    lf = left(lf, bv_units);
+    let wide = by_code.attach(wide, &bv_units, "bassins de vie")?;
+    let wide = super::fresh::attach(wide, &by_code, &fresh)?;
     let is_com = col("zone").eq(lit("com"));
+    let mut lf = wide.lazy();
+    if !no_boundaries.is_empty() {
+        lf = lf.with_columns(no_boundaries);
+    }
     let communes = lf
         .with_columns([
             has_boundary.alias("has_boundary"),
@@ -883,7 +951,6 @@ fn build_staged(
         .drop(cols(["gp_masked", "area_masked"]));
     let communes = super::fresh::apply(communes, &fresh)
         .select(crate::schema::COMMUNES.iter().map(|c| col(c.name)).collect::<Vec<_>>())
-        .sort(["code"], SortMultipleOptions::default())
         .collect()?;
     if let Some(r) = reports.iter_mut().find(|r| boundaries.as_ref().is_some_and(|b| b.meta.id == r.source)) {
         r.comparison = Some(area_comparison(&communes)?);

@@ -7,7 +7,7 @@
 use polars::prelude::*;
 
 use super::cog::{record_missing, remap, CogIndex, NormalizationReport};
-use super::common::{aggregate_with_plm, in_france, report_for, text_among};
+use super::common::{aggregate_with_plm, attach as common_attach, in_france, report_for, text_among, RowsByKey};
 use crate::error::Result;
 use crate::professions::Professions;
 use crate::sources::decoupage::UnitKind;
@@ -253,14 +253,23 @@ pub fn build(
     Ok(Fresh { joins, ald, gp_source, rpps_used, rpps, cartosante, age_census, ald_present, reports })
 }
 
-/// Join the fresh columns onto the units frame and derive their notes. Expects `gp_count_note`
-/// already computed for the BPE (replaced when the RPPS is used).
-pub fn apply(lf: LazyFrame, f: &Fresh) -> LazyFrame {
-    let mut lf = lf;
+/// The fresh sources' columns beside the units' rows (`wide` has `code`, `departement` and
+/// `bv2022`).
+pub fn attach(wide: DataFrame, by_code: &RowsByKey, f: &Fresh) -> Result<DataFrame> {
+    let mut wide = wide;
     for j in &f.joins {
-        lf = lf.join(j.clone().lazy(), [col("code")], [col("code")], JoinArgs::new(JoinType::Left));
+        wide = by_code.attach(wide, j, "RPPS or census columns")?;
     }
-    lf = lf.join(f.ald.clone().lazy(), [col("departement")], [col("departement")], JoinArgs::new(JoinType::Left));
+    wide = common_attach(wide, &f.ald, "departement", "Assurance Maladie ALD")?;
+    if let Some(cs) = &f.cartosante {
+        wide = common_attach(wide, cs, "bv2022", "CartoSanté densities")?;
+    }
+    Ok(wide)
+}
+
+/// Derive the notes of the fresh columns [`attach`]ed. Expects `gp_count_note` already computed
+/// for the BPE (replaced when the RPPS is used).
+pub fn apply(lf: LazyFrame, f: &Fresh) -> LazyFrame {
     let null_str = || lit(NULL).cast(DataType::String);
     let is_com = col("zone").eq(lit("com"));
     // The RPPS is exhaustive: a commune of France without a GP row has no GP.
@@ -356,9 +365,6 @@ fn apply_professions(lf: LazyFrame, f: &Fresh) -> LazyFrame {
     }
     let mut lf = lf;
     let mut drop = Vec::new();
-    if let Some(cs) = &f.cartosante {
-        lf = lf.join(cs.clone().lazy(), [col("bv2022")], [col("bv2022")], JoinArgs::new(JoinType::Left));
-    }
     for p in Professions::embedded().cartosante() {
         let value = format!("cartosante_{}_per_10k", p.key);
         let note = format!("cartosante_{}_note", p.key);
