@@ -747,9 +747,9 @@ fn build_staged(
     cog_rep.contract = Some(contract::COG_COMMUNES.report(&units));
 
     // What needs only the COG, while the other threads normalize the comparateur, APL and BPE.
-    // Reports and errors keep the order of the sources (COG, APL, BPE, comparateur, boundaries,
-    // bassins de vie, totale, fresh), except that the comparateur's errors come first, as when it
-    // was normalized here before the others.
+    // Reports keep the order of the sources (COG, APL, BPE, comparateur, boundaries, bassins de
+    // vie, totale, fresh). Errors keep the order in which they were met when the comparateur was
+    // normalized here first: this block's errors wait until the comparateur's thread is joined.
     let none = || -> Result<DataFrame> {
         let none: Vec<String> = Vec::new();
         Ok(df!("code" => none.clone(), "bv2022" => none.clone(), "bv2022_name" => none)?)
