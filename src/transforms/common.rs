@@ -46,10 +46,11 @@ pub fn group_by_code(lf: LazyFrame) -> LazyGroupBy {
 /// append those commune rows. `aggs` must be re-applicable to its own output.
 pub fn aggregate_with_plm(lf: LazyFrame, aggs: &dyn Fn() -> Vec<Expr>, index: &CogIndex) -> Result<LazyFrame> {
     let per_unit = group_by_code(lf.filter(col("code_2026").is_not_null())).agg(aggs()).collect()?;
-    // Float sums depend on the order of their terms, and on where a column's chunks end (polars
-    // sums each chunk of a group, then the chunks): neither a parallel join's output order nor its
-    // chunks are fixed. The arrondissements are taken in the index's code order, in one chunk, so
-    // that a rebuild gives the same bits (the snapshot test compares bytes).
+    // Float sums depend on the order of their terms, and may depend on where a column's chunks
+    // end; neither a parallel join's output order nor its chunks are fixed (a sort after the join
+    // did not keep the bits from changing between runs). The arrondissements are taken in the
+    // index's code order, in one chunk, so that a rebuild gives the same bits (the snapshot test
+    // compares bytes).
     let mut arrondissements = index
         .arrondissements_frame()?
         .lazy()
