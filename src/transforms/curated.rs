@@ -168,17 +168,9 @@ pub fn unavailable(what: &str, fetch_id: &str) -> String {
     format!("unavailable: {what} not in the data folder (cpts-diag fetch {fetch_id})")
 }
 
-/// Areas and centres: INSEE's comparateur, else the rcarlier compile, else `None` (null columns
-/// with a note naming the fetch).
-fn area_frame(
-    data: &DataDir,
-    staged: Option<comparateur::Staged>,
-    index: &CogIndex,
-    units: &DataFrame,
-) -> Result<Option<(DataFrame, NormalizationReport)>> {
-    let Some(st) = staged else {
-        return Ok(None);
-    };
+/// Areas and centres from the staged comparateur (INSEE's, else the rcarlier compile); when
+/// neither is present the table has null columns with a note naming the fetch.
+fn area_frame(data: &DataDir, st: comparateur::Staged, index: &CogIndex, units: &DataFrame) -> Result<Normalized> {
     let mut rep = report_for(
         st.meta,
         "the comparateur covers metropolitan France and the DROM; Paris, Lyon and Marseille only by arrondissement (rolled up)",
@@ -214,7 +206,7 @@ fn area_frame(
             col("masked").alias("area_masked"),
         ])
         .collect()?;
-    Ok(Some((agg, rep)))
+    Ok((agg, rep))
 }
 
 /// Area and centre of one boundary feature (of its valid shape).
@@ -634,7 +626,7 @@ fn normalize_tabular(data: &DataDir, opts: &Options, reference: Receiver<Referen
 fn normalize_areas(data: &DataDir, reference: Receiver<Reference>) -> Result<Option<Normalized>> {
     let Some(staged) = comparateur::load_any(data)? else { return Ok(None) };
     let Ok((index, units)) = reference.recv() else { return Ok(None) };
-    area_frame(data, Some(staged), &index, &units)
+    area_frame(data, staged, &index, &units).map(Some)
 }
 
 pub fn build_with(data: &DataDir, opts: &Options, progress: &mut dyn FnMut(&str)) -> Result<Curated> {
