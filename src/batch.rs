@@ -74,8 +74,6 @@ fn group_rows(
     notes: &[&str],
     plan: &indicators::Plan,
 ) -> Result<DataFrame> {
-    // Plain vectors: indexing a chunked array costs a chunk search per cell.
-    let s = |c: &str| -> Result<Vec<Option<&str>>> { Ok(strings(rows.column(c)?.str()?)) };
     let Groups { keys: group_keys, members } = groups;
     let groups = members.len();
     let mut gid = vec![usize::MAX; rows.height()];
@@ -86,18 +84,49 @@ fn group_rows(
             gid[i] = g;
         }
     }
-    let sizes: Vec<IdxSize> = members.iter().map(|m| m.len() as IdxSize).collect();
     let mut columns = vec![Column::new(key.into(), group_keys)];
-
-    // Cells read for one unit per group: looked up, not the whole column made a vector.
-    let firsts = |c: &str, rows_of: &dyn Fn(usize) -> Option<usize>| -> Result<Vec<Option<&str>>> {
-        let ca = rows.column(c)?.str()?;
-        Ok((0..groups).map(|g| ca.get(rows_of(g)?)).collect())
-    };
     for a in attrs {
-        let v = firsts(a, &|g| members[g].first().copied())?;
+        let v = firsts(rows, groups, a, &|g| members[g].first().copied())?;
         columns.push(Column::new((*a).into(), v));
     }
+    // The sums and the text summaries read different columns: computed side by side.
+    let (sums, texts) = std::thread::scope(|s| {
+        let texts = std::thread::Builder::new()
+            .name("batch-texts".into())
+            .spawn_scoped(s, || text_columns(rows, &members, lists, notes))
+            .expect("spawn a thread");
+        let sums = sum_columns(rows, &members, &gid, shared, plan);
+        (sums, texts.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+    });
+    let (sums, texts) = (sums?, texts?);
+    columns.extend(sums);
+    columns.extend(texts);
+    Ok(DataFrame::new(groups, columns)?)
+}
+
+/// Cells read for one unit per group (`rows_of`): looked up, not the whole column made a vector.
+fn firsts<'a>(
+    rows: &'a DataFrame,
+    groups: usize,
+    c: &str,
+    rows_of: &dyn Fn(usize) -> Option<usize>,
+) -> Result<Vec<Option<&'a str>>> {
+    let ca = rows.column(c)?.str()?;
+    Ok((0..groups).map(|g| ca.get(rows_of(g)?)).collect())
+}
+
+/// The plan's sums and counts per group ([`group_rows`]); `gid` is each row's group when no row
+/// is in two groups (`shared` false).
+fn sum_columns(
+    rows: &DataFrame,
+    members: &[Vec<usize>],
+    gid: &[usize],
+    shared: bool,
+    plan: &indicators::Plan,
+) -> Result<Vec<Column>> {
+    let groups = members.len();
+    let sizes: Vec<IdxSize> = members.iter().map(|m| m.len() as IdxSize).collect();
+    let mut columns = Vec::new();
     for (input, name, kind) in plan.aggregates() {
         let c = rows.column(&input)?;
         match kind {
@@ -164,29 +193,42 @@ fn group_rows(
         }
     }
 
-    let distinct = |mut values: Vec<&str>, sep: &str| -> Option<String> {
+    Ok(columns)
+}
+
+/// The text summaries of each group ([`group_rows`]): vintages, notes, and with `lists` the
+/// most populous unit's département and région and the distinct ones.
+fn text_columns(rows: &DataFrame, members: &[Vec<usize>], lists: bool, notes: &[&str]) -> Result<Vec<Column>> {
+    let mut columns = Vec::new();
+    // Texts are interned once per column: a group then counts and dedups small integers, not
+    // the long, repeated note texts of every unit (most notes hold one text for every commune).
+    let distinct = |col: &Interned, m: &[usize], sep: &str| -> Option<String> {
+        let mut ids: Vec<u32> = m.iter().map(|&i| col.ids[i]).filter(|&id| id != NULL_ID).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let mut values: Vec<&str> = ids.iter().map(|&id| col.texts[id as usize]).collect();
         values.sort_unstable();
-        values.dedup();
         (!values.is_empty()).then(|| values.join(sep))
     };
-    let vintages = s("population_totale_vintage")?;
-    let out: Vec<Option<String>> =
-        members.iter().map(|m| distinct(m.iter().filter_map(|&i| vintages[i]).collect(), " | ")).collect();
+    let vintages = Interned::of(rows.column("population_totale_vintage")?.str()?);
+    let out: Vec<Option<String>> = members.iter().map(|m| distinct(&vintages, m, " | ")).collect();
     columns.push(Column::new("population_totale_vintage".into(), out));
     for n in notes {
-        let c = s(n)?;
+        let c = Interned::of(rows.column(n)?.str()?);
         let out: Vec<Option<String>> = members
             .iter()
             .map(|m| {
-                let mut counts: Vec<(&str, usize)> = Vec::new();
-                for r in m.iter().filter_map(|&i| c[i]) {
-                    match counts.iter_mut().find(|(x, _)| *x == r) {
+                let mut counts: Vec<(u32, usize)> = Vec::new();
+                for id in m.iter().map(|&i| c.ids[i]).filter(|&id| id != NULL_ID) {
+                    match counts.iter_mut().find(|(x, _)| *x == id) {
                         Some((_, k)) => *k += 1,
-                        None => counts.push((r, 1)),
+                        None => counts.push((id, 1)),
                     }
                 }
-                let parts: Vec<String> =
-                    counts.iter().map(|(r, k)| format!("{r} ({k} unit{})", if *k > 1 { "s" } else { "" })).collect();
+                let parts: Vec<String> = counts
+                    .iter()
+                    .map(|(id, k)| format!("{} ({k} unit{})", c.texts[*id as usize], if *k > 1 { "s" } else { "" }))
+                    .collect();
                 (!parts.is_empty()).then(|| parts.join("; "))
             })
             .collect();
@@ -205,17 +247,16 @@ fn group_rows(
             })
             .collect();
         for a in ["departement", "departement_name", "region", "region_name"] {
-            let v = firsts(a, &|g| best[g])?;
+            let v = firsts(rows, members.len(), a, &|g| best[g])?;
             columns.push(Column::new(a.into(), v));
         }
         for (a, alias) in [("departement", "departements"), ("region", "regions")] {
-            let v = s(a)?;
-            let out: Vec<Option<String>> =
-                members.iter().map(|m| distinct(m.iter().filter_map(|&i| v[i]).collect(), ",")).collect();
+            let v = Interned::of(rows.column(a)?.str()?);
+            let out: Vec<Option<String>> = members.iter().map(|m| distinct(&v, m, ",")).collect();
             columns.push(Column::new(alias.into(), out));
         }
     }
-    Ok(DataFrame::new(groups, columns)?)
+    Ok(columns)
 }
 
 /// The cells of a string column, read array by array: the chunked iterator costs about four times
@@ -228,6 +269,46 @@ fn strings(ca: &StringChunked) -> Vec<Option<&str>> {
     v
 }
 
+/// `Interned::ids` of a null cell.
+const NULL_ID: u32 = u32::MAX;
+
+/// A text column as one small integer per cell, equal integers for equal texts, and the
+/// distinct texts in order of first appearance.
+struct Interned<'a> {
+    ids: Vec<u32>,
+    texts: Vec<&'a str>,
+}
+
+impl<'a> Interned<'a> {
+    fn of(ca: &'a StringChunked) -> Interned<'a> {
+        let mut index: PlHashMap<&str, u32> = PlHashMap::new();
+        let mut out = Interned { ids: Vec::with_capacity(ca.len()), texts: Vec::new() };
+        let mut last: Option<(&str, u32)> = None;
+        for arr in ca.downcast_iter() {
+            for v in arr.iter() {
+                let id = match v {
+                    None => NULL_ID,
+                    // Runs of one text (a note every commune shares): compared with the last
+                    // text, not hashed.
+                    Some(t) => match last {
+                        Some((l, id)) if std::ptr::eq(l, t) || l == t => id,
+                        _ => {
+                            let id = *index.entry(t).or_insert_with(|| {
+                                out.texts.push(t);
+                                (out.texts.len() - 1) as u32
+                            });
+                            last = Some((t, id));
+                            id
+                        }
+                    },
+                };
+                out.ids.push(id);
+            }
+        }
+        out
+    }
+}
+
 /// Groups of unit rows: each group's key and its rows, in row order.
 struct Groups {
     keys: Vec<Option<String>>,
@@ -238,7 +319,7 @@ impl Groups {
     /// One group per distinct value of `key` among the rows `keep` takes, in order of first
     /// appearance; a null key is a group of its own unless `skip_null`.
     fn by_column(rows: &DataFrame, key: &str, keep: &dyn Fn(usize) -> bool, skip_null: bool) -> Result<Groups> {
-        let mut index: std::collections::HashMap<Option<&str>, usize> = std::collections::HashMap::new();
+        let mut index: PlHashMap<Option<&str>, usize> = PlHashMap::new();
         let mut g = Groups { keys: Vec::new(), members: Vec::new() };
         for (i, k) in rows.column(key)?.str()?.iter().enumerate() {
             if !keep(i) || (skip_null && k.is_none()) {
@@ -661,6 +742,102 @@ pub fn territories(curated: &DataFrame, list: &[(String, Territory)], grid: &Gri
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A text column in three chunks, with one text held at several addresses (a run across
+    /// chunks, the same text again after others), nulls, and short (inline) and long texts.
+    fn chunked_texts(name: &str, parts: &[&[Option<&str>]]) -> Column {
+        let mut ca = StringChunked::new(name.into(), parts[0]);
+        for p in &parts[1..] {
+            ca.append(&StringChunked::new(name.into(), *p)).unwrap();
+        }
+        assert_eq!(ca.chunks().len(), parts.len());
+        ca.into_column()
+    }
+
+    #[test]
+    fn interned_ids_are_equal_exactly_for_equal_texts() {
+        let long = "a long reason, longer than the twelve bytes a view holds inline";
+        let other = "another long reason, also longer than twelve bytes";
+        let c = chunked_texts(
+            "n",
+            &[&[Some(long), Some(long), None], &[Some(long), Some("28"), Some(other)], &[Some("28"), Some(long), None]],
+        );
+        let ca = c.str().unwrap();
+        let i = Interned::of(ca);
+        let cells: Vec<Option<&str>> = ca.iter().collect();
+        assert_eq!(i.ids.len(), cells.len());
+        for (a, x) in cells.iter().enumerate() {
+            for (b, y) in cells.iter().enumerate() {
+                assert_eq!(i.ids[a] == i.ids[b], x == y, "rows {a} and {b}");
+            }
+            match x {
+                None => assert_eq!(i.ids[a], NULL_ID),
+                Some(t) => assert_eq!(i.texts[i.ids[a] as usize], *t),
+            }
+        }
+        assert_eq!(i.texts, vec![long, "28", other]);
+    }
+
+    #[test]
+    fn text_summaries_count_reasons_in_order_and_list_distinct_codes() {
+        let long = "no APL for this commune (DREES file)";
+        let masked = "masked: fewer than 11 (secret statistique)";
+        let notes = chunked_texts(
+            "apl_note",
+            &[&[Some(long), None, Some(masked)], &[Some(long), Some(long)], &[None, Some(masked), Some(long)]],
+        );
+        let rows = DataFrame::new(
+            8,
+            vec![
+                notes,
+                Column::new(
+                    "population_totale_vintage".into(),
+                    [
+                        Some("2023"),
+                        Some("2023"),
+                        None,
+                        Some("2022"),
+                        Some("2023"),
+                        Some("2023"),
+                        Some("2023"),
+                        Some("2023"),
+                    ],
+                ),
+                Column::new(
+                    "population".into(),
+                    [Some(10_i64), Some(30), Some(30), None, Some(5), Some(1), Some(2), Some(3)],
+                ),
+                Column::new("departement".into(), ["93", "92", "92", "28", "28", "13", "13", "13"]),
+                Column::new("departement_name".into(), ["SSD", "HdS", "HdS", "EL", "EL", "BdR", "BdR", "BdR"]),
+                Column::new("region".into(), ["11", "11", "11", "24", "24", "93", "93", "93"]),
+                Column::new("region_name".into(), ["IdF", "IdF", "IdF", "CVL", "CVL", "PACA", "PACA", "PACA"]),
+            ],
+        )
+        .unwrap();
+        // Groups out of row order, one of them shared with another group, one empty.
+        let members = vec![vec![0, 1, 2, 4], vec![3, 4], vec![5, 6, 7], vec![]];
+        let cols = text_columns(&rows, &members, true, &["apl_note"]).unwrap();
+        let got = |name: &str| -> Vec<Option<String>> {
+            let c = cols.iter().find(|c| c.name().as_str() == name).unwrap();
+            c.str().unwrap().iter().map(|v| v.map(str::to_string)).collect()
+        };
+        let s = |v: &str| Some(v.to_string());
+        assert_eq!(
+            got("apl_note"),
+            vec![
+                s(&format!("{long} (2 units); {masked} (1 unit)")),
+                s(&format!("{long} (2 units)")),
+                s(&format!("{masked} (1 unit); {long} (1 unit)")),
+                None
+            ]
+        );
+        assert_eq!(got("population_totale_vintage"), vec![s("2023"), s("2022 | 2023"), s("2023"), None]);
+        // Most populous unit (ties: first in row order): row 1 (30) before row 2 (30).
+        assert_eq!(got("departement"), vec![s("92"), s("28"), s("13"), None]);
+        assert_eq!(got("region_name"), vec![s("IdF"), s("CVL"), s("PACA"), None]);
+        assert_eq!(got("departements"), vec![s("28,92,93"), s("28"), s("13"), None]);
+        assert_eq!(got("regions"), vec![s("11,24"), s("24"), s("93"), None]);
+    }
 
     #[test]
     fn one_unit_notes_suffix_each_reason_and_share_one_copy_of_each_text() {
