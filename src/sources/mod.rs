@@ -18,6 +18,7 @@ pub mod cartosante;
 pub mod comparateur;
 pub mod contract;
 pub mod decoupage;
+pub mod gzip;
 pub mod listing;
 pub mod populations_legales;
 pub mod rpps;
