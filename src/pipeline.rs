@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use flate2::read::GzDecoder;
 use flate2::write::GzEncoder;
-use polars::prelude::DataFrame;
+use polars::prelude::{DataFrame, ParquetCompression};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
@@ -71,11 +71,45 @@ pub fn build_curated_with(data: &DataDir, opts: &curated::Options, progress: &mu
     build_and_report(data, opts, None, progress)
 }
 
-/// [`build_curated`] for `build`: the geometry table is encoded with `prov` on the boundaries'
-/// thread while the workbooks are still being read ([`Curated::geometry`]), so that writing it
-/// does not come after everything else.
-pub fn build_curated_for_writing(data: &DataDir, prov: &Provenance, progress: &mut Progress) -> Result<Curated> {
-    let sink: curated::GeometrySink = Box::new(move |b, index| geometry_bytes_of(Geography::new(b, index), prov));
+/// Where `build` writes: its output folder, read back by every later run, or the snapshot that
+/// the binary embeds. They differ only in how hard the files are compressed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Target {
+    Processed,
+    Snapshot,
+}
+
+impl Target {
+    /// `cog.postcard.gz`: level 9 was ~5 % of `build`'s CPU for 20 % fewer bytes, worth it only
+    /// in the binary.
+    fn cog_level(self) -> flate2::Compression {
+        match self {
+            Target::Processed => flate2::Compression::fast(),
+            Target::Snapshot => flate2::Compression::best(),
+        }
+    }
+
+    /// `geometry.parquet`: zstd was 6 % of `build`'s CPU samples (~0.1 s) for a table LZ4 makes
+    /// ~30 % larger and decodes faster; the snapshot keeps zstd, since the binary carries it.
+    pub fn geometry_codec(self) -> ParquetCompression {
+        match self {
+            Target::Processed => ParquetCompression::Lz4Raw,
+            Target::Snapshot => ParquetCompression::Zstd(None),
+        }
+    }
+}
+
+/// [`build_curated`] for `build`: the geometry table is encoded for `target` with `prov` on the
+/// boundaries' thread while the workbooks are still being read ([`Curated::geometry`]), so that
+/// writing it does not come after everything else.
+pub fn build_curated_for_writing(
+    data: &DataDir,
+    prov: &Provenance,
+    target: Target,
+    progress: &mut Progress,
+) -> Result<Curated> {
+    let sink: curated::GeometrySink =
+        Box::new(move |b, index| geometry_bytes_of(Geography::new(b, index), prov, target));
     build_and_report(data, &curated::Options::default(), Some(sink), progress)
 }
 
@@ -143,12 +177,11 @@ pub fn write_curated(out: &Path, c: &Curated) -> Result<Vec<PathBuf>> {
 
 /// Write the curated tables, and the geometry table when the boundaries were read.
 pub fn write_curated_with(out: &Path, c: &Curated, prov: &Provenance) -> Result<Vec<PathBuf>> {
-    write_tables(out, c, prov, flate2::Compression::fast())
+    write_tables(out, c, prov, Target::Processed)
 }
 
-/// [`write_curated_with`], `cog.postcard.gz` deflated at `cog_level`: fast for `build` (level 9 was ~5 % of
-/// `build`'s CPU for 20 % fewer bytes), best for the snapshot that the binary embeds.
-fn write_tables(out: &Path, c: &Curated, prov: &Provenance, cog_level: flate2::Compression) -> Result<Vec<PathBuf>> {
+/// [`write_curated_with`], compressed for `target`.
+fn write_tables(out: &Path, c: &Curated, prov: &Provenance, target: Target) -> Result<Vec<PathBuf>> {
     crate::atomic::clean_temp_leftovers(out);
     // The staged sources are freed: returned before the writers allocate their buffers.
     crate::memory::release_freed();
@@ -163,11 +196,11 @@ fn write_tables(out: &Path, c: &Curated, prov: &Provenance, cog_level: flate2::C
         let geometry = c.boundaries.as_ref().filter(|_| c.geometry.is_none()).map(|b| {
             std::thread::Builder::new()
                 .name("write-geometry".into())
-                .spawn_scoped(s, || write_geometry(&g, &Geography::new(b.clone(), &c.index), prov))
+                .spawn_scoped(s, || write_geometry(&g, &Geography::new(b.clone(), &c.index), prov, target))
                 .expect("spawn a thread")
         });
         parquet::write_for_reading(&p, &mut c.communes.clone(), prov, &schema::COMMUNES)?;
-        write_cog(&out.join(COG_FILE), &c.cog, cog_level)?;
+        write_cog(&out.join(COG_FILE), &c.cog, target.cog_level())?;
         if let Some(t) = geometry {
             t.join().expect("geometry writer panicked")?;
         }
@@ -188,27 +221,28 @@ fn write_tables(out: &Path, c: &Curated, prov: &Provenance, cog_level: flate2::C
 }
 
 /// Write the GeoParquet geometry table of `g`.
-pub fn write_geometry(path: &Path, g: &Geography, prov: &Provenance) -> Result<()> {
-    write_bytes(path, &geometry_bytes(g, prov)?)
+pub fn write_geometry(path: &Path, g: &Geography, prov: &Provenance, target: Target) -> Result<()> {
+    write_bytes(path, &geometry_bytes(g, prov, target)?)
 }
 
 /// The geometry table as bytes (what the snapshot embeds, and what `build` writes).
-pub fn geometry_bytes(g: &Geography, prov: &Provenance) -> Result<Vec<u8>> {
+pub fn geometry_bytes(g: &Geography, prov: &Provenance, target: Target) -> Result<Vec<u8>> {
     let table = geoparquet::table(g);
-    encode_geometry(table.meta.clone(), table.groups(), prov)
+    encode_geometry(table.meta.clone(), table.groups(), prov, target)
 }
 
 /// [`geometry_bytes`] of a geography given up: its units are freed as they are encoded, while
 /// `build`'s other threads are at their own peak.
-pub fn geometry_bytes_of(g: Geography, prov: &Provenance) -> Result<Vec<u8>> {
+pub fn geometry_bytes_of(g: Geography, prov: &Provenance, target: Target) -> Result<Vec<u8>> {
     let table = geoparquet::Table::of_owned(g);
-    encode_geometry(table.meta.clone(), table.groups(), prov)
+    encode_geometry(table.meta.clone(), table.groups(), prov, target)
 }
 
 fn encode_geometry(
     meta: String,
     groups: impl Iterator<Item = Result<DataFrame>>,
     prov: &Provenance,
+    target: Target,
 ) -> Result<Vec<u8>> {
     parquet::encode_row_groups(
         Path::new(GEOMETRY_FILE),
@@ -216,6 +250,7 @@ fn encode_geometry(
         prov,
         schema::GEOMETRY,
         vec![(geoparquet::GEO_KEY.to_string(), meta)],
+        target.geometry_codec(),
     )
 }
 
@@ -468,7 +503,7 @@ pub fn snapshot_provenance() -> Provenance {
 /// `snapshot.json`. Every file is deterministic, so a test can rebuild it and compare bytes.
 pub fn write_snapshot(out: &Path, c: &Curated) -> Result<Vec<PathBuf>> {
     let prov = snapshot_provenance();
-    let mut written = write_tables(out, c, &prov, flate2::Compression::best())?;
+    let mut written = write_tables(out, c, &prov, Target::Snapshot)?;
     let read: Vec<&str> = c.reports.iter().map(|r| r.source.as_str()).collect();
     let sources = sources::all()
         .into_iter()

@@ -429,7 +429,7 @@ fn marseille_cpts_of_arrondissements_gets_neighbours_enclaves_and_advice() {
 fn geometry_table_gives_the_same_geography_as_the_geojson() {
     let Some(r) = real("geometry_table_gives_the_same_geography_as_the_geojson") else { return };
     let prov = cpts_diag::sinks::Provenance::new(cpts_diag::sources::all());
-    let bytes = cpts_diag::pipeline::geometry_bytes(&r.geo, &prov).unwrap();
+    let bytes = cpts_diag::pipeline::geometry_bytes(&r.geo, &prov, cpts_diag::pipeline::Target::Snapshot).unwrap();
     eprintln!("geometry.parquet: {} bytes", bytes.len());
     let back = Geography::from_geoparquet_bytes(&bytes, &r.index).unwrap();
     assert_eq!(back.codes(), r.geo.codes());

@@ -141,11 +141,15 @@ fn build_encodes_the_geometry_while_staging_into_the_same_bytes() {
     // the boundaries' thread. Both write the same files.
     let kept = curated::build(&data, &mut |_| {}).unwrap();
     let mut progress = cpts_diag::progress::Progress::new(true);
-    let staged = pipeline::build_curated_for_writing(&data, &prov, &mut progress).unwrap();
+    let staged = pipeline::build_curated_for_writing(&data, &prov, pipeline::Target::Processed, &mut progress).unwrap();
     assert!(staged.boundaries.is_none(), "the features were handed over, not cloned");
     let bytes = staged.geometry.as_deref().expect("geometry encoded while staging");
-    let expected =
-        pipeline::geometry_bytes(&Geography::new(kept.boundaries.clone().unwrap(), &kept.index), &prov).unwrap();
+    let expected = pipeline::geometry_bytes(
+        &Geography::new(kept.boundaries.clone().unwrap(), &kept.index),
+        &prov,
+        pipeline::Target::Processed,
+    )
+    .unwrap();
     assert!(bytes == expected.as_slice(), "same geometry table either way");
     assert!(staged.communes.equals_missing(&kept.communes));
     assert_eq!(staged.geometry_warnings.len(), kept.boundaries.as_ref().unwrap().warnings.len());
@@ -164,8 +168,8 @@ fn geoparquet_table_round_trips_with_its_metadata_and_the_same_bytes() {
     let c = curated::build(&data, &mut |_| {}).unwrap();
     let g = Geography::new(c.boundaries.clone().unwrap(), &c.index);
     let prov = Provenance::new(cpts_diag::sources::all());
-    let bytes = pipeline::geometry_bytes(&g, &prov).unwrap();
-    assert_eq!(bytes, pipeline::geometry_bytes(&g, &prov).unwrap(), "deterministic");
+    let bytes = pipeline::geometry_bytes(&g, &prov, pipeline::Target::Processed).unwrap();
+    assert_eq!(bytes, pipeline::geometry_bytes(&g, &prov, pipeline::Target::Processed).unwrap(), "deterministic");
     let back = Geography::from_geoparquet_bytes(&bytes, &c.index).unwrap();
     assert_eq!(back.codes(), codes(&["28001", "28002", "28003", "75056", "75101", "75102"]));
     for code in back.codes() {

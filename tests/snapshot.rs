@@ -26,7 +26,13 @@ fn the_committed_snapshot_equals_a_fresh_build_of_the_published_files() {
     let out = common::Scratch::new("snapshot");
     let mut progress = Progress::new(true);
     // As `build --snapshot` does: the geometry table encoded on the boundaries' thread.
-    let c = pipeline::build_curated_for_writing(&data, &pipeline::snapshot_provenance(), &mut progress).unwrap();
+    let c = pipeline::build_curated_for_writing(
+        &data,
+        &pipeline::snapshot_provenance(),
+        pipeline::Target::Snapshot,
+        &mut progress,
+    )
+    .unwrap();
     assert!(c.boundaries.is_none() && c.geometry.is_some(), "the features went to the geometry table");
     let written = pipeline::write_snapshot(&out.0, &c).unwrap();
     assert!(written.len() >= 4, "{written:?}");

@@ -32,7 +32,8 @@ pub fn run(data: &DataDir, args: &Args, progress: &mut Progress) -> Result<()> {
         }
         prov
     };
-    let c = pipeline::build_curated_for_writing(data, &prov, progress)?;
+    let target = if args.snapshot { pipeline::Target::Snapshot } else { pipeline::Target::Processed };
+    let c = pipeline::build_curated_for_writing(data, &prov, target, progress)?;
     progress.step("writing Parquet");
     let written = if args.snapshot {
         let out = args.out.clone().unwrap_or_else(|| PathBuf::from(pipeline::SNAPSHOT_DIR));

@@ -53,6 +53,7 @@ pub fn encode_row_groups(
     provenance: &Provenance,
     columns: &[ColumnDoc],
     extra: Vec<(String, String)>,
+    compression: ParquetCompression,
 ) -> Result<Vec<u8>> {
     // Reserved, not grown by doubling: each growth copied the table and held both copies, at
     // the end of `build`, beside its other peaks. Capacity never written is address space, not
@@ -64,7 +65,7 @@ pub fn encode_row_groups(
             let df = df?;
             check_schema(label, &df, columns)?;
             if batched.is_none() {
-                let w = writer(&mut bytes, provenance, columns, extra.clone(), ParquetCompression::Zstd(None));
+                let w = writer(&mut bytes, provenance, columns, extra.clone(), compression);
                 batched = Some(w.batched(df.schema())?);
             }
             batched.as_mut().expect("created above").write_batch(&df)?;
