@@ -1,10 +1,9 @@
 //! The pipeline's library entry points: build the curated national tables from a data folder
 //! (with the normalization summary) and write them. The CLI's subcommands only call these.
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use flate2::read::GzDecoder;
 use flate2::write::GzEncoder;
 use polars::prelude::{DataFrame, ParquetCompression};
 use serde::{Deserialize, Serialize};
@@ -379,12 +378,8 @@ pub fn write_cog(path: &Path, cog: &Cog, level: flate2::Compression) -> Result<(
 }
 
 pub fn read_cog(bytes: &[u8], origin: &Path) -> Result<Cog> {
-    // Sized from the gzip trailer (ISIZE, the length mod 2^32): growing the buffer by doubling
-    // copied it and faulted its pages in again. Only a capacity: a wrong value costs nothing.
-    let isize = bytes.len().checked_sub(4).map_or(0, |i| u32::from_le_bytes(bytes[i..].try_into().unwrap_or([0; 4])));
-    let mut raw = Vec::with_capacity((isize as usize).min(256 << 20));
-    GzDecoder::new(bytes)
-        .read_to_end(&mut raw)
+    // libdeflate, as for the published files: the COG is read by every command.
+    let raw = sources::gzip::inflate(bytes)
         .map_err(|e| Error::data(crate::error::Location::file(origin), format!("not a whole gzip stream: {e}")))?;
     let stale = |why: String| {
         Error::data(

@@ -15,6 +15,14 @@ use crate::error::{Error, Location, Result};
 
 /// The text of `gz`, the bytes of the gzip file `path`.
 pub fn gunzip(path: &Path, gz: &[u8]) -> Result<Vec<u8>> {
+    // A cut or corrupt gzip stream is bad input (exit 2), not an I/O failure.
+    inflate(gz).map_err(|e| {
+        Error::data(Location::file(path), format!("gzip stream cut short or corrupt ({e}); download the file again"))
+    })
+}
+
+/// The text of the gzip bytes `gz`, or flate2's account of what is wrong with them.
+pub fn inflate(gz: &[u8]) -> std::io::Result<Vec<u8>> {
     // The trailer's size (mod 2^32) of the last member. Only a hint when the file is damaged or has
     // several members, so bounded by what deflate can reach (1032:1).
     let hint = gz.len().checked_sub(4).map_or(0, |i| u32::from_le_bytes(gz[i..].try_into().expect("4 bytes")));
@@ -25,10 +33,7 @@ pub fn gunzip(path: &Path, gz: &[u8]) -> Result<Vec<u8>> {
         return Ok(out);
     }
     out.clear();
-    flate2::bufread::MultiGzDecoder::new(gz).read_to_end(&mut out).map_err(|e| {
-        // A cut or corrupt gzip stream is bad input (exit 2), not an I/O failure.
-        Error::data(Location::file(path), format!("gzip stream cut short or corrupt ({e}); download the file again"))
-    })?;
+    flate2::bufread::MultiGzDecoder::new(gz).read_to_end(&mut out)?;
     Ok(out)
 }
 
