@@ -666,16 +666,25 @@ pub fn missing_reasons(units: &DataFrame, note_column: &str) -> PolarsResult<Vec
     let codes = units.column("code")?.str()?;
     // Reasons in order of first appearance, each with its first codes and a count.
     let mut by_reason: Vec<(&str, Vec<&str>, usize)> = Vec::new();
+    let mut last = 0;
     for (note, code) in notes.iter().zip(codes.iter()) {
         if let (Some(n), Some(c)) = (note, code) {
-            match by_reason.iter_mut().find(|(r, _, _)| *r == n) {
-                Some((_, cs, count)) => {
+            // France's 35 000 rows repeat one long reason, stored once: the cell that points at
+            // the previous cell's text is that reason without comparing its bytes.
+            let same = by_reason.get(last).is_some_and(|(r, _, _)| std::ptr::eq(*r, n));
+            match if same { Some(last) } else { by_reason.iter().position(|(r, _, _)| *r == n) } {
+                Some(i) => {
+                    let (_, cs, count) = &mut by_reason[i];
                     if cs.len() < SHOWN {
                         cs.push(c);
                     }
                     *count += 1;
+                    last = i;
                 }
-                None => by_reason.push((n, vec![c], 1)),
+                None => {
+                    by_reason.push((n, vec![c], 1));
+                    last = by_reason.len() - 1;
+                }
             }
         }
     }
@@ -686,4 +695,37 @@ pub fn missing_reasons(units: &DataFrame, note_column: &str) -> PolarsResult<Vec
             format!("{r} ({}{more})", shown.join(", "))
         })
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reasons_are_counted_whether_equal_texts_share_storage_or_not() {
+        let long = "APL 2023 absente : commune créée après le millésime de la DREES";
+        let other = "BPE 2020 : commune fusionnée depuis, chiffres de la commune nouvelle";
+        // Two chunks: the first gathers one stored text into several cells (their views point at
+        // one address, as a Parquet dictionary decodes), the second holds equal texts built apart.
+        let stored = StringChunked::from_slice("n".into(), &[long, other]);
+        let picks = IdxCa::from_slice_options("i".into(), &[Some(0), Some(0), None, Some(1), Some(0)]);
+        let a = stored.take(&picks).unwrap();
+        let (p0, p1) = (a.get(0).unwrap(), a.get(1).unwrap());
+        assert!(std::ptr::eq(p0, p1), "the test needs cells that share their text");
+        let owned: Vec<String> = (0..4).map(|_| long.to_string()).collect();
+        let b = StringChunked::from_iter_options(
+            "n".into(),
+            [Some(owned[0].as_str()), Some(other), Some(owned[1].as_str()), Some(owned[2].as_str())].into_iter(),
+        );
+        let mut notes = a.clone();
+        notes.append(&b).unwrap();
+        assert_eq!(notes.chunks().len(), 2);
+        let codes: Vec<String> = (1..=9).map(|i| format!("0100{i}")).collect();
+        let units =
+            DataFrame::new(9, vec![Column::new("code".into(), &codes), notes.into_series().into_column()]).unwrap();
+        assert_eq!(
+            missing_reasons(&units, "n").unwrap(),
+            [format!("{long} (01001, 01002, 01005, 01006, 01008 and 1 more)"), format!("{other} (01004, 01007)"),]
+        );
+    }
 }
