@@ -17,7 +17,7 @@
 //! from the covering and decompresses the WKB of a row group only when one of its units is drawn
 //! ([`WkbColumn`]). Decompressing the whole column was 18 % of a diagnosis's instructions.
 
-use std::borrow::{Borrow, Cow};
+use std::borrow::Borrow;
 use std::sync::OnceLock;
 
 use geo::{Coord, MultiPolygon, Rect};
@@ -161,15 +161,61 @@ fn group_frame<U: Borrow<super::Unit>>(rows: &[(U, Option<Rect<f64>>)]) -> Resul
 
 /// Read a GeoParquet table written from a [`table`] (or any GeoParquet 1.x with `code`, `name` and
 /// a WKB Polygon/MultiPolygon primary column). `label` names the bytes in errors.
-pub fn read_bytes(bytes: Cow<'static, [u8]>, index: &CogIndex, label: &str) -> Result<Geography> {
+pub fn read_bytes(bytes: TableBytes, index: &CogIndex, label: &str) -> Result<Geography> {
     Ok(Geography::from_shapes(read_rows(bytes, label)?, index, label.to_string()))
+}
+
+/// The bytes of a GeoParquet file, kept while its units may be drawn.
+pub enum TableBytes {
+    /// The snapshot, embedded in the binary.
+    Static(&'static [u8]),
+    Owned(Vec<u8>),
+    /// `build`'s `geometry.parquet`, mapped rather than read: a diagnosis reads the covering
+    /// columns and a few row groups of it, so only those pages are touched (reading copied the
+    /// whole 15 MB into fresh memory first).
+    Mapped(memmap2::Mmap),
+}
+
+impl std::ops::Deref for TableBytes {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            TableBytes::Static(b) => b,
+            TableBytes::Owned(b) => b,
+            TableBytes::Mapped(m) => m,
+        }
+    }
+}
+
+impl From<&'static [u8]> for TableBytes {
+    fn from(b: &'static [u8]) -> Self {
+        TableBytes::Static(b)
+    }
+}
+
+impl From<Vec<u8>> for TableBytes {
+    fn from(b: Vec<u8>) -> Self {
+        TableBytes::Owned(b)
+    }
+}
+
+impl TableBytes {
+    /// Map a file. The tool replaces its outputs by renaming a new file over them, never
+    /// rewrites one in place, so a mapped table stays whole while a run reads it (polars maps
+    /// the curated table the same way).
+    pub fn map(path: &std::path::Path) -> std::io::Result<TableBytes> {
+        let f = std::fs::File::open(path)?;
+        // SAFETY: see above; a file truncated by another program under a running command would
+        // stop it (SIGBUS), as for polars' own mapping of the curated table.
+        Ok(TableBytes::Mapped(unsafe { memmap2::Mmap::map(&f)? }))
+    }
 }
 
 /// The WKB column of a GeoParquet table, decompressed one row group at a time, when a unit of
 /// that group is first drawn. Without a bbox covering (a file of another writer) the whole
 /// column is decoded up front, to box every unit.
 pub(crate) struct WkbColumn {
-    bytes: Cow<'static, [u8]>,
+    bytes: TableBytes,
     label: String,
     column: String,
     metadata: FileMetadataRef,
@@ -186,7 +232,7 @@ impl std::fmt::Debug for WkbColumn {
 }
 
 impl WkbColumn {
-    fn new(bytes: Cow<'static, [u8]>, label: &str, column: &str, metadata: FileMetadataRef) -> WkbColumn {
+    fn new(bytes: TableBytes, label: &str, column: &str, metadata: FileMetadataRef) -> WkbColumn {
         let mut starts = vec![0];
         for rg in &metadata.row_groups {
             starts.push(starts.last().copied().unwrap_or(0) + rg.num_rows());
@@ -268,7 +314,7 @@ fn covering_boxes(df: &DataFrame, meta: &serde_json::Value, primary: &str) -> Op
 /// The rows of a GeoParquet table: every column but the geometry, which stays compressed until
 /// drawn when the file has a bbox covering; [`Geography::from_shapes`] places them in the COG.
 /// Needs no COG, so it can run while the COG is read.
-pub(crate) fn read_rows(bytes: Cow<'static, [u8]>, label: &str) -> Result<Vec<super::StoredUnit>> {
+pub(crate) fn read_rows(bytes: TableBytes, label: &str) -> Result<Vec<super::StoredUnit>> {
     let here = || Location::file(std::path::Path::new(label));
     let mut reader = ParquetReader::new(std::io::Cursor::new(&*bytes));
     let md = reader.get_metadata().map_err(|e| Error::data(here(), format!("not a Parquet file: {e}")))?.clone();

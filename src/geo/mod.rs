@@ -363,8 +363,8 @@ impl Geography {
 
     /// The decoded rows of a GeoParquet file (placed in the COG by `from_shapes`).
     pub(crate) fn rows_of_geoparquet_file(path: &std::path::Path) -> Result<Vec<StoredUnit>> {
-        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-        geoparquet::read_rows(bytes.into(), &path.display().to_string()).map_err(|e| match e {
+        let bytes = geoparquet::TableBytes::map(path).map_err(|e| Error::io(path, e))?;
+        geoparquet::read_rows(bytes, &path.display().to_string()).map_err(|e| match e {
             Error::Data { .. } => e,
             other => Error::data(Location::file(path), other.to_string()),
         })
