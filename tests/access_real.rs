@@ -89,7 +89,7 @@ fn no_change_reproduces_drees() {
     let o = scenario::evaluate(m, &inside, &scenario::check(m, &spec).unwrap());
     for r in &o.rows {
         assert!((r.scenario - r.baseline).abs() <= 1e-12 && r.delta.abs() <= 1e-12, "{r:?}");
-        assert!((r.baseline - m.units.apl_drees[m.units.index[&r.code]]).abs() <= 1e-12);
+        assert!((r.baseline - m.units.apl_drees[m.units.index[r.code.as_str()]]).abs() <= 1e-12);
     }
     assert!((o.apl_mg - o.apl_mg_baseline).abs() <= 1e-12);
     assert_eq!(o.population_apl_below_2_5, o.population_apl_below_2_5_baseline);

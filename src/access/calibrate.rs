@@ -121,9 +121,9 @@ fn grouped(units: &Units, model: &[f64], key: impl Fn(usize) -> Option<String>) 
 /// Agreement of an APL vector with DREES at the three levels.
 pub fn levels(units: &Units, model: &[f64]) -> Vec<LevelFit> {
     let mut out = vec![fit("commune", model, &units.apl_drees)];
-    let (m, d) = grouped(units, model, |i| units.epci[i].clone());
+    let (m, d) = grouped(units, model, |i| units.epci[i].as_ref().map(|e| e.to_string()));
     out.push(fit("epci", &m, &d));
-    let (m, d) = grouped(units, model, |i| Some(units.departement[i].clone()));
+    let (m, d) = grouped(units, model, |i| Some(units.departement[i].to_string()));
     out.push(fit("departement", &m, &d));
     out
 }

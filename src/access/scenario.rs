@@ -122,7 +122,7 @@ pub fn members(model: &Model, codes: &[String]) -> (Vec<usize>, Vec<String>) {
     let mut inside = Vec::new();
     let mut missing = Vec::new();
     for c in codes {
-        match model.units.index.get(c) {
+        match model.units.index.get(c.as_str()) {
             Some(&i) => inside.push(i),
             None => missing.push(c.clone()),
         }
@@ -153,7 +153,7 @@ pub fn evaluate(model: &Model, inside: &[usize], s: &Checked) -> Outcome {
     let mut rows: Vec<Row> = inside
         .iter()
         .map(|&i| Row {
-            code: u.code[i].clone(),
+            code: u.code[i].to_string(),
             baseline: base(i),
             scenario: after(i),
             delta: after(i) - base(i),
@@ -166,7 +166,7 @@ pub fn evaluate(model: &Model, inside: &[usize], s: &Checked) -> Outcome {
     outside.sort_unstable();
     for &i in &outside {
         rows.push(Row {
-            code: u.code[i].clone(),
+            code: u.code[i].to_string(),
             baseline: base(i),
             scenario: after(i),
             delta: after(i) - base(i),
@@ -178,10 +178,10 @@ pub fn evaluate(model: &Model, inside: &[usize], s: &Checked) -> Outcome {
     for r in &rows {
         let (b, a) = (r.baseline < APL_THRESHOLD, r.scenario < APL_THRESHOLD);
         if b != a {
-            let i = u.index[&r.code];
+            let i = u.index[r.code.as_str()];
             communes_crossing.push(Crossing {
                 code: r.code.clone(),
-                name: u.name[i].clone(),
+                name: u.name[i].to_string(),
                 direction: if b { "up" } else { "down" },
                 apl_before: r.baseline,
                 apl_after: r.scenario,
@@ -192,7 +192,7 @@ pub fn evaluate(model: &Model, inside: &[usize], s: &Checked) -> Outcome {
     }
     Outcome {
         name: s.name.clone(),
-        gp_changes: s.changes.iter().map(|&(i, g)| (u.code[i].clone(), g)).collect(),
+        gp_changes: s.changes.iter().map(|&(i, g)| (u.code[i].to_string(), g)).collect(),
         apl_mg_baseline: weighted_apl(model, inside, base),
         apl_mg: weighted_apl(model, inside, after),
         population_apl_below_2_5_baseline: below(model, inside, base),
@@ -265,7 +265,7 @@ pub fn place(model: &Model, inside: &[usize], k: usize) -> Placement {
         .zip(&effect)
         .map(|(&j, e)| {
             let (lifted, apl_gain) = score(&apl, e);
-            Candidate { code: u.code[j].clone(), name: u.name[j].clone(), lifted, apl_gain }
+            Candidate { code: u.code[j].to_string(), name: u.name[j].to_string(), lifted, apl_gain }
         })
         .collect();
     let better = |a: (f64, f64), b: (f64, f64)| a.0 > b.0 || (a.0 == b.0 && a.1 > b.1);
@@ -289,7 +289,12 @@ pub fn place(model: &Model, inside: &[usize], k: usize) -> Placement {
         }
         lifted_total += lifted;
         apl_mg += gain;
-        greedy.push(Pick { code: u.code[inside[c]].clone(), name: u.name[inside[c]].clone(), lifted_total, apl_mg });
+        greedy.push(Pick {
+            code: u.code[inside[c]].to_string(),
+            name: u.name[inside[c]].to_string(),
+            lifted_total,
+            apl_mg,
+        });
     }
     Placement { by_lifted, by_apl_gain, greedy, apl_mg_baseline, population_apl_below_2_5_baseline }
 }

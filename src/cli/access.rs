@@ -92,7 +92,7 @@ pub fn run(data: &DataDir, args: &Args, progress: &mut Progress) -> Result<()> {
             .code
             .iter()
             .enumerate()
-            .map(|(i, c)| (c.clone(), model.baseline[i] - model.units.apl_drees[i]))
+            .map(|(i, c)| (c.to_string(), model.baseline[i] - model.units.apl_drees[i]))
             .collect();
         let (_, w) = out::write_value_map(
             &args.out,

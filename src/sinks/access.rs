@@ -17,13 +17,17 @@ use crate::sources;
 pub const COMMUNES_FILE: &str = "communes.parquet";
 pub const CALIBRATION_FILE: &str = "calibration.json";
 
+fn texts(v: &[compact_str::CompactString]) -> Vec<&str> {
+    v.iter().map(|s| s.as_str()).collect()
+}
+
 pub fn communes_frame(m: &Model) -> Result<DataFrame> {
     let u = &m.units;
     let residual: Vec<f64> = m.baseline.iter().zip(&u.apl_drees).map(|(a, b)| a - b).collect();
     Ok(df!(
-        "code" => &u.code,
-        "name" => &u.name,
-        "departement" => &u.departement,
+        "code" => texts(&u.code),
+        "name" => texts(&u.name),
+        "departement" => texts(&u.departement),
         "gps" => &u.gps,
         "demand" => &u.demand,
         "apl_model" => &m.baseline,
