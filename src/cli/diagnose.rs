@@ -167,11 +167,11 @@ pub fn run(data: &DataDir, args: &Args, progress: &mut Progress) -> Result<()> {
         }
         _ => None,
     };
-    // The outputs read the diagnosis and the territory's own shapes only.
+    // The outputs read the diagnosis and the territory's own shapes only. Their memory is kept
+    // for the writers' bitmaps and buffers, not returned: since the units and columns of the
+    // eighth round, returning it (`memory::release_freed`) no longer lowered the peak (150 MiB
+    // either way) and cost ~7 ms of wall in unmapping it (docs/performance.md).
     drop((curated, geography, index));
-    // Returned rather than kept for reuse: the writers' bitmaps and buffers would otherwise add
-    // to it (peak RSS −10 to −15 MiB, under 200 MiB on both paths, for ~10-20 ms of CPU).
-    crate::memory::release_freed();
     progress.step("writing outputs");
     let written = out::write_all_with(&dir, &d, &grid, around.as_ref())?;
     let s = d.territory();
