@@ -667,26 +667,54 @@ pub fn missing_reasons(units: &DataFrame, note_column: &str) -> PolarsResult<Vec
     // Reasons in order of first appearance, each with its first codes and a count.
     let mut by_reason: Vec<(&str, Vec<&str>, usize)> = Vec::new();
     let mut last = 0;
-    for (note, code) in notes.iter().zip(codes.iter()) {
-        if let (Some(n), Some(c)) = (note, code) {
-            // France's 35 000 rows repeat one long reason, stored once: the cell that points at
-            // the previous cell's text is that reason without comparing its bytes.
-            let same = by_reason.get(last).is_some_and(|(r, _, _)| std::ptr::eq(*r, n));
-            match if same { Some(last) } else { by_reason.iter().position(|(r, _, _)| *r == n) } {
-                Some(i) => {
-                    let (_, cs, count) = &mut by_reason[i];
-                    if cs.len() < SHOWN {
-                        cs.push(c);
-                    }
-                    *count += 1;
-                    last = i;
-                }
-                None => {
-                    by_reason.push((n, vec![c], 1));
-                    last = by_reason.len() - 1;
-                }
+    // A unit without code is not counted (the curated table has none); codes are looked up for
+    // the few cells shown, not read for every row.
+    let every_code = codes.null_count() == 0;
+    let mut row = 0;
+    // View by view: a cell whose 16-byte view (length, prefix, buffer, offset) equals the previous
+    // cell's holds the same text, without decoding or comparing it. France's scope reads thirteen
+    // note columns of 35 000 rows, most repeating one long reason stored once.
+    // Cells of `last` counted since it last showed a code, once it shows all it can.
+    let mut pending = 0;
+    let mut full = false;
+    for (chunk, arr) in notes.chunks().iter().zip(notes.downcast_iter()) {
+        let validity = chunk.validity();
+        let mut last_view: Option<u128> = None;
+        for (k, view) in arr.views().iter().enumerate() {
+            let i = row;
+            row += 1;
+            if validity.is_some_and(|b| !b.get_bit(k)) || (!every_code && codes.get(i).is_none()) {
+                continue;
             }
+            let v = view.as_u128();
+            if full && last_view == Some(v) {
+                pending += 1;
+                continue;
+            }
+            if let Some((_, _, count)) = by_reason.get_mut(last) {
+                *count += std::mem::take(&mut pending);
+            }
+            let at = if last_view == Some(v) {
+                last
+            } else {
+                let n = arr.value(k);
+                by_reason.iter().position(|(r, _, _)| *r == n).unwrap_or_else(|| {
+                    by_reason.push((n, Vec::new(), 0));
+                    by_reason.len() - 1
+                })
+            };
+            last_view = Some(v);
+            let (_, shown, count) = &mut by_reason[at];
+            if shown.len() < SHOWN {
+                shown.extend(codes.get(i));
+            }
+            *count += 1;
+            full = shown.len() >= SHOWN;
+            last = at;
         }
+    }
+    if let Some((_, _, count)) = by_reason.get_mut(last) {
+        *count += pending;
     }
     Ok(by_reason
         .into_iter()
@@ -725,7 +753,17 @@ mod tests {
             DataFrame::new(9, vec![Column::new("code".into(), &codes), notes.into_series().into_column()]).unwrap();
         assert_eq!(
             missing_reasons(&units, "n").unwrap(),
-            [format!("{long} (01001, 01002, 01005, 01006, 01008 and 1 more)"), format!("{other} (01004, 01007)"),]
+            [format!("{long} (01001, 01002, 01005, 01006, 01008 and 1 more)"), format!("{other} (01004, 01007)")]
+        );
+        // Long runs of one stored text past the codes shown, broken by another reason, then resumed.
+        let picks: Vec<Option<IdxSize>> = [0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0].into_iter().map(Some).collect();
+        let notes = stored.take(&IdxCa::from_slice_options("i".into(), &picks)).unwrap();
+        let codes: Vec<String> = (10..22).map(|i| format!("010{i}")).collect();
+        let units =
+            DataFrame::new(12, vec![Column::new("code".into(), &codes), notes.into_series().into_column()]).unwrap();
+        assert_eq!(
+            missing_reasons(&units, "n").unwrap(),
+            [format!("{long} (01010, 01011, 01012, 01013, 01014 and 6 more)"), format!("{other} (01018)")]
         );
     }
 }
