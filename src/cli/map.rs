@@ -79,15 +79,16 @@ pub fn run(data: &DataDir, args: &Args, progress: &mut Progress) -> Result<()> {
         g.enclaves.iter().flatten().count()
     ));
     let spec = crate::sinks::territory::map_spec(&name, &g, &members, &others, 8);
+    let drawing = map::MapDrawing::new(&spec).map_err(|e| Error::Config(format!("{name}: cannot draw map: {e}")))?;
     let t_all = Instant::now();
     for theme in Theme::ALL {
         let t = Instant::now();
         let p = dir.join(format!("{}.svg", theme.stem()));
-        let svg = map::write_svg(&p, &spec, theme)?;
+        let svg = drawing.write_svg(&p, theme)?;
         let svg_s = t.elapsed().as_secs_f64();
         let t = Instant::now();
         let q = dir.join(format!("{}.png", theme.stem()));
-        map::write_png(&q, &spec, theme)?;
+        drawing.write_png(&q, theme)?;
         progress.say(&format!(
             "{}: SVG {:.3} s ({} kB), PNG {:.3} s; wrote {} and {}",
             theme.stem(),

@@ -70,9 +70,11 @@ pub fn write_value_map(
         u.change = values.get(&u.code).copied().or(default);
     }
     let p = dir.join(format!("{stem}.svg"));
-    let svg = map::write_svg(&p, spec, theme)?;
+    let drawing = map::MapDrawing::new(spec)
+        .map_err(|e| crate::error::Error::Config(format!("{}: cannot draw map: {e}", p.display())))?;
+    let svg = drawing.write_svg(&p, theme)?;
     let q = dir.join(format!("{stem}.png"));
-    map::write_png(&q, spec, theme)?;
+    drawing.write_png(&q, theme)?;
     Ok((svg, vec![p, q]))
 }
 

@@ -20,52 +20,22 @@ pub fn register_fonts() {
 }
 
 /// A label with a white halo: white text at each of `offsets` from `pos`, then black text at
-/// `pos`. On a bitmap (`raster`) the glyphs are rasterised once and their coverage painted at
-/// every offset: the same pixels as one `draw_text` per offset (plotters rasterises text at the
-/// origin and moves it by whole pixels), without outlining and rasterising every glyph nine
-/// times (text was ~10 % of a diagnosis's instructions). An SVG keeps its text elements.
+/// `pos`. On a bitmap ([`super::raster`]) the white text is rasterised once, not once per offset.
 pub fn draw_haloed<DB: DrawingBackend>(
     root: &DrawingArea<DB, plotters::coord::Shift>,
     text: &str,
     font: &FontDesc,
     pos: (i32, i32),
     offsets: &[(i32, i32)],
-    raster: bool,
 ) -> std::result::Result<(), String>
 where
     DB::ErrorType: 'static,
 {
     let e = |x: DrawingAreaErrorKind<DB::ErrorType>| x.to_string();
-    if !raster {
-        for (dx, dy) in offsets {
-            root.draw_text(text, &font.color(&WHITE), (pos.0 + dx, pos.1 + dy)).map_err(e)?;
-        }
-        return root.draw_text(text, &font.color(&BLACK), pos).map_err(e);
-    }
-    // As `DrawingBackend::draw_text` places it (anchor top left, no transform).
-    let ((min_x, min_y), _) = font.layout_box(text).map_err(|x| x.to_string())?;
-    let mut cover: Vec<(i32, i32, f32)> = Vec::new();
-    font.draw(text, (0, 0), |x, y, a| {
-        cover.push((x - min_x, y - min_y, a));
-        Ok::<(), ()>(())
-    })
-    .map_err(|x| x.to_string())?
-    .map_err(|_| "text coverage".to_string())?;
-    let (w, h) = root.dim_in_pixel();
-    let paint = |(ox, oy): (i32, i32), c: RGBColor| -> std::result::Result<(), String> {
-        for &(x, y, a) in &cover {
-            let (x, y) = (ox + x, oy + y);
-            if x >= 0 && x < w as i32 && y >= 0 && y < h as i32 {
-                // `color.mix(a)` of an opaque colour, as `TextStyle::draw` gives it.
-                root.draw_pixel((x, y), &RGBAColor(c.0, c.1, c.2, 1.0 * a as f64)).map_err(e)?;
-            }
-        }
-        Ok(())
-    };
     for (dx, dy) in offsets {
-        paint((pos.0 + dx, pos.1 + dy), WHITE)?;
+        root.draw_text(text, &font.color(&WHITE), (pos.0 + dx, pos.1 + dy)).map_err(e)?;
     }
-    paint(pos, BLACK)
+    root.draw_text(text, &font.color(&BLACK), pos).map_err(e)
 }
 
 /// One bar: a label under it and its value (absent values are drawn as "n.d.").
@@ -219,7 +189,7 @@ pub fn write_png_with(path: &Path, title: &str, panels: &[Panel], palette: Palet
     register_fonts();
     let mut rgb = vec![0u8; (W * H * 3) as usize];
     {
-        let root = BitMapBackend::with_buffer(&mut rgb, (W, H)).into_drawing_area();
+        let root = super::raster::drawing_area(&mut rgb, (W, H));
         draw(root, title, panels, palette).map_err(err(path))?;
     }
     let png = encode_png(&rgb, W, H);
@@ -373,36 +343,6 @@ mod tests {
         let expected: Vec<u8> =
             rgb.chunks((w * 3) as usize).flat_map(|row| std::iter::once(0).chain(row.iter().copied())).collect();
         assert_eq!(raw, expected);
-    }
-
-    #[test]
-    fn haloed_label_paints_the_pixels_of_one_draw_text_per_offset() {
-        register_fonts();
-        let font = ("sans-serif", 14).into_font().style(FontStyle::Bold);
-        let halo = [(-1, 0), (1, 0), (0, -1), (0, 1), (-1, -1), (1, 1), (1, -1), (-1, 1)];
-        let (w, h) = (120u32, 40u32);
-        let paint = |fast: bool| {
-            let mut rgb = vec![0u8; (w * h * 3) as usize];
-            {
-                let root = BitMapBackend::with_buffer(&mut rgb, (w, h)).into_drawing_area();
-                root.fill(&RGBColor(120, 180, 90)).unwrap();
-                // Partly outside the bitmap: clipped the same way.
-                for (text, pos) in [("Châteaudun", (4, 6)), ("Brou-sur-Chantereine", (70, 22))] {
-                    if fast {
-                        draw_haloed(&root, text, &font, pos, &halo, true).unwrap();
-                    } else {
-                        for (dx, dy) in halo {
-                            root.draw_text(text, &font.color(&WHITE), (pos.0 + dx, pos.1 + dy)).unwrap();
-                        }
-                        root.draw_text(text, &font.color(&BLACK), pos).unwrap();
-                    }
-                }
-            }
-            rgb
-        };
-        let (fast, slow) = (paint(true), paint(false));
-        assert!(slow.chunks(3).any(|p| p == [255, 255, 255]) && slow.chunks(3).any(|p| p == [0, 0, 0]));
-        assert!(fast == slow, "{} bytes differ", fast.iter().zip(&slow).filter(|(a, b)| a != b).count());
     }
 
     #[test]

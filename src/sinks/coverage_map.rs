@@ -290,13 +290,11 @@ fn limits(m: &CoverageMap) -> Vec<(Coord<f64>, Coord<f64>)> {
     out.into_iter().map(|(_, p, q)| (p, q)).collect()
 }
 
-/// `raster`: a bitmap (labels painted from one rasterisation, see `draw_haloed`).
 fn draw<DB: DrawingBackend>(
     root: &DrawingArea<DB, plotters::coord::Shift>,
     m: &CoverageMap,
     theme: Theme,
     f: &Frame,
-    raster: bool,
 ) -> std::result::Result<(), String>
 where
     DB::ErrorType: 'static,
@@ -378,7 +376,7 @@ where
             continue;
         }
         placed.push(rect);
-        draw_haloed(root, text, &font, (tx, ty), &[(-1, 0), (1, 0), (0, -1), (0, 1)], raster)?;
+        draw_haloed(root, text, &font, (tx, ty), &[(-1, 0), (1, 0), (0, -1), (0, 1)])?;
     }
 
     // Legend.
@@ -456,7 +454,7 @@ pub fn render_svg(m: &CoverageMap, theme: Theme) -> std::result::Result<String, 
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (f.width, f.height)).into_drawing_area();
-        draw(&root, m, theme, &f, false)?;
+        draw(&root, m, theme, &f)?;
     }
     Ok(svg)
 }
@@ -466,8 +464,8 @@ pub fn render_png(m: &CoverageMap, theme: Theme) -> std::result::Result<Vec<u8>,
     let f = Frame::new(m).ok_or_else(|| no_units(m))?;
     let mut rgb = vec![0u8; (f.width * f.height * 3) as usize];
     {
-        let root = BitMapBackend::with_buffer(&mut rgb, (f.width, f.height)).into_drawing_area();
-        draw(&root, m, theme, &f, true)?;
+        let root = super::raster::drawing_area(&mut rgb, (f.width, f.height));
+        draw(&root, m, theme, &f)?;
     }
     Ok(encode_png(&rgb, f.width, f.height))
 }

@@ -245,78 +245,174 @@ fn fmt_km(v: f64) -> String {
     format!("{v} km")
 }
 
-/// `raster`: a bitmap (labels painted from one rasterisation, see `draw_haloed`).
+/// A ring in pixels.
+type Ring = Vec<(i32, i32)>;
+
+/// A labelled unit: its index in `MapSpec::units`, its town point and its label's top left corner.
+type Label = (usize, (i32, i32), (i32, i32));
+
+/// What the themes of one map share: rings in pixels in drawing order, the outline's rings and
+/// the labels' places. A diagnosis draws each map as an SVG and a PNG in three themes; this was
+/// computed for each of them (the towns' interior points ~5 % of drawing a map).
+struct Layout {
+    frame: Frame,
+    /// Index of a unit in `MapSpec::units` and its exterior rings of 3 points or more, largest
+    /// unit first: a commune lying in another's hole is painted over it.
+    fills: Vec<(usize, Vec<Ring>)>,
+    /// Rings of 2 points or more.
+    outline: Vec<Ring>,
+    labels: Vec<Label>,
+}
+
+fn label_font() -> FontDesc<'static> {
+    ("sans-serif", 14).into_font().style(FontStyle::Bold)
+}
+
+impl Layout {
+    fn new(spec: &MapSpec, frame: Frame) -> std::result::Result<Layout, String> {
+        let f = &frame;
+        let area: Vec<f64> = spec.units.iter().map(|u| u.shape.unsigned_area()).collect();
+        let mut order: Vec<usize> = (0..spec.units.len()).collect();
+        order.sort_by(|&a, &b| area[b].total_cmp(&area[a]));
+        let fills = order
+            .into_iter()
+            .map(|i| (i, spec.units[i].shape.iter().map(|p| f.ring(p.exterior())).filter(|r| r.len() >= 3).collect()))
+            .collect();
+        let outline = spec
+            .outline
+            .into_iter()
+            .flatten()
+            .flat_map(|p| std::iter::once(p.exterior()).chain(p.interiors()))
+            .map(|r| f.ring(r))
+            .filter(|r| r.len() >= 2)
+            .collect();
+
+        // Labels on the largest towns of the territory.
+        let mut towns: Vec<usize> = (0..spec.units.len())
+            .filter(|&i| spec.units[i].in_territory && spec.units[i].population.is_some())
+            .collect();
+        let u = &spec.units;
+        towns.sort_by(|&a, &b| u[b].population.cmp(&u[a].population).then_with(|| u[a].code.cmp(&u[b].code)));
+        let font = label_font();
+        // A label that would overlap one already placed is left out (towns come largest first).
+        let mut placed: Vec<(i32, i32, i32, i32)> = Vec::new();
+        let mut labels = Vec::new();
+        for i in towns {
+            if placed.len() >= spec.labels {
+                break;
+            }
+            let Some(pt) = u[i]
+                .shape
+                .iter()
+                .max_by(|a, b| a.unsigned_area().total_cmp(&b.unsigned_area()))
+                .and_then(|p| p.interior_point())
+            else {
+                continue;
+            };
+            let (x, y) = f.px(pt.0);
+            let (tx, ty) = (x + 5, y - 16);
+            // As `DrawingArea::estimate_text_size` measures it, on any backend.
+            let ((x0, y0), (x1, y1)) = font.layout_box(&u[i].name).map_err(|e| e.to_string())?;
+            let (w, h) = ((x1 - x0) as u32, (y1 - y0) as u32);
+            let rect = (tx - 2, ty - 2, tx + w as i32 + 2, ty + h as i32 + 2);
+            if placed.iter().any(|r| rect.0 < r.2 && r.0 < rect.2 && rect.1 < r.3 && r.1 < rect.3) {
+                continue;
+            }
+            placed.push(rect);
+            labels.push((i, (x, y), (tx, ty)));
+        }
+        Ok(Layout { frame, fills, outline, labels })
+    }
+}
+
+/// A map ready to draw in any theme, as SVG or PNG.
+pub struct MapDrawing<'s, 'a> {
+    spec: &'s MapSpec<'a>,
+    /// `None`: no unit has a polygon.
+    layout: Option<Layout>,
+}
+
+impl<'s, 'a> MapDrawing<'s, 'a> {
+    pub fn new(spec: &'s MapSpec<'a>) -> std::result::Result<Self, String> {
+        // Label placement measures text, which needs the fonts.
+        register_fonts();
+        let layout = Frame::new(spec).map(|f| Layout::new(spec, f)).transpose()?;
+        Ok(MapDrawing { spec, layout })
+    }
+
+    fn layout(&self) -> std::result::Result<&Layout, String> {
+        self.layout.as_ref().ok_or_else(|| no_units(self.spec))
+    }
+
+    /// The map as an SVG document.
+    pub fn render_svg(&self, theme: Theme) -> std::result::Result<String, String> {
+        let l = self.layout()?;
+        let mut svg = String::new();
+        {
+            let root = SVGBackend::with_string(&mut svg, (l.frame.width, l.frame.height)).into_drawing_area();
+            draw(&root, self.spec, theme, l)?;
+        }
+        Ok(svg)
+    }
+
+    /// The map as PNG bytes.
+    pub fn render_png(&self, theme: Theme) -> std::result::Result<Vec<u8>, String> {
+        let l = self.layout()?;
+        let (w, h) = (l.frame.width, l.frame.height);
+        let mut rgb = vec![0u8; (w * h * 3) as usize];
+        {
+            let root = super::raster::drawing_area(&mut rgb, (w, h));
+            draw(&root, self.spec, theme, l)?;
+        }
+        Ok(encode_png(&rgb, w, h))
+    }
+
+    pub fn write_svg(&self, path: &Path, theme: Theme) -> Result<String> {
+        let svg = self.render_svg(theme).map_err(err(path))?;
+        write_bytes(path, svg.as_bytes())?;
+        Ok(svg)
+    }
+
+    pub fn write_png(&self, path: &Path, theme: Theme) -> Result<()> {
+        let png = self.render_png(theme).map_err(err(path))?;
+        atomic_write(path, |f| std::io::Write::write_all(f, &png).map_err(|e| Error::io(path, e)))
+    }
+}
+
 fn draw<DB: DrawingBackend>(
     root: &DrawingArea<DB, plotters::coord::Shift>,
     spec: &MapSpec,
     theme: Theme,
-    f: &Frame,
-    raster: bool,
+    layout: &Layout,
 ) -> std::result::Result<(), String>
 where
     DB::ErrorType: 'static,
 {
     let e = |x: DrawingAreaErrorKind<DB::ErrorType>| x.to_string();
+    let f = &layout.frame;
     root.fill(&WHITE).map_err(e)?;
     let classes = theme.classes();
     let title = format!("{} — {}", spec.title, theme.title());
     root.draw_text(&title, &("sans-serif", 20).into_font().style(FontStyle::Bold).color(&BLACK), (14, 14))
         .map_err(e)?;
 
-    let mut order: Vec<&MapUnit> = spec.units.iter().collect();
-    order.sort_by(|a, b| b.shape.unsigned_area().total_cmp(&a.shape.unsigned_area()));
     let edge = RGBColor(255, 255, 255).stroke_width(1);
-    for u in &order {
-        let fill = colour(theme, &classes, u);
-        for p in u.shape {
-            let pts = f.ring(p.exterior());
-            if pts.len() < 3 {
-                continue;
-            }
+    for (i, rings) in &layout.fills {
+        let fill = colour(theme, &classes, &spec.units[*i]);
+        for pts in rings {
             root.draw(&Polygon::new(pts.clone(), fill.filled())).map_err(e)?;
-            root.draw(&PathElement::new(pts, edge)).map_err(e)?;
+            root.draw(&PathElement::new(pts.clone(), edge)).map_err(e)?;
         }
     }
-    if let Some(outline) = spec.outline {
-        for p in outline {
-            for r in std::iter::once(p.exterior()).chain(p.interiors()) {
-                let pts = f.ring(r);
-                if pts.len() >= 2 {
-                    root.draw(&PathElement::new(pts, RGBColor(20, 20, 20).stroke_width(3))).map_err(e)?;
-                }
-            }
-        }
+    for pts in &layout.outline {
+        root.draw(&PathElement::new(pts.clone(), RGBColor(20, 20, 20).stroke_width(3))).map_err(e)?;
     }
 
-    // Labels on the largest towns of the territory.
-    let mut towns: Vec<&MapUnit> = spec.units.iter().filter(|u| u.in_territory && u.population.is_some()).collect();
-    towns.sort_by(|a, b| b.population.cmp(&a.population).then_with(|| a.code.cmp(&b.code)));
-    let font = ("sans-serif", 14).into_font().style(FontStyle::Bold);
-    // A label that would overlap one already placed is left out (towns come largest first).
-    let mut placed: Vec<(i32, i32, i32, i32)> = Vec::new();
-    for u in towns {
-        if placed.len() >= spec.labels {
-            break;
-        }
-        let Some(pt) = u
-            .shape
-            .iter()
-            .max_by(|a, b| a.unsigned_area().total_cmp(&b.unsigned_area()))
-            .and_then(|p| p.interior_point())
-        else {
-            continue;
-        };
-        let (x, y) = f.px(pt.0);
-        let (tx, ty) = (x + 5, y - 16);
-        let (w, h) = root.estimate_text_size(&u.name, &font.color(&BLACK)).map_err(e)?;
-        let rect = (tx - 2, ty - 2, tx + w as i32 + 2, ty + h as i32 + 2);
-        if placed.iter().any(|r| rect.0 < r.2 && r.0 < rect.2 && rect.1 < r.3 && r.1 < rect.3) {
-            continue;
-        }
-        placed.push(rect);
+    let font = label_font();
+    for &(i, (x, y), at) in &layout.labels {
         root.draw(&Circle::new((x, y), 3, BLACK.filled())).map_err(e)?;
         const HALO: [(i32, i32); 8] = [(-1, 0), (1, 0), (0, -1), (0, 1), (-1, -1), (1, 1), (1, -1), (-1, 1)];
-        draw_haloed(root, &u.name, &font, (tx, ty), &HALO, raster)?;
+        draw_haloed(root, &spec.units[i].name, &font, at, &HALO)?;
     }
 
     // Scale bar: a round length near a fifth of the map width.
@@ -376,43 +472,8 @@ fn no_units(spec: &MapSpec) -> String {
     format!("{}: no commune with a boundary to draw", spec.title)
 }
 
-/// The map as an SVG document.
-pub fn render_svg(spec: &MapSpec, theme: Theme) -> std::result::Result<String, String> {
-    register_fonts();
-    let f = Frame::new(spec).ok_or_else(|| no_units(spec))?;
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (f.width, f.height)).into_drawing_area();
-        draw(&root, spec, theme, &f, false)?;
-    }
-    Ok(svg)
-}
-
-/// The map as PNG bytes.
-pub fn render_png(spec: &MapSpec, theme: Theme) -> std::result::Result<Vec<u8>, String> {
-    register_fonts();
-    let f = Frame::new(spec).ok_or_else(|| no_units(spec))?;
-    let mut rgb = vec![0u8; (f.width * f.height * 3) as usize];
-    {
-        let root = BitMapBackend::with_buffer(&mut rgb, (f.width, f.height)).into_drawing_area();
-        draw(&root, spec, theme, &f, true)?;
-    }
-    Ok(encode_png(&rgb, f.width, f.height))
-}
-
 fn err(path: &Path) -> impl Fn(String) -> Error + '_ {
     move |e| Error::Config(format!("{}: cannot draw map: {e}", path.display()))
-}
-
-pub fn write_svg(path: &Path, spec: &MapSpec, theme: Theme) -> Result<String> {
-    let svg = render_svg(spec, theme).map_err(err(path))?;
-    write_bytes(path, svg.as_bytes())?;
-    Ok(svg)
-}
-
-pub fn write_png(path: &Path, spec: &MapSpec, theme: Theme) -> Result<()> {
-    let png = render_png(spec, theme).map_err(err(path))?;
-    atomic_write(path, |f| std::io::Write::write_all(f, &png).map_err(|e| Error::io(path, e)))
 }
 
 #[cfg(test)]
@@ -455,7 +516,7 @@ mod tests {
         let shapes = vec![sq(1.0, 48.0), sq(1.1, 48.0), sq(1.2, 48.0)];
         let outline = crate::geo::dissolve([&shapes[0], &shapes[1]]);
         let s = spec(&shapes, &outline);
-        let svg = render_svg(&s, Theme::Apl).unwrap();
+        let svg = MapDrawing::new(&s).unwrap().render_svg(Theme::Apl).unwrap();
         assert!(svg.contains("seuil 2,5"));
         assert!(svg.contains("Ville1"), "the most populous territory commune is labelled");
         assert!(!svg.contains("Ville2"), "neighbours are not labelled");
@@ -465,7 +526,7 @@ mod tests {
         let (a, b) = (f.px(Coord { x: 1.0, y: 48.0 }), f.px(Coord { x: 1.3, y: 48.1 }));
         let ratio = (b.0 - a.0) as f64 / (a.1 - b.1) as f64;
         assert!((ratio - 3.0 * 48f64.to_radians().cos()).abs() < 0.05, "{ratio}");
-        let png = render_png(&s, Theme::GpDensity).unwrap();
+        let png = MapDrawing::new(&s).unwrap().render_png(Theme::GpDensity).unwrap();
         assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
     }
 

@@ -17,6 +17,7 @@ pub mod coverage_map;
 pub mod geojson;
 pub mod map;
 pub mod parquet;
+pub mod raster;
 pub mod report;
 pub mod territory;
 

@@ -278,20 +278,25 @@ pub fn write_all_with(dir: &Path, d: &Diagnosis, grid: &Grid, around: Option<&Su
         _ => &[],
     };
     let spec = around.map(|s| map_spec(&d.territory.name, &s.geometry, &members, &others, 6));
+    let drawing = spec
+        .as_ref()
+        .map(map::MapDrawing::new)
+        .transpose()
+        .map_err(|e| crate::error::Error::Config(format!("{}: cannot draw map: {e}", d.territory.name)))?;
     // The tables and the bitmaps (rasterising and PNG encoding dominate) do not feed the report:
     // written on two more threads while this one draws the SVGs and writes the report.
     let (base, pngs, rest) = std::thread::scope(|sc| {
         let base = sc.spawn(|| write_base(dir, d, grid));
         let pngs = sc.spawn(|| -> Result<Vec<PathBuf>> {
             let mut v = Vec::new();
-            for (&theme, spec) in themes.iter().filter_map(|t| Some((t, spec.as_ref()?))) {
+            for (&theme, drawing) in themes.iter().filter_map(|t| Some((t, drawing.as_ref()?))) {
                 let p = dir.join(format!("{}.png", theme.stem()));
-                map::write_png(&p, spec, theme)?;
+                drawing.write_png(&p, theme)?;
                 v.push(p);
             }
             Ok(v)
         });
-        let rest = write_svgs_and_report(dir, d, grid, around, &members, &others, spec.as_ref(), themes);
+        let rest = write_svgs_and_report(dir, d, grid, around, &members, &others, drawing.as_ref(), themes);
         (base.join().expect("no panic"), pngs.join().expect("no panic"), rest)
     });
     let mut written = base?;
@@ -316,17 +321,17 @@ fn write_svgs_and_report(
     around: Option<&Surroundings>,
     members: &[UnitFacts],
     others: &[UnitFacts],
-    spec: Option<&MapSpec>,
+    drawing: Option<&map::MapDrawing>,
     themes: &[Theme],
 ) -> Result<(Vec<PathBuf>, Vec<PathBuf>)> {
     let mut svgs = Vec::new();
     let mut written = Vec::new();
     let mut maps = Vec::new();
-    if let (Some(s), Some(spec)) = (around, spec) {
+    if let (Some(s), Some(drawing)) = (around, drawing) {
         for &theme in themes {
             let file = format!("{}.svg", theme.stem());
             let p = dir.join(&file);
-            let svg = map::write_svg(&p, spec, theme)?;
+            let svg = drawing.write_svg(&p, theme)?;
             svgs.push(p);
             maps.push((theme.title().to_string(), svg, file));
         }
