@@ -29,8 +29,9 @@ pub const MILLESIMES: [i32; 2] = [2022, 2023];
 pub const CODE: &str = "Code commune INSEE";
 
 /// One millésime, one row per commune code of that millésime's geography.
-/// Columns: `code`, `name`, `apl_mg`, `apl_mg_u65`, `pop_std`, `pop_total`, `line`, `masked`
-/// (`column=value` of the cells masked by the publisher, see [`super::contract`]).
+/// Columns: `code`, `apl_mg`, `apl_mg_u65`, `pop_std`, `pop_total`, `line`, `masked`
+/// (`column=value` of the cells masked by the publisher, see [`super::contract`]). The commune's
+/// name is checked present but not staged: the COG names every unit, and nothing read it.
 pub fn load(data: &DataDir, millesime: i32) -> Result<DataFrame> {
     let path = data.file(META.file)?;
     load_file(&path, millesime)
@@ -60,7 +61,6 @@ pub fn load_file_millesimes(path: &std::path::Path, millesimes: &[i32]) -> Resul
 fn sheet_frame(t: &super::table::RawTable) -> Result<DataFrame> {
     let cols = Columns {
         code: t.column(CODE)?,
-        name: t.column("Commune")?,
         apl: t.column("APL aux médecins généralistes")?,
         u65: t.column("APL aux médecins généralistes de moins de 65 ans")?,
         std: t.column_starting_with("Population standardisée")?,
@@ -101,7 +101,6 @@ pub fn load_derived_file(path: &std::path::Path, millesimes: &[i32]) -> Result<V
 /// One millésime's staged columns, built as the rows are read.
 struct Builder {
     code: StringChunkedBuilder,
-    name: StringChunkedBuilder,
     apl: Vec<f64>,
     u65: Vec<Option<f64>>,
     std: Vec<f64>,
@@ -114,7 +113,6 @@ impl Builder {
     fn new(n: usize) -> Self {
         Builder {
             code: StringChunkedBuilder::new("code".into(), n),
-            name: StringChunkedBuilder::new("name".into(), n),
             apl: Vec::with_capacity(n),
             u65: Vec::with_capacity(n),
             std: Vec::with_capacity(n),
@@ -127,7 +125,6 @@ impl Builder {
     fn finish(self) -> Result<DataFrame> {
         Ok(DataFrame::new_infer_height(vec![
             self.code.finish().into_column(),
-            self.name.finish().into_column(),
             Column::new("apl_mg".into(), self.apl),
             Column::new("apl_mg_u65".into(), self.u65),
             Column::new("pop_std".into(), self.std),
@@ -147,7 +144,7 @@ fn derived_typed(path: &std::path::Path, text: &str, millesimes: &[i32]) -> Resu
     for (i, name) in DERIVED_COLUMNS.iter().enumerate() {
         c[i] = d.column(name)?;
     }
-    let [c_year, c_code, c_name, c_apl, c_u65, c_std, c_tot] = c;
+    let [c_year, c_code, _, c_apl, c_u65, c_std, c_tot] = c;
     let rc = super::contract::RowCheck::new(&super::contract::APL_CSV, path, &d.headers, d.header_line)?;
     let known: Vec<String> = MILLESIMES.iter().map(|m| m.to_string()).collect();
     let asked: Vec<String> = millesimes.iter().map(|m| m.to_string()).collect();
@@ -168,7 +165,6 @@ fn derived_typed(path: &std::path::Path, text: &str, millesimes: &[i32]) -> Resu
         };
         let required = |i: usize| number(i)?.ok_or_else(fail);
         b.code.append_value(normalize_commune_code_cow(cell(c_code)).ok_or_else(fail)?);
-        b.name.append_value(cell(c_name));
         b.apl.push(required(c_apl)?);
         b.u65.push(number(c_u65)?);
         let s = required(c_std)?;
@@ -190,7 +186,6 @@ fn derived_cells(path: &std::path::Path, text: &str, millesimes: &[i32]) -> Resu
     let t = super::table::parse_delimited(path, text, "code_commune_insee", &req)?;
     let cols = Columns {
         code: t.column(req[1])?,
-        name: t.column(req[2])?,
         apl: t.column(req[3])?,
         u65: t.column(req[4])?,
         std: t.column(req[5])?,
@@ -215,7 +210,6 @@ fn derived_cells(path: &std::path::Path, text: &str, millesimes: &[i32]) -> Resu
 
 struct Columns {
     code: usize,
-    name: usize,
     apl: usize,
     u65: usize,
     std: usize,
@@ -233,11 +227,10 @@ fn staged(
     checked: &super::contract::Checked,
     keep: impl Fn(&super::table::RawRow) -> bool,
 ) -> Result<DataFrame> {
-    let (c_code, c_name, c_apl, c_u65, c_std, c_tot) = (cols.code, cols.name, cols.apl, cols.u65, cols.std, cols.tot);
+    let (c_code, c_apl, c_u65, c_std, c_tot) = (cols.code, cols.apl, cols.u65, cols.std, cols.tot);
     let n = t.rows.len();
     let mut masked = Vec::with_capacity(n);
-    let (mut code, mut name, mut apl, mut u65, mut std, mut tot, mut line) = (
-        Vec::with_capacity(n),
+    let (mut code, mut apl, mut u65, mut std, mut tot, mut line) = (
         Vec::with_capacity(n),
         Vec::with_capacity(n),
         Vec::with_capacity(n),
@@ -253,7 +246,6 @@ fn staged(
             continue;
         }
         code.push(t.commune_code(row, c_code)?);
-        name.push(t.text(row, c_name).to_string());
         apl.push(t.required_number(row, c_apl)?);
         u65.push(match t.number(row, c_u65)? {
             Num::Value(v) => Some(v),
@@ -270,7 +262,6 @@ fn staged(
     }
     Ok(df!(
         "code" => code,
-        "name" => name,
         "apl_mg" => apl,
         "apl_mg_u65" => u65,
         "pop_std" => std,

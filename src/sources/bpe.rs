@@ -22,7 +22,7 @@ pub const META: SourceMeta = SourceMeta {
     file: "health/anct_offre_sante_nb_medg_bpe2020_communes.xlsx",
 };
 
-/// Columns: `code`, `name`, `gp_count`, `line`, `masked` (cells masked by the publisher, see
+/// Columns: `code`, `gp_count`, `line`, `masked` (cells masked by the publisher, see
 /// [`super::contract`]).
 pub fn load(data: &DataDir) -> Result<DataFrame> {
     load_file(&data.file(META.file)?)
@@ -57,17 +57,15 @@ fn typed(path: &std::path::Path, text: &str) -> Result<DataFrame> {
     for c in COLUMNS {
         d.column(c)?;
     }
-    let (c_code, c_name, c_n) = (d.column("codgeo")?, d.column("libgeo")?, d.column("nb_medg")?);
+    let (c_code, c_n) = (d.column("codgeo")?, d.column("nb_medg")?);
     let rc = super::contract::RowCheck::new(&super::contract::BPE, path, &d.headers, d.header_line)?;
     let cap = 36_000;
     let mut code = StringChunkedBuilder::new("code".into(), cap);
-    let mut name = StringChunkedBuilder::new("name".into(), cap);
     let (mut n, mut line, mut masked) = (Vec::with_capacity(cap), Vec::with_capacity(cap), Vec::with_capacity(cap));
     let fail = || Error::data(crate::error::Location::file(path), "refused by the typed reader");
     rc.records(&d, |rc, l, r| {
         let cell = |i: usize| super::table::trim(r.get(i).unwrap_or(""));
         code.append_value(normalize_commune_code_cow(cell(c_code)).ok_or_else(fail)?);
-        name.append_value(cell(c_name));
         n.push(match rc.number(l, c_n, cell(c_n)) {
             Ok(Num::Value(v)) if v >= 0.0 && v.fract() == 0.0 => Some(v as i64),
             Ok(Num::Missing) => None,
@@ -79,7 +77,6 @@ fn typed(path: &std::path::Path, text: &str) -> Result<DataFrame> {
     })?;
     Ok(DataFrame::new_infer_height(vec![
         code.finish().into_column(),
-        name.finish().into_column(),
         Column::new("gp_count".into(), n),
         Column::new("line".into(), line),
         Column::new("masked".into(), masked),
@@ -88,15 +85,13 @@ fn typed(path: &std::path::Path, text: &str) -> Result<DataFrame> {
 
 fn staged(t: &super::table::RawTable) -> Result<DataFrame> {
     let checked = super::contract::check(t, &super::contract::BPE, |_, _| false)?;
-    let (c_code, c_name, c_n) = (t.column("codgeo")?, t.column("libgeo")?, t.column("nb_medg")?);
+    let (c_code, c_n) = (t.column("codgeo")?, t.column("nb_medg")?);
     let mut code = Vec::with_capacity(t.rows.len());
-    let mut name = Vec::with_capacity(t.rows.len());
     let mut n = Vec::with_capacity(t.rows.len());
     let mut line = Vec::with_capacity(t.rows.len());
     let mut masked = Vec::with_capacity(t.rows.len());
     for row in &t.rows {
         code.push(t.commune_code(row, c_code)?);
-        name.push(t.text(row, c_name).to_string());
         n.push(match t.number(row, c_n)? {
             Num::Value(v) if v >= 0.0 && v.fract() == 0.0 => Some(v as i64),
             Num::Value(v) => {
@@ -107,7 +102,7 @@ fn staged(t: &super::table::RawTable) -> Result<DataFrame> {
         line.push(row.line as u32);
         masked.push(checked.masked_at(row));
     }
-    Ok(df!("code" => code, "name" => name, "gp_count" => n, "line" => line, "masked" => masked)?)
+    Ok(df!("code" => code, "gp_count" => n, "line" => line, "masked" => masked)?)
 }
 
 #[cfg(test)]

@@ -67,9 +67,10 @@ pub fn load_any(data: &DataDir) -> Result<Option<Staged>> {
 
 const REQUIRED: [&str; 7] = ["insee_com", "commune", "commune_type", "lat", "lng", "superficie_km2", "population_2021"];
 
-/// The rcarlier compile. One row per COM or ARM code. Columns: `code`, `kind` (`COM`/`ARM`),
-/// `name`, `area_km2`, `lat`, `lon`, `population_2021`, `line` (first line of that code), `masked`
-/// (cells masked by the publisher, see [`super::contract`]).
+/// The rcarlier compile. One row per COM or ARM code. Columns: `code`, `area_km2`, `lat`, `lon`,
+/// `population_2021`, `line` (first line of that code), `masked` (cells masked by the publisher,
+/// see [`super::contract`]). The commune's name and type are checked, not staged: the COG names
+/// and types every unit.
 pub fn load(data: &DataDir) -> Result<DataFrame> {
     load_file(&data.file(META_RCARLIER.file)?)
 }
@@ -95,13 +96,11 @@ fn typed(path: &std::path::Path, text: &str) -> Result<DataFrame> {
     for (i, name) in REQUIRED.iter().enumerate() {
         c[i] = d.column(name)?;
     }
-    let [c_code, c_name, c_type, c_lat, c_lng, c_area, c_pop] = c;
+    let [c_code, _, c_type, c_lat, c_lng, c_area, c_pop] = c;
     let rc = super::contract::RowCheck::new(&super::contract::COMPARATEUR, path, &d.headers, d.header_line)?;
     let n = 36_000;
     let mut seen: PlHashMap<u64, usize> = PlHashMap::with_capacity(n);
     let mut code = StringChunkedBuilder::new("code".into(), n);
-    let mut kind = StringChunkedBuilder::new("kind".into(), n);
-    let mut name = StringChunkedBuilder::new("name".into(), n);
     let (mut area, mut lat, mut lon, mut pop): (Vec<Option<f64>>, Vec<_>, Vec<_>, Vec<_>) =
         (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
     let (mut line, mut masked) = (Vec::with_capacity(n), Vec::with_capacity(n));
@@ -128,8 +127,6 @@ fn typed(path: &std::path::Path, text: &str) -> Result<DataFrame> {
         }
         seen.insert(key, area.len());
         code.append_value(&cc);
-        kind.append_value(ty);
-        name.append_value(cell(c_name));
         area.push(a);
         lat.push(number(c_lat)?);
         lon.push(number(c_lng)?);
@@ -140,8 +137,6 @@ fn typed(path: &std::path::Path, text: &str) -> Result<DataFrame> {
     })?;
     Ok(DataFrame::new_infer_height(vec![
         code.finish().into_column(),
-        kind.finish().into_column(),
-        name.finish().into_column(),
         Column::new("area_km2".into(), area),
         Column::new("lat".into(), lat),
         Column::new("lon".into(), lon),
@@ -154,13 +149,11 @@ fn typed(path: &std::path::Path, text: &str) -> Result<DataFrame> {
 /// The compile as a table of text cells, checked whole, then staged.
 fn cells(path: &std::path::Path, text: &str) -> Result<DataFrame> {
     let t = super::table::parse_delimited(path, text, "insee_com", &REQUIRED)?;
-    let [c_code, c_name, c_type, c_lat, c_lng, c_area, c_pop] = REQUIRED.map(|c| t.column(c).expect("checked"));
+    let [c_code, _, c_type, c_lat, c_lng, c_area, c_pop] = REQUIRED.map(|c| t.column(c).expect("checked"));
     let checked = super::contract::check(&t, &super::contract::COMPARATEUR, |_, _| false)?;
     let mut masked = Vec::new();
     let mut seen: HashMap<String, usize> = HashMap::new();
     let mut code = Vec::new();
-    let mut kind = Vec::new();
-    let mut name = Vec::new();
     let mut area: Vec<Option<f64>> = Vec::new();
     let mut lat = Vec::new();
     let mut lon = Vec::new();
@@ -191,8 +184,6 @@ fn cells(path: &std::path::Path, text: &str) -> Result<DataFrame> {
         }
         seen.insert(c.clone(), code.len());
         code.push(c);
-        kind.push(ty.to_string());
-        name.push(t.text(row, c_name).to_string());
         area.push(a);
         lat.push(opt(t.number(row, c_lat)?));
         lon.push(opt(t.number(row, c_lng)?));
@@ -201,20 +192,12 @@ fn cells(path: &std::path::Path, text: &str) -> Result<DataFrame> {
         masked.push(checked.masked_at(row));
     }
     Ok(df!(
-        "code" => code, "kind" => kind, "name" => name, "area_km2" => area,
-        "lat" => lat, "lon" => lon, "population_2021" => pop, "line" => line, "masked" => masked,
+        "code" => code, "area_km2" => area, "lat" => lat, "lon" => lon, "population_2021" => pop, "line" => line, "masked" => masked,
     )?)
 }
 
-/// Arrondissement municipal codes of Paris, Lyon and Marseille (the comparateur has no type column).
-fn is_arrondissement(code: &str) -> bool {
-    let n: u32 = code.parse().unwrap_or(0);
-    (75101..=75120).contains(&n) || (69381..=69389).contains(&n) || (13201..=13216).contains(&n)
-}
-
 /// INSEE's own `base_cc_comparateur.csv` (or its zip), staged with the columns of [`load_file`]:
-/// `name` from `LIBGEO` when the edition has it (else empty), `lat`/`lon` null, `population_2021`
-/// from the first `Pyy_POP` column (whatever its year).
+/// `lat`/`lon` null, `population_2021` from the first `Pyy_POP` column (whatever its year).
 pub fn load_insee_file(path: &std::path::Path) -> Result<DataFrame> {
     let t = if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("zip")) {
         let (bytes, label) = super::table::zip_member(path, INSEE_MEMBER)?;
@@ -226,13 +209,11 @@ pub fn load_insee_file(path: &std::path::Path) -> Result<DataFrame> {
     };
     let checked = super::contract::check(&t, &super::contract::COMPARATEUR_INSEE, |_, _| false)?;
     let (c_code, c_area) = (t.column("CODGEO")?, t.column("SUPERF")?);
-    let c_name = t.column("LIBGEO").ok();
     let c_pop = t.headers.iter().position(|h| {
         h.len() == 7 && h.starts_with('P') && h.ends_with("_POP") && h[1..3].bytes().all(|b| b.is_ascii_digit())
     });
     let mut seen: HashMap<String, u64> = HashMap::new();
-    let (mut code, mut kind, mut name, mut area, mut pop, mut line) =
-        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut code, mut area, mut pop, mut line) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let mut masked = Vec::new();
     for row in &t.rows {
         let c = t.commune_code(row, c_code)?;
@@ -244,9 +225,7 @@ pub fn load_insee_file(path: &std::path::Path) -> Result<DataFrame> {
             Num::Value(v) => return Err(Error::data(t.location(row, c_area), format!("{v} is not an area"))),
             Num::Missing => None,
         };
-        kind.push(if is_arrondissement(&c) { "ARM" } else { "COM" });
         code.push(c);
-        name.push(c_name.map_or("", |i| t.text(row, i)).to_string());
         area.push(a);
         pop.push(match c_pop {
             Some(i) => match t.number(row, i)? {
@@ -260,8 +239,7 @@ pub fn load_insee_file(path: &std::path::Path) -> Result<DataFrame> {
     }
     let none = vec![None::<f64>; code.len()];
     Ok(df!(
-        "code" => code, "kind" => kind, "name" => name, "area_km2" => area,
-        "lat" => none.clone(), "lon" => none, "population_2021" => pop, "line" => line, "masked" => masked,
+        "code" => code, "area_km2" => area, "lat" => none.clone(), "lon" => none, "population_2021" => pop, "line" => line, "masked" => masked,
     )?)
 }
 
