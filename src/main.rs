@@ -7,7 +7,9 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() {
     let cli = cpts_diag::cli::Cli::parse();
-    if let Err(e) = cpts_diag::cli::run(cli) {
+    let result = cpts_diag::cli::run(cli);
+    cpts_diag::memory::skip_purge_at_exit();
+    if let Err(e) = result {
         eprintln!("error: {e}");
         std::process::exit(e.exit_code());
     }
