@@ -124,6 +124,33 @@ fn lower_case_corsica_code_is_read_with_a_warning() {
     assert!(t.warnings.iter().any(|w| w.contains("\"2a004\" read as commune code 2A004")), "{:?}", t.warnings);
 }
 
+/// The index the staging threads get as soon as `communes.json` is read places every code as
+/// the index of the loaded COG does: on the made-up reference, and on the real one when present.
+#[test]
+fn the_early_index_places_codes_as_the_cog_index() {
+    use cpts_diag::sources::decoupage::Cog;
+    use cpts_diag::transforms::cog::CogIndex;
+    let fixture = common::fixture_data("early_index");
+    let real = common::real_data("the_early_index_places_codes_as_the_cog_index");
+    for data in std::iter::once(&*fixture).chain(real.as_ref()) {
+        let mut early = None;
+        let cog = Cog::load_keyed(data, |keys| early = Some(CogIndex::from_keys(keys))).unwrap();
+        let (early, index) = (early.unwrap(), CogIndex::new(&cog));
+        assert_eq!(early.arrondissement_pairs(), index.arrondissement_pairs());
+        assert!(!index.arrondissement_pairs().is_empty());
+        let mut codes: Vec<&str> = vec!["00000", "99999", ""];
+        for u in &cog.units {
+            codes.push(&u.code);
+            codes.extend(u.anciens_codes.iter().map(|a| a.as_str()));
+        }
+        assert!(codes.iter().any(|c| matches!(index.resolve(c), cpts_diag::transforms::cog::Resolution::Remapped(_))));
+        for c in codes {
+            assert_eq!(early.resolve(c), index.resolve(c), "{c}");
+            assert_eq!(early.kind_and_parent(c), index.kind_and_parent(c), "{c}");
+        }
+    }
+}
+
 #[test]
 fn corrupt_curated_parquet_names_its_file_and_is_bad_input() {
     let scratch = common::Scratch::new("corrupt_parquet");

@@ -329,8 +329,42 @@ fn load_epci(data: &DataDir) -> Result<EpciRead> {
     Ok((path, epcis, dgcl))
 }
 
+/// A unit's identity as `communes.json` gives it, before the EPCI, the other files and the
+/// checks: what an index of codes needs ([`Cog::load_keyed`]).
+pub struct UnitKey<'r, 't> {
+    raw: &'r RawCommune<'t>,
+    kind: UnitKind,
+}
+
+impl UnitKey<'_, '_> {
+    pub fn code(&self) -> &str {
+        &self.raw.code
+    }
+    pub fn kind(&self) -> UnitKind {
+        self.kind
+    }
+    /// The city of an arrondissement municipal.
+    pub fn parent(&self) -> Option<&str> {
+        match self.kind {
+            UnitKind::Arrondissement => self.raw.commune.as_deref(),
+            UnitKind::Commune => None,
+        }
+    }
+    pub fn anciens_codes(&self) -> impl Iterator<Item = &str> {
+        self.raw.anciens_codes.iter().map(|a| &**a)
+    }
+}
+
 impl Cog {
     pub fn load(data: &DataDir) -> Result<Cog> {
+        Cog::load_keyed(data, |_| {})
+    }
+
+    /// [`Cog::load`], handing `keyed` the units' keys as soon as `communes.json` is parsed and
+    /// its contract has passed: the sources' codes can be placed while the EPCI, départements and
+    /// régions are read and checked. Those checks can still fail: what `keyed` started is then
+    /// for nothing, and the error is this function's.
+    pub fn load_keyed(data: &DataDir, keyed: impl FnOnce(&mut dyn Iterator<Item = UnitKey<'_, '_>>)) -> Result<Cog> {
         // `epci.json` needs nothing from `communes.json` until the checks: read on another thread.
         // Its errors still come after those of `communes.json`, as when they were read in turn.
         std::thread::scope(|s| {
@@ -338,14 +372,27 @@ impl Cog {
                 .name("stage-epci".into())
                 .spawn_scoped(s, || load_epci(data))
                 .expect("spawn a thread");
-            Cog::load_with(data, || epci.join().expect("EPCI thread panicked"))
+            Cog::load_with(data, keyed, || epci.join().expect("EPCI thread panicked"))
         })
     }
 
-    fn load_with(data: &DataDir, epci: impl FnOnce() -> Result<EpciRead>) -> Result<Cog> {
+    fn load_with(
+        data: &DataDir,
+        keyed: impl FnOnce(&mut dyn Iterator<Item = UnitKey<'_, '_>>),
+        epci: impl FnOnce() -> Result<EpciRead>,
+    ) -> Result<Cog> {
         let communes_path = data.file(COMMUNES.file)?;
         let communes_text = super::table::read_text(&communes_path)?;
         let raw: Vec<RawCommune> = parse_communes(&communes_path, &communes_text, &super::contract::COG_COMMUNES)?;
+        // The kinds as the loop below reads them; an unknown kind fails there.
+        keyed(&mut raw.iter().filter_map(|raw| {
+            let kind = match &*raw.kind {
+                "commune-actuelle" => UnitKind::Commune,
+                "arrondissement-municipal" => UnitKind::Arrondissement,
+                _ => return None,
+            };
+            Some(UnitKey { raw, kind })
+        }));
         let (epci_path, epcis, dgcl) = epci()?;
         let deps_path = data.file(DEPARTEMENTS_FILE)?;
         let deps: Vec<RawArea> = parse_json(&deps_path, &super::table::read_text(&deps_path)?)?;

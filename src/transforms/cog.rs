@@ -8,7 +8,7 @@ use polars::prelude::*;
 use serde::Serialize;
 
 use crate::error::Result;
-use crate::sources::decoupage::{Cog, CompactString, UnitKind};
+use crate::sources::decoupage::{Cog, CompactString, UnitKey, UnitKind};
 
 /// Hashed with polars' hasher: `resolve` runs for every row of every source, and SipHash was the
 /// larger part of it.
@@ -29,18 +29,41 @@ pub enum Resolution {
 
 impl CogIndex {
     pub fn new(cog: &Cog) -> Self {
-        let mut units = PlHashMap::with_capacity(cog.units.len());
-        let mut ancien = PlHashMap::new();
+        let mut index = CogIndex::with_capacity(cog.units.len());
         for u in &cog.units {
-            units.insert(u.code.clone(), (u.kind, u.parent.clone()));
-            for a in &u.anciens_codes {
-                // A former code can be reused as the code of the commune nouvelle itself; the
-                // current unit wins.
-                ancien.insert(a.clone(), u.code.clone());
-            }
+            index.insert(&u.code, u.kind, u.parent.as_deref(), u.anciens_codes.iter().map(|a| a.as_str()));
         }
-        ancien.retain(|a, _| !units.contains_key(a));
-        CogIndex { units, ancien }
+        index.finish()
+    }
+
+    /// The index of the units' keys ([`Cog::load_keyed`]): the same as [`CogIndex::new`] of the
+    /// COG they end up in.
+    pub fn from_keys(keys: &mut dyn Iterator<Item = UnitKey<'_, '_>>) -> Self {
+        let mut index = CogIndex::with_capacity(keys.size_hint().1.unwrap_or(0));
+        for k in keys {
+            index.insert(k.code(), k.kind(), k.parent(), k.anciens_codes());
+        }
+        index.finish()
+    }
+
+    fn with_capacity(n: usize) -> Self {
+        CogIndex { units: PlHashMap::with_capacity(n), ancien: PlHashMap::new() }
+    }
+
+    fn insert<'a>(&mut self, code: &str, kind: UnitKind, parent: Option<&str>, anciens: impl Iterator<Item = &'a str>) {
+        let code = CompactString::from(code);
+        for a in anciens {
+            // A former code can be reused as the code of the commune nouvelle itself; the
+            // current unit wins (`finish`).
+            self.ancien.insert(CompactString::from(a), code.clone());
+        }
+        self.units.insert(code, (kind, parent.map(CompactString::from)));
+    }
+
+    fn finish(mut self) -> Self {
+        let units = &self.units;
+        self.ancien.retain(|a, _| !units.contains_key(a));
+        self
     }
 
     pub fn resolve(&self, code: &str) -> Resolution {
@@ -75,11 +98,17 @@ impl CogIndex {
         self.units.get(code).and_then(|(_, p)| p.as_deref())
     }
 
-    /// (arrondissement, parent) pairs, as a frame for joins.
-    pub fn arrondissements_frame(&self) -> Result<DataFrame> {
+    /// (arrondissement, parent) pairs in code order.
+    pub fn arrondissement_pairs(&self) -> Vec<(&str, &str)> {
         let mut pairs: Vec<(&str, &str)> =
             self.units.iter().filter_map(|(c, (_, p))| p.as_deref().map(|p| (c.as_str(), p))).collect();
         pairs.sort();
+        pairs
+    }
+
+    /// [`CogIndex::arrondissement_pairs`] as a frame.
+    pub fn arrondissements_frame(&self) -> Result<DataFrame> {
+        let pairs = self.arrondissement_pairs();
         Ok(df!(
             "code_2026" => pairs.iter().map(|p| p.0).collect::<Vec<_>>(),
             "parent_code" => pairs.iter().map(|p| p.1).collect::<Vec<_>>(),

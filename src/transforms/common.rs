@@ -21,12 +21,29 @@ pub fn in_france() -> Expr {
     col("zone").eq(lit("metro")).or(col("zone").eq(lit("drom")))
 }
 
-/// Weighted mean of `value` by `weight`, ignoring rows where either is null.
+/// Weighted mean of `value` by `weight`, ignoring rows where either is null. It reads the two
+/// row-level columns of [`weighted_terms`], which must be added to the rows before grouping.
 pub fn weighted_mean(value: &str, weight: &str) -> Expr {
-    let ok = col(value).is_not_null().and(col(weight).is_not_null());
-    let num = when(ok.clone()).then(col(value) * col(weight)).otherwise(lit(NULL)).sum();
-    let den = when(ok).then(col(weight)).otherwise(lit(NULL)).sum();
+    let [num, den] = term_names(value, weight);
+    let (num, den) = (col(num).sum(), col(den).sum());
     when(den.clone().gt(lit(0.0))).then(num / den).otherwise(col(value).mean())
+}
+
+/// The rows' terms of [`weighted_mean`]: `value × weight` and `weight`, each null where either
+/// input is. Computed on the rows before grouping: the same two ternaries evaluated group by
+/// group were most of the APL's normalization (docs/performance.md). Same values, summed in the
+/// same order: the same bits.
+pub fn weighted_terms(value: &str, weight: &str) -> [Expr; 2] {
+    let ok = col(value).is_not_null().and(col(weight).is_not_null());
+    let [num, den] = term_names(value, weight);
+    [
+        when(ok.clone()).then(col(value) * col(weight)).otherwise(lit(NULL)).alias(num),
+        when(ok).then(col(weight)).otherwise(lit(NULL)).alias(den),
+    ]
+}
+
+fn term_names(value: &str, weight: &str) -> [String; 2] {
+    [format!("__{value}_x_{weight}"), format!("__{weight}_for_{value}")]
 }
 
 /// Sum that stays null when every input is null (polars' sum gives 0).
@@ -36,46 +53,55 @@ pub fn sum_or_null(c: &str) -> Expr {
 
 /// Group rows by `code_2026` in their order within each code: sorted first, so that polars
 /// groups contiguous slices. Hashing 35 000 codes into groups and evaluating the weighted means
-/// on them took 30 ms per APL millésime; sorting and grouping the slices take 7-10. Groups come
-/// out in code order.
+/// on them took 30 ms per APL millésime; sorting and grouping the slices take 7-10. The groups
+/// come out in no set order (a test shows it): their rows are attached by code.
 pub fn group_by_code(lf: LazyFrame) -> LazyGroupBy {
     lf.sort(["code_2026"], SortMultipleOptions::default().with_maintain_order(true)).group_by([col("code_2026")])
 }
 
 /// Aggregate per `code_2026`, then roll arrondissements municipaux up into their commune and
-/// append those commune rows. `aggs` must be re-applicable to its own output.
-pub fn aggregate_with_plm(lf: LazyFrame, aggs: &dyn Fn() -> Vec<Expr>, index: &CogIndex) -> Result<LazyFrame> {
-    let per_unit = group_by_code(lf.filter(col("code_2026").is_not_null())).agg(aggs()).collect()?;
+/// append those commune rows. `terms` are row-level columns that `aggs` read (such as
+/// [`weighted_terms`]), added to the rows before each grouping; both must re-apply to the output
+/// of `aggs`.
+pub fn aggregate_with_plm(
+    lf: LazyFrame,
+    terms: &[Expr],
+    aggs: &dyn Fn() -> Vec<Expr>,
+    index: &CogIndex,
+) -> Result<LazyFrame> {
+    let with_terms = |lf: LazyFrame| if terms.is_empty() { lf } else { lf.with_columns(terms.to_vec()) };
+    let per_unit = group_by_code(with_terms(lf.filter(col("code_2026").is_not_null()))).agg(aggs()).collect()?;
     // Float sums depend on the order of their terms, and may depend on where a column's chunks
     // end; neither a parallel join's output order nor its chunks are fixed (a sort after the join
     // did not keep the bits from changing between runs). The arrondissements are taken in the
     // index's code order, in one chunk, so that a rebuild gives the same bits (the snapshot test
-    // compares bytes).
-    let mut arrondissements = index
-        .arrondissements_frame()?
-        .lazy()
-        .join(
-            per_unit.clone().lazy(),
-            [col("code_2026")],
-            [col("code_2026")],
-            JoinArgs { maintain_order: MaintainOrderJoin::Left, ..JoinArgs::new(JoinType::Inner) },
-        )
-        .collect()?;
-    arrondissements.rechunk_mut();
-    let plm = arrondissements
-        .lazy()
-        .drop(cols(["code_2026"]))
-        .rename(["parent_code"], ["code_2026"], true)
-        .group_by_stable([col("code_2026")])
-        .agg(aggs());
+    // compares bytes). They and their parents are looked up here, not joined: the joins hashed
+    // the 35 000 codes of every source twice for some 48 codes.
+    let pairs = index.arrondissement_pairs();
+    let slot: PlHashMap<&str, usize> = pairs.iter().enumerate().map(|(i, (a, _))| (*a, i)).collect();
+    let parents: PlHashSet<&str> = pairs.iter().map(|(_, p)| *p).collect();
+    let mut row_of: Vec<Option<IdxSize>> = vec![None; pairs.len()];
     // A source that has both the parent and its arrondissements keeps the parent's own row.
-    let plm = plm.join(
-        per_unit.clone().lazy().select([col("code_2026")]),
-        [col("code_2026")],
-        [col("code_2026")],
-        JoinArgs::new(JoinType::Anti),
-    );
-    Ok(concat([per_unit.lazy(), plm], UnionArgs::default())?)
+    let mut has_own_row: PlHashSet<&str> = PlHashSet::new();
+    let codes = per_unit.column("code_2026")?.str()?;
+    for (row, code) in codes.iter().enumerate() {
+        let Some(code) = code else { continue };
+        if let Some(&i) = slot.get(code) {
+            row_of[i] = Some(row as IdxSize);
+        } else if let Some(p) = parents.get(code) {
+            has_own_row.insert(p);
+        }
+    }
+    let (rows, parent_codes): (Vec<IdxSize>, Vec<&str>) =
+        pairs.iter().zip(&row_of).filter_map(|((_, p), row)| Some(((*row)?, *p))).unzip();
+    let mut arrondissements = per_unit.take(&IdxCa::from_vec("rows".into(), rows))?;
+    arrondissements.with_column(Column::new("code_2026".into(), parent_codes))?;
+    arrondissements.rechunk_mut();
+    let plm = with_terms(arrondissements.lazy()).group_by_stable([col("code_2026")]).agg(aggs()).collect()?;
+    let keep: BooleanChunked =
+        plm.column("code_2026")?.str()?.iter().map(|c| !c.is_some_and(|c| has_own_row.contains(c))).collect();
+    let plm = plm.filter(&keep)?;
+    Ok(concat([per_unit.lazy(), plm.lazy()], UnionArgs::default())?)
 }
 
 /// `frame` with the columns of `other` beside its rows, in its order: a left join on `key` that
@@ -305,12 +331,66 @@ mod tests {
             let lf =
                 concat([part(&order[..5]), part(&order[5..13]), part(&order[13..])], UnionArgs::default()).unwrap();
             let aggs = || vec![col("x").sum()];
-            let out = aggregate_with_plm(lf, &aggs, &index).unwrap().collect().unwrap();
+            let out = aggregate_with_plm(lf, &[], &aggs, &index).unwrap().collect().unwrap();
             assert_eq!(out.height(), 21);
             let paris = out.lazy().filter(col("code_2026").eq(lit("75056"))).collect().unwrap();
             let got = paris.column("x").unwrap().f64().unwrap().get(0).unwrap();
             assert_eq!(got.to_bits(), want.to_bits(), "round {round}: {got} vs {want}");
         }
+    }
+
+    #[test]
+    fn weighted_means_roll_up_arrondissements_and_a_city_with_its_own_row_keeps_it() {
+        use crate::sources::decoupage::{Cog, Unit, UnitKind};
+        let unit = |code: &str, kind, parent: Option<&str>, anciens: &[&str]| Unit {
+            code: code.into(),
+            name: code.into(),
+            kind,
+            parent: parent.map(Into::into),
+            departement: code[..2].into(),
+            region: "11".into(),
+            zone: "metro".into(),
+            population: Some(100),
+            anciens_codes: anciens.iter().map(|&a| a.into()).collect(),
+            epci: None,
+            dgcl: None,
+        };
+        let units = vec![
+            unit("75056", UnitKind::Commune, None, &[]),
+            unit("75101", UnitKind::Arrondissement, Some("75056"), &[]),
+            unit("75102", UnitKind::Arrondissement, Some("75056"), &[]),
+            unit("69123", UnitKind::Commune, None, &[]),
+            unit("69381", UnitKind::Arrondissement, Some("69123"), &[]),
+            unit("28001", UnitKind::Commune, None, &["28900"]),
+        ];
+        let index = CogIndex::new(&Cog { units, epcis: vec![], departements: vec![], regions: vec![] });
+        // Two Paris arrondissements; Lyon with its own row and one arrondissement; a commune
+        // nouvelle with a former code and a row whose value is null (left out of its mean).
+        let rows = df!(
+            "code_2026" => ["75102", "75101", "69381", "69123", "28001", "28001", "28001"],
+            "v" => [Some(2.0), Some(1.0), Some(5.0), Some(7.0), Some(3.0), Some(6.0), None],
+            "w" => [Some(30.0), Some(10.0), Some(1.0), Some(1.0), Some(1.0), Some(2.0), Some(50.0)],
+        )
+        .unwrap();
+        let aggs = || vec![weighted_mean("v", "w").alias("v"), col("w").sum().alias("w")];
+        let out = aggregate_with_plm(rows.lazy(), &weighted_terms("v", "w"), &aggs, &index).unwrap().collect().unwrap();
+        let codes: Vec<&str> = out.column("code_2026").unwrap().str().unwrap().iter().map(|c| c.unwrap()).collect();
+        // One row per unit with data, the rolled-up city after them; Lyon once, its own row.
+        let mut units_first = codes[..5].to_vec();
+        units_first.sort();
+        assert_eq!(units_first, ["28001", "69123", "69381", "75101", "75102"]);
+        assert_eq!(codes[5], "75056");
+        let at = |c: &str, col: &str| {
+            let i = codes.iter().position(|x| *x == c).unwrap();
+            out.column(col).unwrap().f64().unwrap().get(i).unwrap()
+        };
+        assert_eq!(at("28001", "v"), (3.0 + 12.0) / 3.0);
+        assert_eq!(at("28001", "w"), 53.0);
+        assert_eq!(at("69123", "v"), 7.0);
+        assert_eq!(at("75056", "v"), (10.0 + 60.0) / 40.0);
+        assert_eq!(at("75056", "w"), 40.0);
+        // The row-level terms stay out of the result.
+        assert_eq!(out.get_column_names(), ["code_2026", "v", "w"]);
     }
 
     #[test]

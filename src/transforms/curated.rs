@@ -6,14 +6,15 @@
 //! APL is averaged with the standardised population as weight (DREES rule); a commune centre is
 //! the area-weighted mean of the parts' centres.
 
-use std::sync::mpsc::Receiver;
-use std::sync::Arc;
+use std::sync::mpsc::{Receiver, SyncSender};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use polars::prelude::*;
 
 use super::cog::{record_missing, remap, CogIndex, NormalizationReport};
 use super::common::{
-    aggregate_with_plm, group_by_code, in_france, report_for, sum_or_null, text_among, weighted_mean, RowsByKey,
+    aggregate_with_plm, group_by_code, in_france, report_for, sum_or_null, text_among, weighted_mean, weighted_terms,
+    RowsByKey,
 };
 use crate::error::Result;
 use crate::sources::contract::{self, Contract};
@@ -94,10 +95,10 @@ fn any_masked() -> Expr {
 fn apl_frame(
     staged: DataFrame,
     index: &CogIndex,
-    units: &DataFrame,
+    units: &LateUnits,
     millesime: i32,
     checked: &Checked,
-) -> Result<(DataFrame, NormalizationReport)> {
+) -> Result<Option<Normalized>> {
     let mut rep = report_for(
         &apl::META,
         "APL covers metropolitan France and the DROM except Mayotte; Paris, Lyon and Marseille are published by arrondissement and rolled up",
@@ -113,7 +114,9 @@ fn apl_frame(
             col("pop_total").sum().alias("pop_total"),
         ]
     };
-    let agg = aggregate_with_plm(staged.clone().lazy(), &aggs, index)?.collect()?;
+    let terms = [weighted_terms("apl_mg", "pop_std"), weighted_terms("apl_mg_u65", "pop_std")].concat();
+    let agg = aggregate_with_plm(staged.clone().lazy(), &terms, &aggs, index)?.collect()?;
+    let Some(units) = units.get() else { return Ok(None) };
     let expected = record_expected(&mut rep, units, in_france().and(col("departement").neq(lit("976"))), &agg)?;
     checked.finish(&mut rep, &staged, expected)?;
     let y = millesime;
@@ -127,15 +130,10 @@ fn apl_frame(
             col("pop_total").alias(format!("apl_pop_total_{y}")),
         ])
         .collect()?;
-    Ok((agg, rep))
+    Ok(Some((agg, rep)))
 }
 
-fn bpe_frame(
-    staged: DataFrame,
-    index: &CogIndex,
-    units: &DataFrame,
-    checked: &Checked,
-) -> Result<(DataFrame, NormalizationReport)> {
+fn bpe_frame(staged: DataFrame, index: &CogIndex, units: &LateUnits, checked: &Checked) -> Result<Option<Normalized>> {
     let mut rep = report_for(
         &bpe::META,
         "BPE 2020 covers metropolitan France and the DROM as whole communes; arrondissements municipaux have no figure",
@@ -153,6 +151,7 @@ fn bpe_frame(
             any_masked().alias("gp_masked"),
         ])
         .collect()?;
+    let Some(units) = units.get() else { return Ok(None) };
     let expected =
         record_expected(&mut rep, units, in_france().and(col("kind").eq(lit(UnitKind::Commune.as_str()))), &agg)?;
     checked.finish(&mut rep, &staged, expected)?;
@@ -160,7 +159,7 @@ fn bpe_frame(
         .lazy()
         .select([col("code_2026").alias("code"), col("gp_count").alias("gp_count_bpe2020"), col("gp_masked")])
         .collect()?;
-    Ok((agg, rep))
+    Ok(Some((agg, rep)))
 }
 
 /// Why a figure is null when its source is absent from the data folder.
@@ -170,7 +169,12 @@ pub fn unavailable(what: &str, fetch_id: &str) -> String {
 
 /// Areas and centres from the staged comparateur (INSEE's, else the rcarlier compile); when
 /// neither is present the table has null columns with a note naming the fetch.
-fn area_frame(data: &DataDir, st: comparateur::Staged, index: &CogIndex, units: &DataFrame) -> Result<Normalized> {
+fn area_frame(
+    data: &DataDir,
+    st: comparateur::Staged,
+    index: &CogIndex,
+    units: &LateUnits,
+) -> Result<Option<Normalized>> {
     let mut rep = report_for(
         st.meta,
         "the comparateur covers metropolitan France and the DROM; Paris, Lyon and Marseille only by arrondissement (rolled up)",
@@ -193,7 +197,9 @@ fn area_frame(data: &DataDir, st: comparateur::Staged, index: &CogIndex, units: 
             weighted_mean("lon", "area_km2").alias("lon"),
         ]
     };
-    let agg = aggregate_with_plm(masked_flag(staged.clone().lazy()), &aggs, index)?.collect()?;
+    let terms = [weighted_terms("lat", "area_km2"), weighted_terms("lon", "area_km2")].concat();
+    let agg = aggregate_with_plm(masked_flag(staged.clone().lazy()), &terms, &aggs, index)?.collect()?;
+    let Some(units) = units.get() else { return Ok(None) };
     let expected = record_expected(&mut rep, units, in_france(), &agg)?;
     checked.finish(&mut rep, &staged, expected)?;
     let agg = agg
@@ -206,7 +212,7 @@ fn area_frame(data: &DataDir, st: comparateur::Staged, index: &CogIndex, units: 
             col("masked").alias("area_masked"),
         ])
         .collect()?;
-    Ok((agg, rep))
+    Ok(Some((agg, rep)))
 }
 
 /// Area and centre of one boundary feature (of its valid shape).
@@ -292,7 +298,8 @@ fn boundary_frame(
         },
     );
     let staged = remap(b.frame.clone(), index, &mut rep)?;
-    let agg = group_by_code(staged.lazy().filter(col("code_2026").is_not_null()))
+    let terms = [weighted_terms("lat_b", "area_b"), weighted_terms("lon_b", "area_b")].concat();
+    let agg = group_by_code(staged.lazy().filter(col("code_2026").is_not_null()).with_columns(terms))
         .agg([
             col("area_b").sum().alias("area_km2_boundaries"),
             weighted_mean("lat_b", "area_b").alias("lat_boundaries"),
@@ -304,6 +311,31 @@ fn boundary_frame(
     record_expected(&mut rep, units, expected, &agg)?;
     let agg = agg.lazy().rename(["code_2026"], ["code"], true).collect()?;
     Ok((agg, rep))
+}
+
+/// Each unit's bassin de vie: arrondissements municipaux belong to their city's.
+fn bassin_vie_of_units(units: &DataFrame, bv: DataFrame) -> Result<DataFrame> {
+    Ok(units
+        .clone()
+        .lazy()
+        .select([col("code"), col("parent_code")])
+        .join(bv.clone().lazy(), [col("code")], [col("code")], JoinArgs::new(JoinType::Left))
+        .join(
+            bv.lazy().select([
+                col("code").alias("parent_code"),
+                col("bv2022").alias("pbv"),
+                col("bv2022_name").alias("pbv_name"),
+            ]),
+            [col("parent_code")],
+            [col("parent_code")],
+            JoinArgs::new(JoinType::Left),
+        )
+        .select([
+            col("code"),
+            coalesce(&[col("bv2022"), col("pbv")]).alias("bv2022"),
+            coalesce(&[col("bv2022_name"), col("pbv_name")]).alias("bv2022_name"),
+        ])
+        .collect()?)
 }
 
 /// Bassins de vie: INSEE's BV2022 file, else the TAGC compile, else `None`.
@@ -451,7 +483,7 @@ fn totale_frame(
             rep.file = path.display().to_string();
             let staged = remap(staged, index, &mut rep)?;
             let aggs = || vec![col("pcap").sum().alias("pcap"), col("ptot").sum().alias("ptot")];
-            let agg = aggregate_with_plm(staged.lazy(), &aggs, index)?.collect()?;
+            let agg = aggregate_with_plm(staged.lazy(), &[], &aggs, index)?.collect()?;
             record_expected(&mut rep, units, in_france().and(col("departement").neq(lit("976"))), &agg)?;
             let agg = agg
                 .lazy()
@@ -578,8 +610,41 @@ fn read_tabular(data: &DataDir, opts: &Options) -> Result<TabularStaged> {
     Ok((s23, s22, b))
 }
 
-/// What the staging threads need of the COG to normalize their sources: its index and units.
-type Reference = (Arc<CogIndex>, DataFrame);
+/// What the staging threads need of the COG to normalize their sources: its index, to place
+/// and aggregate their rows, as soon as `communes.json` is read; then its units, to list the
+/// units without data, once the COG is loaded and checked.
+struct Reference {
+    index: Receiver<Arc<CogIndex>>,
+    units: LateUnits,
+}
+
+/// The COG's units, waited for by the first thread that needs them.
+struct LateUnits {
+    rx: Mutex<Receiver<DataFrame>>,
+    got: OnceLock<Option<DataFrame>>,
+}
+
+impl LateUnits {
+    /// `None` if the COG failed and they never came.
+    fn get(&self) -> Option<&DataFrame> {
+        self.got.get_or_init(|| self.rx.lock().expect("units receiver poisoned").recv().ok()).as_ref()
+    }
+}
+
+/// Where the COG's index and then its units go, for one staging thread.
+struct ReferenceTx {
+    index: SyncSender<Arc<CogIndex>>,
+    units: SyncSender<DataFrame>,
+}
+
+fn reference_channel() -> (ReferenceTx, Reference) {
+    let (index_tx, index) = std::sync::mpsc::sync_channel(1);
+    let (units_tx, units) = std::sync::mpsc::sync_channel(1);
+    (
+        ReferenceTx { index: index_tx, units: units_tx },
+        Reference { index, units: LateUnits { rx: Mutex::new(units), got: OnceLock::new() } },
+    )
+}
 
 /// A source normalized to COG 2026, with its report.
 type Normalized = (DataFrame, NormalizationReport);
@@ -590,9 +655,10 @@ type TabularRead = Result<Option<(Normalized, Normalized, Option<Normalized>)>>;
 
 /// [`read_tabular`], then the normalization of what it read once the COG `reference` comes: on
 /// this thread, while the main one reads the other sources (75 ms there, before).
-fn normalize_tabular(data: &DataDir, opts: &Options, reference: Receiver<Reference>) -> TabularRead {
+fn normalize_tabular(data: &DataDir, opts: &Options, reference: Reference) -> TabularRead {
     let (staged23, staged22, staged_bpe) = read_tabular(data, opts)?;
-    let Ok((index, units)) = reference.recv() else { return Ok(None) };
+    let Ok(index) = reference.index.recv() else { return Ok(None) };
+    let units = &reference.units;
     let (apl_checked, bpe_checked) = if opts.derived_csv {
         (
             Checked::new(&contract::APL_CSV, data, apl::DERIVED_FILE),
@@ -607,26 +673,29 @@ fn normalize_tabular(data: &DataDir, opts: &Options, reference: Receiver<Referen
         let rest = std::thread::Builder::new()
             .name("normalize-apl22-bpe".into())
             .spawn_scoped(s, || -> Result<_> {
-                let apl22 = apl_frame(staged22, &index, &units, 2022, &apl_checked)?;
-                let bpe = staged_bpe.map(|b| bpe_frame(b, &index, &units, &bpe_checked)).transpose()?;
-                Ok((apl22, bpe))
+                let Some(apl22) = apl_frame(staged22, &index, units, 2022, &apl_checked)? else { return Ok(None) };
+                let bpe = match staged_bpe.map(|b| bpe_frame(b, &index, units, &bpe_checked)).transpose()? {
+                    Some(None) => return Ok(None),
+                    bpe => bpe.flatten(),
+                };
+                Ok(Some((apl22, bpe)))
             })
             .expect("spawn a thread");
-        let apl23 = apl_frame(staged23, &index, &units, 2023, &apl_checked);
+        let apl23 = apl_frame(staged23, &index, units, 2023, &apl_checked);
         let rest = rest.join().expect("APL 2022 / BPE thread panicked");
         // Errors in the order of the sources, as when they were normalized in turn.
-        let apl23 = apl23?;
-        let (apl22, bpe) = rest?;
+        let Some(apl23) = apl23? else { return Ok(None) };
+        let Some((apl22, bpe)) = rest? else { return Ok(None) };
         Ok(Some((apl23, apl22, bpe)))
     })
 }
 
 /// The comparateur (or its fallback) staged, then normalized once the COG `reference` comes;
 /// `Ok(None)` when absent, or when the COG failed and the reference never came.
-fn normalize_areas(data: &DataDir, reference: Receiver<Reference>) -> Result<Option<Normalized>> {
+fn normalize_areas(data: &DataDir, reference: Reference) -> Result<Option<Normalized>> {
     let Some(staged) = comparateur::load_any(data)? else { return Ok(None) };
-    let Ok((index, units)) = reference.recv() else { return Ok(None) };
-    area_frame(data, staged, &index, &units).map(Some)
+    let Ok(index) = reference.index.recv() else { return Ok(None) };
+    area_frame(data, staged, &index, &reference.units)
 }
 
 pub fn build_with(data: &DataDir, opts: &Options, progress: &mut dyn FnMut(&str)) -> Result<Curated> {
@@ -656,8 +725,8 @@ pub fn build_with_sink(
     let (staged_tx, staged_rx) = std::sync::mpsc::sync_channel::<StagedBoundaries>(1);
     // The COG reaches the APL/BPE and comparateur threads the same way: they normalize their
     // sources while this one reads the others.
-    let (tabular_tx, tabular_rx) = std::sync::mpsc::sync_channel::<Reference>(1);
-    let (areas_tx, areas_rx) = std::sync::mpsc::sync_channel::<Reference>(1);
+    let (tabular_tx, tabular_rx) = reference_channel();
+    let (areas_tx, areas_rx) = reference_channel();
     // Named, so that a profile (perf) tells the threads apart; spawning fails as `s.spawn` would.
     let named = |name: &str| std::thread::Builder::new().name(name.to_string());
     std::thread::scope(|s| {
@@ -708,7 +777,7 @@ struct Pending<'a> {
     /// Where the COG index goes once built, when the boundaries' thread waits for it.
     index_tx: Option<std::sync::mpsc::SyncSender<Arc<CogIndex>>>,
     /// Where the COG index and units go once built, for the APL/BPE and comparateur threads.
-    reference_tx: [std::sync::mpsc::SyncSender<Reference>; 2],
+    reference_tx: [ReferenceTx; 2],
 }
 
 fn build_staged(
@@ -718,16 +787,27 @@ fn build_staged(
     pending: Pending<'_>,
 ) -> Result<Curated> {
     progress("COG 2026 communes, EPCI, départements, régions");
-    let cog = Cog::load(data)?;
-    let index = Arc::new(CogIndex::new(&cog));
-    if let Some(tx) = pending.index_tx {
-        // The receiver is gone only if that thread already failed; its join reports why.
-        let _ = tx.send(Arc::clone(&index));
-    }
+    // The index goes to the staging threads as soon as `communes.json` is read: they place and
+    // aggregate their rows while this thread reads the EPCI and checks the COG (the index came
+    // 15-25 ms later, after the units frame, with one core idle meanwhile).
+    let mut keyed = None;
+    let index_tx = pending.index_tx;
+    let cog = Cog::load_keyed(data, |keys| {
+        let index = Arc::new(CogIndex::from_keys(keys));
+        // A receiver is gone only if its thread already failed; its join reports why.
+        for tx in &pending.reference_tx {
+            let _ = tx.index.send(Arc::clone(&index));
+        }
+        if let Some(tx) = &index_tx {
+            let _ = tx.send(Arc::clone(&index));
+        }
+        keyed = Some(index);
+    })?;
+    let index = keyed.expect("the COG's keys are handed over before it loads");
     let units = cog.units_frame()?;
     for tx in pending.reference_tx {
-        // As above: a receiver is gone only if its thread already failed.
-        let _ = tx.send((Arc::clone(&index), units.clone()));
+        // As above.
+        let _ = tx.units.send(units.clone());
     }
     // The reference itself: its contract passed in `Cog::load`; reported like the others.
     let mut cog_rep = report_for(
@@ -763,7 +843,15 @@ fn build_staged(
         let totale = totale_frame(data, &cog, &index, &units)?;
         let bpe_present = data.exists(if opts.derived_csv { bpe::DERIVED_FILE } else { bpe::META.file });
         let fresh = super::fresh::build(data, &index, &units, bpe_present, progress)?;
-        Ok((bv, bv_rep, totale, bpe_present, fresh))
+        // The join starts here, while the other threads finish: sorted before anything is
+        // attached, so that each source is gathered into code order as it is attached, instead
+        // of the whole table at the end.
+        let (totale, totale_rep) = totale;
+        let wide = units.sort(["code"], SortMultipleOptions::default())?;
+        let by_code = RowsByKey::new(&wide, "code")?;
+        let wide = by_code.attach(wide, &totale, "populations totales")?;
+        let bv_units = bassin_vie_of_units(&units, bv)?;
+        Ok((bv_rep, totale_rep, bpe_present, fresh, wide, by_code, bv_units))
     })();
 
     progress("INSEE comparateur (area, centre), if present (read and normalized on another thread)");
@@ -781,7 +869,7 @@ fn build_staged(
         ),
     };
     let area_present = area_rep.is_some();
-    let (bv, bv_rep, (totale, totale_rep), bpe_present, fresh) = read_here?;
+    let (bv_rep, totale_rep, bpe_present, fresh, mut wide, by_code, bv_units) = read_here?;
 
     progress("DREES APL 2023 and 2022, BPE 2020 GPs if present (read and normalized on another thread)");
     let Some(((apl23, r23), (apl22, r22), bpe)) = (pending.tabular)()? else {
@@ -819,17 +907,8 @@ fn build_staged(
     reports.extend(fresh.reports.iter().cloned());
 
     progress("joining");
-    // Sorted before anything is attached: each source is gathered into code order as it is
-    // attached, instead of the whole table at the end.
-    let mut wide = units.sort(["code"], SortMultipleOptions::default())?;
-    let by_code = RowsByKey::new(&wide, "code")?;
-    for (other, what) in [
-        (&totale, "populations totales"),
-        (&apl23, "APL 2023"),
-        (&apl22, "APL 2022"),
-        (&bpe, "BPE 2020"),
-        (&area, "areas and centres"),
-    ] {
+    for (other, what) in [(&apl23, "APL 2023"), (&apl22, "APL 2022"), (&bpe, "BPE 2020"), (&area, "areas and centres")]
+    {
         wide = by_code.attach(wide, other, what)?;
     }
     let (has_boundary, no_boundaries) = match &bnd {
@@ -846,28 +925,6 @@ fn build_staged(
             ],
         ),
     };
-    // Arrondissements municipaux belong to their city's bassin de vie.
-    let bv_units = units
-        .clone()
-        .lazy()
-        .select([col("code"), col("parent_code")])
-        .join(bv.clone().lazy(), [col("code")], [col("code")], JoinArgs::new(JoinType::Left))
-        .join(
-            bv.lazy().select([
-                col("code").alias("parent_code"),
-                col("bv2022").alias("pbv"),
-                col("bv2022_name").alias("pbv_name"),
-            ]),
-            [col("parent_code")],
-            [col("parent_code")],
-            JoinArgs::new(JoinType::Left),
-        )
-        .select([
-            col("code"),
-            coalesce(&[col("bv2022"), col("pbv")]).alias("bv2022"),
-            coalesce(&[col("bv2022_name"), col("pbv_name")]).alias("bv2022_name"),
-        ])
-        .collect()?;
     let wide = by_code.attach(wide, &bv_units, "bassins de vie")?;
     let wide = super::fresh::attach(wide, &by_code, &fresh)?;
     let is_com = col("zone").eq(lit("com"));

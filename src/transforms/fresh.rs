@@ -89,7 +89,7 @@ fn rpps_frame(data: &DataDir, index: &CogIndex) -> Result<Option<(DataFrame, Nor
         lit(NULL).cast(DataType::Int64)
     };
     out.push(gp.alias("gp_count_rpps"));
-    let agg = aggregate_with_plm(staged.lazy(), &aggs, index)?.select(out).collect()?;
+    let agg = aggregate_with_plm(staged.lazy(), &[], &aggs, index)?.select(out).collect()?;
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     Ok(Some((agg, rep, format!("RPPS ({name})"), counts.has_mode)))
 }
@@ -139,7 +139,7 @@ fn age_frame(
     let df = remap(staged.frame, index, &mut rep)?;
     let names: Vec<&str> = std::iter::once("pop").chain(age::BANDS.iter().map(|(n, _)| *n)).collect();
     let aggs = || names.iter().map(|n| col(*n).sum().alias(*n)).collect::<Vec<_>>();
-    let agg = aggregate_with_plm(df.lazy(), &aggs, index)?.collect()?;
+    let agg = aggregate_with_plm(df.lazy(), &[], &aggs, index)?.collect()?;
     let expected = units
         .clone()
         .lazy()
