@@ -547,7 +547,7 @@ impl<'c> RowCheck<'c> {
     pub fn records(
         mut self,
         d: &super::table::Delimited,
-        mut f: impl FnMut(&mut Self, u64, &csv::StringRecord) -> Result<()>,
+        mut f: impl FnMut(&mut Self, u64, &super::table::Record<'_>) -> Result<()>,
     ) -> Result<Checked> {
         let (mut last_line, mut last_value) = (None, String::new());
         d.for_each_record(|line, r| {
