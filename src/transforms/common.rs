@@ -69,7 +69,7 @@ pub fn aggregate_with_plm(
     aggs: &dyn Fn() -> Vec<Expr>,
     index: &CogIndex,
 ) -> Result<LazyFrame> {
-    let with_terms = |lf: LazyFrame| if terms.is_empty() { lf } else { lf.with_columns(terms.to_vec()) };
+    let with_terms = |lf: LazyFrame| if terms.is_empty() { lf } else { lf.with_columns(terms) };
     let per_unit = group_by_code(with_terms(lf.filter(col("code_2026").is_not_null()))).agg(aggs()).collect()?;
     // Float sums depend on the order of their terms, and may depend on where a column's chunks
     // end; neither a parallel join's output order nor its chunks are fixed (a sort after the join
