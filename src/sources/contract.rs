@@ -462,10 +462,18 @@ impl<'c> RowCheck<'c> {
                 let s = text(i);
                 (code && s.len() == 4 && is_commune_code(s), s)
             };
-            let len: usize = key_cols.iter().map(|&(i, c)| part(i, c).1.len() + 1 + usize::from(part(i, c).0)).sum();
+            let len: usize = key_cols
+                .iter()
+                .map(|&(i, c)| {
+                    let (zero, s) = part(i, c);
+                    s.len() + 1 + usize::from(zero)
+                })
+                .sum();
             // Most keys (a code, a year and a code, a code and a postcode) fit in 15 bytes: packed
             // with their length in an integer, a row's key costs no allocation.
-            let first = if len <= 16 {
+            // One lookup: the first line is kept, a repeat reads it.
+            let mut first = None;
+            if len <= 16 {
                 let mut b = [0u8; 16];
                 let mut n = 0;
                 for (k, &(i, c)) in key_cols.iter().enumerate() {
@@ -482,10 +490,7 @@ impl<'c> RowCheck<'c> {
                     n += s.len();
                 }
                 b[15] = n as u8;
-                let key = u128::from_le_bytes(b);
-                let first = self.seen_short.get(&key).copied();
-                self.seen_short.entry(key).or_insert(line);
-                first
+                self.seen_short.entry(u128::from_le_bytes(b)).and_modify(|l| first = Some(*l)).or_insert(line);
             } else {
                 let mut key = String::with_capacity(len);
                 for (k, &(i, c)) in key_cols.iter().enumerate() {
@@ -498,10 +503,8 @@ impl<'c> RowCheck<'c> {
                     }
                     key.push_str(s);
                 }
-                let first = self.seen.get(&key).copied();
-                self.seen.entry(key).or_insert(line);
-                first
-            };
+                self.seen.entry(key).and_modify(|l| first = Some(*l)).or_insert(line);
+            }
             if let Some(first) = first {
                 let key: Vec<String> = key_cols
                     .iter()
