@@ -105,15 +105,6 @@ impl CogIndex {
         pairs.sort();
         pairs
     }
-
-    /// [`CogIndex::arrondissement_pairs`] as a frame.
-    pub fn arrondissements_frame(&self) -> Result<DataFrame> {
-        let pairs = self.arrondissement_pairs();
-        Ok(df!(
-            "code_2026" => pairs.iter().map(|p| p.0).collect::<Vec<_>>(),
-            "parent_code" => pairs.iter().map(|p| p.1).collect::<Vec<_>>(),
-        )?)
-    }
 }
 
 /// What normalization did to one source. Written to `normalization_report.json`.

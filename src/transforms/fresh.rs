@@ -58,14 +58,7 @@ fn rpps_frame(data: &DataDir, index: &CogIndex) -> Result<Option<(DataFrame, Nor
     let Some(path) = rpps::find(data) else {
         return Ok(None);
     };
-    let pairs = index.arrondissements_frame()?;
-    let parents = pairs
-        .column("code_2026")?
-        .str()?
-        .iter()
-        .zip(pairs.column("parent_code")?.str()?.iter())
-        .filter_map(|(a, p)| Some((a?.to_string(), p?.to_string())))
-        .collect();
+    let parents = index.arrondissement_pairs().into_iter().map(|(a, p)| (a.to_string(), p.to_string())).collect();
     let setup = rpps::Setup { professions: Professions::embedded(), parents };
     let (counts, stats) = rpps::count_file_with(&path, &setup)?;
     let mut rep = report_for(
