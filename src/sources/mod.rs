@@ -24,6 +24,7 @@ pub mod populations_legales;
 pub mod rpps;
 pub mod table;
 pub mod tagc;
+pub mod xlsx;
 
 /// Environment variable naming the folder of the published files.
 pub const DATA_DIR_ENV: &str = "CPTS_DATA_DIR";

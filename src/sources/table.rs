@@ -539,16 +539,13 @@ fn split_fields<'a>(line: &'a str, delimiter: u8, fields: &mut Vec<&'a str>) {
 /// Read one sheet of an xlsx workbook; the header row is the first row (of the first dozen)
 /// holding `key_column`. Row numbers are the spreadsheet's own (1-based).
 pub fn read_xlsx(path: &Path, sheet: &str, key_column: &str, required: &[&str]) -> Result<RawTable> {
-    let wb = calamine::open_workbook_auto(path)
-        .map_err(|e| Error::data(Location::file(path), format!("cannot open workbook: {e}")))?;
-    xlsx_table(wb, path, sheet, key_column, required)
+    Ok(read_xlsx_sheets(path, &[sheet], key_column, required)?.pop().expect("one sheet asked, one read"))
 }
 
 /// [`read_xlsx`] of several sheets of one workbook, opened once (its shared strings parsed once).
 pub fn read_xlsx_sheets(path: &Path, sheets: &[&str], key_column: &str, required: &[&str]) -> Result<Vec<RawTable>> {
-    let mut wb = calamine::open_workbook_auto(path)
-        .map_err(|e| Error::data(Location::file(path), format!("cannot open workbook: {e}")))?;
-    sheets.iter().map(|sheet| sheet_table(&mut wb, path, sheet, key_column, required)).collect()
+    let book = std::fs::File::open(path).ok().and_then(|f| super::xlsx::Book::open(std::io::BufReader::new(f)));
+    workbook_tables(path, book, || calamine::open_workbook_auto(path), sheets, key_column, required)
 }
 
 /// [`read_xlsx`] on a workbook held in memory (e.g. a zip member); `label` names it in errors.
@@ -559,9 +556,40 @@ pub fn read_xlsx_bytes(
     key_column: &str,
     required: &[&str],
 ) -> Result<RawTable> {
-    let wb = calamine::open_workbook_auto_from_rs(std::io::Cursor::new(bytes))
-        .map_err(|e| Error::data(Location::file(label), format!("cannot open workbook: {e}")))?;
-    xlsx_table(wb, label, sheet, key_column, required)
+    let book = super::xlsx::Book::open(std::io::Cursor::new(&bytes[..]));
+    let open = || calamine::open_workbook_auto_from_rs(std::io::Cursor::new(&bytes[..]));
+    Ok(workbook_tables(label, book, open, &[sheet], key_column, required)?.pop().expect("one sheet asked, one read"))
+}
+
+/// The sheets of a workbook, each read by [`super::xlsx::Book`] when its layout allows, by
+/// calamine (`open`) otherwise, which also names the faults of a damaged workbook.
+fn workbook_tables<R: std::io::Read + std::io::Seek, RS: std::io::Read + std::io::Seek>(
+    label: &Path,
+    mut book: Option<super::xlsx::Book<R>>,
+    open: impl FnOnce() -> std::result::Result<calamine::Sheets<RS>, calamine::Error>,
+    sheets: &[&str],
+    key_column: &str,
+    required: &[&str],
+) -> Result<Vec<RawTable>> {
+    let mut open = Some(open);
+    let mut calamine_book = None;
+    let mut tables = Vec::with_capacity(sheets.len());
+    for sheet in sheets {
+        if let Some(cells) = book.as_mut().and_then(|b| b.cells(sheet)) {
+            let (first_row, rows) = cell_rows(cells);
+            tables.push(rows_table(label, sheet, first_row, rows, key_column, required)?);
+            continue;
+        }
+        let wb = match &mut calamine_book {
+            Some(wb) => wb,
+            None => calamine_book.insert(
+                open.take().expect("opened once")()
+                    .map_err(|e| Error::data(Location::file(label), format!("cannot open workbook: {e}")))?,
+            ),
+        };
+        tables.push(sheet_table(wb, label, sheet, key_column, required)?);
+    }
+    Ok(tables)
 }
 
 /// [`zip_member`] as UTF-8 text (the INSEE CSVs inside their zips).
@@ -612,16 +640,6 @@ pub fn find_latest(dir: &Path, pattern: &str) -> Option<PathBuf> {
     hits.pop()
 }
 
-fn xlsx_table<RS: std::io::Read + std::io::Seek>(
-    mut wb: calamine::Sheets<RS>,
-    path: &Path,
-    sheet: &str,
-    key_column: &str,
-    required: &[&str],
-) -> Result<RawTable> {
-    sheet_table(&mut wb, path, sheet, key_column, required)
-}
-
 fn sheet_table<RS: std::io::Read + std::io::Seek>(
     wb: &mut calamine::Sheets<RS>,
     path: &Path,
@@ -637,7 +655,20 @@ fn sheet_table<RS: std::io::Read + std::io::Seek>(
             format!("sheet \"{sheet}\" missing (workbook has: {})", names.join(", ")),
         ));
     }
-    let (first_row, sheet_rows) = sheet_rows(wb, path, sheet)?;
+    let (first_row, rows) = sheet_rows(wb, path, sheet)?;
+    rows_table(path, sheet, first_row, rows, key_column, required)
+}
+
+/// A sheet's rows (`first_row` 0-based) as a table: the header row is the first of the first
+/// dozen holding `key_column`; empty rows are skipped.
+fn rows_table(
+    path: &Path,
+    sheet: &str,
+    first_row: u64,
+    sheet_rows: Vec<Vec<String>>,
+    key_column: &str,
+    required: &[&str],
+) -> Result<RawTable> {
     let mut header: Option<(u64, Vec<String>)> = None;
     let mut rows = Vec::new();
     for (i, cells) in sheet_rows.into_iter().enumerate() {
@@ -700,12 +731,19 @@ fn sheet_rows<RS: std::io::Read + std::io::Seek>(
         let (row, col) = cell.get_position();
         cells.push((row, col, text));
     }
+    Ok(cell_rows(cells))
+}
+
+/// The rows of a sheet's cells (those with a value), from its first to its last non-empty row,
+/// each from the first to the last non-empty column (calamine's used range), and the first row's
+/// 0-based index.
+fn cell_rows(mut cells: Vec<super::xlsx::Cell>) -> (u64, Vec<Vec<String>>) {
     // Cells come in sheet order but need not (as calamine's own reading assumes); stable, so that
     // of two cells at one place the later wins, as in its used range.
     if !cells.is_sorted_by_key(|c| (c.0, c.1)) {
         cells.sort_by_key(|c| (c.0, c.1));
     }
-    let (Some(first), Some(last)) = (cells.first(), cells.last()) else { return Ok((0, Vec::new())) };
+    let (Some(first), Some(last)) = (cells.first(), cells.last()) else { return (0, Vec::new()) };
     let (first_row, last_row) = (first.0, last.0);
     let first_col = cells.iter().map(|c| c.1).min().expect("a cell");
     let width = (cells.iter().map(|c| c.1).max().expect("a cell") - first_col + 1) as usize;
@@ -718,7 +756,7 @@ fn sheet_rows<RS: std::io::Read + std::io::Seek>(
         }
         rows.push(row);
     }
-    Ok((u64::from(first_row), rows))
+    (u64::from(first_row), rows)
 }
 
 /// [`sheet_rows`] through calamine's used range, for the other workbook formats.
@@ -983,5 +1021,223 @@ mod tests {
         assert_eq!((t.header_line, t.headers[3].as_str()), (5, "valeur"));
         let lines: Vec<u64> = t.rows.iter().map(|r| r.line).collect();
         assert_eq!(lines, [6, 8, 9], "row numbers are the spreadsheet's, the empty row skipped");
+    }
+
+    /// Every cell of a sheet through calamine, as the table reader had them before `xlsx::Book`.
+    fn calamine_rows(book: &[u8], sheet: &str) -> (u64, Vec<Vec<String>>) {
+        let mut wb = calamine::open_workbook_auto_from_rs(std::io::Cursor::new(book)).unwrap();
+        sheet_rows(&mut wb, Path::new("book.xlsx"), sheet).unwrap()
+    }
+
+    #[test]
+    fn published_workbooks_read_directly_as_calamine_reads_them() {
+        let dir = std::env::var_os(super::super::DATA_DIR_ENV)
+            .map(std::path::PathBuf::from)
+            .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join(super::super::DEFAULT_DATA_DIR));
+        let books = [
+            ("health/drees_apl_medecins_generalistes_2022_2023.xlsx", &["APL 2022", "APL 2023"][..]),
+            ("health/anct_offre_sante_nb_medg_bpe2020_communes.xlsx", &["Data"][..]),
+        ];
+        let mut read = 0;
+        for (file, sheets) in books {
+            let Ok(bytes) = std::fs::read(dir.join(file)) else { continue };
+            let mut book =
+                super::super::xlsx::Book::open(std::io::Cursor::new(&bytes[..])).expect("the publisher's layout");
+            for sheet in sheets {
+                let cells = book.cells(sheet).unwrap_or_else(|| panic!("{file} \"{sheet}\" read directly"));
+                let direct = cell_rows(cells);
+                assert!(direct.1.len() > 30_000, "{file} {sheet}: {} rows", direct.1.len());
+                assert_eq!(direct, calamine_rows(&bytes, sheet), "{file} {sheet}");
+                read += 1;
+            }
+        }
+        if read == 0 {
+            eprintln!(
+                "published_workbooks_read_directly_as_calamine_reads_them: no published workbook in {}, skipped",
+                dir.display()
+            );
+        }
+    }
+
+    /// A workbook written by another writer (rust_xlsxwriter, as Excel lays it out): shared and rich
+    /// strings with entities and spaces, numbers of every shape, booleans, formulas with their cached
+    /// results, cells far apart.
+    fn varied_workbook() -> Vec<u8> {
+        use rust_xlsxwriter::{Format, Formula, Workbook};
+        let mut wb = Workbook::new();
+        let ws = wb.add_worksheet().set_name("Valeurs 2023").unwrap();
+        let texts = [
+            "L'Abergement & <Cie>",
+            "  espaces autour  ",
+            "\"guillemets\"",
+            "ligne\nsuivante",
+            "Saint-Étienne",
+            "2A004",
+        ];
+        for (i, t) in texts.iter().enumerate() {
+            ws.write_string(i as u32, 0, *t).unwrap();
+        }
+        let numbers = [
+            0.0,
+            -0.0,
+            1.0,
+            806.0,
+            1.828,
+            2.649,
+            -0.125,
+            1e-7,
+            123_456_789_012_345.0,
+            1.234_567_890_123_456_7e19,
+            0.1 + 0.2,
+            14_002.685,
+        ];
+        for (i, x) in numbers.iter().enumerate() {
+            ws.write_number(i as u32, 1, *x).unwrap();
+        }
+        ws.write_boolean(0, 2, true).unwrap();
+        ws.write_boolean(1, 2, false).unwrap();
+        ws.write_formula(2, 2, Formula::new("=B4*2").set_result("1612")).unwrap();
+        ws.write_formula(3, 2, Formula::new("=A1").set_result("L'Abergement")).unwrap();
+        let bold = Format::new().set_bold();
+        ws.write_rich_string(4, 2, &[(&bold, "Millésime"), (&Format::default(), " : 2023")]).unwrap();
+        ws.write_string(999, 700, "loin").unwrap();
+        wb.add_worksheet().set_name("Vide").unwrap();
+        wb.save_to_buffer().unwrap()
+    }
+
+    #[test]
+    fn workbooks_read_directly_as_calamine_reads_them() {
+        let (book, sheets) = (varied_workbook(), ["Valeurs 2023", "Vide"]);
+        let mut direct = super::super::xlsx::Book::open(std::io::Cursor::new(&book[..])).expect("a plain workbook");
+        for sheet in sheets {
+            let cells = direct.cells(sheet).unwrap_or_else(|| panic!("\"{sheet}\" read directly"));
+            assert_eq!(cell_rows(cells), calamine_rows(&book, sheet), "{sheet}");
+        }
+        let (_, rows) = cell_rows(direct.cells("Valeurs 2023").unwrap());
+        assert_eq!(rows.len(), 1000);
+        assert_eq!(rows[0][..3], ["L'Abergement & <Cie>", "0", "true"]);
+        assert_eq!(rows[1][..2], ["  espaces autour  ", "-0"]);
+        assert_eq!(rows[4][1..3], ["1.828", "Millésime : 2023"]);
+        assert_eq!(rows[9][1], "12345678901234567000");
+        assert_eq!(rows[10][1], "0.30000000000000004");
+        assert_eq!(rows[999][700], "loin");
+        assert!(direct.cells("Absente").is_none(), "a missing sheet is calamine's to report");
+    }
+
+    /// A workbook of one sheet "Data" with the given `<sheetData>` content and shared strings.
+    fn hand_workbook(sheet_data: &str, shared: &[&str]) -> Vec<u8> {
+        use std::io::Write;
+        let mut z = ::zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        let ns = r#"xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main""#;
+        let rel = "http://schemas.openxmlformats.org/officeDocument/2006/relationships";
+        let parts = [
+            ("[Content_Types].xml", r#"<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/></Types>"#.to_string()),
+            ("_rels/.rels", format!(r#"<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="{rel}/officeDocument" Target="xl/workbook.xml"/></Relationships>"#)),
+            ("xl/workbook.xml", format!(r#"<?xml version="1.0"?><workbook {ns} xmlns:r="{rel}"><sheets><sheet name="Data" sheetId="1" r:id="rId1"/></sheets></workbook>"#)),
+            ("xl/_rels/workbook.xml.rels", format!(r#"<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="{rel}/worksheet" Target="/xl/worksheets/sheet1.xml"/><Relationship Id="rId2" Type="{rel}/sharedStrings" Target="sharedStrings.xml"/></Relationships>"#)),
+            ("xl/worksheets/sheet1.xml", format!(r#"<?xml version="1.0"?><worksheet {ns}><dimension ref="A1:D9"/><sheetData>{sheet_data}</sheetData></worksheet>"#)),
+            ("xl/sharedStrings.xml", format!(r#"<?xml version="1.0"?><sst {ns} count="{0}" uniqueCount="{0}">{1}</sst>"#, shared.len(), shared.concat())),
+        ];
+        for (name, text) in parts {
+            z.start_file(name, ::zip::write::SimpleFileOptions::default()).unwrap();
+            z.write_all(text.as_bytes()).unwrap();
+        }
+        z.finish().unwrap().into_inner()
+    }
+
+    #[test]
+    fn hand_written_sheets_read_directly_as_calamine_reads_them() {
+        // The ANCT's layout (inline strings, styled empty cells, verbose rows), Excel's (shared
+        // strings, rich and phonetic runs, CRLF), formula strings, empty values of every kind.
+        let shared = [
+            "<si><t>codgeo</t></si>",
+            "<si><r><rPr><b/><sz val=\"11\"/></rPr><t>Mill&#233;sime</t></r><r><t xml:space=\"preserve\"> : 2023 </t></r></si>",
+            "<si><t>ligne\r\nsuivante\rfin</t><rPh sb=\"0\" eb=\"1\"><t>PHON</t></rPh><phoneticPr fontId=\"1\"/></si>",
+            "<si/>",
+            "<si><t>  tab\t </t></si>",
+        ];
+        let data = concat!(
+            r#"<row collapsed="" customFormat="true" ht="12.1" r="1"><c r="A1" s="2" t="inlineStr"><is><t>Observatoire &amp; ANCT</t></is></c><c r="B1" s="2"/><c r="C1" s="2"></c></row>"#,
+            r#"<row r="2" spans="1:4"><c r="A2" t="s"><v>0</v></c><c r="B2" t="s"><v>1</v></c><c r="C2" t="s"><v>2</v></c><c r="D2" t="s"><v>3</v></c></row>"#,
+            "<row r=\"3\">\n  <c r=\"A3\" t=\"s\"><v>4</v></c>\n  <c r=\"B3\"><v>1.8280000000000001</v></c>\n  <c r=\"C3\" t=\"n\"><v>-7</v></c><c r=\"D3\"><v/></c></row>",
+            r#"<row r="4"/><row r="5"><c r="A5" t="str"><f>A1&amp;"!"</f><v>Observatoire &amp; ANCT!</v></c><c r="B5"><f t="shared" ref="B5:B6" si="0">B3*2</f><v>3.6560000000000001</v></c><c r="C5" t="str"><f>""</f><v></v></c><c r="D5" t="inlineStr"><is/></c></row>"#,
+            r#"<row r="6"><c r="B6"><f t="shared" si="0"/><v>7E-3</v></c><c r="C6" t="b"><v>1</v></c><c r="D6" t="inlineStr"><v>ignored</v><is><t xml:space='preserve'> a </t><t>b</t></is></c></row>"#,
+            r#"<row r="9"><c r="d9" s="6"><v>0012.50</v></c><c r="A9" t="s"><v></v></c></row>"#,
+        );
+        let book = hand_workbook(data, &shared);
+        let cells = super::super::xlsx::Book::open(std::io::Cursor::new(&book[..]))
+            .unwrap()
+            .cells("Data")
+            .expect("read directly");
+        let rows = cell_rows(cells);
+        assert_eq!(rows, calamine_rows(&book, "Data"));
+        assert_eq!(rows.1[1], ["codgeo", "Millésime : 2023 ", "ligne\nsuivante\nfin", ""]);
+        assert_eq!(rows.1[2], ["tab", "1.828", "-7", ""]);
+        assert_eq!(rows.1[4], ["Observatoire & ANCT!", "3.656", "", ""]);
+        assert_eq!(rows.1[5], ["", "0.007", "true", " a b"]);
+        assert_eq!(rows.1[8], ["", "", "", "12.5"]);
+    }
+
+    #[test]
+    fn what_the_direct_reader_does_not_know_is_left_to_calamine() {
+        for (why, data) in [
+            ("Excel's escapes", r#"<row r="1"><c r="A1" t="inlineStr"><is><t>a_x000D_b</t></is></c></row>"#),
+            ("an error cell", r#"<row r="1"><c r="A1" t="e"><v>#DIV/0!</v></c></row>"#),
+            ("a date cell", r#"<row r="1"><c r="A1" t="d"><v>2023-01-01T00:00:00</v></c></row>"#),
+            ("a cell without its reference", r#"<row r="1"><c><v>1</v></c></row>"#),
+            ("a namespace prefix", r#"<x:row r="1"><x:c r="A1"><x:v>1</x:v></x:c></x:row>"#),
+            ("a text in a number cell", r#"<row r="1"><c r="A1"><v>n/a</v></c></row>"#),
+            ("a comment", r#"<row r="1"><!-- note --><c r="A1"><v>1</v></c></row>"#),
+        ] {
+            let book = hand_workbook(&format!("{data}<row r=\"2\"><c r=\"A2\" t=\"inlineStr\"><is><t>codgeo</t></is></c></row><row r=\"3\"><c r=\"A3\"><v>1</v></c></row>"), &[]);
+            assert!(
+                super::super::xlsx::Book::open(std::io::Cursor::new(&book[..])).unwrap().cells("Data").is_none(),
+                "{why}"
+            );
+            // The table is still read, by calamine, or refused with calamine's account.
+            let read = read_xlsx_bytes(Path::new("b.xlsx"), book.clone(), "Data", "codgeo", &["codgeo"]);
+            let mut wb = calamine::open_workbook_auto_from_rs(std::io::Cursor::new(&book[..])).unwrap();
+            let by_calamine = sheet_table(&mut wb, Path::new("b.xlsx"), "Data", "codgeo", &["codgeo"]);
+            match (read, by_calamine) {
+                (Ok(a), Ok(b)) => assert_eq!(
+                    a.rows.iter().map(|r| &r.cells).collect::<Vec<_>>(),
+                    b.rows.iter().map(|r| &r.cells).collect::<Vec<_>>(),
+                    "{why}"
+                ),
+                (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string(), "{why}"),
+                (a, b) => panic!("{why}: {:?} against {:?}", a.map(|t| t.rows.len()), b.map(|t| t.rows.len())),
+            }
+        }
+        // A member whose bytes do not match its CRC is not read directly.
+        let mut book = hand_workbook(r#"<row r="1"><c r="A1"><v>1</v></c></row>"#, &[]);
+        let directory = book.windows(4).position(|w| w == b"PK\x01\x02").unwrap();
+        let name = directory + book[directory..].windows(24).position(|w| w == b"xl/worksheets/sheet1.xml").unwrap();
+        // In the central directory, an entry's CRC-32 is 30 bytes before its name.
+        book[name - 30] ^= 0xff;
+        assert!(super::super::xlsx::Book::open(std::io::Cursor::new(&book[..])).unwrap().cells("Data").is_none());
+    }
+
+    #[test]
+    fn sheets_longer_than_a_chunk_are_read_row_by_row_across_chunks() {
+        // ~3 MB of XML: rows cut at every chunk boundary, texts and numbers of varying length.
+        let mut data = String::new();
+        for r in 1..=40_000u32 {
+            data.push_str(&format!(
+                r#"<row r="{r}" spans="1:3"><c r="A{r}" t="inlineStr"><is><t>{:05}{}</t></is></c><c r="B{r}"><v>{}</v></c><c r="C{r}" t="s"><v>{}</v></c></row>"#,
+                r * 7 % 99_999,
+                "é".repeat((r % 13) as usize),
+                f64::from(r) / 7.0,
+                r % 2
+            ));
+        }
+        let book = hand_workbook(&data, &["<si><t>oui</t></si>", "<si><t>non</t></si>"]);
+        let cells = super::super::xlsx::Book::open(std::io::Cursor::new(&book[..]))
+            .unwrap()
+            .cells("Data")
+            .expect("read directly");
+        let rows = cell_rows(cells);
+        assert_eq!(rows.1.len(), 40_000);
+        assert_eq!(rows.1[39_999], ["80002".to_string() + &"é".repeat(12), "5714.285714285715".into(), "oui".into()]);
+        assert_eq!(rows, calamine_rows(&book, "Data"));
     }
 }

@@ -731,7 +731,13 @@ pub fn build_with_sink(
     let named = |name: &str| std::thread::Builder::new().name(name.to_string());
     std::thread::scope(|s| {
         let tabular = named("stage-apl-bpe")
-            .spawn_scoped(s, move || normalize_tabular(data, opts, tabular_rx))
+            .spawn_scoped(s, move || {
+                let read = normalize_tabular(data, opts, tabular_rx);
+                // The sheets' XML, cells and rows freed here are returned before this thread
+                // ends: mimalloc purges a thread's frees only when it next runs on it.
+                crate::memory::release_freed();
+                read
+            })
             .expect("spawn a thread");
         let comparateur = named("stage-comparateur")
             .spawn_scoped(s, move || normalize_areas(data, areas_rx))
