@@ -98,18 +98,44 @@ impl Target {
     }
 }
 
-/// [`build_curated`] for `build`: the geometry table is encoded for `target` with `prov` on the
-/// boundaries' thread while the workbooks are still being read ([`Curated::geometry`]), so that
-/// writing it does not come after everything else.
-pub fn build_curated_for_writing(
+/// `build`: the curated tables read and written to `out` (the snapshot's files when `target` is
+/// [`Target::Snapshot`]). The geometry table is encoded on a thread of its own from the moment
+/// the boundaries' thread has placed the shapes, while the curated table is finished and the
+/// other tables are written: its encoding (WKB, LZ4) was the last ~90 ms before them.
+pub fn build_and_write(
     data: &DataDir,
     prov: &Provenance,
     target: Target,
+    out: &Path,
     progress: &mut Progress,
-) -> Result<Curated> {
-    let sink: curated::GeometrySink =
-        Box::new(move |b, index| geometry_bytes_of(Geography::new(b, index), prov, target));
-    build_and_report(data, &curated::Options::default(), Some(sink), progress)
+) -> Result<(Curated, Vec<PathBuf>)> {
+    std::thread::scope(|s| {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Geography>(1);
+        let encoder = std::thread::Builder::new()
+            .name("encode-geometry".into())
+            .spawn_scoped(s, move || rx.recv().ok().map(|g| geometry_bytes_of(g, prov, target)).transpose())
+            .expect("spawn a thread");
+        let sink: curated::GeometrySink = Box::new(move |b, index| {
+            // The receiver is gone only if the encoder panicked; its join says so.
+            let _ = tx.send(Geography::new(b, index));
+        });
+        let c = build_and_report(data, &curated::Options::default(), Some(sink), progress);
+        let encoded = || encoder.join().expect("geometry encoder panicked");
+        let c = match c {
+            Ok(c) => c,
+            Err(e) => {
+                // What the encoder made of the shapes no longer matters.
+                let _ = encoded();
+                return Err(e);
+            }
+        };
+        progress.step("writing Parquet");
+        let written = match target {
+            Target::Processed => write_tables(out, &c, prov, target, Some(Box::new(encoded)))?,
+            Target::Snapshot => write_snapshot_with(out, &c, Some(Box::new(encoded)))?,
+        };
+        Ok((c, written))
+    })
 }
 
 fn build_and_report(
@@ -176,23 +202,29 @@ pub fn write_curated(out: &Path, c: &Curated) -> Result<Vec<PathBuf>> {
 
 /// Write the curated tables, and the geometry table when the boundaries were read.
 pub fn write_curated_with(out: &Path, c: &Curated, prov: &Provenance) -> Result<Vec<PathBuf>> {
-    write_tables(out, c, prov, Target::Processed)
+    write_tables(out, c, prov, Target::Processed, None)
 }
 
-/// [`write_curated_with`], compressed for `target`.
-fn write_tables(out: &Path, c: &Curated, prov: &Provenance, target: Target) -> Result<Vec<PathBuf>> {
+/// The geometry table's bytes being encoded elsewhere (`build`), or `None` when there are none.
+type Encoded<'a> = Box<dyn FnOnce() -> Result<Option<Vec<u8>>> + 'a>;
+
+/// [`write_curated_with`], compressed for `target`; the geometry table from `encoded` when given.
+fn write_tables(
+    out: &Path,
+    c: &Curated,
+    prov: &Provenance,
+    target: Target,
+    encoded: Option<Encoded<'_>>,
+) -> Result<Vec<PathBuf>> {
     crate::atomic::clean_temp_leftovers(out);
     // The staged sources are freed: returned before the writers allocate their buffers.
     crate::memory::release_freed();
     let p = out.join(COMMUNES_FILE);
     let g = out.join(GEOMETRY_FILE);
-    // The geometry table (WKB of every polygon, zstd) is as long to write as the rest together:
-    // encoded already when `build` staged it ([`build_curated_for_writing`]), else on its own thread.
-    std::thread::scope(|s| -> Result<()> {
-        if let Some(bytes) = &c.geometry {
-            write_bytes(&g, bytes)?;
-        }
-        let geometry = c.boundaries.as_ref().filter(|_| c.geometry.is_none()).map(|b| {
+    // The geometry table (WKB of every polygon) is as long to write as the rest together: encoded
+    // by `build` while it stages ([`build_and_write`]), else on its own thread.
+    let wrote_geometry = std::thread::scope(|s| -> Result<bool> {
+        let geometry = c.boundaries.as_ref().map(|b| {
             std::thread::Builder::new()
                 .name("write-geometry".into())
                 .spawn_scoped(s, || write_geometry(&g, &Geography::new(b.clone(), &c.index), prov, target))
@@ -200,13 +232,18 @@ fn write_tables(out: &Path, c: &Curated, prov: &Provenance, target: Target) -> R
         });
         parquet::write_for_reading(&p, &mut c.communes.clone(), prov, &schema::COMMUNES)?;
         write_cog(&out.join(COG_FILE), &c.cog, target.cog_level())?;
+        let mut wrote = geometry.is_some();
         if let Some(t) = geometry {
             t.join().expect("geometry writer panicked")?;
         }
-        Ok(())
+        if let Some(bytes) = encoded.map(|e| e()).transpose()?.flatten() {
+            write_bytes(&g, &bytes)?;
+            wrote = true;
+        }
+        Ok(wrote)
     })?;
     let mut written = vec![p];
-    if c.geometry.is_some() || c.boundaries.is_some() {
+    if wrote_geometry {
         written.push(g);
     }
     let r = out.join(REPORT_FILE);
@@ -497,8 +534,13 @@ pub fn snapshot_provenance() -> Provenance {
 /// Write the snapshot folder: the `build` outputs that `diagnose`, `batch` and `map` need, and
 /// `snapshot.json`. Every file is deterministic, so a test can rebuild it and compare bytes.
 pub fn write_snapshot(out: &Path, c: &Curated) -> Result<Vec<PathBuf>> {
+    write_snapshot_with(out, c, None)
+}
+
+/// [`write_snapshot`], the geometry table from `encoded` when given.
+fn write_snapshot_with(out: &Path, c: &Curated, encoded: Option<Encoded<'_>>) -> Result<Vec<PathBuf>> {
     let prov = snapshot_provenance();
-    let mut written = write_tables(out, c, &prov, Target::Snapshot)?;
+    let mut written = write_tables(out, c, &prov, Target::Snapshot, encoded)?;
     let read: Vec<&str> = c.reports.iter().map(|r| r.source.as_str()).collect();
     let sources = sources::all()
         .into_iter()

@@ -25,16 +25,17 @@ fn the_committed_snapshot_equals_a_fresh_build_of_the_published_files() {
     let Some(data) = common::real_data("snapshot freshness") else { return };
     let out = common::Scratch::new("snapshot");
     let mut progress = Progress::new(true);
-    // As `build --snapshot` does: the geometry table encoded on the boundaries' thread.
-    let c = pipeline::build_curated_for_writing(
+    // As `build --snapshot` does: the geometry table encoded on a thread of its own.
+    let (c, written) = pipeline::build_and_write(
         &data,
         &pipeline::snapshot_provenance(),
         pipeline::Target::Snapshot,
+        &out.0,
         &mut progress,
     )
     .unwrap();
-    assert!(c.boundaries.is_none() && c.geometry.is_some(), "the features went to the geometry table");
-    let written = pipeline::write_snapshot(&out.0, &c).unwrap();
+    assert!(c.boundaries.is_none(), "the features went to the geometry table");
+    assert!(written.iter().any(|p| p.ends_with(pipeline::GEOMETRY_FILE)), "{written:?}");
     assert!(written.len() >= 4, "{written:?}");
     let info = json(&out.0.join(pipeline::SNAPSHOT_INFO_FILE));
     let mut files: Vec<String> =

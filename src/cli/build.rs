@@ -1,7 +1,7 @@
 use std::path::PathBuf;
 
 use crate::error::Result;
-use crate::pipeline::{self, write_curated_with};
+use crate::pipeline;
 use crate::progress::Progress;
 use crate::sinks::Provenance;
 use crate::sources::{self, DataDir};
@@ -33,15 +33,11 @@ pub fn run(data: &DataDir, args: &Args, progress: &mut Progress) -> Result<()> {
         prov
     };
     let target = if args.snapshot { pipeline::Target::Snapshot } else { pipeline::Target::Processed };
-    let c = pipeline::build_curated_for_writing(data, &prov, target, progress)?;
-    progress.step("writing Parquet");
-    let written = if args.snapshot {
-        let out = args.out.clone().unwrap_or_else(|| PathBuf::from(pipeline::SNAPSHOT_DIR));
-        pipeline::write_snapshot(&out, &c)?
-    } else {
-        let out = args.out.clone().unwrap_or_else(|| PathBuf::from("data/processed"));
-        write_curated_with(&out, &c, &prov)?
-    };
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(if args.snapshot { pipeline::SNAPSHOT_DIR } else { "data/processed" }));
+    let (c, written) = pipeline::build_and_write(data, &prov, target, &out, progress)?;
     for p in written {
         progress.say(&format!("wrote {}", p.display()));
     }

@@ -41,17 +41,15 @@ pub struct Curated {
     /// The boundaries read for areas, kept for the geometry table (`None` when skipped, or when a
     /// [`GeometrySink`] took them).
     pub boundaries: Option<boundaries::Boundaries>,
-    /// What the [`GeometrySink`] made of the boundaries (`build`: the geometry table's bytes).
-    pub geometry: Option<Vec<u8>>,
     /// What was wrong with the boundaries' polygons and what was done (empty when none were read).
     pub geometry_warnings: Vec<boundaries::GeometryWarning>,
 }
 
-/// What the boundaries' thread makes of the national boundaries once the COG index is known,
-/// while the two workbooks are still being read: `build` encodes its geometry table there, which
-/// took its own 0.2 s after the curated table (docs/performance.md). The features are handed
-/// over, not cloned.
-pub type GeometrySink<'a> = Box<dyn FnOnce(boundaries::Boundaries, &CogIndex) -> Result<Vec<u8>> + Send + 'a>;
+/// Where the boundaries' thread hands the national boundaries once their areas are staged and the
+/// COG index is known: `build` encodes its geometry table on a thread of its own, while the
+/// curated table is finished and written (docs/performance.md). The features are handed over,
+/// not cloned.
+pub type GeometrySink<'a> = Box<dyn FnOnce(boundaries::Boundaries, &CogIndex) + Send + 'a>;
 
 /// List in the report the units selected by `filter` that `agg` has no row for; returns how many
 /// units were expected.
@@ -253,7 +251,6 @@ struct StagedBoundaries {
 #[derive(Default)]
 struct BoundaryTail {
     kept: Option<boundaries::Boundaries>,
-    geometry: Option<Vec<u8>>,
 }
 
 /// Area and centre of every feature's valid shape, as a frame keyed by the feature's own code;
@@ -703,7 +700,7 @@ pub fn build_with(data: &DataDir, opts: &Options, progress: &mut dyn FnMut(&str)
 }
 
 /// [`build_with`], the boundaries handed to `sink` on their thread as soon as the COG index is
-/// known; [`Curated::geometry`] holds what it returned, and [`Curated::boundaries`] is `None`.
+/// known; [`Curated::boundaries`] is then `None`.
 pub fn build_with_sink(
     data: &DataDir,
     opts: &Options,
@@ -751,9 +748,12 @@ pub fn build_with_sink(
                         return Ok(BoundaryTail::default());
                     }
                     match sink {
-                        None => Ok(BoundaryTail { kept: Some(b), geometry: None }),
+                        None => Ok(BoundaryTail { kept: Some(b) }),
                         Some(sink) => match index_rx.recv() {
-                            Ok(index) => Ok(BoundaryTail { kept: None, geometry: Some(sink(b, &index)?) }),
+                            Ok(index) => {
+                                sink(b, &index);
+                                Ok(BoundaryTail { kept: None })
+                            }
                             Err(_) => Ok(BoundaryTail::default()),
                         },
                     }
@@ -1010,12 +1010,12 @@ fn build_staged(
     if let Some(r) = reports.iter_mut().find(|r| boundaries.as_ref().is_some_and(|b| b.meta.id == r.source)) {
         r.comparison = Some(area_comparison(&communes)?);
     }
-    let BoundaryTail { kept, geometry } = match boundaries_end {
+    let BoundaryTail { kept } = match boundaries_end {
         Some(end) => end()?,
         None => BoundaryTail::default(),
     };
     // The boundaries' thread is joined: the index is this thread's alone again.
     let index = Arc::try_unwrap(index).unwrap_or_else(|shared| (*shared).clone());
     let geometry_warnings = boundaries.map(|b| b.warnings).unwrap_or_default();
-    Ok(Curated { cog, index, communes, reports, boundaries: kept, geometry, geometry_warnings })
+    Ok(Curated { cog, index, communes, reports, boundaries: kept, geometry_warnings })
 }

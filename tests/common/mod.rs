@@ -346,7 +346,6 @@ pub fn curated_or_snapshot(test: &str) -> cpts_diag::transforms::curated::Curate
                 communes,
                 reports: Vec::new(),
                 boundaries: None,
-                geometry: None,
                 geometry_warnings: Vec::new(),
             }
         }
