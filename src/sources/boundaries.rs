@@ -378,34 +378,42 @@ pub fn polygon_problem(p: &Polygon<f64>) -> Option<&'static str> {
 
 fn ring_problem(r: &LineString<f64>) -> Option<&'static str> {
     // Repeated consecutive positions (rounding to 5 decimals leaves thousands) are harmless.
-    let mut pts = r.0.clone();
-    pts.dedup();
-    let r = &LineString(pts);
-    let n = r.0.len().saturating_sub(1);
+    let mut pts: Vec<Coord<f64>> = Vec::with_capacity(r.0.len());
+    for &c in &r.0 {
+        if pts.last() != Some(&c) {
+            pts.push(c);
+        }
+    }
+    let n = pts.len().saturating_sub(1);
     if n < 3 {
         return None;
     }
-    let mut seen: Vec<(u64, u64)> = r.0[..n].iter().map(|c| (c.x.to_bits(), c.y.to_bits())).collect();
+    let mut seen: Vec<(u64, u64)> = pts[..n].iter().map(|c| (c.x.to_bits(), c.y.to_bits())).collect();
     seen.sort_unstable();
     if seen.windows(2).any(|w| w[0] == w[1]) {
         return Some("a ring passes twice through the same vertex");
     }
-    let segs: Vec<geo::Line<f64>> = r.lines().collect();
-    let lo = |l: &geo::Line<f64>| (l.start.x.min(l.end.x), l.start.y.min(l.end.y));
-    let hi = |l: &geo::Line<f64>| (l.start.x.max(l.end.x), l.start.y.max(l.end.y));
-    let mut order: Vec<usize> = (0..segs.len()).collect();
-    order.sort_by(|&a, &b| lo(&segs[a]).0.total_cmp(&lo(&segs[b]).0));
+    // Segment i joins pts[i] and pts[i + 1]; its box is [x min, x max, y min, y max]. Every pair
+    // whose x ranges overlap is compared whatever the order of equal x minima, so the unstable
+    // sort gives the answer the stable one gave.
+    let segments = pts.len() - 1;
+    let boxes: Vec<[f64; 4]> = pts
+        .windows(2)
+        .map(|w| [w[0].x.min(w[1].x), w[0].x.max(w[1].x), w[0].y.min(w[1].y), w[0].y.max(w[1].y)])
+        .collect();
+    let mut order: Vec<(f64, usize)> = boxes.iter().enumerate().map(|(i, b)| (b[0], i)).collect();
+    order.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
+    let line = |i: usize| geo::Line::new(pts[i], pts[i + 1]);
     let mut active: Vec<usize> = Vec::new();
-    for &i in &order {
-        let (x0, y0) = lo(&segs[i]);
-        let y1 = hi(&segs[i]).1;
-        active.retain(|&j| hi(&segs[j]).0 >= x0);
+    for &(x0, i) in &order {
+        let [_, _, y0, y1] = boxes[i];
+        active.retain(|&j| boxes[j][1] >= x0);
         for &j in &active {
-            let adjacent = i.abs_diff(j) == 1 || i.abs_diff(j) == segs.len() - 1;
-            if adjacent || lo(&segs[j]).1 > y1 || hi(&segs[j]).1 < y0 {
+            let adjacent = i.abs_diff(j) == 1 || i.abs_diff(j) == segments - 1;
+            if adjacent || boxes[j][2] > y1 || boxes[j][3] < y0 {
                 continue;
             }
-            if geo::Intersects::intersects(&segs[i], &segs[j]) {
+            if geo::Intersects::intersects(&line(i), &line(j)) {
                 return Some("a ring crosses itself");
             }
         }
