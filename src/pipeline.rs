@@ -88,11 +88,13 @@ impl Target {
         }
     }
 
-    /// `geometry.parquet`: zstd was 6 % of `build`'s CPU samples (~0.1 s); LZ4 writes 15 MB
-    /// instead of 8, read as fast. The snapshot keeps zstd, since the binary carries it.
+    /// `geometry.parquet`: uncompressed. The WKB of coordinates compresses little (LZ4: 20.4 →
+    /// 15.2 MB; zstd: 8 MB), and compressing was `build`'s last ~50 ms of CPU, after every other
+    /// table (zstd: 6 % of its CPU samples); `diagnose` reads it as fast (BENCHMARKS.md, eleventh
+    /// round). The snapshot keeps zstd, since the binary carries it.
     fn geometry_codec(self) -> ParquetCompression {
         match self {
-            Target::Processed => ParquetCompression::Lz4Raw,
+            Target::Processed => ParquetCompression::Uncompressed,
             Target::Snapshot => ParquetCompression::Zstd(None),
         }
     }
