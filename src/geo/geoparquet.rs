@@ -71,8 +71,14 @@ impl<U: Borrow<super::Unit>> Table<U> {
             .into_iter()
             .filter_map(|u| {
                 let r = {
-                    let shape = u.borrow().valid_shape().filter(|s| !s.0.is_empty())?;
-                    geo::BoundingRect::bounding_rect(shape.as_ref())
+                    let unit = u.borrow();
+                    let shape = unit.valid_shape().filter(|s| !s.0.is_empty())?;
+                    if unit.ready && !unit.parts.is_empty() {
+                        // One valid feature as read: `Geography::new` boxed that very shape.
+                        (!unit.bbox.min().x.is_nan()).then_some(unit.bbox)
+                    } else {
+                        geo::BoundingRect::bounding_rect(shape.as_ref())
+                    }
                 };
                 if let Some(r) = r {
                     bbox = Some(bbox.map_or(r, |b| super::union_rect(b, r)));
