@@ -23,7 +23,6 @@ pub mod memory;
 pub mod pipeline;
 pub mod professions;
 pub mod progress;
-pub mod sched;
 pub mod schema;
 pub mod sinks;
 pub mod snapshot;

@@ -729,7 +729,6 @@ pub fn build_with_sink(
     std::thread::scope(|s| {
         let tabular = named("stage-apl-bpe")
             .spawn_scoped(s, move || {
-                crate::sched::defer_to_other_threads();
                 let read = normalize_tabular(data, opts, tabular_rx);
                 // The sheets' XML, cells and rows freed here are returned before this thread
                 // ends: mimalloc purges a thread's frees only when it next runs on it.
@@ -738,10 +737,7 @@ pub fn build_with_sink(
             })
             .expect("spawn a thread");
         let comparateur = named("stage-comparateur")
-            .spawn_scoped(s, move || {
-                crate::sched::defer_to_other_threads();
-                normalize_areas(data, areas_rx)
-            })
+            .spawn_scoped(s, move || normalize_areas(data, areas_rx))
             .expect("spawn a thread");
         let bnd = with_boundaries.then(|| {
             named("stage-boundaries")
