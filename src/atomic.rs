@@ -2,7 +2,7 @@
 //! leaves a truncated file behind. Below both `sinks` and `fetch`, which write through it.
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
@@ -13,24 +13,56 @@ pub fn atomic_write(
     path: &Path,
     fill: impl FnOnce(&mut std::io::BufWriter<std::fs::File>) -> Result<()>,
 ) -> Result<()> {
+    staged_write(path, fill)?.commit()
+}
+
+/// A file written in full beside `path` and synced, put in place by [`Staged::commit`]; dropped
+/// before that, it is removed. A table written while a command may still fail (`build`'s geometry
+/// table, encoded while the other sources are read) is committed once the rest succeeded.
+#[must_use = "a staged file is removed unless committed"]
+pub struct Staged {
+    tmp: PathBuf,
+    path: PathBuf,
+    committed: bool,
+}
+
+impl Staged {
+    pub fn commit(mut self) -> Result<()> {
+        std::fs::rename(&self.tmp, &self.path).map_err(|e| Error::io(&self.path, e))?;
+        self.committed = true;
+        Ok(())
+    }
+}
+
+impl Drop for Staged {
+    fn drop(&mut self) {
+        if !self.committed {
+            let _ = std::fs::remove_file(&self.tmp);
+        }
+    }
+}
+
+/// The first half of [`atomic_write`]: `path`'s content written and synced in its temp file.
+pub fn staged_write(
+    path: &Path,
+    fill: impl FnOnce(&mut std::io::BufWriter<std::fs::File>) -> Result<()>,
+) -> Result<Staged> {
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    let result = (|| {
-        // Buffered: the Parquet and CSV writers issue many small writes, each a system call
-        // (a partitioned batch of 150 files spent most of its time in the kernel's write path).
-        let file = std::fs::File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
-        let mut f = std::io::BufWriter::with_capacity(1 << 20, file);
-        fill(&mut f)?;
-        let f = f.into_inner().map_err(|e| Error::io(&tmp, e.into_error()))?;
-        f.sync_all().map_err(|e| Error::io(&tmp, e))?;
-        std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
+    let staged = Staged {
+        tmp: dir.join(format!(".{name}.tmp-{}", std::process::id())),
+        path: path.to_path_buf(),
+        committed: false,
+    };
+    // Buffered: the Parquet and CSV writers issue many small writes, each a system call (a
+    // partitioned batch of 150 files spent most of its time in the kernel's write path).
+    let file = std::fs::File::create(&staged.tmp).map_err(|e| Error::io(&staged.tmp, e))?;
+    let mut f = std::io::BufWriter::with_capacity(1 << 20, file);
+    fill(&mut f)?;
+    let f = f.into_inner().map_err(|e| Error::io(&staged.tmp, e.into_error()))?;
+    f.sync_all().map_err(|e| Error::io(&staged.tmp, e))?;
+    Ok(staged)
 }
 
 /// Remove the `.<name>.tmp-<pid>` files and folders that runs killed mid-write left in `dir`.
@@ -115,6 +147,32 @@ mod tests {
         let names: Vec<String> =
             std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
         assert_eq!(names, ["table.parquet"]);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_staged_file_is_in_place_once_committed_and_gone_if_dropped() {
+        let dir = std::env::temp_dir().join(format!("cpts-diag-staged-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("geometry.parquet");
+        write_bytes(&path, b"previous build").unwrap();
+        let names = || -> Vec<String> {
+            let mut n: Vec<String> = std::fs::read_dir(&dir)
+                .unwrap()
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect();
+            n.sort();
+            n
+        };
+        // Written in full, but the command failed before committing: the previous file stays.
+        let staged = staged_write(&path, |f| f.write_all(b"new table").map_err(|e| Error::io(&path, e))).unwrap();
+        assert_eq!(names().len(), 2, "the temp file sits beside the table until then");
+        drop(staged);
+        assert_eq!(names(), ["geometry.parquet"]);
+        assert_eq!(std::fs::read(&path).unwrap(), b"previous build");
+        staged_write(&path, |f| f.write_all(b"new table").map_err(|e| Error::io(&path, e))).unwrap().commit().unwrap();
+        assert_eq!(names(), ["geometry.parquet"]);
+        assert_eq!(std::fs::read(&path).unwrap(), b"new table");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -8,11 +8,12 @@ use flate2::write::GzEncoder;
 use polars::prelude::{DataFrame, ParquetCompression};
 use serde::{Deserialize, Serialize};
 
+use crate::atomic::Staged;
 use crate::error::{Error, Result};
 use crate::geo::{geoparquet, Geography, StoredGeography};
 use crate::progress::Progress;
 use crate::schema;
-use crate::sinks::{parquet, write_bytes, write_json, Provenance};
+use crate::sinks::{parquet, write_json, Provenance};
 use crate::snapshot;
 use crate::sources::decoupage::{self, Cog};
 use crate::sources::{self, boundaries, DataDir};
@@ -101,9 +102,10 @@ impl Target {
 }
 
 /// `build`: the curated tables read and written to `out` (the snapshot's files when `target` is
-/// [`Target::Snapshot`]). The geometry table is encoded on a thread of its own from the moment
-/// the boundaries' thread has placed the shapes, while the curated table is finished and the
-/// other tables are written: its encoding (WKB, LZ4) was the last ~90 ms before them.
+/// [`Target::Snapshot`]). The geometry table is encoded and written beside its place on a thread
+/// of its own from the moment the boundaries' thread has placed the shapes, while the curated
+/// table is finished and the other tables are written (its encoding was the last ~90 ms before
+/// them); it is put in place with them, and removed if the build fails.
 pub fn build_and_write(
     data: &DataDir,
     prov: &Provenance,
@@ -113,9 +115,10 @@ pub fn build_and_write(
 ) -> Result<(Curated, Vec<PathBuf>)> {
     std::thread::scope(|s| {
         let (tx, rx) = std::sync::mpsc::sync_channel::<Geography>(1);
+        let path = out.join(GEOMETRY_FILE);
         let encoder = std::thread::Builder::new()
             .name("encode-geometry".into())
-            .spawn_scoped(s, move || rx.recv().ok().map(|g| geometry_bytes_of(g, prov, target)).transpose())
+            .spawn_scoped(s, move || rx.recv().ok().map(|g| stage_geometry_of(&path, g, prov, target)).transpose())
             .expect("spawn a thread");
         let sink: curated::GeometrySink = Box::new(move |b, index| {
             // The receiver is gone only if the encoder panicked; its join says so.
@@ -126,7 +129,7 @@ pub fn build_and_write(
         let c = match c {
             Ok(c) => c,
             Err(e) => {
-                // What the encoder made of the shapes no longer matters.
+                // What the encoder wrote is removed (its `Staged` dropped uncommitted).
                 let _ = encoded();
                 return Err(e);
             }
@@ -207,8 +210,8 @@ pub fn write_curated_with(out: &Path, c: &Curated, prov: &Provenance) -> Result<
     write_tables(out, c, prov, Target::Processed, None)
 }
 
-/// The geometry table's bytes being encoded elsewhere (`build`), or `None` when there are none.
-type Encoded<'a> = Box<dyn FnOnce() -> Result<Option<Vec<u8>>> + 'a>;
+/// The geometry table being written elsewhere (`build`), or `None` when there is none.
+type Encoded<'a> = Box<dyn FnOnce() -> Result<Option<Staged>> + 'a>;
 
 /// [`write_curated_with`], compressed for `target`; the geometry table from `encoded` when given.
 fn write_tables(
@@ -238,8 +241,8 @@ fn write_tables(
         if let Some(t) = geometry {
             t.join().expect("geometry writer panicked")?;
         }
-        if let Some(bytes) = encoded.map(|e| e()).transpose()?.flatten() {
-            write_bytes(&g, &bytes)?;
+        if let Some(staged) = encoded.map(|e| e()).transpose()?.flatten() {
+            staged.commit()?;
             wrote = true;
         }
         Ok(wrote)
@@ -258,9 +261,10 @@ fn write_tables(
     Ok(written)
 }
 
-/// Write the GeoParquet geometry table of `g`.
+/// Write the GeoParquet geometry table of `g`, a row group at a time.
 pub fn write_geometry(path: &Path, g: &Geography, prov: &Provenance, target: Target) -> Result<()> {
-    write_bytes(path, &geometry_bytes(g, prov, target)?)
+    let table = geoparquet::table(g);
+    stage_geometry(path, table.meta.clone(), table.groups(), prov, target)?.commit()
 }
 
 /// The geometry table as bytes (what the snapshot embeds, and what `build` writes).
@@ -269,11 +273,28 @@ pub fn geometry_bytes(g: &Geography, prov: &Provenance, target: Target) -> Resul
     encode_geometry(table.meta.clone(), table.groups(), prov, target)
 }
 
-/// [`geometry_bytes`] of a geography given up: its units are freed as they are encoded, while
-/// `build`'s other threads are at their own peak.
-pub fn geometry_bytes_of(g: Geography, prov: &Provenance, target: Target) -> Result<Vec<u8>> {
+/// The geometry table of a geography given up, written beside `path` (not held in memory): its
+/// units are freed as they are encoded, while `build`'s other threads are at their own peak.
+fn stage_geometry_of(path: &Path, g: Geography, prov: &Provenance, target: Target) -> Result<Staged> {
     let table = geoparquet::Table::of_owned(g);
-    encode_geometry(table.meta.clone(), table.groups(), prov, target)
+    stage_geometry(path, table.meta.clone(), table.groups(), prov, target)
+}
+
+fn stage_geometry(
+    path: &Path,
+    meta: String,
+    groups: impl Iterator<Item = Result<DataFrame>>,
+    prov: &Provenance,
+    target: Target,
+) -> Result<Staged> {
+    parquet::stage_row_groups(
+        path,
+        groups,
+        prov,
+        schema::GEOMETRY,
+        vec![(geoparquet::GEO_KEY.to_string(), meta)],
+        target.geometry_codec(),
+    )
 }
 
 fn encode_geometry(

@@ -7,6 +7,7 @@ use polars::prelude::*;
 use serde::Serialize;
 
 use super::{atomic_write, Provenance};
+use crate::atomic::{staged_write, Staged};
 use crate::error::{Error, Result};
 
 pub const PROVENANCE_KEY: &str = "cpts_diag.provenance";
@@ -59,23 +60,48 @@ pub fn encode_row_groups(
     // the end of `build`, beside its other peaks. Capacity never written is address space, not
     // memory (the national geometry table is 8 MB).
     let mut bytes = Vec::with_capacity(RESERVED);
-    {
-        let mut batched = None;
-        for df in groups {
-            let df = df?;
-            check_schema(label, &df, columns)?;
-            if batched.is_none() {
-                let w = writer(&mut bytes, provenance, columns, extra.clone(), compression);
-                batched = Some(w.batched(df.schema())?);
-            }
-            batched.as_mut().expect("created above").write_batch(&df)?;
-        }
-        match batched {
-            Some(b) => b.finish()?,
-            None => return Err(Error::Config(format!("{}: no frame to write", label.display()))),
-        };
-    }
+    row_groups_into(&mut bytes, label, groups, provenance, columns, extra, compression)?;
     Ok(bytes)
+}
+
+/// [`encode_row_groups`] written to a temp file beside `path` as the groups come (the national
+/// geometry table is 20 MB that need not be held), put in place by [`Staged::commit`].
+pub fn stage_row_groups(
+    path: &Path,
+    groups: impl Iterator<Item = Result<DataFrame>>,
+    provenance: &Provenance,
+    columns: &[ColumnDoc],
+    extra: Vec<(String, String)>,
+    compression: ParquetCompression,
+) -> Result<Staged> {
+    staged_write(path, |f| row_groups_into(f, path, groups, provenance, columns, extra, compression))
+}
+
+fn row_groups_into<W: std::io::Write>(
+    w: W,
+    label: &Path,
+    groups: impl Iterator<Item = Result<DataFrame>>,
+    provenance: &Provenance,
+    columns: &[ColumnDoc],
+    extra: Vec<(String, String)>,
+    compression: ParquetCompression,
+) -> Result<()> {
+    let mut w = Some(w);
+    let mut batched = None;
+    for df in groups {
+        let df = df?;
+        check_schema(label, &df, columns)?;
+        if batched.is_none() {
+            let w = writer(w.take().expect("one writer"), provenance, columns, extra.clone(), compression);
+            batched = Some(w.batched(df.schema())?);
+        }
+        batched.as_mut().expect("created above").write_batch(&df)?;
+    }
+    match batched {
+        Some(b) => b.finish()?,
+        None => return Err(Error::Config(format!("{}: no frame to write", label.display()))),
+    };
+    Ok(())
 }
 
 /// [`write`] of a table every run reads back (the curated table): LZ4 decodes about twice as
