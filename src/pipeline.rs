@@ -287,14 +287,7 @@ fn stage_geometry(
     prov: &Provenance,
     target: Target,
 ) -> Result<Staged> {
-    parquet::stage_row_groups(
-        path,
-        groups,
-        prov,
-        schema::GEOMETRY,
-        vec![(geoparquet::GEO_KEY.to_string(), meta)],
-        target.geometry_codec(),
-    )
+    parquet::stage_row_groups(path, groups, geometry_table(meta, prov, target))
 }
 
 fn encode_geometry(
@@ -303,14 +296,17 @@ fn encode_geometry(
     prov: &Provenance,
     target: Target,
 ) -> Result<Vec<u8>> {
-    parquet::encode_row_groups(
-        Path::new(GEOMETRY_FILE),
-        groups,
-        prov,
-        schema::GEOMETRY,
-        vec![(geoparquet::GEO_KEY.to_string(), meta)],
-        target.geometry_codec(),
-    )
+    parquet::encode_row_groups(Path::new(GEOMETRY_FILE), groups, geometry_table(meta, prov, target))
+}
+
+/// The geometry table's metadata (`geo`, GeoParquet's) and codec for `target`.
+fn geometry_table(meta: String, prov: &Provenance, target: Target) -> parquet::Grouped<'_> {
+    parquet::Grouped {
+        provenance: prov,
+        columns: schema::GEOMETRY,
+        extra: vec![(geoparquet::GEO_KEY.to_string(), meta)],
+        compression: target.geometry_codec(),
+    }
 }
 
 /// The national boundaries in COG 2026, or `None` (with a visible line) when there are none.

@@ -46,21 +46,27 @@ pub fn write_with_metadata(
 /// Bytes reserved for a table encoded into memory (see [`encode_row_groups`]).
 const RESERVED: usize = 64 << 20;
 
+/// What a table written a row group at a time carries besides its rows: the provenance and the
+/// column documentation (its metadata, as every table's), more metadata, and its codec.
+pub struct Grouped<'a> {
+    pub provenance: &'a Provenance,
+    pub columns: &'a [ColumnDoc],
+    pub extra: Vec<(String, String)>,
+    pub compression: ParquetCompression,
+}
+
 /// A table written one row group per frame of `groups` (same columns, in order), into memory:
 /// only one group's columns need exist at once. `label` names the table in a schema error.
 pub fn encode_row_groups(
     label: &Path,
     groups: impl Iterator<Item = Result<DataFrame>>,
-    provenance: &Provenance,
-    columns: &[ColumnDoc],
-    extra: Vec<(String, String)>,
-    compression: ParquetCompression,
+    table: Grouped<'_>,
 ) -> Result<Vec<u8>> {
     // Reserved, not grown by doubling: each growth copied the table and held both copies, at
     // the end of `build`, beside its other peaks. Capacity never written is address space, not
     // memory (the national geometry table is 8 MB).
     let mut bytes = Vec::with_capacity(RESERVED);
-    row_groups_into(&mut bytes, label, groups, provenance, columns, extra, compression)?;
+    row_groups_into(&mut bytes, label, groups, table)?;
     Ok(bytes)
 }
 
@@ -69,30 +75,25 @@ pub fn encode_row_groups(
 pub fn stage_row_groups(
     path: &Path,
     groups: impl Iterator<Item = Result<DataFrame>>,
-    provenance: &Provenance,
-    columns: &[ColumnDoc],
-    extra: Vec<(String, String)>,
-    compression: ParquetCompression,
+    table: Grouped<'_>,
 ) -> Result<Staged> {
-    staged_write(path, |f| row_groups_into(f, path, groups, provenance, columns, extra, compression))
+    staged_write(path, |f| row_groups_into(f, path, groups, table))
 }
 
 fn row_groups_into<W: std::io::Write>(
     w: W,
     label: &Path,
     groups: impl Iterator<Item = Result<DataFrame>>,
-    provenance: &Provenance,
-    columns: &[ColumnDoc],
-    extra: Vec<(String, String)>,
-    compression: ParquetCompression,
+    table: Grouped<'_>,
 ) -> Result<()> {
+    let Grouped { provenance, columns, mut extra, compression } = table;
     let mut w = Some(w);
     let mut batched = None;
     for df in groups {
         let df = df?;
         check_schema(label, &df, columns)?;
         if batched.is_none() {
-            let w = writer(w.take().expect("one writer"), provenance, columns, extra.clone(), compression);
+            let w = writer(w.take().expect("one writer"), provenance, columns, std::mem::take(&mut extra), compression);
             batched = Some(w.batched(df.schema())?);
         }
         batched.as_mut().expect("created above").write_batch(&df)?;

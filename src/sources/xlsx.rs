@@ -62,45 +62,39 @@ fn member<R: Read + Seek>(zip: &mut zip::ZipArchive<R>, name: &str) -> Option<Ve
 
 /// Each `<sheet>` of `workbook.xml` with the member its relationship points to.
 fn sheets(workbook: &[u8], rels: &[u8]) -> Option<Vec<(String, String)>> {
-    let mut targets = Vec::new();
-    for at in memmem::find_iter(rels, b"<Relationship") {
-        let tag = open_tag(rels, at)?;
-        if tag.name != b"Relationship" {
-            continue;
-        }
-        let (mut id, mut target) = (None, None);
-        for (k, v) in attributes(tag.attrs) {
-            match k? {
-                b"Id" => id = Some(text(v?)?),
-                b"Target" => target = Some(text(v?)?),
-                _ => {}
-            }
-        }
-        targets.push((id?, target?));
-    }
+    let targets = tag_pairs(rels, b"Relationship", [b"Id", b"Target"])?;
     let mut sheets = Vec::new();
-    for at in memmem::find_iter(workbook, b"<sheet") {
-        let tag = open_tag(workbook, at)?;
-        if tag.name != b"sheet" {
-            continue;
-        }
-        let (mut name, mut id) = (None, None);
-        for (k, v) in attributes(tag.attrs) {
-            match k? {
-                b"name" => name = Some(text(v?)?),
-                b"r:id" => id = Some(text(v?)?),
-                _ => {}
-            }
-        }
-        let id = id?;
-        let target = &targets.iter().find(|(i, _)| *i == id)?.1;
+    for [name, id] in tag_pairs(workbook, b"sheet", [b"name", b"r:id"])? {
+        let target = &targets.iter().find(|[i, _]| *i == id)?[1];
         let path = match target.strip_prefix('/') {
             Some(absolute) => absolute.to_string(),
             None => format!("xl/{target}"),
         };
-        sheets.push((name?, path));
+        sheets.push((name, path));
     }
     Some(sheets)
+}
+
+/// The attributes `keys` of every `<name …>` tag of `xml`, as text; `None` if a tag lacks one.
+fn tag_pairs(xml: &[u8], name: &[u8], keys: [&[u8]; 2]) -> Option<Vec<[String; 2]>> {
+    let opening = [b"<", name].concat();
+    let mut pairs = Vec::new();
+    for at in memmem::find_iter(xml, &opening) {
+        let tag = open_tag(xml, at)?;
+        if tag.name != name {
+            continue;
+        }
+        let mut found: [Option<String>; 2] = [None, None];
+        for (k, v) in attributes(tag.attrs) {
+            if let Some(i) = keys.iter().position(|key| Some(*key) == k) {
+                found[i] = Some(text(v?)?);
+            }
+            k?;
+        }
+        let [a, b] = found;
+        pairs.push([a?, b?]);
+    }
+    Some(pairs)
 }
 
 /// The strings of `sharedStrings.xml`, in order.
