@@ -45,4 +45,4 @@ python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ig
 python3 scripts/check_geoparquet.py data/snapshot/geometry.parquet
 
 echo "== figure tests with no data folder (on the snapshot)"
-CPTS_DATA_DIR="$WORK/no-data" cargo test --quiet --test snapshot --test real_data --test batch_real
+CPTS_DATA_DIR="$WORK/no-data" cargo test --quiet --test integration -- snapshot:: real_data:: batch_real::

@@ -1,7 +1,7 @@
 //! The what-if accessibility model on the real national table (issue 10): calibration against
 //! DREES APL 2023, scenario properties, the Grand Châteaudun example.
 
-mod common;
+use crate::common;
 
 use std::sync::OnceLock;
 

@@ -2,8 +2,8 @@
 //! made-up fixtures; the 75+ share is also checked on the real RP 2018 figures of questionr
 //! (communes ≥ 2 000 inhabitants) through a small adapter to the INSEE layout.
 
+use crate::common;
 use std::io::Write;
-mod common;
 
 use std::path::Path;
 

@@ -1,7 +1,7 @@
 //! Bad or quirky input gives a clear error naming the file, the line and the column, or is read
 //! as the publisher meant it — never a wrong number.
 
-mod common;
+use crate::common;
 
 use cpts_diag::error::Error;
 use cpts_diag::sources::table::{parse_number, read_delimited, Num};

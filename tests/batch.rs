@@ -2,7 +2,7 @@
 //! `diagnose::evaluate` on the same units, arrondissements never counted twice, nothing dropped
 //! silently, and the written files true to their declared schema.
 
-mod common;
+use crate::common;
 
 use cpts_diag::aci::{Basis, Grid};
 use cpts_diag::batch::{self, Level};

@@ -2,7 +2,7 @@
 //! national totals of the source, the Eure-et-Loir figures of the end-to-end issue, and a handful
 //! of EPCIs equal, field by field, to what `diagnose` gives for them.
 
-mod common;
+use crate::common;
 
 use std::sync::OnceLock;
 

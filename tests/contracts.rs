@@ -5,7 +5,7 @@
 //! check that the source's contract catches them, not a special case.
 //! Mutations that need no real file use small fixtures in the publishers' formats.
 
-mod common;
+use crate::common;
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};

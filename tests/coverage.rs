@@ -5,7 +5,7 @@
 //! (3 000) and Gamma 28003 (500), side by side west to east; région 11 has Paris 75056 (3 000)
 //! with arrondissements 75101 (1 000) and 75102 (2 000).
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 

@@ -33,3 +33,21 @@ fn every_indicator_names_known_sources_and_a_unit() {
         }
     }
 }
+
+/// `autotests = false` means a new file in `tests/` runs only if `integration.rs` declares it.
+#[test]
+fn every_test_file_is_compiled() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests");
+    let root = std::fs::read_to_string(dir.join("integration.rs")).unwrap();
+    let mut files = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let name = entry.unwrap().file_name().into_string().unwrap();
+        let Some(module) = name.strip_suffix(".rs").filter(|m| *m != "integration") else { continue };
+        assert!(
+            root.lines().any(|l| l == format!("mod {module};")),
+            "tests/{name} is not a module of tests/integration.rs"
+        );
+        files += 1;
+    }
+    assert!(files >= 20, "only {files} test files found in {}", dir.display());
+}

@@ -2,9 +2,9 @@
 //! fixed script of replies, one per connection, and stops by itself after the script or after
 //! a deadline, so no test can hang.
 
+use crate::common;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
-mod common;
 
 use std::path::{Path, PathBuf};
 

@@ -11,7 +11,7 @@
 //! readers); and, as `../shared/data` has no RPPS extraction, the made-up fixture of
 //! `tests/fixtures/rpps` zipped as ANS ships it (so GP counts must equal the fixture's).
 
-mod common;
+use crate::common;
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::{Read, Write};

@@ -2,7 +2,7 @@
 //! invalid polygons (repaired, dropped, each with a warning naming the commune), arrondissements
 //! beside their city, the GeoParquet table (metadata, round trip, same bytes twice) and the CLI.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 

@@ -1,7 +1,7 @@
 //! A run owns its output folder; a bad territory file is named and the good ones written; codes
 //! typed in lower case are read. Through the CLI on the made-up data folder.
 
-mod common;
+use crate::common;
 
 use cpts_diag::cli::{run, Cli};
 use cpts_diag::error::Error;

@@ -1,7 +1,7 @@
 //! The whole pipeline on a made-up data folder in the published formats. Every expected number
 //! is worked out by hand from the fixture values in `common/mod.rs`.
 
-mod common;
+use crate::common;
 
 use cpts_diag::aci::Grid;
 use cpts_diag::diagnose::{diagnose, Diagnosis};

@@ -2,7 +2,7 @@
 //! (SOURCES.md). Where the folder is absent, they run on the snapshot embedded in the binary,
 //! which is the same build (tests/snapshot.rs); CI always has the folder.
 
-mod common;
+use crate::common;
 
 use std::sync::OnceLock;
 

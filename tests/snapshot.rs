@@ -1,7 +1,7 @@
 //! The national snapshot built into the binary: a run with no data folder and no `build` output
 //! uses it, and it is what `build --snapshot` writes from the published files, byte for byte.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 

@@ -2,7 +2,7 @@
 //! composition (zip of xlsx, title rows above the header) and INSEE's base du comparateur de
 //! territoires (zip of a `;` CSV). Fixtures follow the published layouts with made-up values.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 

@@ -4,7 +4,7 @@
 //! they run on the embedded snapshot (the same build), except the checks that read `epci.json`
 //! itself, which print SKIP.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 use std::io::Read;
