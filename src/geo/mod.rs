@@ -308,12 +308,13 @@ impl Geography {
         for (code, mut feats) in grouped {
             // The feature that kept the code first: it names the unit.
             feats.sort_by_key(|f| f.code != code);
-            let kind = match index.kind(&code) {
-                Some(UnitKind::Arrondissement) => BoundaryKind::Arrondissement,
-                Some(UnitKind::Commune) => BoundaryKind::Commune,
+            let in_cog = index.kind_and_parent(&code);
+            let kind = match in_cog {
+                Some((UnitKind::Arrondissement, _)) => BoundaryKind::Arrondissement,
+                Some((UnitKind::Commune, _)) => BoundaryKind::Commune,
                 None => feats[0].kind,
             };
-            let parent = index.parent(&code).map(str::to_string).or_else(|| feats[0].parent.clone());
+            let parent = in_cog.and_then(|(_, p)| p).map(str::to_string).or_else(|| feats[0].parent.clone());
             let ready = feats.len() == 1 && feats[0].valid;
             let name = if legacy && feats[0].code != code { code.clone() } else { feats[0].name.clone() };
             // Copied, not moved: the copies are packed together while the parsed shapes, spread

@@ -585,6 +585,60 @@ mod tests {
         assert!((geo::Area::unsigned_area(&fixed) - 2.0).abs() < 1e-9, "two triangles of 1");
     }
 
+    /// The definition the sweep must give: a repeated vertex, else any two segments that are not
+    /// neighbours along the ring and intersect.
+    fn ring_problem_by_every_pair(r: &LineString<f64>) -> Option<&'static str> {
+        let mut pts: Vec<Coord<f64>> = Vec::new();
+        for &c in &r.0 {
+            if pts.last() != Some(&c) {
+                pts.push(c);
+            }
+        }
+        let n = pts.len().saturating_sub(1);
+        if n < 3 {
+            return None;
+        }
+        let bits = |c: Coord<f64>| (c.x.to_bits(), c.y.to_bits());
+        if (0..n).any(|a| (a + 1..n).any(|b| bits(pts[a]) == bits(pts[b]))) {
+            return Some("a ring passes twice through the same vertex");
+        }
+        let line = |i: usize| geo::Line::new(pts[i], pts[i + 1]);
+        for i in 0..n {
+            for j in i + 2..n {
+                if !(i == 0 && j == n - 1) && geo::Intersects::intersects(&line(i), &line(j)) {
+                    return Some("a ring crosses itself");
+                }
+            }
+        }
+        None
+    }
+
+    #[test]
+    fn the_sweep_finds_what_every_pair_finds() {
+        // Small random rings on a coarse grid: many repeated x, touching and crossing segments.
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move |m: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % m
+        };
+        let mut found = [0usize; 3];
+        for _ in 0..20_000 {
+            let len = 3 + next(9) as usize;
+            let v: Vec<(f64, f64)> = (0..len).map(|_| (next(6) as f64 * 0.5, next(6) as f64 * 0.5)).collect();
+            let polygon = Polygon::new(LineString::from(v), vec![]);
+            let (sweep, pairs) = (ring_problem(polygon.exterior()), ring_problem_by_every_pair(polygon.exterior()));
+            assert_eq!(sweep, pairs, "{:?}", polygon.exterior().0);
+            found[match sweep {
+                None => 0,
+                Some(p) if p.contains("twice") => 1,
+                Some(_) => 2,
+            }] += 1;
+        }
+        assert!(found.iter().all(|&k| k > 500), "every outcome is exercised: {found:?}");
+    }
+
     #[test]
     fn simple_rings_pass_and_pinched_or_crossing_ones_do_not() {
         let ring = |v: Vec<(f64, f64)>| Polygon::new(LineString::from(v), vec![]);

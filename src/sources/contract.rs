@@ -290,9 +290,9 @@ pub fn check(t: &RawTable, contract: &Contract, skip: impl Fn(usize, &RawRow) ->
         if skip(n, row) {
             continue;
         }
-        rc.row(row.line, |i| row.cells.get(i).map_or("", String::as_str))?;
+        rc.row(row.line, |i| row.cell(i).unwrap_or(""))?;
     }
-    let last = t.rows.last().map(|r| (r.line, r.cells.last().map_or("", String::as_str)));
+    let last = t.rows.last().map(|r| (r.line, r.last().unwrap_or("")));
     rc.finish(t.delimiter.is_some(), t.ends_with_newline, last)
 }
 
@@ -620,7 +620,7 @@ pub fn json_table(path: &Path, text: &str) -> Result<RawTable> {
                 // A key repeated in one object: the last wins, as in serde_json's maps.
                 cells[i] = v.map(String::from).unwrap_or_default();
             }
-            RawRow { line, cells }
+            RawRow::new(line, cells.iter())
         })
         .collect();
     Ok(RawTable { path: path.to_path_buf(), headers, header_line: 1, delimiter: None, ends_with_newline: true, rows })
@@ -758,11 +758,7 @@ mod tests {
             header_line: 5,
             delimiter: delimited.then_some(b','),
             ends_with_newline: newline,
-            rows: rows
-                .iter()
-                .enumerate()
-                .map(|(i, r)| RawRow { line: 6 + i as u64, cells: r.iter().map(|c| c.to_string()).collect() })
-                .collect(),
+            rows: rows.iter().enumerate().map(|(i, r)| RawRow::new(6 + i as u64, r.iter())).collect(),
         }
     }
 

@@ -13,11 +13,57 @@ const DELIMITERS: [u8; 4] = [b';', b',', b'\t', b'|'];
 /// How many lines above the header a publisher may put (INSEE: 2, ANCT xlsx: 4, DREES xlsx: 8).
 const MAX_PREAMBLE: usize = 12;
 
-#[derive(Debug, Clone)]
+/// One row of a table: its cells' texts side by side in one buffer. A `String` per cell made
+/// seven allocations per row of the APL workbook (420 000 cells), a sixth of `build`'s fresh
+/// pages on the sheets' thread (docs/performance.md).
+#[derive(Debug, Clone, PartialEq)]
 pub struct RawRow {
     /// 1-based line (text) or row (spreadsheet) number in the original file.
     pub line: u64,
-    pub cells: Vec<String>,
+    text: String,
+    /// Where each cell ends in `text`.
+    ends: Vec<u32>,
+}
+
+impl RawRow {
+    /// The cells are walked twice (to size the buffer first): pass an iterator that is cheap to
+    /// clone, of borrowed texts.
+    pub fn new<S: AsRef<str>, I: IntoIterator<Item = S>>(line: u64, cells: I) -> RawRow
+    where
+        I::IntoIter: Clone,
+    {
+        let cells = cells.into_iter();
+        let (count, bytes) = cells.clone().fold((0, 0), |(n, b), c| (n + 1, b + c.as_ref().len()));
+        let mut row = RawRow { line, text: String::with_capacity(bytes), ends: Vec::with_capacity(count) };
+        for c in cells {
+            row.text.push_str(c.as_ref());
+            row.ends.push(u32::try_from(row.text.len()).expect("a row under 4 GiB"));
+        }
+        row
+    }
+
+    /// Cell `i`, if the row has it.
+    pub fn cell(&self, i: usize) -> Option<&str> {
+        let end = *self.ends.get(i)? as usize;
+        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
+        Some(&self.text[start..end])
+    }
+
+    pub fn cells(&self) -> impl Iterator<Item = &str> {
+        (0..self.ends.len()).map(|i| self.cell(i).expect("in range"))
+    }
+
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    pub fn last(&self) -> Option<&str> {
+        self.len().checked_sub(1).and_then(|i| self.cell(i))
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -58,7 +104,7 @@ impl RawTable {
     }
 
     pub fn text<'a>(&self, row: &'a RawRow, column: usize) -> &'a str {
-        row.cells.get(column).map(|s| trim(s)).unwrap_or("")
+        row.cell(column).map(trim).unwrap_or("")
     }
 
     pub fn number(&self, row: &RawRow, column: usize) -> Result<Num> {
@@ -267,7 +313,7 @@ pub fn parse_delimited(path: &Path, text: &str, key_column: &str, required: &[&s
     let d = Delimited::new(path, text, key_column)?;
     let mut rows = Vec::new();
     d.for_each_record(|line, record| {
-        rows.push(RawRow { line, cells: record.iter().map(|s| s.to_string()).collect() });
+        rows.push(RawRow::new(line, record.iter()));
         Ok(())
     })?;
     let table = RawTable {
@@ -324,7 +370,7 @@ impl Record<'_> {
         self.len() == 0
     }
 
-    pub fn iter(&self) -> impl Iterator<Item = &str> {
+    pub fn iter(&self) -> impl Iterator<Item = &str> + Clone {
         (0..self.len()).map(|i| self.get(i).unwrap_or_default())
     }
 }
@@ -576,8 +622,7 @@ fn workbook_tables<R: std::io::Read + std::io::Seek, RS: std::io::Read + std::io
     let mut tables = Vec::with_capacity(sheets.len());
     for sheet in sheets {
         if let Some(cells) = book.as_mut().and_then(|b| b.cells(sheet)) {
-            let (first_row, rows) = cell_rows(cells);
-            tables.push(rows_table(label, sheet, first_row, rows, key_column, required)?);
+            tables.push(rows_table(label, sheet, cell_rows(cells), key_column, required)?);
             continue;
         }
         let wb = match &mut calamine_book {
@@ -655,37 +700,34 @@ fn sheet_table<RS: std::io::Read + std::io::Seek>(
             format!("sheet \"{sheet}\" missing (workbook has: {})", names.join(", ")),
         ));
     }
-    let (first_row, rows) = sheet_rows(wb, path, sheet)?;
-    rows_table(path, sheet, first_row, rows, key_column, required)
+    rows_table(path, sheet, sheet_rows(wb, path, sheet)?, key_column, required)
 }
 
-/// A sheet's rows (`first_row` 0-based) as a table: the header row is the first of the first
-/// dozen holding `key_column`; empty rows are skipped.
+/// A sheet's rows (consecutive, numbered as the spreadsheet numbers them) as a table: the header
+/// row is the first of the first dozen holding `key_column`; empty rows are skipped.
 fn rows_table(
     path: &Path,
     sheet: &str,
-    first_row: u64,
-    sheet_rows: Vec<Vec<String>>,
+    sheet_rows: Vec<RawRow>,
     key_column: &str,
     required: &[&str],
 ) -> Result<RawTable> {
     let mut header: Option<(u64, Vec<String>)> = None;
-    let mut rows = Vec::new();
-    for (i, cells) in sheet_rows.into_iter().enumerate() {
-        let line = first_row + i as u64 + 1;
+    let mut rows = Vec::with_capacity(sheet_rows.len());
+    for (i, row) in sheet_rows.into_iter().enumerate() {
         if header.is_none() {
             if i >= MAX_PREAMBLE {
                 break;
             }
-            if cells.iter().any(|c| c.trim() == key_column) {
-                header = Some((line, cells.iter().map(|c| c.trim().to_string()).collect()));
+            if row.cells().any(|c| c.trim() == key_column) {
+                header = Some((row.line, row.cells().map(|c| c.trim().to_string()).collect()));
             }
             continue;
         }
-        if cells.iter().all(|c| c.trim().is_empty()) {
+        if row.cells().all(|c| c.trim().is_empty()) {
             continue;
         }
-        rows.push(RawRow { line, cells });
+        rows.push(row);
     }
     let Some((header_line, headers)) = header else {
         return Err(Error::MissingColumn {
@@ -708,7 +750,7 @@ fn sheet_rows<RS: std::io::Read + std::io::Seek>(
     wb: &mut calamine::Sheets<RS>,
     path: &Path,
     sheet: &str,
-) -> Result<(u64, Vec<Vec<String>>)> {
+) -> Result<Vec<RawRow>> {
     let fault = |e: &dyn std::fmt::Display| Error::data(Location::file(path), format!("sheet \"{sheet}\": {e}"));
     let calamine::Sheets::Xlsx(xlsx) = wb else { return range_rows(wb, path, sheet) };
     // An xlsx sheet is streamed cell by cell, each cell's text made once from calamine's borrowed
@@ -717,7 +759,7 @@ fn sheet_rows<RS: std::io::Read + std::io::Seek>(
     let mut reader = match xlsx.worksheet_cells_reader(sheet) {
         Ok(r) => r,
         // As `worksheet_range`: a chart sheet has no cells.
-        Err(calamine::XlsxError::NotAWorksheet(_)) => return Ok((0, Vec::new())),
+        Err(calamine::XlsxError::NotAWorksheet(_)) => return Ok(Vec::new()),
         Err(e) => return Err(fault(&e)),
     };
     use calamine::DataType;
@@ -735,28 +777,29 @@ fn sheet_rows<RS: std::io::Read + std::io::Seek>(
 }
 
 /// The rows of a sheet's cells (those with a value), from its first to its last non-empty row,
-/// each from the first to the last non-empty column (calamine's used range), and the first row's
-/// 0-based index.
-fn cell_rows(mut cells: Vec<super::xlsx::Cell>) -> (u64, Vec<Vec<String>>) {
+/// each from the first to the last non-empty column (calamine's used range), numbered as the
+/// spreadsheet numbers them (1-based).
+fn cell_rows(mut cells: Vec<super::xlsx::Cell>) -> Vec<RawRow> {
     // Cells come in sheet order but need not (as calamine's own reading assumes); stable, so that
     // of two cells at one place the later wins, as in its used range.
     if !cells.is_sorted_by_key(|c| (c.0, c.1)) {
         cells.sort_by_key(|c| (c.0, c.1));
     }
-    let (Some(first), Some(last)) = (cells.first(), cells.last()) else { return (0, Vec::new()) };
+    let (Some(first), Some(last)) = (cells.first(), cells.last()) else { return Vec::new() };
     let (first_row, last_row) = (first.0, last.0);
     let first_col = cells.iter().map(|c| c.1).min().expect("a cell");
     let width = (cells.iter().map(|c| c.1).max().expect("a cell") - first_col + 1) as usize;
     let mut rows = Vec::with_capacity((last_row - first_row + 1) as usize);
-    let mut cells = cells.into_iter().peekable();
+    let (mut row, mut at) = (vec![""; width], 0);
     for r in first_row..=last_row {
-        let mut row = vec![String::new(); width];
-        while let Some((_, col, text)) = cells.next_if(|c| c.0 == r) {
+        row.fill("");
+        while let Some((_, col, text)) = cells.get(at).filter(|c| c.0 == r) {
             row[(col - first_col) as usize] = text;
+            at += 1;
         }
-        rows.push(row);
+        rows.push(RawRow::new(u64::from(r) + 1, &row));
     }
-    (u64::from(first_row), rows)
+    rows
 }
 
 /// [`sheet_rows`] through calamine's used range, for the other workbook formats.
@@ -764,12 +807,19 @@ fn range_rows<RS: std::io::Read + std::io::Seek>(
     wb: &mut calamine::Sheets<RS>,
     path: &Path,
     sheet: &str,
-) -> Result<(u64, Vec<Vec<String>>)> {
+) -> Result<Vec<RawRow>> {
     use calamine::Reader;
     let range =
         wb.worksheet_range(sheet).map_err(|e| Error::data(Location::file(path), format!("sheet \"{sheet}\": {e}")))?;
     let first_row = range.start().map_or(0, |(r, _)| r as u64);
-    Ok((first_row, range.rows().map(|r| r.iter().cloned().map(cell_text).collect()).collect()))
+    Ok(range
+        .rows()
+        .enumerate()
+        .map(|(i, r)| {
+            let cells: Vec<String> = r.iter().cloned().map(cell_text).collect();
+            RawRow::new(first_row + i as u64 + 1, cells.iter())
+        })
+        .collect())
 }
 
 /// A workbook cell as the text a CSV would hold.
@@ -815,6 +865,19 @@ fn closest<'a>(name: &str, candidates: impl Iterator<Item = &'a str>) -> Option<
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_row_gives_back_each_cell_as_it_was_given() {
+        let cells = ["28001", "", "Bêta & Cie", " 1,5 ", ""];
+        let row = RawRow::new(7, cells);
+        assert_eq!((row.line, row.len(), row.is_empty()), (7, 5, false));
+        assert_eq!(row.cells().collect::<Vec<_>>(), cells);
+        assert_eq!((row.cell(2), row.cell(4), row.cell(5)), (Some("Bêta & Cie"), Some(""), None));
+        assert_eq!(row.last(), Some(""));
+        let empty = RawRow::new(8, Vec::<String>::new());
+        assert_eq!((empty.len(), empty.is_empty(), empty.cell(0), empty.last()), (0, true, None, None));
+        assert_eq!(RawRow::new(1, ["", ""]).cells().collect::<Vec<_>>(), ["", ""]);
+    }
 
     /// Every record as (line, fields) and the error that stopped the reading, if any.
     type Read = (Vec<(u64, Vec<String>)>, Option<String>);
@@ -1009,8 +1072,9 @@ mod tests {
             let streamed = sheet_rows(&mut open(), p, sheet).unwrap();
             assert_eq!(streamed, range_rows(&mut open(), p, sheet).unwrap(), "{sheet}");
         }
-        let (first_row, rows) = sheet_rows(&mut open(), p, "Data").unwrap();
-        assert_eq!((first_row, rows.len()), (0, 9));
+        let rows = sheet_rows(&mut open(), p, "Data").unwrap();
+        assert_eq!((rows[0].line, rows.len()), (1, 9));
+        let rows = texts(&rows);
         assert_eq!(rows[0], ["Titre du tableau (données de test)", "", "", "", ""]);
         assert_eq!(rows[5], ["28001", "Alpha", "2020", "1.5", "true"]);
         assert_eq!(rows[6], ["", "", "", "", ""]);
@@ -1023,8 +1087,13 @@ mod tests {
         assert_eq!(lines, [6, 8, 9], "row numbers are the spreadsheet's, the empty row skipped");
     }
 
+    /// Each row's cells.
+    fn texts(rows: &[RawRow]) -> Vec<Vec<&str>> {
+        rows.iter().map(|r| r.cells().collect()).collect()
+    }
+
     /// Every cell of a sheet through calamine, as the table reader had them before `xlsx::Book`.
-    fn calamine_rows(book: &[u8], sheet: &str) -> (u64, Vec<Vec<String>>) {
+    fn calamine_rows(book: &[u8], sheet: &str) -> Vec<RawRow> {
         let mut wb = calamine::open_workbook_auto_from_rs(std::io::Cursor::new(book)).unwrap();
         sheet_rows(&mut wb, Path::new("book.xlsx"), sheet).unwrap()
     }
@@ -1046,7 +1115,7 @@ mod tests {
             for sheet in sheets {
                 let cells = book.cells(sheet).unwrap_or_else(|| panic!("{file} \"{sheet}\" read directly"));
                 let direct = cell_rows(cells);
-                assert!(direct.1.len() > 30_000, "{file} {sheet}: {} rows", direct.1.len());
+                assert!(direct.len() > 30_000, "{file} {sheet}: {} rows", direct.len());
                 assert_eq!(direct, calamine_rows(&bytes, sheet), "{file} {sheet}");
                 read += 1;
             }
@@ -1113,7 +1182,8 @@ mod tests {
             let cells = direct.cells(sheet).unwrap_or_else(|| panic!("\"{sheet}\" read directly"));
             assert_eq!(cell_rows(cells), calamine_rows(&book, sheet), "{sheet}");
         }
-        let (_, rows) = cell_rows(direct.cells("Valeurs 2023").unwrap());
+        let read = cell_rows(direct.cells("Valeurs 2023").unwrap());
+        let rows = texts(&read);
         assert_eq!(rows.len(), 1000);
         assert_eq!(rows[0][..3], ["L'Abergement & <Cie>", "0", "true"]);
         assert_eq!(rows[1][..2], ["  espaces autour  ", "-0"]);
@@ -1169,13 +1239,14 @@ mod tests {
             .unwrap()
             .cells("Data")
             .expect("read directly");
-        let rows = cell_rows(cells);
-        assert_eq!(rows, calamine_rows(&book, "Data"));
-        assert_eq!(rows.1[1], ["codgeo", "Millésime : 2023 ", "ligne\nsuivante\nfin", ""]);
-        assert_eq!(rows.1[2], ["tab", "1.828", "-7", ""]);
-        assert_eq!(rows.1[4], ["Observatoire & ANCT!", "3.656", "", ""]);
-        assert_eq!(rows.1[5], ["", "0.007", "true", " a b"]);
-        assert_eq!(rows.1[8], ["", "", "", "12.5"]);
+        let read = cell_rows(cells);
+        assert_eq!(read, calamine_rows(&book, "Data"));
+        let rows = texts(&read);
+        assert_eq!(rows[1], ["codgeo", "Millésime : 2023 ", "ligne\nsuivante\nfin", ""]);
+        assert_eq!(rows[2], ["tab", "1.828", "-7", ""]);
+        assert_eq!(rows[4], ["Observatoire & ANCT!", "3.656", "", ""]);
+        assert_eq!(rows[5], ["", "0.007", "true", " a b"]);
+        assert_eq!(rows[8], ["", "", "", "12.5"]);
     }
 
     #[test]
@@ -1199,11 +1270,7 @@ mod tests {
             let mut wb = calamine::open_workbook_auto_from_rs(std::io::Cursor::new(&book[..])).unwrap();
             let by_calamine = sheet_table(&mut wb, Path::new("b.xlsx"), "Data", "codgeo", &["codgeo"]);
             match (read, by_calamine) {
-                (Ok(a), Ok(b)) => assert_eq!(
-                    a.rows.iter().map(|r| &r.cells).collect::<Vec<_>>(),
-                    b.rows.iter().map(|r| &r.cells).collect::<Vec<_>>(),
-                    "{why}"
-                ),
+                (Ok(a), Ok(b)) => assert_eq!(a.rows, b.rows, "{why}"),
                 (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string(), "{why}"),
                 (a, b) => panic!("{why}: {:?} against {:?}", a.map(|t| t.rows.len()), b.map(|t| t.rows.len())),
             }
@@ -1236,8 +1303,9 @@ mod tests {
             .cells("Data")
             .expect("read directly");
         let rows = cell_rows(cells);
-        assert_eq!(rows.1.len(), 40_000);
-        assert_eq!(rows.1[39_999], ["80002".to_string() + &"é".repeat(12), "5714.285714285715".into(), "oui".into()]);
+        assert_eq!(rows.len(), 40_000);
+        let last = "80002".to_string() + &"é".repeat(12);
+        assert_eq!(texts(&rows)[39_999], [last.as_str(), "5714.285714285715", "oui"]);
         assert_eq!(rows, calamine_rows(&book, "Data"));
     }
 }

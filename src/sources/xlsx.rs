@@ -49,7 +49,12 @@ impl<R: Read + Seek> Book<R> {
     /// is missing or holds something this reader does not know.
     pub fn cells(&mut self, name: &str) -> Option<Vec<Cell>> {
         let path = self.sheets.iter().find(|(n, _)| n == name)?.1.clone();
-        sheet_cells(self.zip.by_name(&path).ok()?, &self.strings)
+        let member = self.zip.by_name(&path).ok()?;
+        // Room for every cell the sheet's text can hold, reserved once: grown by doubling, the
+        // cells of the APL workbook were copied four times over, into fresh pages each time. Only
+        // the part used is ever touched.
+        let room = (member.size() / MIN_CELL_BYTES).min(MAX_CELLS_RESERVED) as usize;
+        sheet_cells(member, &self.strings, room)
     }
 }
 
@@ -125,9 +130,15 @@ fn shared_strings(xml: &[u8]) -> Option<Vec<Option<String>>> {
 /// which the cells need not wait for whole.
 const CHUNK: u64 = 1 << 20;
 
+/// The fewest bytes of sheet XML a cell with a value takes: `<c r="A1"><v>1</v></c>`.
+const MIN_CELL_BYTES: u64 = 22;
+
+/// A bound on the cells reserved ahead (256 MiB of address space, none of it touched unless used).
+const MAX_CELLS_RESERVED: u64 = (256 << 20) / std::mem::size_of::<Cell>() as u64;
+
 /// The cells of a worksheet's `<sheetData>`, the member inflated a chunk at a time and scanned up
 /// to its last complete row.
-fn sheet_cells(mut member: impl Read, strings: &[Option<String>]) -> Option<Vec<Cell>> {
+fn sheet_cells(mut member: impl Read, strings: &[Option<String>], room: usize) -> Option<Vec<Cell>> {
     let mut buf = Vec::with_capacity(2 * CHUNK as usize);
     let mut eof = false;
     let mut fill = |buf: &mut Vec<u8>, eof: &mut bool| -> Option<()> {
@@ -146,7 +157,7 @@ fn sheet_cells(mut member: impl Read, strings: &[Option<String>]) -> Option<Vec<
         }
         fill(&mut buf, &mut eof)?;
     };
-    let mut cells = Vec::new();
+    let mut cells = Vec::with_capacity(room);
     let done = match data.name {
         b"sheetData" if data.self_closing => true,
         b"sheetData" => false,
