@@ -763,15 +763,13 @@ fn sheet_rows<RS: std::io::Read + std::io::Seek>(
         Err(e) => return Err(fault(&e)),
     };
     use calamine::DataType;
-    let mut cells: Vec<(u32, u32, String)> = Vec::new();
+    let mut cells = super::xlsx::Cells::default();
     while let Some(cell) = reader.next_cell().map_err(|e| fault(&e))? {
         if cell.get_value().is_empty() {
             continue;
         }
-        // A borrowed shared string is copied once, here.
-        let text = cell_text(cell.get_value().clone().into());
         let (row, col) = cell.get_position();
-        cells.push((row, col, text));
+        cells.push(row, col, &cell_text(cell.get_value().clone().into()));
     }
     Ok(cell_rows(cells))
 }
@@ -779,7 +777,8 @@ fn sheet_rows<RS: std::io::Read + std::io::Seek>(
 /// The rows of a sheet's cells (those with a value), from its first to its last non-empty row,
 /// each from the first to the last non-empty column (calamine's used range), numbered as the
 /// spreadsheet numbers them (1-based).
-fn cell_rows(mut cells: Vec<super::xlsx::Cell>) -> Vec<RawRow> {
+fn cell_rows(sheet: super::xlsx::Cells) -> Vec<RawRow> {
+    let super::xlsx::Cells { mut cells, text } = sheet;
     // Cells come in sheet order but need not (as calamine's own reading assumes); stable, so that
     // of two cells at one place the later wins, as in its used range.
     if !cells.is_sorted_by_key(|c| (c.0, c.1)) {
@@ -793,8 +792,8 @@ fn cell_rows(mut cells: Vec<super::xlsx::Cell>) -> Vec<RawRow> {
     let (mut row, mut at) = (vec![""; width], 0);
     for r in first_row..=last_row {
         row.fill("");
-        while let Some((_, col, text)) = cells.get(at).filter(|c| c.0 == r) {
-            row[(col - first_col) as usize] = text;
+        while let Some(&(_, col, start, end)) = cells.get(at).filter(|c| c.0 == r) {
+            row[(col - first_col) as usize] = &text[start as usize..end as usize];
             at += 1;
         }
         rows.push(RawRow::new(u64::from(r) + 1, &row));
