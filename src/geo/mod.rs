@@ -296,16 +296,26 @@ impl Geography {
             let unit = index.current_code(&w.code).unwrap_or_else(|| w.code.clone());
             notes.entry(unit).or_default().push(format!("{}: {}", w.problem, w.action));
         }
-        let mut grouped: BTreeMap<String, Vec<boundaries::Boundary>> = BTreeMap::new();
+        // Each feature under its unit's current code, in code order and, within a unit, in file
+        // order (a stable sort, needed only when the file is not in code order).
+        let mut placed: Vec<(String, boundaries::Boundary)> = Vec::with_capacity(b.features.len());
         let mut unknown_codes = Vec::new();
         for f in b.features {
             match index.current_code(&f.code) {
-                Some(u) => grouped.entry(u).or_default().push(f),
+                Some(u) => placed.push((u, f)),
                 None => unknown_codes.push(f.code.clone()),
             }
         }
-        let mut units = Vec::with_capacity(grouped.len());
-        for (code, mut feats) in grouped {
+        if !placed.is_sorted_by(|a, b| a.0 <= b.0) {
+            placed.sort_by(|a, b| a.0.cmp(&b.0));
+        }
+        let mut units = Vec::with_capacity(placed.len());
+        let mut placed = placed.into_iter().peekable();
+        while let Some((code, first)) = placed.next() {
+            let mut feats = vec![first];
+            while let Some((_, f)) = placed.next_if(|(c, _)| *c == code) {
+                feats.push(f);
+            }
             // The feature that kept the code first: it names the unit.
             feats.sort_by_key(|f| f.code != code);
             let in_cog = index.kind_and_parent(&code);
@@ -339,7 +349,7 @@ impl Geography {
                 code,
             });
         }
-        // In code order already (grouped in a BTreeMap).
+        // In code order already (placed in code order).
         let has = |c: &str| units.binary_search_by(|u: &Unit| u.code.as_str().cmp(c)).is_ok();
         let dropped = notes.into_iter().filter(|(c, _)| !has(c)).map(|(c, v)| (c, v.join("; "))).collect();
         Geography { units, unknown_codes, warnings: b.warnings, dropped, origin }
