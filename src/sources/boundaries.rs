@@ -376,14 +376,20 @@ pub fn polygon_problem(p: &Polygon<f64>) -> Option<&'static str> {
     std::iter::once(p.exterior()).chain(p.interiors()).find_map(ring_problem)
 }
 
-fn ring_problem(r: &LineString<f64>) -> Option<&'static str> {
-    // Repeated consecutive positions (rounding to 5 decimals leaves thousands) are harmless.
+/// The ring's positions, each run of a repeated position kept once: repeated consecutive
+/// positions (rounding to 5 decimals leaves thousands) are harmless.
+fn without_repeats(r: &LineString<f64>) -> Vec<Coord<f64>> {
     let mut pts: Vec<Coord<f64>> = Vec::with_capacity(r.0.len());
     for &c in &r.0 {
         if pts.last() != Some(&c) {
             pts.push(c);
         }
     }
+    pts
+}
+
+fn ring_problem(r: &LineString<f64>) -> Option<&'static str> {
+    let pts = without_repeats(r);
     let n = pts.len().saturating_sub(1);
     if n < 3 {
         return None;
@@ -588,12 +594,7 @@ mod tests {
     /// The definition the sweep must give: a repeated vertex, else any two segments that are not
     /// neighbours along the ring and intersect.
     fn ring_problem_by_every_pair(r: &LineString<f64>) -> Option<&'static str> {
-        let mut pts: Vec<Coord<f64>> = Vec::new();
-        for &c in &r.0 {
-            if pts.last() != Some(&c) {
-                pts.push(c);
-            }
-        }
+        let pts = without_repeats(r);
         let n = pts.len().saturating_sub(1);
         if n < 3 {
             return None;
