@@ -14,8 +14,8 @@ const DELIMITERS: [u8; 4] = [b';', b',', b'\t', b'|'];
 const MAX_PREAMBLE: usize = 12;
 
 /// One row of a table: its cells' texts side by side in one buffer. A `String` per cell made
-/// seven allocations per row of the APL workbook (420 000 cells), a sixth of `build`'s fresh
-/// pages on the sheets' thread (docs/performance.md).
+/// seven allocations per row of the APL workbook (420 000 cells): the workbooks' tables were a
+/// sixth of `build`'s fresh pages (docs/performance.md).
 #[derive(Debug, Clone, PartialEq)]
 pub struct RawRow {
     /// 1-based line (text) or row (spreadsheet) number in the original file.
