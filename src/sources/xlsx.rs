@@ -258,11 +258,7 @@ fn scan_rows(xml: &[u8], mut at: usize, strings: &[Option<String>], cells: &mut 
                     continue;
                 }
                 if let Some((raw, end)) = plain_inline(xml, at) {
-                    let value = decoded(raw, false)?;
-                    cells.push_with(row, col, |text| {
-                        text.push_str(&value);
-                        Some(true)
-                    })?;
+                    cells.push(row, col, &decoded(raw, false)?);
                     at = end;
                     continue;
                 }
@@ -298,10 +294,7 @@ fn scan_rows(xml: &[u8], mut at: usize, strings: &[Option<String>], cells: &mut 
                     }
                 }
                 if let Some(value) = value {
-                    cells.push_with(row, col, |text| {
-                        text.push_str(&value);
-                        Some(true)
-                    })?;
+                    cells.push(row, col, &value);
                 }
             }
             _ => return None,
