@@ -7,6 +7,16 @@
 //! boundary lowers the peak (docs/performance.md, "Memory") for a few milliseconds, where
 //! returning every free at once (`MIMALLOC_PURGE_DELAY=0`) costs 2-3× the wall time.
 
+#[cfg(target_os = "linux")]
+pub mod large;
+
+/// Blocks of 1 MiB and more mapped and unmapped one by one from now on, for a command whose
+/// threads free tens of MB at once (`large`; elsewhere than Linux, nothing changes).
+pub fn map_large_blocks() {
+    #[cfg(target_os = "linux")]
+    large::map_large_blocks();
+}
+
 /// Ask mimalloc to return freed memory now (`mi_collect(true)`): the calling thread's free pages
 /// and what its arenas can purge; blocks another thread still caches are not. Call it on the
 /// thread that did the work. Harmless when another allocator is the global one (the tests):

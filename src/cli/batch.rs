@@ -57,6 +57,8 @@ pub fn run(data: &DataDir, args: &Args, progress: &mut Progress) -> Result<()> {
     // Only territories resolve against the COG; the administrative levels read the table alone.
     let needs_cog = args.level.contains(&Level::Territories);
     let (cog, curated) = if args.from_raw {
+        // The staging of `build`, with its large buffers freed at once (crate::memory).
+        crate::memory::map_large_blocks();
         let opts = curated::Options {
             derived_csv: true,
             boundaries: false,
