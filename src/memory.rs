@@ -5,16 +5,22 @@
 //! then allocates differently (the curated table, then the national E2SFCA network; a level's
 //! intermediate columns, then its output) holds both in its peak memory. One collection at that
 //! boundary lowers the peak (docs/performance.md, "Memory") for a few milliseconds, where
-//! returning every free at once (`MIMALLOC_PURGE_DELAY=0`) costs 2-3× the wall time.
+//! returning every free at once (`MIMALLOC_PURGE_DELAY=0`) costs 2-3× the wall time. Commands
+//! that stage the published files also map their large blocks one by one ([`large`]).
 
 #[cfg(target_os = "linux")]
 pub mod large;
 
-/// Blocks of 1 MiB and more mapped and unmapped one by one from now on, for a command whose
-/// threads free tens of MB at once (`large`; elsewhere than Linux, nothing changes).
-pub fn map_large_blocks() {
+/// The settings of a command that stages the published files (`build`, `batch --from-raw`, a
+/// command building the curated tables in memory): its threads free tens of MB at once (the
+/// GeoJSON's text, the workbooks' XML). Blocks of 1 MiB and more are mapped and unmapped one by
+/// one from now on (`large`; elsewhere than Linux they stay with mimalloc), and the smaller
+/// freed blocks wait 20 ms, long enough to be reused rather than faulted in again, short enough
+/// to stay out of the peak (docs/performance.md, "Tenth round").
+pub fn for_staging() {
     #[cfg(target_os = "linux")]
     large::map_large_blocks();
+    purge_freed_after(20);
 }
 
 /// Ask mimalloc to return freed memory now (`mi_collect(true)`): the calling thread's free pages
@@ -34,8 +40,9 @@ const PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 /// mimalloc v3. For a command whose threads free and allocate large buffers at once (`build`'s
 /// staging: the GeoJSON text, the workbooks' XML, the geometry being encoded), freed memory
 /// otherwise waits past the peak: `build` held ~310 MiB for a live heap of ~130 MB, and ~190 MiB
-/// with 2 ms, at the same wall time (docs/performance.md, "Memory"). Short commands keep the
-/// default: a 10 ms delay cost `diagnose` 10 ms of its 130.
+/// with 2 ms, at the same wall time (docs/performance.md, "Memory"); 20 ms since its large blocks
+/// are mapped on their own ([`for_staging`]). Short commands keep the default: a 10 ms delay cost
+/// `diagnose` 10 ms of its 130.
 pub fn purge_freed_after(ms: u32) {
     // SAFETY: `mi_option_set` takes no pointer; an option may be set at any time.
     unsafe { libmimalloc_sys::mi_option_set(PURGE_DELAY, ms.into()) }

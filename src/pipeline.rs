@@ -53,6 +53,9 @@ pub struct Inputs {
     pub index: CogIndex,
     pub communes: DataFrame,
     pub origin: Origin,
+    /// The boundaries the tables were just built from, in memory from the data folder, for
+    /// [`load_geography_from`]: the GeoJSON is then parsed once, not twice. `None` otherwise.
+    pub boundaries: Option<boundaries::Boundaries>,
 }
 
 /// The COG and its index, from the bytes of `cog.postcard.gz`.
@@ -311,11 +314,13 @@ fn geometry_table(meta: String, prov: &Provenance, target: Target) -> parquet::G
 
 /// The national boundaries in COG 2026, or `None` (with a visible line) when there are none.
 /// `--boundaries` files win; else the GeoParquet table of `processed` (no GeoJSON parsing); else
-/// the data folder's GeoJSON. Returns the number of warning lines printed.
+/// the data folder's GeoJSON, or `read`, the same files already parsed ([`Inputs::boundaries`]).
+/// Returns the number of warning lines printed.
 pub fn load_geography_from(
     data: &DataDir,
     processed: Option<&Path>,
     index: &CogIndex,
+    read: Option<boundaries::Boundaries>,
     progress: &mut Progress,
 ) -> Result<(Option<Geography>, usize)> {
     let table = processed.map(|d| d.join(GEOMETRY_FILE)).filter(|p| p.is_file());
@@ -337,8 +342,17 @@ pub fn load_geography_from(
         let warned = unknown_warning(&g.unknown_codes, progress);
         return Ok((Some(g), warned));
     }
-    progress.step("reading commune boundaries (GeoJSON)");
-    let g = Geography::load(data, index)?;
+    let g = match read {
+        Some(b) => {
+            progress.step("placing the commune boundaries read with the sources");
+            Geography::new(b, index)
+        }
+        None => {
+            progress.step("reading commune boundaries (GeoJSON)");
+            crate::memory::for_staging();
+            Geography::load(data, index)?
+        }
+    };
     let warned = unknown_warning(&g.unknown_codes, progress) + say_geometry_warnings(&g.warnings, progress);
     Ok((Some(g), warned))
 }
@@ -356,11 +370,12 @@ pub fn load_inputs_and_geography(
     let table = Some(processed.join(GEOMETRY_FILE)).filter(|p| p.is_file() && data.boundaries.is_empty());
     let snapshot = table.is_none() && data.boundaries.is_empty() && !boundaries::available(data);
     if !geography || (table.is_none() && !snapshot) {
-        let inputs = load_inputs(processed, data, progress)?;
+        let mut inputs = load_inputs(processed, data, progress)?;
+        let read = inputs.boundaries.take();
         if !geography {
             return Ok((inputs, None, 0));
         }
-        let (g, warned) = load_geography_from(data, Some(processed), &inputs.index, progress)?;
+        let (g, warned) = load_geography_from(data, Some(processed), &inputs.index, read, progress)?;
         return Ok((inputs, g, warned));
     }
     let label = match &table {
@@ -476,7 +491,7 @@ fn read_stored(processed: &Path, data: &DataDir, progress: &mut Progress) -> Res
             (cog, index)
         }
     };
-    Ok(Some(Inputs { cog, index, communes: df, origin: Origin::Processed(processed.to_path_buf()) }))
+    Ok(Some(Inputs { cog, index, communes: df, origin: Origin::Processed(processed.to_path_buf()), boundaries: None }))
 }
 
 /// The curated inputs of `diagnose`, `batch` and `map`, from the first place that has them:
@@ -492,12 +507,14 @@ pub fn load_inputs(processed: &Path, data: &DataDir, progress: &mut Progress) ->
             processed.join(COMMUNES_FILE).display(),
             data.root.display()
         ));
+        crate::memory::for_staging();
         let c = build_curated(data, progress)?;
         return Ok(Inputs {
             cog: c.cog,
             index: c.index,
             communes: c.communes,
             origin: Origin::DataFolder(data.root.clone()),
+            boundaries: c.boundaries,
         });
     }
     announce_snapshot(processed, data, progress)?;
@@ -509,7 +526,7 @@ pub fn load_inputs(processed: &Path, data: &DataDir, progress: &mut Progress) ->
     // Only a binary built from a stale data/snapshot/ can fail here; tests/snapshot.rs prevents it.
     parquet::check_schema(&Path::new(SNAPSHOT_DIR).join(COMMUNES_FILE), &communes, &schema::COMMUNES)?;
     let (cog, index) = cog?;
-    Ok(Inputs { cog, index, communes, origin: Origin::Snapshot })
+    Ok(Inputs { cog, index, communes, origin: Origin::Snapshot, boundaries: None })
 }
 
 /// `snapshot.json`: the sources and vintages a snapshot was built from.

@@ -36,7 +36,7 @@ pub struct Args {
 }
 
 pub fn run(data: &DataDir, args: &Args, progress: &mut Progress) -> Result<()> {
-    let pipeline::Inputs { cog, index, communes: curated, .. } =
+    let pipeline::Inputs { cog, index, communes: curated, boundaries, .. } =
         pipeline::load_inputs(&args.processed, data, progress)?;
     let units = Units::from_curated(&curated)?;
     // The map's shapes and facts first: the boundaries and the curated table are then dropped
@@ -46,7 +46,7 @@ pub fn run(data: &DataDir, args: &Args, progress: &mut Progress) -> Result<()> {
     } else {
         // The GeoParquet of `build` output when the table came from there: decoded in a
         // fraction of the GeoJSON's time and memory.
-        pipeline::load_geography_from(data, Some(&args.processed), &index, progress)?
+        pipeline::load_geography_from(data, Some(&args.processed), &index, boundaries, progress)?
             .0
             .map(|geography| -> Result<_> {
                 let dep = &args.map_departement;

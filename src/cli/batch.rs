@@ -44,11 +44,6 @@ pub struct Args {
 }
 
 pub fn run(data: &DataDir, args: &Args, progress: &mut Progress) -> Result<()> {
-    if args.partition_by.is_some() {
-        // Hundreds of partition files written while the next level is computed: freed memory
-        // returned promptly keeps the peak under 200 MiB for 1 % more time (crate::memory).
-        crate::memory::purge_freed_after(10);
-    }
     let grid = match &args.aci {
         Some(p) => Grid::load(p)?,
         None => Grid::embedded(),
@@ -57,8 +52,7 @@ pub fn run(data: &DataDir, args: &Args, progress: &mut Progress) -> Result<()> {
     // Only territories resolve against the COG; the administrative levels read the table alone.
     let needs_cog = args.level.contains(&Level::Territories);
     let (cog, curated) = if args.from_raw {
-        // The staging of `build`, with its large buffers freed at once (crate::memory).
-        crate::memory::map_large_blocks();
+        crate::memory::for_staging();
         let opts = curated::Options {
             derived_csv: true,
             boundaries: false,
@@ -74,6 +68,11 @@ pub fn run(data: &DataDir, args: &Args, progress: &mut Progress) -> Result<()> {
     } else {
         (None, pipeline::load_curated_table(&args.processed, data, progress)?.0)
     };
+    if args.partition_by.is_some() {
+        // Hundreds of partition files written while the next level is computed: freed memory
+        // returned promptly keeps the peak under 200 MiB for 1 % more time (crate::memory).
+        crate::memory::purge_freed_after(10);
+    }
     let mut bad_territories: Vec<batch::BadTerritory> = Vec::new();
     let mut levels = args.level.clone();
     levels.dedup();
@@ -190,7 +189,7 @@ fn compute_level(
             let list = if args.territories.is_dir() {
                 let (specs, mut bad) = batch::read_territory_specs(&args.territories)?;
                 let geography = if specs.iter().any(|(_, _, s)| s.polygon.is_some()) {
-                    pipeline::load_geography_from(data, processed, index, progress)?.0
+                    pipeline::load_geography_from(data, processed, index, None, progress)?.0
                 } else {
                     None
                 };
@@ -209,7 +208,7 @@ fn compute_level(
             } else {
                 let listing = crate::coverage::read_listing(&args.territories)?;
                 let geography = if listing.needs_geography() {
-                    pipeline::load_geography_from(data, processed, index, progress)?.0
+                    pipeline::load_geography_from(data, processed, index, None, progress)?.0
                 } else {
                     None
                 };

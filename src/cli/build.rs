@@ -17,11 +17,8 @@ pub struct Args {
 }
 
 pub fn run(data: &DataDir, args: &Args, progress: &mut Progress) -> Result<()> {
-    // Four staging threads free buffers while the others allocate. The large ones go back to the
-    // kernel when freed; the small ones wait 20 ms, long enough to be reused rather than faulted
-    // in again, short enough to stay out of the peak (crate::memory).
-    crate::memory::map_large_blocks();
-    crate::memory::purge_freed_after(20);
+    // Four staging threads free large buffers while the others allocate (crate::memory).
+    crate::memory::for_staging();
     // The provenance first: the geometry table is encoded with it while the sources are read.
     let prov = if args.snapshot {
         // No fetch lock in the snapshot: it must be the same bytes wherever it is rebuilt.

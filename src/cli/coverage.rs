@@ -43,12 +43,12 @@ pub fn run(data: &DataDir, args: &Args, progress: &mut Progress) -> Result<()> {
     };
     progress.step(&format!("reading {}", args.listing.display()));
     let listing = coverage::read_listing(&args.listing)?;
-    let pipeline::Inputs { cog, index, communes: curated, .. } =
+    let pipeline::Inputs { cog, index, communes: curated, boundaries, .. } =
         pipeline::load_inputs(&args.processed, data, progress)?;
     let geography = if args.no_geo {
         None
     } else {
-        pipeline::load_geography_from(data, Some(&args.processed), &index, progress)?.0
+        pipeline::load_geography_from(data, Some(&args.processed), &index, boundaries, progress)?.0
     };
     progress.step(&format!("resolving {} CPTS", listing.entries.len()));
     let ctx = Context { curated: Some(&curated), geography: geography.as_ref() };

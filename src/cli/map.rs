@@ -31,10 +31,11 @@ pub struct Args {
 }
 
 pub fn run(data: &DataDir, args: &Args, progress: &mut Progress) -> Result<()> {
-    let pipeline::Inputs { cog, index, communes: curated, .. } =
+    let pipeline::Inputs { cog, index, communes: curated, boundaries, .. } =
         pipeline::load_inputs(&args.processed, data, progress)?;
-    let geography =
-        pipeline::load_geography_from(data, Some(&args.processed), &index, progress)?.0.ok_or_else(|| {
+    let geography = pipeline::load_geography_from(data, Some(&args.processed), &index, boundaries, progress)?
+        .0
+        .ok_or_else(|| {
             Error::Config(format!(
                 "map needs the commune boundaries ({} from `build`, or {} in the data folder)",
                 pipeline::GEOMETRY_FILE,
