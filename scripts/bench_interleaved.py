@@ -8,6 +8,11 @@ command: median and smallest wall time (ms, from a monotonic clock: /usr/bin/tim
 10 ms, too coarse for 0.07 s commands), median CPU (user + sys) and the median and largest peak
 RSS, each read from that process's own rusage (os.wait4). Standard output and error are dropped;
 a failing command stops the run with its error.
+
+`BENCH_GAP=SECONDS` sleeps that long before each run: a command run once after an idle moment,
+as a user runs it. On these VMs the kernel reports free 2 MiB blocks to the host, which takes
+them back, so a run right after another reuses warm memory that a run after a pause does not
+(BENCHMARKS.md, thirteenth round).
 """
 import os
 import shlex
@@ -36,10 +41,13 @@ def main():
         label, _, cmd = spec.partition("=")
         cmds.append((label, shlex.split(cmd.replace("{}", label))))
     res = {label: [] for label, _ in cmds}
+    gap = float(os.environ.get("BENCH_GAP", "0"))
     for _ in range(runs):
         for label, argv in cmds:
+            time.sleep(gap)
             res[label].append(run(argv))
-    print(f"| command | wall median (ms) | wall min (ms) | CPU median (ms) | RSS median / max (MiB) |  ({runs} runs, interleaved)")
+    gap_note = f", {gap:g} s before each" if gap else ""
+    print(f"| command | wall median (ms) | wall min (ms) | CPU median (ms) | RSS median / max (MiB) |  ({runs} runs, interleaved{gap_note})")
     print("|---|---|---|---|---|")
     for label, _ in cmds:
         v = res[label]
