@@ -1,5 +1,6 @@
-//! Large blocks straight from the kernel, for `build`'s staging: the global allocator of the
-//! binary (`src/main.rs`).
+//! Large blocks straight from the kernel while the published files are staged (`build`,
+//! `batch --from-raw`, the tables built in memory): the global allocator of the binary
+//! (`src/main.rs`), switched on by `memory::for_staging`.
 //!
 //! `build` reads a 27 MB GeoJSON text, workbooks of tens of MB of XML and a COG of 20 MB, each
 //! freed within tens of milliseconds, on four threads at once. Through mimalloc alone, a freed
