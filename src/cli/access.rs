@@ -42,6 +42,9 @@ pub fn run(data: &DataDir, args: &Args, progress: &mut Progress) -> Result<()> {
     // The map's shapes and facts first: the boundaries and the curated table are then dropped
     // before the calibration, whose national network is the largest thing this command holds.
     let map = if args.no_geo {
+        // Read with the sources when the tables were built in memory: not held through the
+        // calibration.
+        drop(boundaries);
         None
     } else {
         // The GeoParquet of `build` output when the table came from there: decoded in a

@@ -46,6 +46,8 @@ pub fn run(data: &DataDir, args: &Args, progress: &mut Progress) -> Result<()> {
     let pipeline::Inputs { cog, index, communes: curated, boundaries, .. } =
         pipeline::load_inputs(&args.processed, data, progress)?;
     let geography = if args.no_geo {
+        // Read with the sources when the tables were built in memory: not held for nothing.
+        drop(boundaries);
         None
     } else {
         pipeline::load_geography_from(data, Some(&args.processed), &index, boundaries, progress)?.0
