@@ -391,3 +391,28 @@ fn optional_sources_absent_say_unavailable_with_the_fetch_id() {
     assert_eq!(r.geography, "COG 2024 (Paris, Lyon, Marseille entiers)");
     std::fs::remove_dir_all(&data.root).unwrap();
 }
+
+/// Without `build` output, the commands build the curated tables in memory and the boundaries
+/// read for the areas make the geography (`Inputs::boundaries`): the same GeoParquet table, byte
+/// for byte, as parsing the GeoJSON a second time.
+#[test]
+fn the_boundaries_read_with_the_sources_make_the_geography_a_second_parse_would() {
+    use cpts_diag::pipeline::{self, Target};
+    use cpts_diag::progress::Progress;
+    use cpts_diag::sinks::Provenance;
+    let data = common::fixture_data("geography-handed-over");
+    let none = data.root.join("no-processed");
+    let mut inputs = pipeline::load_inputs(&none, &data, &mut Progress::new(true)).unwrap();
+    let read = inputs.boundaries.take();
+    assert!(read.as_ref().is_some_and(|b| !b.features.is_empty()), "the in-memory build keeps its boundaries");
+    let geography = |read| {
+        let (g, _) =
+            pipeline::load_geography_from(&data, Some(&none), &inputs.index, read, &mut Progress::new(true)).unwrap();
+        g.expect("the fixture has boundaries")
+    };
+    let (handed, parsed) = (geography(read), geography(None));
+    let prov = Provenance::new(cpts_diag::sources::all());
+    let bytes = |g| pipeline::geometry_bytes(g, &prov, Target::Processed).unwrap();
+    assert_eq!(bytes(&handed), bytes(&parsed));
+    assert_eq!(handed.warnings.len(), parsed.warnings.len());
+}
