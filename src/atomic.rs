@@ -27,8 +27,20 @@ pub struct Staged {
 }
 
 impl Staged {
-    pub fn commit(mut self) -> Result<()> {
-        std::fs::rename(&self.tmp, &self.path).map_err(|e| Error::io(&self.path, e))?;
+    pub fn commit(self) -> Result<()> {
+        let path = self.path.clone();
+        self.commit_as(&path)
+    }
+
+    /// Where the content is until committed.
+    pub fn staged_path(&self) -> &Path {
+        &self.tmp
+    }
+
+    /// Put the file in place under a name known only once it is written (`sinks::mapped`: the
+    /// hash of another file written meanwhile), in the same folder.
+    pub fn commit_as(mut self, path: &Path) -> Result<()> {
+        std::fs::rename(&self.tmp, path).map_err(|e| Error::io(path, e))?;
         self.committed = true;
         Ok(())
     }
@@ -47,6 +59,23 @@ pub fn staged_write(
     path: &Path,
     fill: impl FnOnce(&mut std::io::BufWriter<std::fs::File>) -> Result<()>,
 ) -> Result<Staged> {
+    stage(path, fill, true)
+}
+
+/// [`staged_write`] without the sync, for a file whose reader checks its bytes (the mapped copy:
+/// it is used only if it hashes to its name), so that one cut short by a crash is not used.
+pub fn staged_write_unsynced(
+    path: &Path,
+    fill: impl FnOnce(&mut std::io::BufWriter<std::fs::File>) -> Result<()>,
+) -> Result<Staged> {
+    stage(path, fill, false)
+}
+
+fn stage(
+    path: &Path,
+    fill: impl FnOnce(&mut std::io::BufWriter<std::fs::File>) -> Result<()>,
+    sync: bool,
+) -> Result<Staged> {
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
@@ -61,7 +90,9 @@ pub fn staged_write(
     let mut f = std::io::BufWriter::with_capacity(1 << 20, file);
     fill(&mut f)?;
     let f = f.into_inner().map_err(|e| Error::io(&staged.tmp, e.into_error()))?;
-    f.sync_all().map_err(|e| Error::io(&staged.tmp, e))?;
+    if sync {
+        f.sync_all().map_err(|e| Error::io(&staged.tmp, e))?;
+    }
     Ok(staged)
 }
 

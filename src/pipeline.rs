@@ -13,7 +13,7 @@ use crate::error::{Error, Result};
 use crate::geo::{geoparquet, Geography, StoredGeography};
 use crate::progress::Progress;
 use crate::schema;
-use crate::sinks::{parquet, write_json, Provenance};
+use crate::sinks::{mapped, parquet, write_json, Provenance};
 use crate::snapshot;
 use crate::sources::decoupage::{self, Cog};
 use crate::sources::{self, boundaries, DataDir};
@@ -75,7 +75,8 @@ pub fn build_curated_with(data: &DataDir, opts: &curated::Options, progress: &mu
 }
 
 /// Where `build` writes: its output folder, read back by every later run, or the snapshot that
-/// the binary embeds. They differ only in how hard the files are compressed.
+/// the binary embeds. They differ in how hard the files are compressed, and only the output folder
+/// has the curated table's mapped copy (`sinks::mapped`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Target {
     Processed,
@@ -231,11 +232,20 @@ fn write_tables(
     let g = out.join(GEOMETRY_FILE);
     // The geometry table (WKB of every polygon) is as long to write as the rest together: encoded
     // by `build` while it stages ([`build_and_write`]), else on its own thread.
-    let wrote_geometry = std::thread::scope(|s| -> Result<bool> {
+    let wrote_geometry = std::thread::scope(|s| -> Result<(bool, Option<PathBuf>)> {
         let geometry = c.boundaries.as_ref().map(|b| {
             std::thread::Builder::new()
                 .name("write-geometry".into())
                 .spawn_scoped(s, || write_geometry(&g, &Geography::new(b.clone(), &c.index), prov, target))
+                .expect("spawn a thread")
+        });
+        // The mapped copy every later run reads (`sinks::mapped`), written beside the Parquet: it
+        // writes the columns from where they are, so the two together stay under `build`'s peak.
+        // The embedded snapshot has none.
+        let copy = (target == Target::Processed).then(|| {
+            std::thread::Builder::new()
+                .name("write-mapped".into())
+                .spawn_scoped(s, || mapped::stage(&p, &c.communes))
                 .expect("spawn a thread")
         });
         parquet::write_for_reading(&p, &mut c.communes.clone(), prov, &schema::COMMUNES)?;
@@ -248,9 +258,12 @@ fn write_tables(
             staged.commit()?;
             wrote = true;
         }
-        Ok(wrote)
+        let copy = copy.map(|t| mapped::commit(t.join().expect("mapped copy writer panicked")?, &p)).transpose()?;
+        Ok((wrote, copy))
     })?;
+    let (wrote_geometry, copy) = wrote_geometry;
     let mut written = vec![p];
+    written.extend(copy);
     if wrote_geometry {
         written.push(g);
     }
@@ -462,6 +475,17 @@ pub fn read_cog(bytes: &[u8], origin: &Path) -> Result<Cog> {
     postcard::from_bytes(body).map_err(|e| stale(e.to_string()))
 }
 
+/// The curated table of `build` output: its mapped copy when there is one for this Parquet,
+/// else the Parquet decoded.
+fn read_curated(path: &Path, progress: &mut Progress) -> Result<DataFrame> {
+    match mapped::read(path) {
+        Ok(Some(df)) => return Ok(df),
+        Ok(None) => {}
+        Err(e) => progress.say(&format!("warning: {e}\n  reading {} instead", path.display())),
+    }
+    parquet::read(path)
+}
+
 fn read_stored(processed: &Path, data: &DataDir, progress: &mut Progress) -> Result<Option<Inputs>> {
     let path = processed.join(COMMUNES_FILE);
     if !path.is_file() {
@@ -474,7 +498,7 @@ fn read_stored(processed: &Path, data: &DataDir, progress: &mut Progress) -> Res
         let cog = cog_path.is_file().then(|| {
             s.spawn(|| read_cog_indexed(&std::fs::read(&cog_path).map_err(|e| Error::io(&cog_path, e))?, &cog_path))
         });
-        (parquet::read(&path), cog.map(|h| h.join().expect("the COG reader does not panic")))
+        (read_curated(&path, progress), cog.map(|h| h.join().expect("the COG reader does not panic")))
     });
     let df = df?;
     // A curated table from another version of the tool may lack columns: rebuild rather than
@@ -623,7 +647,7 @@ pub fn load_curated_table(processed: &Path, data: &DataDir, progress: &mut Progr
     let path = processed.join(COMMUNES_FILE);
     if path.is_file() {
         progress.step(&format!("reading {}", path.display()));
-        let df = parquet::read(&path)?;
+        let df = read_curated(&path, progress)?;
         match parquet::check_schema(&path, &df, &schema::COMMUNES) {
             Ok(()) => return Ok((df, Origin::Processed(processed.to_path_buf()))),
             Err(e) => progress.say(&format!("warning: {e}\n  not used: run `cpts-diag build` again")),

@@ -416,3 +416,32 @@ fn the_boundaries_read_with_the_sources_make_the_geography_a_second_parse_would(
     assert_eq!(bytes(&handed), bytes(&parsed));
     assert_eq!(handed.warnings.len(), parsed.warnings.len());
 }
+
+#[test]
+fn the_mapped_copy_is_the_parquet_s_frame_and_never_stands_in_for_another_table() {
+    use cpts_diag::pipeline;
+    use cpts_diag::progress::Progress;
+    use cpts_diag::sinks::mapped;
+    let data = common::fixture_data("pipeline");
+    let dir = common::Scratch::new("mapped-copy");
+    let written = pipeline::write_curated(&dir, &curated()).unwrap();
+    let copy = written.iter().find(|p| p.extension().is_some_and(|e| e == "arrow")).expect("build writes the copy");
+    let path = dir.join(pipeline::COMMUNES_FILE);
+    let decoded = parquet::read(&path).unwrap();
+    assert!(mapped::read(&path).unwrap().expect("the copy of this Parquet").equals_missing(&decoded));
+    let mut progress = Progress::new(true);
+    let (read, _) = pipeline::load_curated_table(&dir, &data, &mut progress).unwrap();
+    assert!(read.equals_missing(&decoded));
+    assert_eq!(progress.warnings(), 0);
+
+    // The Parquet rewritten with other figures (another build, a restored backup): the copy is
+    // not used, the run says so, and the figures are the new Parquet's.
+    let mut other = decoded.lazy().with_column(col("apl_mg_2023") + lit(1.0)).collect().unwrap();
+    let prov = cpts_diag::sinks::Provenance::new(vec![]);
+    parquet::write_for_reading(&path, &mut other, &prov, &cpts_diag::schema::COMMUNES).unwrap();
+    let e = mapped::read(&path).unwrap_err().to_string();
+    assert!(e.contains(&copy.display().to_string()), "{e}");
+    let (read, _) = pipeline::load_curated_table(&dir, &data, &mut progress).unwrap();
+    assert!(read.equals_missing(&other));
+    assert_eq!(progress.warnings(), 1);
+}

@@ -16,6 +16,7 @@ pub mod coverage;
 pub mod coverage_map;
 pub mod geojson;
 pub mod map;
+pub mod mapped;
 pub mod parquet;
 pub mod raster;
 pub mod report;
