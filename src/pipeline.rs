@@ -239,17 +239,19 @@ fn write_tables(
                 .spawn_scoped(s, || write_geometry(&g, &Geography::new(b.clone(), &c.index), prov, target))
                 .expect("spawn a thread")
         });
-        // The mapped copy every later run reads (`sinks::mapped`), written beside the Parquet: it
-        // writes the columns from where they are, so the two together stay under `build`'s peak.
-        // The embedded snapshot has none.
-        let copy = (target == Target::Processed).then(|| {
-            std::thread::Builder::new()
-                .name("write-mapped".into())
-                .spawn_scoped(s, || mapped::stage(&p, &c.communes))
-                .expect("spawn a thread")
-        });
+        // The mapped copy every later run reads (`sinks::mapped`), then the COG, written beside the
+        // Parquet: the copy writes the columns from where they are, so it and the Parquet stay
+        // under `build`'s peak together. The embedded snapshot has no copy.
+        let beside = std::thread::Builder::new()
+            .name("write-copy-cog".into())
+            .spawn_scoped(s, || -> Result<Option<(Staged, u64)>> {
+                let copy = (target == Target::Processed).then(|| mapped::stage(&p, &c.communes)).transpose()?;
+                write_cog(&out.join(COG_FILE), &c.cog, target.cog_level())?;
+                Ok(copy)
+            })
+            .expect("spawn a thread");
         parquet::write_for_reading(&p, &mut c.communes.clone(), prov, &schema::COMMUNES)?;
-        write_cog(&out.join(COG_FILE), &c.cog, target.cog_level())?;
+        let copy = beside.join().expect("the copy and COG writer panicked")?;
         let mut wrote = geometry.is_some();
         if let Some(t) = geometry {
             t.join().expect("geometry writer panicked")?;
@@ -258,7 +260,7 @@ fn write_tables(
             staged.commit()?;
             wrote = true;
         }
-        let copy = copy.map(|t| mapped::commit(t.join().expect("mapped copy writer panicked")?, &p)).transpose()?;
+        let copy = copy.map(|staged| mapped::commit(staged, &p)).transpose()?;
         Ok((wrote, copy))
     })?;
     let (wrote_geometry, copy) = wrote_geometry;
