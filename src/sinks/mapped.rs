@@ -6,7 +6,7 @@
 //! batch, "Seventh pass"). Mapped, the columns are the page cache's pages: nothing to decompress,
 //! no fresh memory, and a run after a pause finds them still in memory.
 //!
-//! The copy is named by one xxh3 hash of the Parquet's bytes followed by its own
+//! The copy is named by an xxh3 hash of the Parquet's bytes and of its own
 //! (`communes-<16 hex>.arrow`), and read only if the two files still hash to its name:
 //! - a Parquet rewritten by another binary, copied from elsewhere or restored from a backup does
 //!   not match, and is decoded: a copy can be stale, never used with another table;
@@ -286,7 +286,7 @@ pub fn read(parquet: &Path) -> Result<Option<DataFrame>> {
     for path in &candidates {
         let copy = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
         // Hashed through a mapping of its own, unmapped after: the frame's mapping then holds only
-        // the pages a command reads (35 MB more resident pages took `coverage` near 200 MiB).
+        // the pages a command reads, where one mapping for both held all 35 MB resident.
         let hashes = content_hashes(&[&table, &map(path, &copy)?]);
         let name = name_of(parquet, hashes[0], hashes[1]);
         if path.file_name().is_some_and(|n| n.to_string_lossy() == name) {
