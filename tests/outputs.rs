@@ -161,3 +161,38 @@ fn corrupt_curated_parquet_names_its_file_and_is_bad_input() {
     let msg = e.to_string();
     assert!(msg.contains("communes.parquet") && msg.contains("cpts-diag build"), "{msg}");
 }
+
+#[test]
+fn batch_from_the_mapped_copy_writes_what_it_writes_from_the_parquet() {
+    let data = common::fixture_data("mapped_batch");
+    let d = data.root.to_str().unwrap();
+    let scratch = common::Scratch::new("mapped_batch_out");
+    let processed = scratch.0.join("processed");
+    let p = processed.to_str().unwrap();
+    cli(&["--data-dir", d, "build", "--out", p]).unwrap();
+    let copies = |dir: &std::path::Path| -> Vec<std::path::PathBuf> {
+        std::fs::read_dir(dir)
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|e| e == "arrow"))
+            .collect()
+    };
+    assert_eq!(copies(&processed).len(), 1, "build writes one mapped copy");
+    let levels = "commune,epci,bassin-de-vie,departement,region";
+    let (mapped, decoded) = (scratch.0.join("mapped"), scratch.0.join("decoded"));
+    cli(&["--data-dir", d, "batch", "--level", levels, "--processed", p, "--out", mapped.to_str().unwrap()]).unwrap();
+    for c in copies(&processed) {
+        std::fs::remove_file(c).unwrap();
+    }
+    cli(&["--data-dir", d, "batch", "--level", levels, "--processed", p, "--out", decoded.to_str().unwrap()]).unwrap();
+    let files = walk(&mapped);
+    assert_eq!(files.len(), 10);
+    for f in files {
+        assert!(std::fs::read(mapped.join(&f)).unwrap() == std::fs::read(decoded.join(&f)).unwrap(), "{f} differs");
+    }
+    // A second build replaces the copy rather than adding one.
+    cli(&["--data-dir", d, "build", "--out", p]).unwrap();
+    cli(&["--data-dir", d, "build", "--out", p]).unwrap();
+    assert_eq!(copies(&processed).len(), 1);
+}
