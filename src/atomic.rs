@@ -32,11 +32,6 @@ impl Staged {
         self.commit_as(&path)
     }
 
-    /// Where the content is until committed.
-    pub fn staged_path(&self) -> &Path {
-        &self.tmp
-    }
-
     /// Put the file in place under a name known only once it is written (`sinks::mapped`: the
     /// hash of another file written meanwhile), in the same folder.
     pub fn commit_as(mut self, path: &Path) -> Result<()> {

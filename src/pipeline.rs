@@ -232,7 +232,7 @@ fn write_tables(
     let g = out.join(GEOMETRY_FILE);
     // The geometry table (WKB of every polygon) is as long to write as the rest together: encoded
     // by `build` while it stages ([`build_and_write`]), else on its own thread.
-    let wrote_geometry = std::thread::scope(|s| -> Result<(bool, Option<PathBuf>)> {
+    let (wrote_geometry, copy) = std::thread::scope(|s| -> Result<(bool, Option<PathBuf>)> {
         let geometry = c.boundaries.as_ref().map(|b| {
             std::thread::Builder::new()
                 .name("write-geometry".into())
@@ -263,7 +263,6 @@ fn write_tables(
         let copy = copy.map(|staged| mapped::commit(staged, &p)).transpose()?;
         Ok((wrote, copy))
     })?;
-    let (wrote_geometry, copy) = wrote_geometry;
     let mut written = vec![p];
     written.extend(copy);
     if wrote_geometry {
