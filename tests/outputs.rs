@@ -171,12 +171,7 @@ fn batch_from_the_mapped_copy_writes_what_it_writes_from_the_parquet() {
     let p = processed.to_str().unwrap();
     cli(&["--data-dir", d, "build", "--out", p]).unwrap();
     let copies = |dir: &std::path::Path| -> Vec<std::path::PathBuf> {
-        std::fs::read_dir(dir)
-            .unwrap()
-            .flatten()
-            .map(|e| e.path())
-            .filter(|p| p.extension().is_some_and(|e| e == "arrow"))
-            .collect()
+        walk(dir).into_iter().filter(|f| f.ends_with(".arrow")).map(|f| dir.join(f)).collect()
     };
     assert_eq!(copies(&processed).len(), 1, "build writes one mapped copy");
     let levels = "commune,epci,bassin-de-vie,departement,region";
