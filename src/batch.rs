@@ -13,6 +13,7 @@
 use std::path::Path;
 
 use polars::prelude::*;
+use polars_arrow::array::{Array, View};
 
 use crate::aci::Grid;
 use crate::error::{Error, Result};
@@ -129,6 +130,31 @@ fn sum_columns(
     let mut columns = Vec::new();
     for (input, name, kind) in plan.aggregates() {
         let c = rows.column(&input)?;
+        if let Column::Scalar(sc) = c {
+            // One value on every row (`unit_rows`): the same sums and counts as over the
+            // materialized column, in the same order of additions.
+            let one = sc.as_single_value_series();
+            match kind {
+                indicators::AggKind::Sum => {
+                    let x = one.f64()?.get(0).unwrap_or(0.0);
+                    let sums: Vec<f64> = if shared {
+                        members.iter().map(|m| m.iter().map(|_| x).sum()).collect()
+                    } else {
+                        let mut sums = vec![0.0_f64; groups];
+                        if one.null_count() == 0 {
+                            gid.iter().filter(|g| **g != usize::MAX).for_each(|g| sums[*g] += x);
+                        }
+                        sums
+                    };
+                    columns.push(Column::new(name.into(), sums));
+                }
+                indicators::AggKind::Count => {
+                    let counts = if one.null_count() == 0 { sizes.clone() } else { vec![0; groups] };
+                    columns.push(Column::new(name.into(), counts));
+                }
+            }
+            continue;
+        }
         match kind {
             // Units in several groups (territories may overlap) are read through the member
             // lists; otherwise one sequential pass over the column.
@@ -283,24 +309,28 @@ impl<'a> Interned<'a> {
     fn of(ca: &'a StringChunked) -> Interned<'a> {
         let mut index: PlHashMap<&str, u32> = PlHashMap::new();
         let mut out = Interned { ids: Vec::with_capacity(ca.len()), texts: Vec::new() };
-        let mut last: Option<(&str, u32)> = None;
         for arr in ca.downcast_iter() {
-            for v in arr.iter() {
-                let id = match v {
-                    None => NULL_ID,
-                    // Runs of one text (a note every commune shares): compared with the last
-                    // text, not hashed.
-                    Some(t) => match last {
-                        Some((l, id)) if std::ptr::eq(l, t) || l == t => id,
+            // Runs of one text (a note every commune shares) are runs of one 16-byte view
+            // (length, prefix, buffer, offset): equal views are equal texts, compared without
+            // reading the text. Equal texts with different views are merged by the index.
+            let mut last: Option<(View, u32)> = None;
+            let valid = arr.validity().filter(|v| v.unset_bits() > 0);
+            for (i, view) in arr.views().iter().enumerate() {
+                let id = if valid.is_some_and(|v| !v.get_bit(i)) {
+                    NULL_ID
+                } else {
+                    match last {
+                        Some((l, id)) if l == *view => id,
                         _ => {
+                            let t = arr.value(i);
                             let id = *index.entry(t).or_insert_with(|| {
                                 out.texts.push(t);
                                 (out.texts.len() - 1) as u32
                             });
-                            last = Some((t, id));
+                            last = Some((*view, id));
                             id
                         }
-                    },
+                    }
                 };
                 out.ids.push(id);
             }
@@ -370,9 +400,20 @@ fn level_attrs(level: Level) -> &'static [&'static str] {
     }
 }
 
-/// The unit rows of `lf` with the plan's inputs, and only the columns [`group_rows`] and the
+/// The unit rows of `df` with the plan's inputs, and only the columns [`group_rows`] and the
 /// level keys read, so that polars computes and gathers no other.
-fn unit_rows(lf: LazyFrame, plan: &indicators::Plan, extra: &[&str]) -> Result<DataFrame> {
+///
+/// An input that reads only all-null columns (the RPPS counts and census ages the national data
+/// lacks: ~70 of the ~110 inputs) has one value on every row. It is computed on one row and kept
+/// as a scalar column, which [`sum_columns`] reads without materializing: polars' casts,
+/// comparisons and `when/then` over those columns otherwise write ~19 MB of full-height
+/// buffers, a fifth of an EPCI batch in page faults (docs/performance.md, batch).
+fn unit_rows(df: &DataFrame, plan: &indicators::Plan, extra: &[&str]) -> Result<DataFrame> {
+    unit_rows_folding(df, plan, extra, true)
+}
+
+/// [`unit_rows`], with the constant inputs computed on one row only when `fold`.
+fn unit_rows_folding(df: &DataFrame, plan: &indicators::Plan, extra: &[&str], fold: bool) -> Result<DataFrame> {
     let mut keep: Vec<String> = ["code", "kind", "epci", "bv2022", "departement", "region"].map(String::from).to_vec();
     keep.push("population_totale_vintage".into());
     keep.extend(["population", "departement_name", "region_name"].map(String::from));
@@ -380,10 +421,31 @@ fn unit_rows(lf: LazyFrame, plan: &indicators::Plan, extra: &[&str]) -> Result<D
         keep.extend(level_attrs(level).iter().map(|c| c.to_string()));
     }
     keep.extend(extra.iter().chain(&note_columns()).map(|c| c.to_string()));
-    keep.extend(plan.aggregates().into_iter().map(|(input, _, _)| input));
     let mut seen = std::collections::HashSet::new();
     keep.retain(|c| seen.insert(c.clone()));
-    Ok(lf.with_columns(plan.inputs()).select(keep.iter().map(|c| col(c.as_str())).collect::<Vec<_>>()).collect()?)
+    let null: Vec<&Column> = if fold && df.height() > 0 {
+        df.columns().iter().filter(|c| c.null_count() == c.len()).collect()
+    } else {
+        Vec::new()
+    };
+    // The plan's inputs are row expressions (casts, comparisons, `when/then`): over columns null
+    // on every row, each gives one value on every row.
+    let (constant, computed): (Vec<Expr>, Vec<Expr>) = plan.inputs().into_iter().partition(|e| {
+        !null.is_empty() && e.clone().meta().root_names().iter().all(|n| null.iter().any(|c| c.name() == n))
+    });
+    let mut exprs: Vec<Expr> = keep.iter().map(|c| col(c.as_str())).collect();
+    exprs.extend(computed);
+    let mut rows = df.clone().lazy().select(exprs).collect()?;
+    if !constant.is_empty() {
+        let one_row =
+            DataFrame::new(1, null.iter().map(|c| Column::full_null(c.name().clone(), 1, c.dtype())).collect())?;
+        let height = rows.height();
+        for c in one_row.lazy().select(constant).collect()?.columns() {
+            let value = Scalar::new(c.dtype().clone(), c.get(0)?.into_static());
+            rows.with_column(Column::new_scalar(c.name().clone(), value, height))?;
+        }
+    }
+    Ok(rows)
 }
 
 /// The indicators over the aggregates of `lf`, made finite, with the ACI columns, sorted by key
@@ -413,12 +475,24 @@ fn finish(lf: LazyFrame, plan: &indicators::Plan, level: Level, grid: &Grid, sor
 /// indicator costs polars a predicate and a select over every column, and non-finite figures are
 /// rare.
 fn finite(df: &mut DataFrame) -> Result<()> {
-    for i in INDICATORS.iter() {
-        let c = df.column(i.id)?.cast(&DataType::Float64)?;
+    // Positions looked up before any replacement: a replacement drops the frame's cached schema,
+    // which the next lookup by name would rebuild (~150 names hashed, for each of ~60 indicators).
+    let at: Vec<usize> = INDICATORS
+        .iter()
+        .map(|i| df.get_column_index(i.id).ok_or_else(|| PolarsError::ColumnNotFound(i.id.into())))
+        .collect::<PolarsResult<_>>()?;
+    for k in at {
+        let c = &df.columns()[k];
+        let cast = c.dtype() != &DataType::Float64;
+        let c = c.cast(&DataType::Float64)?;
         let ca = c.f64()?;
         let bad = ca.downcast_iter().any(|a| a.iter().any(|v| v.is_some_and(|v| !v.is_finite())));
-        let c = if bad { ca.apply(|v| v.filter(|v| v.is_finite())).into_column() } else { c };
-        df.with_column(c)?;
+        if bad {
+            let c = ca.apply(|v| v.filter(|v| v.is_finite())).into_column();
+            df.replace_column(k, c)?;
+        } else if cast {
+            df.replace_column(k, c)?;
+        }
     }
     Ok(())
 }
@@ -525,26 +599,25 @@ fn one_unit_notes(df: &DataFrame) -> Result<DataFrame> {
     Ok(df)
 }
 
-fn communes_only(curated: &DataFrame) -> LazyFrame {
-    curated.clone().lazy().filter(col("kind").eq(lit("commune")))
-}
-
 /// Communes with no unit at `key` (islands outside any EPCI, COM, communes re-created after the
 /// zonage): listed, not counted anywhere at that level.
 fn without_key(curated: &DataFrame, key: &str, reason: &dyn Fn(&str) -> String) -> Result<Vec<Excluded>> {
-    let rows =
-        communes_only(curated).filter(col(key).is_null()).select([col("code"), col("name"), col("zone")]).collect()?;
-    let (codes, names, zones) = (rows.column("code")?.str()?, rows.column("name")?.str()?, rows.column("zone")?.str()?);
-    Ok(codes
-        .iter()
-        .zip(names.iter())
-        .zip(zones.iter())
-        .map(|((c, n), z)| Excluded {
-            code: c.unwrap_or_default().to_string(),
-            name: n.unwrap_or_default().to_string(),
-            reason: reason(z.unwrap_or_default()),
-        })
-        .collect())
+    // A scan of the key's null bits: a few dozen communes of 35 000, looked up one by one (a
+    // polars filter over the whole table cost 1.8 ms of a 35 ms EPCI batch).
+    let keys = curated.column(key)?.as_materialized_series().rechunk();
+    let Some(valid) = keys.chunks()[0].validity().filter(|v| v.unset_bits() > 0) else {
+        return Ok(Vec::new());
+    };
+    let text =
+        |c: &str, i: usize| -> Result<String> { Ok(curated.column(c)?.str()?.get(i).unwrap_or_default().to_string()) };
+    let kind = curated.column("kind")?.str()?;
+    let mut out = Vec::new();
+    for i in (0..keys.len()).filter(|&i| !valid.get_bit(i)) {
+        if kind.get(i) == Some(UnitKind::Commune.as_str()) {
+            out.push(Excluded { code: text("code", i)?, name: text("name", i)?, reason: reason(&text("zone", i)?) });
+        }
+    }
+    Ok(out)
 }
 
 /// The batch over one curated table. The unit rows with the plan's ~110 inputs, most of an
@@ -564,7 +637,7 @@ impl<'a> Batch<'a> {
     /// The shared unit rows (computed on first use) and the plan.
     fn rows(&mut self) -> Result<(&DataFrame, &indicators::Plan)> {
         if self.rows.is_none() {
-            self.rows = Some(unit_rows(self.curated.clone().lazy(), &self.plan, &[])?);
+            self.rows = Some(unit_rows(self.curated, &self.plan, &[])?);
         }
         Ok((self.rows.as_ref().expect("just computed"), &self.plan))
     }
@@ -758,9 +831,15 @@ mod tests {
     fn interned_ids_are_equal_exactly_for_equal_texts() {
         let long = "a long reason, longer than the twelve bytes a view holds inline";
         let other = "another long reason, also longer than twelve bytes";
+        // Side by side, same length and same 4-byte prefix: views differing only in the offset.
+        let (twin_a, twin_b) = ("a long twin reason, number 1", "a long twin reason, number 2");
         let c = chunked_texts(
             "n",
-            &[&[Some(long), Some(long), None], &[Some(long), Some("28"), Some(other)], &[Some("28"), Some(long), None]],
+            &[
+                &[Some(long), Some(long), None, Some(twin_a), Some(twin_b)],
+                &[Some(long), Some("28"), Some(other)],
+                &[Some("28"), Some(long), None, Some(twin_b)],
+            ],
         );
         let ca = c.str().unwrap();
         let i = Interned::of(ca);
@@ -775,7 +854,7 @@ mod tests {
                 Some(t) => assert_eq!(i.texts[i.ids[a] as usize], *t),
             }
         }
-        assert_eq!(i.texts, vec![long, "28", other]);
+        assert_eq!(i.texts, vec![long, twin_a, twin_b, "28", other]);
     }
 
     #[test]
@@ -887,7 +966,7 @@ mod tests {
             "bv2022_name",
         ];
         let plan = indicators::plan();
-        let rows = unit_rows(curated.clone().lazy(), &plan, &attrs).unwrap();
+        let rows = unit_rows(&curated, &plan, &attrs).unwrap();
         let grouped = aggregate(&rows, &plan, Level::Commune, &attrs, false, &grid).unwrap();
         let direct = per_unit(&curated, &grid).unwrap();
         assert_eq!(direct.height(), curated.height());
@@ -899,6 +978,55 @@ mod tests {
         // Not vacuous: notes and missing figures are there to compare.
         assert!(direct.column("apl_note").unwrap().null_count() < direct.height());
         assert!(direct.column("apl_mg").unwrap().null_count() > 0);
+    }
+
+    /// The inputs over all-null columns, computed on one row as scalars, equal the inputs computed
+    /// on every row, and give the same EPCI rows, for sums and counts alike, in the sequential and
+    /// the member-list passes.
+    #[test]
+    fn constant_inputs_fold_to_the_same_rows_and_aggregates() {
+        let curated = crate::sinks::parquet::read_bytes(crate::snapshot::COMMUNES).unwrap();
+        let grid = Grid::embedded();
+        let plan = indicators::plan();
+        let attrs = level_attrs(Level::Epci);
+        let scalars = unit_rows(&curated, &plan, &[]).unwrap();
+        let plain = unit_rows_folding(&curated, &plan, &[], false).unwrap();
+        assert_eq!(scalars.height(), plain.height());
+        let mut folded = Vec::new();
+        for (input, _, kind) in plan.aggregates() {
+            let (a, b) = (scalars.column(&input).unwrap(), plain.column(&input).unwrap());
+            assert!(!matches!(b, Column::Scalar(_)), "{input}: not materialized without folding");
+            assert!(a.as_materialized_series().equals_missing(b.as_materialized_series()), "{input} differs");
+            if let Column::Scalar(s) = a {
+                folded.push((s.scalar().is_null(), kind));
+            }
+        }
+        // Not vacuous: null and non-null constants (`otherwise(0.0)`), summed and counted.
+        for (null, kind) in
+            [(true, indicators::AggKind::Sum), (true, indicators::AggKind::Count), (false, indicators::AggKind::Sum)]
+        {
+            assert!(folded.contains(&(null, kind)), "no folded input null={null} {kind:?}");
+        }
+        for (lists, shared) in [(true, false), (false, true)] {
+            let run = |rows: &DataFrame| {
+                let mut groups = Groups::by_column(rows, Level::Epci.key(), &|_| true, true).unwrap();
+                if shared {
+                    // A second group over every unit of the first two: their units are in two groups.
+                    let both = [groups.members[0].clone(), groups.members[1].clone()].concat();
+                    groups.keys.push(Some("both".into()));
+                    groups.members.push(both);
+                    groups.keys.push(Some("none".into()));
+                    groups.members.push(Vec::new());
+                }
+                let g = group_rows(rows, Level::Epci.key(), groups, attrs, lists, &note_columns(), &plan).unwrap();
+                finish(g.lazy(), &plan, Level::Epci, &grid, true).unwrap()
+            };
+            let (a, b) = (run(&scalars), run(&plain));
+            assert_eq!(a.get_column_names(), b.get_column_names());
+            for c in b.columns() {
+                assert!(a.column(c.name()).unwrap().equals_missing(c), "column {} differs", c.name());
+            }
+        }
     }
 
     /// Territories sharing units (read through the member lists) give the same rows as each

@@ -23,6 +23,20 @@ pub fn for_staging() {
     purge_freed_after(20);
 }
 
+/// Fill polars' shared buffer of zeroes now, on a thread of its own. polars lends every zeroed
+/// buffer of up to 8 MiB (an all-false mask, a null column) from one static, which it fills the
+/// first time one is asked for, whatever its size: 2 048 page faults, a quarter of an EPCI batch's,
+/// taken otherwise by one of polars' two workers in the middle of the unit rows while the other
+/// waits. Started first, the filling overlaps the reading of the curated table: the EPCI batch
+/// took 1.4 ms less (BENCHMARKS.md, fifteenth round). Call it once, from a command that runs
+/// polars.
+pub fn fill_shared_zeroes() {
+    // Detached: nothing waits for it, and a command that ends first loses nothing.
+    let _ = std::thread::Builder::new()
+        .name("shared-zeroes".into())
+        .spawn(|| drop(polars_buffer::Buffer::<u64>::zeroed(1)));
+}
+
 /// Ask mimalloc to return freed memory now (`mi_collect(true)`): the calling thread's free pages
 /// and what its arenas can purge; blocks another thread still caches are not. Call it on the
 /// thread that did the work. Harmless when another allocator is the global one (the tests):

@@ -68,6 +68,9 @@ pub struct SchemaArgs {
 pub fn run(cli: Cli) -> crate::Result<()> {
     let data = DataDir::new(cli.data_dir).with_boundaries(cli.boundaries);
     let mut progress = Progress::new(cli.quiet);
+    if !matches!(cli.command, Command::Schema(_) | Command::Fetch(_)) {
+        crate::memory::fill_shared_zeroes();
+    }
     match cli.command {
         Command::Build(a) => build::run(&data, &a, &mut progress),
         Command::Diagnose(a) => diagnose::run(&data, &a, &mut progress),
