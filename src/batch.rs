@@ -86,22 +86,26 @@ fn group_rows(
         }
     }
     let mut columns = vec![Column::new(key.into(), group_keys)];
-    for a in attrs {
-        let v = firsts(rows, groups, a, &|g| members[g].first().copied())?;
-        columns.push(Column::new((*a).into(), v));
-    }
-    // The sums and the text summaries read different columns: computed side by side.
-    let (sums, texts) = std::thread::scope(|s| {
-        let texts = std::thread::Builder::new()
-            .name("batch-texts".into())
-            .spawn_scoped(s, || text_columns(rows, &members, lists, notes))
+    // The note summaries on a thread of their own, the rest here: they read different columns,
+    // and the summaries take about as long as the sums, attributes and labels together.
+    let (rest, summaries) = std::thread::scope(|s| {
+        let summaries = std::thread::Builder::new()
+            .name("batch-notes".into())
+            .spawn_scoped(s, || note_summaries(rows, &members, notes))
             .expect("spawn a thread");
-        let sums = sum_columns(rows, &members, &gid, shared, plan);
-        (sums, texts.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+        let rest = (|| -> Result<Vec<Column>> {
+            let mut rest = sum_columns(rows, &members, &gid, shared, plan)?;
+            for a in attrs {
+                let v = firsts(rows, groups, a, &|g| members[g].first().copied())?;
+                rest.push(Column::new((*a).into(), v));
+            }
+            rest.extend(group_labels(rows, &members, lists)?);
+            Ok(rest)
+        })();
+        (rest, summaries.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
     });
-    let (sums, texts) = (sums?, texts?);
-    columns.extend(sums);
-    columns.extend(texts);
+    columns.extend(rest?);
+    columns.extend(summaries?);
     Ok(DataFrame::new(groups, columns)?)
 }
 
@@ -222,23 +226,11 @@ fn sum_columns(
     Ok(columns)
 }
 
-/// The text summaries of each group ([`group_rows`]): vintages, notes, and with `lists` the
-/// most populous unit's département and région and the distinct ones.
-fn text_columns(rows: &DataFrame, members: &[Vec<usize>], lists: bool, notes: &[&str]) -> Result<Vec<Column>> {
+/// Per note column, why each group's figures are missing ([`group_rows`]).
+fn note_summaries(rows: &DataFrame, members: &[Vec<usize>], notes: &[&str]) -> Result<Vec<Column>> {
     let mut columns = Vec::new();
-    // Texts are interned once per column: a group then counts and dedups small integers, not
-    // the long, repeated note texts of every unit (most notes hold one text for every commune).
-    let distinct = |col: &Interned, m: &[usize], sep: &str| -> Option<String> {
-        let mut ids: Vec<u32> = m.iter().map(|&i| col.ids[i]).filter(|&id| id != NULL_ID).collect();
-        ids.sort_unstable();
-        ids.dedup();
-        let mut values: Vec<&str> = ids.iter().map(|&id| col.texts[id as usize]).collect();
-        values.sort_unstable();
-        (!values.is_empty()).then(|| values.join(sep))
-    };
-    let vintages = Interned::of(rows.column("population_totale_vintage")?.str()?);
-    let out: Vec<Option<String>> = members.iter().map(|m| distinct(&vintages, m, " | ")).collect();
-    columns.push(Column::new("population_totale_vintage".into(), out));
+    // Texts are interned once per column: a group then counts small integers, not the long,
+    // repeated note texts of every unit (most notes hold one text for every commune).
     for n in notes {
         let c = Interned::of(rows.column(n)?.str()?);
         let out: Vec<Option<String>> = members
@@ -260,6 +252,24 @@ fn text_columns(rows: &DataFrame, members: &[Vec<usize>], lists: bool, notes: &[
             .collect();
         columns.push(Column::new((*n).into(), out));
     }
+    Ok(columns)
+}
+
+/// The distinct population-totale vintages of each group ([`group_rows`]), and with `lists` the
+/// most populous unit's département and région and the distinct ones.
+fn group_labels(rows: &DataFrame, members: &[Vec<usize>], lists: bool) -> Result<Vec<Column>> {
+    let mut columns = Vec::new();
+    let distinct = |col: &Interned, m: &[usize], sep: &str| -> Option<String> {
+        let mut ids: Vec<u32> = m.iter().map(|&i| col.ids[i]).filter(|&id| id != NULL_ID).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let mut values: Vec<&str> = ids.iter().map(|&id| col.texts[id as usize]).collect();
+        values.sort_unstable();
+        (!values.is_empty()).then(|| values.join(sep))
+    };
+    let vintages = Interned::of(rows.column("population_totale_vintage")?.str()?);
+    let out: Vec<Option<String>> = members.iter().map(|m| distinct(&vintages, m, " | ")).collect();
+    columns.push(Column::new("population_totale_vintage".into(), out));
     if lists {
         let population: Vec<Option<i64>> = rows.column("population")?.i64()?.iter().collect();
         let best: Vec<Option<usize>> = members
@@ -895,7 +905,8 @@ mod tests {
         .unwrap();
         // Groups out of row order, one of them shared with another group, one empty.
         let members = vec![vec![0, 1, 2, 4], vec![3, 4], vec![5, 6, 7], vec![]];
-        let cols = text_columns(&rows, &members, true, &["apl_note"]).unwrap();
+        let mut cols = note_summaries(&rows, &members, &["apl_note"]).unwrap();
+        cols.extend(group_labels(&rows, &members, true).unwrap());
         let got = |name: &str| -> Vec<Option<String>> {
             let c = cols.iter().find(|c| c.name().as_str() == name).unwrap();
             c.str().unwrap().iter().map(|v| v.map(str::to_string)).collect()
