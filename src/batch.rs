@@ -445,15 +445,37 @@ fn unit_rows_folding(df: &DataFrame, plan: &indicators::Plan, extra: &[&str], fo
     });
     let mut exprs: Vec<Expr> = keep.iter().map(|c| col(c.as_str())).collect();
     exprs.extend(computed);
-    let mut rows = df.clone().lazy().select(exprs).collect()?;
-    if !constant.is_empty() {
-        let one_row =
-            DataFrame::new(1, null.iter().map(|c| Column::full_null(c.name().clone(), 1, c.dtype())).collect())?;
+    // The constants on a thread of their own: planning ~70 expressions for one row (~0.8 ms)
+    // beside the rows' own planning, which keeps one core.
+    let (rows, constants) = std::thread::scope(|s| {
+        let constants = (!constant.is_empty()).then(|| {
+            s.spawn(|| -> Result<DataFrame> {
+                let one_row = DataFrame::new(
+                    1,
+                    null.iter().map(|c| Column::full_null(c.name().clone(), 1, c.dtype())).collect(),
+                )?;
+                Ok(one_row.lazy().select(constant).collect()?)
+            })
+        });
+        let rows = df.clone().lazy().select(exprs).collect();
+        (rows, constants.map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))))
+    });
+    let mut rows = rows?;
+    if let Some(constants) = constants {
         let height = rows.height();
-        for c in one_row.lazy().select(constant).collect()?.columns() {
-            let value = Scalar::new(c.dtype().clone(), c.get(0)?.into_static());
-            rows.with_column(Column::new_scalar(c.name().clone(), value, height))?;
-        }
+        let scalars = constants?
+            .columns()
+            .iter()
+            .map(|c| {
+                Ok(Column::new_scalar(
+                    c.name().clone(),
+                    Scalar::new(c.dtype().clone(), c.get(0)?.into_static()),
+                    height,
+                ))
+            })
+            .collect::<Result<Vec<Column>>>()?;
+        // One call: `with_column` rebuilds the frame's schema for each name it looks up.
+        rows.hstack_mut(&scalars)?;
     }
     Ok(rows)
 }
