@@ -515,7 +515,7 @@ impl Agg for Inline {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum AggKind {
     Sum,
     Count,
@@ -527,7 +527,8 @@ pub struct Plan {
     /// Row expressions the aggregates read (see [`Plan::inputs`]).
     rows: Vec<Expr>,
     aggs: Vec<AggKind>,
-    keys: Vec<String>,
+    /// Each registered aggregate's index, by kind and row expression.
+    keys: PlHashMap<(AggKind, Expr), usize>,
     /// Every indicator over the aggregate columns `__agg{i}`, aliased to its id, in the order of
     /// [`INDICATORS`].
     pub finals: Vec<Expr>,
@@ -545,16 +546,14 @@ impl Agg for Plan {
 impl Plan {
     fn register(&mut self, row: Expr, kind: AggKind) -> Expr {
         // The same sum recurs in many indicators (the population in every density): one column.
-        let key = format!("{kind:?} {row:?}");
-        let i = match self.keys.iter().position(|k| *k == key) {
-            Some(i) => i,
-            None => {
-                self.rows.push(row);
-                self.aggs.push(kind);
-                self.keys.push(key);
-                self.keys.len() - 1
-            }
-        };
+        // Looked up by the expression itself: keyed by its `Debug` text, searched in a list, the
+        // plan took ~0.5 ms of every command.
+        let next = self.rows.len();
+        let i = *self.keys.entry((kind, row.clone())).or_insert(next);
+        if i == next {
+            self.rows.push(row);
+            self.aggs.push(kind);
+        }
         col(format!("__agg{i}"))
     }
 
@@ -651,7 +650,7 @@ pub fn all_exprs() -> Vec<Expr> {
 /// Every indicator, in the order of [`INDICATORS`], split into row inputs, plain aggregates and
 /// final expressions (see [`Agg`]): the same definitions as [`all_exprs`].
 pub fn plan() -> Plan {
-    let mut p = Plan { rows: Vec::new(), aggs: Vec::new(), keys: Vec::new(), finals: Vec::new() };
+    let mut p = Plan { rows: Vec::new(), aggs: Vec::new(), keys: PlHashMap::new(), finals: Vec::new() };
     for i in INDICATORS.iter() {
         let e = build(i.id, &mut p);
         p.finals.push(e);
