@@ -415,9 +415,9 @@ fn level_attrs(level: Level) -> &'static [&'static str] {
 ///
 /// An input that reads only all-null columns (the RPPS counts and census ages the national data
 /// lacks: ~70 of the ~110 inputs) has one value on every row. It is computed on one row and kept
-/// as a scalar column, which [`sum_columns`] reads without materializing: polars' casts,
-/// comparisons and `when/then` over those columns otherwise write ~19 MB of full-height
-/// buffers, a fifth of an EPCI batch in page faults (docs/performance.md, batch).
+/// as a scalar column, which [`sum_columns`] reads without materializing. polars otherwise
+/// evaluates each over all 35 014 rows and plans it with the others (docs/performance.md, batch,
+/// "Eighth pass").
 fn unit_rows(df: &DataFrame, plan: &indicators::Plan, extra: &[&str]) -> Result<DataFrame> {
     unit_rows_folding(df, plan, extra, true)
 }
