@@ -479,3 +479,22 @@ fn example_neighbours_on_current_and_2018_boundaries() {
     }
     assert!(now.is_one_piece() && then.is_one_piece());
 }
+
+#[test]
+fn the_scan_reads_every_published_boundaries_file_as_serde_does() {
+    let data = data_dir();
+    let files = [
+        cpts_diag::sources::boundaries::META.file,
+        cpts_diag::sources::boundaries::ARRONDISSEMENTS.file,
+        cpts_diag::sources::boundaries::LEGACY_2018.file,
+    ];
+    if !files.iter().all(|f| data.exists(f)) {
+        eprintln!("SKIP the_scan_reads…: real data folder {} not found (set CPTS_DATA_DIR)", data.root.display());
+        return;
+    }
+    for f in files {
+        let path = data.root.join(f);
+        // `Some`: the fast reader took the file instead of leaving it to serde.
+        assert_eq!(cpts_diag::sources::boundaries::scan_matches_serde(&path).unwrap(), Some(true), "{f}");
+    }
+}

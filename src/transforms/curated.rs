@@ -222,7 +222,25 @@ pub struct FeatureFigures {
 /// [`FeatureFigures`] of every feature, in order: geometry work that needs no COG, so it runs
 /// on the thread that reads the boundaries.
 fn feature_figures(b: &boundaries::Boundaries) -> Vec<FeatureFigures> {
-    b.features
+    // Two halves on two threads, as the rings are checked (`boundaries::read_features`): this
+    // thread is the longest chain of `build`.
+    if b.features.len() < 4096 {
+        return figures_of(&b.features);
+    }
+    let (first, second) = b.features.split_at(b.features.len() / 2);
+    std::thread::scope(|s| {
+        let second = std::thread::Builder::new()
+            .name("figures".into())
+            .spawn_scoped(s, || figures_of(second))
+            .expect("spawn a thread");
+        let mut figures = figures_of(first);
+        figures.extend(second.join().expect("figures thread panicked"));
+        figures
+    })
+}
+
+fn figures_of(features: &[boundaries::Boundary]) -> Vec<FeatureFigures> {
+    features
         .iter()
         .map(|f| {
             let fixed;

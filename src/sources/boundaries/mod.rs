@@ -147,18 +147,20 @@ impl Boundaries {
     }
 }
 
-#[derive(Deserialize)]
+mod scan;
+
+#[derive(Debug, PartialEq, Deserialize)]
 struct Collection {
     features: Vec<Feature>,
 }
 
-#[derive(Deserialize)]
+#[derive(Debug, PartialEq, Deserialize)]
 struct Feature {
     properties: Props,
     geometry: Option<Geometry>,
 }
 
-#[derive(Deserialize)]
+#[derive(Debug, PartialEq, Deserialize)]
 struct Props {
     code: String,
     nom: String,
@@ -169,7 +171,7 @@ struct Props {
 
 type Ring = Vec<[f64; 2]>;
 
-#[derive(Deserialize)]
+#[derive(Debug, PartialEq, Deserialize)]
 #[serde(tag = "type", content = "coordinates")]
 enum Geometry {
     Polygon(Vec<Ring>),
@@ -188,7 +190,7 @@ struct Zones {
     zone: BTreeMap<String, Zone>,
 }
 
-const ZONES_TOML: &str = include_str!("../../data/reference/zones.toml");
+const ZONES_TOML: &str = include_str!("../../../data/reference/zones.toml");
 
 fn zones() -> &'static Zones {
     static Z: OnceLock<Zones> = OnceLock::new();
@@ -248,13 +250,40 @@ pub fn load_files(paths: &[PathBuf]) -> Result<Boundaries> {
     Ok(out)
 }
 
-/// Decoded straight into typed structs: going through a generic JSON value would triple the
-/// time on the 35 000-feature national file.
+/// Read by [`scan`] in the usual shape, else by serde into the same typed structs (going through
+/// a generic JSON value would triple the time on the 35 000-feature national file).
 pub fn load_file(path: &Path) -> Result<Boundaries> {
+    load_file_by(path, true)
+}
+
+/// [`load_file`] through serde alone, the reader of any valid GeoJSON and of the faults' positions;
+/// public so that tests compare both readers on the published files.
+#[doc(hidden)]
+pub fn load_file_with_serde(path: &Path) -> Result<Boundaries> {
+    load_file_by(path, false)
+}
+
+/// Whether the scan reads the file (`Some`) and gives serde's collection (`true`): the check of
+/// the scan on the published files, for the tests.
+#[doc(hidden)]
+pub fn scan_matches_serde(path: &Path) -> Result<Option<bool>> {
     let text = super::table::read_text(path)?;
-    let fc: Collection = serde_json::from_str(&text).map_err(|e| {
+    let Some(scanned) = scan::collection(&text) else { return Ok(None) };
+    Ok(Some(scanned == parse_collection(path, &text, false)?))
+}
+
+fn parse_collection(path: &Path, text: &str, scan: bool) -> Result<Collection> {
+    if let Some(fc) = scan.then(|| scan::collection(text)).flatten() {
+        return Ok(fc);
+    }
+    serde_json::from_str(text).map_err(|e| {
         Error::data(Location::at(path, e.line() as u64), format!("invalid GeoJSON at column {}: {e}", e.column()))
-    })?;
+    })
+}
+
+fn load_file_by(path: &Path, scan: bool) -> Result<Boundaries> {
+    let text = super::table::read_text(path)?;
+    let fc = parse_collection(path, &text, scan)?;
     // The national text (27 MB) is not held while its polygons are checked.
     drop(text);
     let layout = if fc.features.iter().any(|f| f.properties.departement.is_some() || f.properties.commune.is_some()) {
@@ -265,9 +294,49 @@ pub fn load_file(path: &Path) -> Result<Boundaries> {
     // The file name only: the report that lists these warnings must not depend on where the data
     // folder is (the snapshot is compared byte for byte across machines).
     let file = path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
-    let mut features = Vec::with_capacity(fc.features.len());
+    let (features, warnings) = read_features(path, &file, fc.features)?;
+    Ok(Boundaries { layout, files: vec![path.to_path_buf()], features, warnings })
+}
+
+/// Collections of this many features or more are checked in two halves on two threads: in
+/// `build`, the ring checks were the longest step of the boundaries' thread, the longest chain,
+/// while the other threads had finished.
+const CHECK_IN_HALVES_FROM: usize = 4096;
+
+/// The features checked and cleaned, with their warnings, in the file's order; the first
+/// error in that order.
+fn read_features(path: &Path, file: &str, mut raw: Vec<Feature>) -> Result<(Vec<Boundary>, Vec<GeometryWarning>)> {
+    if raw.len() < CHECK_IN_HALVES_FROM {
+        return read_range(path, file, raw, 0);
+    }
+    let mid = raw.len() / 2;
+    let second = raw.split_off(mid);
+    let (first, second) = std::thread::scope(|s| {
+        let second = std::thread::Builder::new()
+            .name("check-boundaries".into())
+            .spawn_scoped(s, || read_range(path, file, second, mid))
+            .expect("spawn a thread");
+        let first = read_range(path, file, raw, 0);
+        (first, second.join().expect("boundaries check thread panicked"))
+    });
+    let (mut features, mut warnings) = first?;
+    let (more_features, more_warnings) = second?;
+    features.extend(more_features);
+    warnings.extend(more_warnings);
+    Ok((features, warnings))
+}
+
+/// [`read_features`] of `raw`, the features from position `first` (0-based) of the file.
+fn read_range(
+    path: &Path,
+    file: &str,
+    raw: Vec<Feature>,
+    first: usize,
+) -> Result<(Vec<Boundary>, Vec<GeometryWarning>)> {
+    let mut features = Vec::with_capacity(raw.len());
     let mut warnings = Vec::new();
-    for (i, f) in fc.features.into_iter().enumerate() {
+    for (i, f) in raw.into_iter().enumerate() {
+        let i = i + first;
         let code = super::table::normalize_commune_code(&f.properties.code).ok_or_else(|| {
             Error::data(
                 Location::file(path).col("properties.code"),
@@ -276,7 +345,7 @@ pub fn load_file(path: &Path) -> Result<Boundaries> {
         })?;
         let mut warn = |problem: String, action: &str| {
             warnings.push(GeometryWarning {
-                file: file.clone(),
+                file: file.to_string(),
                 feature: i + 1,
                 code: code.clone(),
                 name: f.properties.nom.clone(),
@@ -316,7 +385,7 @@ pub fn load_file(path: &Path) -> Result<Boundaries> {
         let kind = if parent.is_some() { BoundaryKind::Arrondissement } else { BoundaryKind::Commune };
         features.push(Boundary { code, name: f.properties.nom, kind, parent, shape, valid: invalid.is_empty() });
     }
-    Ok(Boundaries { layout, files: vec![path.to_path_buf()], features, warnings })
+    Ok((features, warnings))
 }
 
 /// One polygon's rings, cleaned: `None` when the polygon must be dropped.
@@ -376,56 +445,114 @@ pub fn polygon_problem(p: &Polygon<f64>) -> Option<&'static str> {
     std::iter::once(p.exterior()).chain(p.interiors()).find_map(ring_problem)
 }
 
-/// The ring's positions, each run of a repeated position kept once: repeated consecutive
-/// positions (rounding to 5 decimals leaves thousands) are harmless.
-fn without_repeats(r: &LineString<f64>) -> Vec<Coord<f64>> {
-    let mut pts: Vec<Coord<f64>> = Vec::with_capacity(r.0.len());
-    for &c in &r.0 {
-        if pts.last() != Some(&c) {
-            pts.push(c);
-        }
-    }
-    pts
+/// Buffers of [`ring_problem`], kept per thread: the national file has ~36 000 rings.
+#[derive(Default)]
+struct RingScratch {
+    pts: Vec<Coord<f64>>,
+    /// Open addressing over `pts`' positions (index + 1, 0 for empty).
+    slots: Vec<u32>,
+    /// Segment i's box: [x min, x max, y min, y max].
+    boxes: Vec<[f64; 4]>,
+    /// Segments by x min: the key orders as `f64::total_cmp` does.
+    order: Vec<(i64, u32)>,
+    active: Vec<u32>,
+}
+
+thread_local! {
+    static RING_SCRATCH: std::cell::RefCell<RingScratch> = std::cell::RefCell::default();
 }
 
 fn ring_problem(r: &LineString<f64>) -> Option<&'static str> {
-    let pts = without_repeats(r);
-    let n = pts.len().saturating_sub(1);
-    if n < 3 {
-        return None;
-    }
-    let mut seen: Vec<(u64, u64)> = pts[..n].iter().map(|c| (c.x.to_bits(), c.y.to_bits())).collect();
-    seen.sort_unstable();
-    if seen.windows(2).any(|w| w[0] == w[1]) {
-        return Some("a ring passes twice through the same vertex");
-    }
-    // Segment i joins pts[i] and pts[i + 1]; its box is [x min, x max, y min, y max]. Every pair
-    // whose x ranges overlap is compared whatever the order of equal x minima, so the unstable
-    // sort gives the answer the stable one gave.
-    let segments = pts.len() - 1;
-    let boxes: Vec<[f64; 4]> = pts
-        .windows(2)
-        .map(|w| [w[0].x.min(w[1].x), w[0].x.max(w[1].x), w[0].y.min(w[1].y), w[0].y.max(w[1].y)])
-        .collect();
-    let mut order: Vec<(f64, usize)> = boxes.iter().enumerate().map(|(i, b)| (b[0], i)).collect();
-    order.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
-    let line = |i: usize| geo::Line::new(pts[i], pts[i + 1]);
-    let mut active: Vec<usize> = Vec::new();
-    for &(x0, i) in &order {
-        let [_, _, y0, y1] = boxes[i];
-        active.retain(|&j| boxes[j][1] >= x0);
-        for &j in &active {
-            let adjacent = i.abs_diff(j) == 1 || i.abs_diff(j) == segments - 1;
-            if adjacent || boxes[j][2] > y1 || boxes[j][3] < y0 {
-                continue;
-            }
-            if geo::Intersects::intersects(&line(i), &line(j)) {
-                return Some("a ring crosses itself");
+    RING_SCRATCH.with_borrow_mut(|s| s.problem(&r.0))
+}
+
+impl RingScratch {
+    fn problem(&mut self, ring: &[Coord<f64>]) -> Option<&'static str> {
+        // Repeated consecutive positions (rounding to 5 decimals leaves thousands) are harmless:
+        // each run is kept once.
+        let pts = &mut self.pts;
+        pts.clear();
+        for &c in ring {
+            if pts.last() != Some(&c) {
+                pts.push(c);
             }
         }
-        active.push(i);
+        let n = pts.len().saturating_sub(1);
+        if n < 3 {
+            return None;
+        }
+        if self.repeats_a_vertex(n) {
+            return Some("a ring passes twice through the same vertex");
+        }
+        let pts = &self.pts;
+        // Segment i joins pts[i] and pts[i + 1]. Every pair whose x ranges overlap is compared
+        // whatever the order of equal x minima, so any order of equal keys gives the same answer.
+        let segments = pts.len() - 1;
+        self.boxes.clear();
+        self.boxes.extend(
+            pts.windows(2).map(|w| [w[0].x.min(w[1].x), w[0].x.max(w[1].x), w[0].y.min(w[1].y), w[0].y.max(w[1].y)]),
+        );
+        let boxes = &self.boxes;
+        self.order.clear();
+        self.order.extend(boxes.iter().enumerate().map(|(i, b)| (total_order_key(b[0]), i as u32)));
+        self.order.sort_unstable_by_key(|&(k, _)| k);
+        let line = |i: usize| geo::Line::new(pts[i], pts[i + 1]);
+        let active = &mut self.active;
+        active.clear();
+        for &(_, i) in &self.order {
+            let i = i as usize;
+            let [x0, _, y0, y1] = boxes[i];
+            active.retain(|&j| boxes[j as usize][1] >= x0);
+            for &j in active.iter() {
+                let j = j as usize;
+                let adjacent = i.abs_diff(j) == 1 || i.abs_diff(j) == segments - 1;
+                if adjacent || boxes[j][2] > y1 || boxes[j][3] < y0 {
+                    continue;
+                }
+                if geo::Intersects::intersects(&line(i), &line(j)) {
+                    return Some("a ring crosses itself");
+                }
+            }
+            active.push(i as u32);
+        }
+        None
     }
-    None
+
+    /// Whether two of the first `n` positions have the same bits: a hash of the positions
+    /// instead of a sort, since nearly every ring has none.
+    fn repeats_a_vertex(&mut self, n: usize) -> bool {
+        let bits = (2 * n).next_power_of_two().trailing_zeros();
+        let mask = (1usize << bits) - 1;
+        self.slots.clear();
+        self.slots.resize(mask + 1, 0);
+        for (i, c) in self.pts[..n].iter().enumerate() {
+            let (x, y) = (c.x.to_bits(), c.y.to_bits());
+            let h = (x ^ y.rotate_left(32)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+            let mut slot = (h >> (64 - bits)) as usize;
+            loop {
+                match self.slots[slot] {
+                    0 => {
+                        self.slots[slot] = i as u32 + 1;
+                        break;
+                    }
+                    k => {
+                        let o = self.pts[k as usize - 1];
+                        if o.x.to_bits() == x && o.y.to_bits() == y {
+                            return true;
+                        }
+                    }
+                }
+                slot = (slot + 1) & mask;
+            }
+        }
+        false
+    }
+}
+
+/// An integer that orders as `f64::total_cmp` orders the floats.
+fn total_order_key(x: f64) -> i64 {
+    let b = x.to_bits() as i64;
+    b ^ (((b >> 63) as u64) >> 1) as i64
 }
 
 fn in_zone(z: &Zone, c: &[f64; 2]) -> bool {
@@ -591,6 +718,16 @@ mod tests {
         assert!((geo::Area::unsigned_area(&fixed) - 2.0).abs() < 1e-9, "two triangles of 1");
     }
 
+    fn without_repeats(r: &LineString<f64>) -> Vec<Coord<f64>> {
+        let mut pts: Vec<Coord<f64>> = Vec::with_capacity(r.0.len());
+        for &c in &r.0 {
+            if pts.last() != Some(&c) {
+                pts.push(c);
+            }
+        }
+        pts
+    }
+
     /// The definition the sweep must give: a repeated vertex, else any two segments that are not
     /// neighbours along the ring and intersect.
     fn ring_problem_by_every_pair(r: &LineString<f64>) -> Option<&'static str> {
@@ -616,7 +753,8 @@ mod tests {
 
     #[test]
     fn the_sweep_finds_what_every_pair_finds() {
-        // Small random rings on a coarse grid: many repeated x, touching and crossing segments.
+        // Small random rings on a coarse grid around the origin: many repeated x, touching and
+        // crossing segments, on both sides of zero (the keys of the sweep order negative x too).
         let mut seed = 0x2545_f491_4f6c_dd1du64;
         let mut next = move |m: u64| {
             seed ^= seed << 13;
@@ -627,7 +765,8 @@ mod tests {
         let mut found = [0usize; 3];
         for _ in 0..20_000 {
             let len = 3 + next(9) as usize;
-            let v: Vec<(f64, f64)> = (0..len).map(|_| (next(6) as f64 * 0.5, next(6) as f64 * 0.5)).collect();
+            let v: Vec<(f64, f64)> =
+                (0..len).map(|_| (next(6) as f64 * 0.5 - 1.0, next(6) as f64 * 0.5 - 1.5)).collect();
             let polygon = Polygon::new(LineString::from(v), vec![]);
             let (sweep, pairs) = (ring_problem(polygon.exterior()), ring_problem_by_every_pair(polygon.exterior()));
             assert_eq!(sweep, pairs, "{:?}", polygon.exterior().0);
