@@ -327,10 +327,14 @@ impl Geography {
             let parent = in_cog.and_then(|(_, p)| p).map(str::to_string).or_else(|| feats[0].parent.clone());
             let ready = feats.len() == 1 && feats[0].valid;
             let name = if legacy && feats[0].code != code { code.clone() } else { feats[0].name.clone() };
-            // Copied, not moved: the copies are packed together while the parsed shapes, spread
-            // among the parser's freed buffers, are freed with them. Moving them kept 10-15 MiB
-            // more of `build`'s peak (docs/performance.md) for ~15 ms less work.
-            let parts: Vec<MultiPolygon<f64>> = feats.iter().map(|f| f.shape.clone()).collect();
+            let source_codes = if feats.len() == 1 && feats[0].code == code {
+                Vec::new()
+            } else {
+                feats.iter().map(|f| f.code.clone()).collect()
+            };
+            // Moved, not copied: the boundaries' reader stores each ring at its length, side by
+            // side (serde's rings, grown by doubling among freed buffers, were copied to pack them).
+            let parts: Vec<MultiPolygon<f64>> = feats.into_iter().map(|f| f.shape).collect();
             units.push(Unit {
                 bbox: bbox_of(&parts),
                 wkb: None,
@@ -338,11 +342,7 @@ impl Geography {
                 name,
                 kind,
                 parent,
-                source_codes: if feats.len() == 1 && feats[0].code == code {
-                    Vec::new()
-                } else {
-                    feats.iter().map(|f| f.code.clone()).collect()
-                },
+                source_codes,
                 parts,
                 ready,
                 note: notes.get(&code).map(|v| v.join("; ")),
