@@ -26,6 +26,19 @@ const POW10: [f64; 23] = [
     1e21, 1e22,
 ];
 
+/// The decimal digits from `i` appended to `significand` (wrapping: the caller rejects more than
+/// 18); the position after them.
+#[inline]
+fn digits(b: &[u8], mut i: usize, significand: &mut u64) -> usize {
+    let mut v = *significand;
+    while let Some(&c @ b'0'..=b'9') = b.get(i) {
+        v = v.wrapping_mul(10).wrapping_add(u64::from(c - b'0'));
+        i += 1;
+    }
+    *significand = v;
+    i
+}
+
 /// Nesting of skipped values beyond which serde decides (its own limit is 128).
 const MAX_DEPTH: u32 = 100;
 
@@ -153,39 +166,36 @@ impl<'a> Scan<'a> {
         let negative = b.get(i) == Some(&b'-');
         i += usize::from(negative);
         let mut significand: u64 = 0;
-        let mut digits = 0u32;
-        let mut digit = |significand: &mut u64, c: u8| -> Option<()> {
-            digits += 1;
-            // 18 digits cannot overflow a u64.
-            (digits <= 18).then(|| *significand = *significand * 10 + u64::from(c - b'0'))
-        };
-        match *b.get(i)? {
+        // Digits in the significand: a lone leading `0` adds nothing to it.
+        let mut count = match *b.get(i)? {
             b'0' => {
                 i += 1;
                 if b.get(i).is_some_and(u8::is_ascii_digit) {
                     return None;
                 }
+                0
             }
             b'1'..=b'9' => {
-                while let Some(&c @ b'0'..=b'9') = b.get(i) {
-                    digit(&mut significand, c)?;
-                    i += 1;
-                }
+                let start = i;
+                i = digits(b, i, &mut significand);
+                i - start
             }
             _ => return None,
-        }
+        };
         let mut exponent: i32 = 0;
         if b.get(i) == Some(&b'.') {
             i += 1;
             let start = i;
-            while let Some(&c @ b'0'..=b'9') = b.get(i) {
-                digit(&mut significand, c)?;
-                i += 1;
-            }
+            i = digits(b, i, &mut significand);
             if i == start {
                 return None;
             }
+            count += i - start;
             exponent = -((i - start) as i32);
+        }
+        // 18 digits cannot overflow a u64 (the zeros after `0.` count, to be safe).
+        if count > 18 {
+            return None;
         }
         if let Some(b'e' | b'E') = b.get(i) {
             i += 1;
