@@ -253,37 +253,8 @@ pub fn load_files(paths: &[PathBuf]) -> Result<Boundaries> {
 /// Read by [`scan`] in the usual shape, else by serde into the same typed structs (going through
 /// a generic JSON value would triple the time on the 35 000-feature national file).
 pub fn load_file(path: &Path) -> Result<Boundaries> {
-    load_file_by(path, true)
-}
-
-/// [`load_file`] through serde alone, the reader of any valid GeoJSON and of the faults' positions;
-/// public so that tests compare both readers on the published files.
-#[doc(hidden)]
-pub fn load_file_with_serde(path: &Path) -> Result<Boundaries> {
-    load_file_by(path, false)
-}
-
-/// Whether the scan reads the file (`Some`) and gives serde's collection (`true`): the check of
-/// the scan on the published files, for the tests.
-#[doc(hidden)]
-pub fn scan_matches_serde(path: &Path) -> Result<Option<bool>> {
     let text = super::table::read_text(path)?;
-    let Some(scanned) = scan::collection(&text) else { return Ok(None) };
-    Ok(Some(scanned == parse_collection(path, &text, false)?))
-}
-
-fn parse_collection(path: &Path, text: &str, scan: bool) -> Result<Collection> {
-    if let Some(fc) = scan.then(|| scan::collection(text)).flatten() {
-        return Ok(fc);
-    }
-    serde_json::from_str(text).map_err(|e| {
-        Error::data(Location::at(path, e.line() as u64), format!("invalid GeoJSON at column {}: {e}", e.column()))
-    })
-}
-
-fn load_file_by(path: &Path, scan: bool) -> Result<Boundaries> {
-    let text = super::table::read_text(path)?;
-    let fc = parse_collection(path, &text, scan)?;
+    let fc = parse_collection(path, &text, true)?;
     // The national text (27 MB) is not held while its polygons are checked.
     drop(text);
     let layout = if fc.features.iter().any(|f| f.properties.departement.is_some() || f.properties.commune.is_some()) {
@@ -296,6 +267,33 @@ fn load_file_by(path: &Path, scan: bool) -> Result<Boundaries> {
     let file = path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
     let (features, warnings) = read_features(path, &file, fc.features)?;
     Ok(Boundaries { layout, files: vec![path.to_path_buf()], features, warnings })
+}
+
+/// Whether the scan reads the file (`Some`) and gives serde's collection, every coordinate with
+/// the same bits (`true`): the check of the scan on the published files, for the tests.
+#[doc(hidden)]
+pub fn scan_matches_serde(path: &Path) -> Result<Option<bool>> {
+    let text = super::table::read_text(path)?;
+    let Some(scanned) = scan::collection(&text) else { return Ok(None) };
+    let read = parse_collection(path, &text, false)?;
+    let bits = |c: &Collection| -> Vec<u64> {
+        let rings = c.features.iter().flat_map(|f| match &f.geometry {
+            Some(Geometry::Polygon(p)) => p.iter().collect::<Vec<_>>(),
+            Some(Geometry::MultiPolygon(ps)) => ps.iter().flatten().collect(),
+            None => Vec::new(),
+        });
+        rings.flatten().flat_map(|[x, y]| [x.to_bits(), y.to_bits()]).collect()
+    };
+    Ok(Some(scanned == read && bits(&scanned) == bits(&read)))
+}
+
+fn parse_collection(path: &Path, text: &str, scan: bool) -> Result<Collection> {
+    if let Some(fc) = scan.then(|| scan::collection(text)).flatten() {
+        return Ok(fc);
+    }
+    serde_json::from_str(text).map_err(|e| {
+        Error::data(Location::at(path, e.line() as u64), format!("invalid GeoJSON at column {}: {e}", e.column()))
+    })
 }
 
 /// Collections of this many features or more are checked in two halves on two threads: in
@@ -695,6 +693,52 @@ pub fn centre(shape: &MultiPolygon<f64>) -> Option<Coord<f64>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_file_the_scan_declines_is_read_by_serde() {
+        // An escaped name in the last feature: the scan declines the whole file, serde reads it.
+        let dir = std::env::temp_dir().join(format!("cpts-boundaries-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("communes.geojson");
+        let square = r#"{"type":"Polygon","coordinates":[[[1.4,48.4],[1.5,48.4],[1.5,48.5],[1.4,48.4]]]}"#;
+        let text = format!(
+            r#"{{"type":"FeatureCollection","features":[{{"type":"Feature","properties":{{"code":"28085","nom":"Chartres","departement":"28"}},"geometry":{square}}},{{"type":"Feature","properties":{{"code":"42218","nom":"Saint-\u00c9tienne","departement":"42"}},"geometry":{square}}}]}}"#
+        );
+        std::fs::write(&path, &text).unwrap();
+        assert!(scan::collection(&text).is_none(), "the scan declines escapes");
+        let b = load_file(&path).unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+        let names: Vec<&str> = b.features.iter().map(|f| f.name.as_str()).collect();
+        assert_eq!(names, ["Chartres", "Saint-Étienne"]);
+        assert_eq!(b.layout, Layout::Current);
+        assert!(b.features.iter().all(|f| f.valid && f.shape.0.len() == 1));
+    }
+
+    #[test]
+    fn a_collection_checked_in_halves_keeps_the_file_order() {
+        let feature = |i: usize, code: &str| {
+            // Features 11 and 6 001 have an unclosed ring, one in each half.
+            let last = if i == 10 || i == 6000 { "" } else { ",[1.4,48.4]" };
+            let ring = format!("[[1.4,48.4],[1.5,48.4],[1.5,48.5]{last}]");
+            Feature {
+                properties: Props { code: code.into(), nom: format!("C{i}"), departement: None, commune: None },
+                geometry: serde_json::from_str(&format!(r#"{{"type":"Polygon","coordinates":[{ring}]}}"#)).unwrap(),
+            }
+        };
+        let n = 2 * CHECK_IN_HALVES_FROM + 10;
+        let all = || (0..n).map(|i| feature(i, &format!("{:05}", 10_000 + i))).collect::<Vec<_>>();
+        let (features, warnings) = read_features(Path::new("x.geojson"), "x.geojson", all()).unwrap();
+        assert_eq!(features.len(), n);
+        assert!(features.iter().enumerate().all(|(i, f)| f.name == format!("C{i}")));
+        let at: Vec<usize> = warnings.iter().map(|w| w.feature).collect();
+        assert_eq!(at, [11, 6001]);
+        // A bad code in each half: the first in file order is the error.
+        let mut bad = all();
+        bad[n - 1] = feature(n - 1, "x");
+        bad[20] = feature(20, "y");
+        let e = read_features(Path::new("x.geojson"), "x.geojson", bad).unwrap_err().to_string();
+        assert!(e.contains("feature 21:"), "{e}");
+    }
 
     #[test]
     fn zones_cover_metropole_and_the_drom() {

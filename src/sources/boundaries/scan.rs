@@ -3,8 +3,9 @@
 //!
 //! serde's visitors cost a call per coordinate and grow every ring by doubling; on the 27 MB
 //! national file they were the longest step of `build`'s longest thread. This reader accepts a
-//! subset of what serde accepts and gives the same values: a number is made exactly as
-//! serde_json makes it (its significand as `f64`, then one product or quotient by a power of ten),
+//! subset of what serde accepts and gives the same values: a number with a fraction or an
+//! exponent is made exactly as serde_json makes it (its significand as `f64`, then one product or
+//! quotient by a power of ten), an integer as serde's `u64` or `i64` converts (the same bits), and
 //! keys and strings are compared as written. Whatever it does not expect (an escape in a string,
 //! a geometry's `coordinates` before its `type`, a long or far-off number, a repeated key,
 //! invalid JSON) makes it return `None`, and the caller reads the file with serde, which gives
@@ -39,7 +40,8 @@ fn digits(b: &[u8], mut i: usize, significand: &mut u64) -> usize {
     i
 }
 
-/// Nesting of skipped values beyond which serde decides (its own limit is 128).
+/// Nesting of skipped values beyond which serde decides: it skips them without recursion, the
+/// scan recurses, so its depth is bounded.
 const MAX_DEPTH: u32 = 100;
 
 struct Scan<'a> {
@@ -404,7 +406,7 @@ mod tests {
             // Numbers of every form serde makes through one product or quotient.
             feature(
                 r#"{"code":"01001","nom":"A"}"#,
-                r#"{"type":"Polygon","coordinates":[[[0,-0],[-0.0,0.0],[1e3,1E-3],[1.5e+2,-2.5E-2],[123456789012345678,0.000000000000000001],[0.1,0.2],[-4.99999,43.000001],[9007199254740993,1.7976931348623157],[5e22,3e-22]]]}"#,
+                r#"{"type":"Polygon","coordinates":[[[0,-0],[-0.0,0.0],[1e3,1E-3],[1.5e+2,-2.5E-2],[123456789012345678,0.000000000000000001],[0.1,0.2],[-4.99999,43.000001],[9007199254740993,1.7976931348623157],[5e22,3e-22],[1E+22,-7e-0022],[12e0020,1.5E+021],[1e0005,-0e-5],[999999999999999999e4,4.9406564584124654e-2],[0.30000000000000004,2.2250738585072014e-6]]]}"#,
             ),
         ];
         for text in &cases {
