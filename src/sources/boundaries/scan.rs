@@ -99,20 +99,18 @@ impl<'a> Scan<'a> {
         Some(Some(self.str()?.to_owned()))
     }
 
-    /// An object's members, each key handed to `member`, which reads its value.
-    fn members(&mut self, mut member: impl FnMut(&mut Self, &'a str) -> Option<()>) -> Option<()> {
-        self.eat(b'{')?;
-        if self.peek()? == b'}' {
+    /// The items between `open` and `close`, separated by commas, each read by `item`.
+    fn sequence(&mut self, open: u8, close: u8, mut item: impl FnMut(&mut Self) -> Option<()>) -> Option<()> {
+        self.eat(open)?;
+        if self.peek()? == close {
             self.i += 1;
             return Some(());
         }
         loop {
-            let key = self.str()?;
-            self.eat(b':')?;
-            member(self, key)?;
+            item(self)?;
             match self.peek()? {
                 b',' => self.i += 1,
-                b'}' => {
+                c if c == close => {
                     self.i += 1;
                     return Some(());
                 }
@@ -121,24 +119,18 @@ impl<'a> Scan<'a> {
         }
     }
 
+    /// An object's members, each key handed to `member`, which reads its value.
+    fn members(&mut self, mut member: impl FnMut(&mut Self, &'a str) -> Option<()>) -> Option<()> {
+        self.sequence(b'{', b'}', |s| {
+            let key = s.str()?;
+            s.eat(b':')?;
+            member(s, key)
+        })
+    }
+
     /// An array's elements, each read by `element`.
-    fn elements(&mut self, mut element: impl FnMut(&mut Self) -> Option<()>) -> Option<()> {
-        self.eat(b'[')?;
-        if self.peek()? == b']' {
-            self.i += 1;
-            return Some(());
-        }
-        loop {
-            element(self)?;
-            match self.peek()? {
-                b',' => self.i += 1,
-                b']' => {
-                    self.i += 1;
-                    return Some(());
-                }
-                _ => return None,
-            }
-        }
+    fn elements(&mut self, element: impl FnMut(&mut Self) -> Option<()>) -> Option<()> {
+        self.sequence(b'[', b']', element)
     }
 
     /// Any value, checked and passed over.
