@@ -297,8 +297,8 @@ fn parse_collection(path: &Path, text: &str, scan: bool) -> Result<Collection> {
 }
 
 /// Collections of this many features or more are checked in two halves on two threads: in
-/// `build`, the ring checks were the longest step of the boundaries' thread, the longest chain,
-/// while the other threads had finished.
+/// `build`, the ring checks were the longest step of its longest chain (the boundaries' thread),
+/// and the other core was idle for part of it.
 const CHECK_IN_HALVES_FROM: usize = 4096;
 
 /// The features checked and cleaned, with their warnings, in the file's order; the first
