@@ -51,3 +51,27 @@ fn every_test_file_is_compiled() {
     }
     assert!(files >= 20, "only {files} test files found in {}", dir.display());
 }
+
+/// `build.rs` hands `link/symbol-order.txt` to lld: one mangled symbol per line, each once (a
+/// repeated or malformed line would be a warning lld is told to keep quiet about, and a layout
+/// silently lost).
+#[test]
+fn symbol_order_names_each_function_once() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("link/symbol-order.txt");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let mut seen = std::collections::HashSet::new();
+    for (i, line) in text.lines().enumerate().filter(|(_, l)| !l.starts_with('#')) {
+        assert!(
+            !line.is_empty() && !line.contains(char::is_whitespace) && line.is_ascii(),
+            "{}:{}: not one symbol name: {line:?}",
+            path.display(),
+            i + 1
+        );
+        assert!(seen.insert(line), "{}:{}: {line} listed twice", path.display(), i + 1);
+    }
+    // Functions of polars, of this crate and of the standard library (legacy and v0 manglings).
+    for prefix in ["_ZN11polars_core", "_ZN9cpts_diag", "_R"] {
+        assert!(seen.iter().any(|s| s.starts_with(prefix)), "no {prefix} symbol in {}", path.display());
+    }
+    assert!(seen.len() > 5_000, "{}: only {} functions", path.display(), seen.len());
+}
