@@ -5,8 +5,8 @@
     python3 scripts/symbol_order.py --check target/release/cpts-diag   # how current the file is
 
 The binary's 58 MB of code are mostly polars; a command runs 3-6 MB of it, spread over the whole
-text, and the kernel maps every page around each one it touches (fault-around): the EPCI batch held
-30 MB of code for 3.3 MB run. Linked side by side (lld's `--symbol-ordering-file`), the functions a
+text, and the kernel maps the cached pages around each one it touches: the EPCI batch held 25 MiB
+of code for 3.3 MB run. Linked side by side (lld's `--symbol-ordering-file`), the functions a
 command runs take a few MB (docs/performance.md, "Code layout").
 
 Each command below runs once under valgrind's callgrind, which lists every function executed (not
@@ -14,12 +14,13 @@ only the sampled ones, as a profiler would). The commands are taken in the order
 quickest and most run first: each adds the functions it runs that are not placed yet, those that
 more commands run first. The EPCI batch's code is then one block of ~3 MB, and `diagnose` adds
 its own next to it. Only symbols defined in the binary are kept (libc's are not linked in). Needs
-valgrind and nm, and the published files of the data folder; a few minutes on two cores.
+valgrind and nm, and the published files of the data folder; under two minutes on two cores.
 
-The file names symbols, whose hashes change with the code and the toolchain: a stale file costs
-only the layout of the functions it no longer names (lld ignores them). The script prints how many
-of the file's symbols a binary defines (`--check`), and BENCHMARKS.md says when it was last
-regenerated.
+The file names symbols, whose hashes change with the code, polars and the toolchain; the names
+with a `.llvm.<n>` suffix (functions local to a codegen unit, ~14 % of them) change whenever their
+codegen unit does. A stale file costs only the layout of the functions it no longer names (lld
+skips them). `--check` prints how many of the file's names a binary defines; BENCHMARKS.md says
+when the file was last written.
 """
 import concurrent.futures
 import os
@@ -33,11 +34,11 @@ OUT = os.path.join(ROOT, "link", "symbol-order.txt")
 TERRITORY = os.path.join(ROOT, "data", "territories", "grand-chateaudun.toml")
 
 # (name, arguments, environment changes). {P}: the first command's output; {W}: a work folder;
-# {D}: the data folder. `build` runs first: the others read its output.
+# {D}: the data folder; {T}: the example territory. `build` runs first: the others read its output.
 COMMANDS = [
     ("build", "build --out {P}", {}),
     ("batch-epci", "batch --level epci --processed {P} --out {W}/epci", {}),
-    ("diagnose", f"diagnose --territory {TERRITORY} --processed {{P}} --out {{W}}/diagnose", {}),
+    ("diagnose", "diagnose --territory {T} --processed {P} --out {W}/diagnose", {}),
     (
         "batch-levels",
         "batch --level commune,epci,bassin-de-vie,departement,region,territories --processed {P} --out {W}/levels",
@@ -46,7 +47,7 @@ COMMANDS = [
     ("batch-raw", "batch --level epci --from-raw --population municipale --out {W}/raw", {}),
     (
         "diagnose-snapshot",
-        f"diagnose --territory {TERRITORY} --processed {{W}}/none --out {{W}}/snapshot",
+        "diagnose --territory {T} --processed {W}/none --out {W}/snapshot",
         {"CPTS_DATA_DIR": "{W}/none"},
     ),
     ("map", "map --departement 28 --processed {P} --out {W}/map", {}),
@@ -62,6 +63,7 @@ FIRST = [
     "batch-epci", "diagnose", "diagnose-snapshot", "batch-levels", "build", "batch-raw", "map",
     "coverage", "access", "build-2018",
 ]
+assert sorted(FIRST) == sorted(c[0] for c in COMMANDS), "FIRST and COMMANDS name different commands"
 
 
 def executed(binary, args, env, out):
@@ -91,7 +93,8 @@ def check(binary):
         names = [l.strip() for l in f if l.strip() and not l.startswith("#")]
     defined = defined_text_symbols(binary)
     found = sum(n in defined for n in names)
-    print(f"{OUT}: {found} of its {len(names)} functions are defined in {binary} ({100 * found / len(names):.1f} %)")
+    share = f"{100 * found / len(names):.1f} %" if names else "the file names none"
+    print(f"{OUT}: {found} of its {len(names)} functions are defined in {binary} ({share})")
 
 
 def main():
@@ -102,18 +105,28 @@ def main():
     binary = os.path.abspath(sys.argv[1])
     data = os.path.abspath(os.environ.get("CPTS_DATA_DIR", os.path.join(ROOT, "..", "shared", "data")))
     defined = defined_text_symbols(binary)
+    if not defined:
+        sys.exit(f"{binary} has no symbol table (a `--profile dist` build?): use target/release/cpts-diag")
     with tempfile.TemporaryDirectory(prefix="symbol-order-") as work:
-        fill = lambda s: s.replace("{P}", f"{work}/processed").replace("{W}", work).replace("{D}", data)
+        places = {"{P}": f"{work}/processed", "{W}": work, "{D}": data, "{T}": TERRITORY}
+
+        def fill(s):
+            for k, v in places.items():
+                s = s.replace(k, v)
+            return s
 
         def run(i):
             name, args, extra = COMMANDS[i]
             env = dict(os.environ, CPTS_DATA_DIR=data)
             env.update({k: fill(v) for k, v in extra.items()})
-            print(f"  {name}: {fill(args)}", flush=True)
-            return executed(binary, shlex.split(fill(args)), env, f"{work}/{name}.callgrind")
+            # Split before filling in the paths: a path with a space stays one argument.
+            argv = [fill(a) for a in shlex.split(args)]
+            print(f"  {name}: {shlex.join(argv)}", flush=True)
+            return executed(binary, argv, env, f"{work}/{name}.callgrind")
 
         # A data folder without the PACA listing or the 2018 boundaries skips their command.
         present = [i for i, c in enumerate(COMMANDS) if all(os.path.exists(fill(a)) for a in c[1].split() if "{D}" in a)]
+        assert present[0] == 0, "build, which the others read, needs no optional input"
         for i in set(range(len(COMMANDS))) - set(present):
             print(f"  {COMMANDS[i][0]}: skipped, its input is not in {data}")
         runs = {COMMANDS[0][0]: run(0)}

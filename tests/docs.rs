@@ -52,9 +52,8 @@ fn every_test_file_is_compiled() {
     assert!(files >= 20, "only {files} test files found in {}", dir.display());
 }
 
-/// `build.rs` hands `link/symbol-order.txt` to lld: one mangled symbol per line, each once (a
-/// repeated or malformed line would be a warning lld is told to keep quiet about, and a layout
-/// silently lost).
+/// `build.rs` hands `link/symbol-order.txt` to lld: one mangled symbol per line, each once. lld is
+/// told to keep quiet about names it does not find, so a malformed line would be lost silently.
 #[test]
 fn symbol_order_names_each_function_once() {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("link/symbol-order.txt");
@@ -69,9 +68,10 @@ fn symbol_order_names_each_function_once() {
         );
         assert!(seen.insert(line), "{}:{}: {line} listed twice", path.display(), i + 1);
     }
-    // Functions of polars, of this crate and of the standard library (legacy and v0 manglings).
-    for prefix in ["_ZN11polars_core", "_ZN9cpts_diag", "_R"] {
-        assert!(seen.iter().any(|s| s.starts_with(prefix)), "no {prefix} symbol in {}", path.display());
+    // Functions of polars and of this crate, in either mangling (legacy `_ZN11polars_core…`, v0
+    // `_RNv…11polars_core…`).
+    for krate in ["11polars_core", "9cpts_diag"] {
+        assert!(seen.iter().any(|s| s.contains(krate)), "no symbol of {krate} in {}", path.display());
     }
     assert!(seen.len() > 5_000, "{}: only {} functions", path.display(), seen.len());
 }
