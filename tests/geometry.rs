@@ -108,6 +108,15 @@ fn layout_is_told_by_properties_and_older_vintages_still_read() {
     assert_eq!(r.codes(), g.codes());
     assert_eq!(r.source_codes("28001"), vec!["28001", "28901"]);
     assert_eq!(r.shape("28001"), g.shape("28001"));
+    // The geometry table stores the dissolved shape, made once for its box and its WKB, with
+    // the box of that shape in the covering, and the published rings beside it.
+    let prov = Provenance::new(cpts_diag::sources::all());
+    let bytes = pipeline::geometry_bytes(&g, &prov, pipeline::Target::Processed).unwrap();
+    let back = Geography::from_geoparquet_bytes(&bytes, &index).unwrap();
+    let dissolved = g.shape("28001").unwrap();
+    assert_eq!(back.shape("28001").as_ref(), Some(&dissolved));
+    assert_eq!(back.bbox("28001"), geo::BoundingRect::bounding_rect(&dissolved));
+    assert_eq!(back.source_codes("28001"), vec!["28001"], "the table holds COG 2026 units");
 }
 
 #[test]
