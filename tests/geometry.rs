@@ -108,8 +108,8 @@ fn layout_is_told_by_properties_and_older_vintages_still_read() {
     assert_eq!(r.codes(), g.codes());
     assert_eq!(r.source_codes("28001"), vec!["28001", "28901"]);
     assert_eq!(r.shape("28001"), g.shape("28001"));
-    // The geometry table stores the dissolved shape, made once for its box and its WKB, with
-    // the box of that shape in the covering, and the published rings beside it.
+    // The geometry table stores the dissolved shape, made once for its box and its WKB, and the
+    // box of that shape in the covering.
     let prov = Provenance::new(cpts_diag::sources::all());
     let bytes = pipeline::geometry_bytes(&g, &prov, pipeline::Target::Processed).unwrap();
     let back = Geography::from_geoparquet_bytes(&bytes, &index).unwrap();

@@ -58,7 +58,7 @@ pub fn table(g: &Geography) -> Table<&super::Unit> {
 /// A unit of the table, the box of its valid shape, and that shape when it had to be made
 /// (repaired, or dissolved from an older vintage's communes): made once, for the box, and kept
 /// until its row group is encoded (the 2018 boundaries dissolve ~1 000 units; dissolving them
-/// again for the WKB was ~15 ms of `build`).
+/// again for the WKB was ~30-45 ms of `build`'s CPU).
 struct Row<U> {
     unit: U,
     bbox: Option<Rect<f64>>,
