@@ -23,13 +23,13 @@ pub fn for_staging() {
     purge_freed_after(20);
 }
 
-/// Fill polars' shared buffer of zeroes now, on a thread of its own. polars lends every zeroed
-/// buffer of up to 8 MiB (an all-false mask, a null column) from one static, which it fills the
-/// first time one is asked for, whatever its size: 2 048 page faults, a quarter of an EPCI batch's,
-/// taken otherwise by one of polars' two workers in the middle of the unit rows while the other
-/// waits. Started first, the filling overlaps the reading of the curated table: the EPCI batch
-/// took 1.4 ms less (BENCHMARKS.md, fifteenth round). Call it once, from a command that runs
-/// polars.
+/// Make polars' shared buffer of zeroes now, on a thread of its own. polars lends every zeroed
+/// buffer of up to 8 MiB (an all-false mask, a null column) from one static, made the first time
+/// one is asked for. Upstream fills it page by page (2 048 page faults, a quarter of an EPCI
+/// batch's): started first, the filling overlapped the reading of the curated table (the EPCI
+/// batch took 1.4 ms less, BENCHMARKS.md, fifteenth round). The vendored polars-buffer
+/// (vendor/README.md) allocates it zeroed instead, which costs one mapping; the thread stays for a
+/// build without the patch. Call it once, from a command that runs polars.
 pub fn fill_shared_zeroes() {
     // Detached: nothing waits for it, and a command that ends first loses nothing.
     let _ = std::thread::Builder::new()
